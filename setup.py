@@ -1,0 +1,11 @@
+"""Build the compiled hot path (Cython); everything else is declared in pyproject.toml."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [Extension("minerwatch.decode._fastpath", ["src/minerwatch/decode/_fastpath.pyx"])],
+        compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
+    ),
+)
