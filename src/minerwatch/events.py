@@ -1,0 +1,74 @@
+"""The event contract: Suricata-EVE-like JSON objects, one per line (see docs/events.md).
+
+Every event is built here so that the common fields (timestamp, ids, 5-tuple) are spelled one way.
+Time is always capture time, never the wall clock: analysing the same input twice gives the same output.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+Event = dict[str, Any]
+
+
+class FlowLike(Protocol):
+    """What an event needs to know about the flow it belongs to."""
+
+    flow_id: int
+    community_id: str
+    proto: str
+    client_ip: str
+    client_port: int
+    server_ip: str
+    server_port: int
+
+
+def iso_timestamp(ts: float) -> str:
+    """Capture time (seconds since the epoch) as ISO 8601 UTC with microseconds, as EVE writes it."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class EventFactory:
+    """Numbers events in the order they are made, so verdicts can cite the events they rest on."""
+
+    def __init__(self) -> None:
+        self._next_id = 1
+
+    def make(
+        self,
+        event_type: str,
+        ts: float,
+        body: dict[str, Any],
+        flow: FlowLike | None = None,
+        *,
+        reverse: bool = False,
+        host: str | None = None,
+    ) -> Event:
+        """One event; `body` goes under the key named after the event type.
+
+        With a flow, `src_*` is the flow's client unless `reverse` (an event about what the server sent);
+        without a flow, `host` names the machine the event is about (e.g. a verdict or a disk finding).
+        """
+        event: Event = {
+            "timestamp": iso_timestamp(ts),
+            "event_type": event_type,
+            "event_id": self._next_id,
+        }
+        self._next_id += 1
+        if flow is not None:
+            src = (flow.server_ip, flow.server_port) if reverse else (flow.client_ip, flow.client_port)
+            dst = (flow.client_ip, flow.client_port) if reverse else (flow.server_ip, flow.server_port)
+            event.update(
+                src_ip=src[0],
+                src_port=src[1],
+                dest_ip=dst[0],
+                dest_port=dst[1],
+                proto=flow.proto,
+                flow_id=flow.flow_id,
+                community_id=flow.community_id,
+            )
+        elif host is not None:
+            event["src_ip"] = host
+        event[event_type] = body
+        return event
