@@ -1,0 +1,1 @@
+"""The `minerwatch` command: one module per subcommand, each with `register(subparsers)`."""

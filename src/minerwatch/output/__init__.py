@@ -1,0 +1,1 @@
+"""Renderers of the one event stream: JSON lines, console. Adding one never touches detection."""
