@@ -1,0 +1,498 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled hot path: capture records -> decoded headers -> flow lookup -> (rarely) Python.
+
+Why one compiled module: at a million packets a second there is one microsecond per packet, and a single
+Python object or call per packet spends it. So walking pcap/pcapng records, decoding link/IP/TCP/UDP headers
+and finding the packet's flow happen here, in C, with no per-packet object. Python code (flows/, protocols/,
+detectors/) is called only for what detection needs: a new flow, and payload or TCP control segments of
+flows still under inspection. A flow that detection gave up on is bypassed: counted here, never parsed.
+
+Worst case per packet: O(header bytes) plus one dict lookup; memory is bounded by `max_flows`.
+"""
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+
+# Link types (https://www.tcpdump.org/linktypes.html)
+cdef enum:
+    LT_NULL = 0
+    LT_ETHERNET = 1
+    LT_RAW = 101
+    LT_RAW_OPENBSD = 12
+    LT_RAW_ALT = 14
+    LT_LOOP = 108
+    LT_LINUX_SLL = 113
+    LT_IPV4 = 228
+    LT_IPV6 = 229
+    LT_LINUX_SLL2 = 276
+
+cdef enum:
+    ETH_IPV4 = 0x0800
+    ETH_IPV6 = 0x86DD
+    ETH_VLAN = 0x8100
+    ETH_QINQ = 0x88A8
+    ETH_QINQ_OLD = 0x9100
+    ETH_PPPOE = 0x8864
+
+cdef enum:
+    TCP_FIN = 0x01
+    TCP_SYN = 0x02
+    TCP_RST = 0x04
+    TCP_ACK = 0x10
+
+cdef enum:
+    MAX_RECORD = 262144 * 4   # larger record lengths mean a corrupt file, as libpcap judges
+
+SUPPORTED_LINKTYPES = frozenset(
+    (LT_NULL, LT_ETHERNET, LT_RAW, LT_RAW_OPENBSD, LT_RAW_ALT, LT_LOOP, LT_LINUX_SLL, LT_IPV4, LT_IPV6,
+     LT_LINUX_SLL2)
+)
+
+
+cdef inline uint16_t be16(const uint8_t* p) noexcept nogil:
+    return (<uint16_t>p[0] << 8) | p[1]
+
+
+cdef inline uint32_t be32(const uint8_t* p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
+cdef inline uint32_t le32(const uint8_t* p) noexcept nogil:
+    return (<uint32_t>p[3] << 24) | (<uint32_t>p[2] << 16) | (<uint32_t>p[1] << 8) | p[0]
+
+
+cdef inline uint16_t le16(const uint8_t* p) noexcept nogil:
+    return (<uint16_t>p[1] << 8) | p[0]
+
+
+cdef inline uint32_t rd32(const uint8_t* p, bint swapped) noexcept nogil:
+    return be32(p) if swapped else le32(p)
+
+
+cdef inline uint16_t rd16(const uint8_t* p, bint swapped) noexcept nogil:
+    return be16(p) if swapped else le16(p)
+
+
+cdef class Flow:
+    """One bidirectional flow. The client is the side that sent the first packet (or the SYN)."""
+
+    cdef public long long flow_id
+    cdef public int proto
+    cdef public int ip_version
+    cdef public bytes client_addr
+    cdef public bytes server_addr
+    cdef public int client_port
+    cdef public int server_port
+    cdef public double first_ts
+    cdef public double last_ts
+    cdef public long long pkts_toserver
+    cdef public long long pkts_toclient
+    cdef public long long bytes_toserver
+    cdef public long long bytes_toclient
+    cdef public long long bypassed_pkts
+    cdef public bint inspect
+    cdef public int tcp_flags
+    # Python-side state of the flow (reassembly, parsers): owned by the sink, opaque here.
+    cdef public object state
+    cdef bint client_is_lo
+    cdef bytes key
+
+
+cdef class Counters:
+    """What the hot path saw and what it could not use: nothing is dropped without a count."""
+
+    cdef public long long packets
+    cdef public long long bytes
+    cdef public long long truncated_packets
+    cdef public long long unsupported_linktype
+    cdef public long long non_ip
+    cdef public long long other_ip_proto
+    cdef public long long ip_fragments
+    cdef public long long bad_ip_header
+    cdef public long long flows_created
+    cdef public long long flows_expired
+    cdef public long long flows_evicted
+    cdef public long long packets_inspected
+    cdef public long long packets_bypassed
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in (
+            "packets", "bytes", "truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto",
+            "ip_fragments", "bad_ip_header", "flows_created", "flows_expired", "flows_evicted",
+            "packets_inspected", "packets_bypassed")}
+
+
+cdef class Engine:
+    """Decode frames and track flows; calls `sink` for new flows, inspected segments and ended flows.
+
+    The sink has: flow_start(flow), tcp_segment(flow, ts, to_server, seq, flags, payload),
+    udp_datagram(flow, ts, to_server, payload), flow_end(flow, reason).
+    """
+
+    cdef dict flows
+    cdef object sink
+    cdef public Counters counters
+    cdef public double idle_timeout
+    cdef public double closed_timeout
+    cdef public Py_ssize_t max_flows
+    cdef public double now
+    cdef double next_expiry
+    cdef long long next_flow_id
+    cdef uint8_t keybuf[40]
+
+    def __init__(self, sink, double idle_timeout=300.0, double closed_timeout=30.0, Py_ssize_t max_flows=500000):
+        self.flows = {}
+        self.sink = sink
+        self.counters = Counters()
+        self.idle_timeout = idle_timeout
+        self.closed_timeout = closed_timeout
+        self.max_flows = max_flows
+        self.now = 0.0
+        self.next_expiry = 0.0
+        self.next_flow_id = 1
+
+    @property
+    def active_flows(self):
+        return len(self.flows)
+
+    # ---- link layer -------------------------------------------------------------------------------------
+
+    cdef void frame(self, double ts, int linktype, const uint8_t* p, Py_ssize_t caplen, Py_ssize_t wirelen):
+        cdef Py_ssize_t off = 0
+        cdef uint16_t ethertype
+        cdef uint32_t family
+        self.counters.packets += 1
+        self.counters.bytes += wirelen
+        if ts > self.now:
+            self.now = ts
+            if ts >= self.next_expiry:
+                self.expire(ts)
+        if linktype == LT_ETHERNET:
+            if caplen < 14:
+                self.counters.truncated_packets += 1
+                return
+            ethertype = be16(p + 12)
+            off = 14
+            while ethertype == ETH_VLAN or ethertype == ETH_QINQ or ethertype == ETH_QINQ_OLD:
+                if caplen < off + 4:
+                    self.counters.truncated_packets += 1
+                    return
+                ethertype = be16(p + off + 2)
+                off += 4
+            if ethertype == ETH_PPPOE:
+                if caplen < off + 8:
+                    self.counters.truncated_packets += 1
+                    return
+                ethertype = be16(p + off + 6)   # PPP protocol: 0x0021 IPv4, 0x0057 IPv6
+                off += 8
+                if ethertype == 0x0021:
+                    ethertype = ETH_IPV4
+                elif ethertype == 0x0057:
+                    ethertype = ETH_IPV6
+            if ethertype == ETH_IPV4 or ethertype == ETH_IPV6:
+                self.ip(ts, p + off, caplen - off)
+            else:
+                self.counters.non_ip += 1
+        elif linktype == LT_RAW or linktype == LT_IPV4 or linktype == LT_IPV6 or linktype == LT_RAW_OPENBSD \
+                or linktype == LT_RAW_ALT:
+            self.ip(ts, p, caplen)
+        elif linktype == LT_LINUX_SLL:
+            if caplen < 16:
+                self.counters.truncated_packets += 1
+                return
+            ethertype = be16(p + 14)
+            if ethertype == ETH_IPV4 or ethertype == ETH_IPV6:
+                self.ip(ts, p + 16, caplen - 16)
+            else:
+                self.counters.non_ip += 1
+        elif linktype == LT_LINUX_SLL2:
+            if caplen < 20:
+                self.counters.truncated_packets += 1
+                return
+            ethertype = be16(p)
+            if ethertype == ETH_IPV4 or ethertype == ETH_IPV6:
+                self.ip(ts, p + 20, caplen - 20)
+            else:
+                self.counters.non_ip += 1
+        elif linktype == LT_NULL or linktype == LT_LOOP:
+            if caplen < 4:
+                self.counters.truncated_packets += 1
+                return
+            # The family is in the capturing host's byte order (NULL) or network order (LOOP): the IP
+            # version nibble tells IPv4 from IPv6 without knowing which.
+            self.ip(ts, p + 4, caplen - 4)
+        else:
+            self.counters.unsupported_linktype += 1
+
+    # ---- network layer ----------------------------------------------------------------------------------
+
+    cdef void ip(self, double ts, const uint8_t* p, Py_ssize_t n):
+        cdef int version, ihl, proto, total, nh, hlen
+        cdef Py_ssize_t off
+        if n < 1:
+            self.counters.truncated_packets += 1
+            return
+        version = p[0] >> 4
+        if version == 4:
+            if n < 20:
+                self.counters.truncated_packets += 1
+                return
+            ihl = (p[0] & 0x0F) * 4
+            total = be16(p + 2)
+            if ihl < 20 or total < ihl:
+                self.counters.bad_ip_header += 1
+                return
+            if total < n:
+                n = total    # drop link-layer padding
+            if (be16(p + 6) & 0x3FFF) != 0:    # MF set or fragment offset: not reassembled, counted
+                self.counters.ip_fragments += 1
+                return
+            if n < ihl:
+                self.counters.truncated_packets += 1
+                return
+            self.transport(ts, 4, p[9], p + 12, p + 16, 4, p + ihl, n - ihl)
+        elif version == 6:
+            if n < 40:
+                self.counters.truncated_packets += 1
+                return
+            total = be16(p + 4) + 40
+            if total < n:
+                n = total
+            nh = p[6]
+            off = 40
+            # Skip extension headers: hop-by-hop, routing, destination options, AH; fragments are counted.
+            while nh == 0 or nh == 43 or nh == 60 or nh == 51 or nh == 44:
+                if n < off + 8:
+                    self.counters.truncated_packets += 1
+                    return
+                if nh == 44:
+                    self.counters.ip_fragments += 1
+                    return
+                hlen = (p[off + 1] + 2) * 4 if nh == 51 else (p[off + 1] + 1) * 8
+                nh = p[off]
+                off += hlen
+            if n < off:
+                self.counters.truncated_packets += 1
+                return
+            self.transport(ts, 6, nh, p + 8, p + 24, 16, p + off, n - off)
+        else:
+            self.counters.bad_ip_header += 1
+
+    # ---- transport layer and flow table -------------------------------------------------------------------
+
+    cdef void transport(self, double ts, int version, int proto, const uint8_t* src, const uint8_t* dst,
+                        int alen, const uint8_t* l4, Py_ssize_t n):
+        cdef uint16_t sport, dport
+        cdef int flags = 0
+        cdef uint32_t seq = 0
+        cdef Py_ssize_t hlen
+        cdef bint src_is_lo
+        cdef int cmp = 0, i
+        cdef Flow flow
+        cdef bint to_server
+        cdef bytes key
+        if proto == 6:
+            if n < 20:
+                self.counters.truncated_packets += 1
+                return
+            hlen = (l4[12] >> 4) * 4
+            if hlen < 20 or hlen > n:
+                self.counters.truncated_packets += 1
+                return
+            flags = l4[13]
+            seq = be32(l4 + 4)
+        elif proto == 17:
+            if n < 8:
+                self.counters.truncated_packets += 1
+                return
+            hlen = 8
+        else:
+            self.counters.other_ip_proto += 1
+            return
+        sport = be16(l4)
+        dport = be16(l4 + 2)
+
+        # Canonical key: protocol, lower (address, port) first, so both directions find one flow.
+        for i in range(alen):
+            if src[i] != dst[i]:
+                cmp = -1 if src[i] < dst[i] else 1
+                break
+        if cmp == 0:
+            cmp = -1 if sport <= dport else 1
+        src_is_lo = cmp < 0
+        self.keybuf[0] = <uint8_t>proto
+        for i in range(alen):
+            self.keybuf[1 + i] = src[i] if src_is_lo else dst[i]
+            self.keybuf[1 + alen + i] = dst[i] if src_is_lo else src[i]
+        i = 1 + 2 * alen
+        self.keybuf[i] = (sport if src_is_lo else dport) >> 8
+        self.keybuf[i + 1] = (sport if src_is_lo else dport) & 0xFF
+        self.keybuf[i + 2] = (dport if src_is_lo else sport) >> 8
+        self.keybuf[i + 3] = (dport if src_is_lo else sport) & 0xFF
+        key = PyBytes_FromStringAndSize(<char*>self.keybuf, i + 4)
+
+        flow = <Flow>self.flows.get(key)
+        if flow is None:
+            if len(self.flows) >= self.max_flows:
+                self.evict()
+            flow = Flow.__new__(Flow)
+            flow.key = key
+            flow.flow_id = self.next_flow_id
+            self.next_flow_id += 1
+            flow.proto = proto
+            flow.ip_version = version
+            flow.first_ts = ts
+            flow.inspect = True
+            # A lone SYN+ACK means we missed the SYN: its sender is the server.
+            if proto == 6 and (flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK):
+                flow.client_addr = PyBytes_FromStringAndSize(<char*>dst, alen)
+                flow.server_addr = PyBytes_FromStringAndSize(<char*>src, alen)
+                flow.client_port = dport
+                flow.server_port = sport
+                flow.client_is_lo = not src_is_lo
+            else:
+                flow.client_addr = PyBytes_FromStringAndSize(<char*>src, alen)
+                flow.server_addr = PyBytes_FromStringAndSize(<char*>dst, alen)
+                flow.client_port = sport
+                flow.server_port = dport
+                flow.client_is_lo = src_is_lo
+            self.flows[key] = flow
+            self.counters.flows_created += 1
+            self.sink.flow_start(flow)
+
+        to_server = src_is_lo == flow.client_is_lo
+        flow.last_ts = ts
+        flow.tcp_flags |= flags
+        if to_server:
+            flow.pkts_toserver += 1
+            flow.bytes_toserver += n
+        else:
+            flow.pkts_toclient += 1
+            flow.bytes_toclient += n
+        if not flow.inspect:
+            flow.bypassed_pkts += 1
+            self.counters.packets_bypassed += 1
+            return
+        if proto == 6:
+            if n > hlen or (flags & (TCP_SYN | TCP_FIN | TCP_RST)):
+                self.counters.packets_inspected += 1
+                self.sink.tcp_segment(flow, ts, to_server, seq, flags,
+                                      PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))
+        elif n > hlen:
+            self.counters.packets_inspected += 1
+            self.sink.udp_datagram(flow, ts, to_server, PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))
+
+    # ---- expiry -----------------------------------------------------------------------------------------
+
+    cdef void end(self, Flow flow, str reason):
+        del self.flows[flow.key]
+        self.sink.flow_end(flow, reason)
+
+    cdef void expire(self, double now):
+        """End flows idle past their timeout; runs once per 10 s of capture time, O(active flows)."""
+        cdef Flow flow
+        cdef double limit
+        self.next_expiry = now + 10.0
+        done = []
+        for flow in self.flows.values():
+            limit = self.closed_timeout if flow.tcp_flags & (TCP_FIN | TCP_RST) else self.idle_timeout
+            if now - flow.last_ts > limit:
+                done.append(flow)
+        for flow in done:
+            self.counters.flows_expired += 1
+            self.end(flow, "timeout")
+
+    cdef void evict(self):
+        """The table is full: end the least recently seen tenth of the flows (counted), never grow."""
+        cdef Flow flow
+        victims = sorted(self.flows.values(), key=_last_seen)[: max(1, len(self.flows) // 10)]
+        for flow in victims:
+            self.counters.flows_evicted += 1
+            self.end(flow, "evicted")
+
+    def finish(self):
+        """End every remaining flow (end of input)."""
+        cdef Flow flow
+        for flow in list(self.flows.values()):
+            self.end(flow, "end-of-capture")
+
+    # ---- record walkers -----------------------------------------------------------------------------------
+
+    def feed_pcap(self, const uint8_t[::1] buf, bint swapped, bint nanosecond, int linktype):
+        """Process every complete pcap record in `buf`; returns (bytes consumed, error or None)."""
+        cdef Py_ssize_t off = 0, size = buf.shape[0]
+        cdef uint32_t caplen, wirelen
+        cdef double ts, scale = 1e-9 if nanosecond else 1e-6
+        cdef const uint8_t* p
+        if size == 0:
+            return 0, None
+        p = &buf[0]
+        while off + 16 <= size:
+            caplen = rd32(p + off + 8, swapped)
+            wirelen = rd32(p + off + 12, swapped)
+            if caplen > MAX_RECORD:
+                return off, f"corrupt record header at byte {off}: captured length {caplen}"
+            if off + 16 + caplen > size:
+                break
+            ts = rd32(p + off, swapped) + rd32(p + off + 4, swapped) * scale
+            self.frame(ts, linktype, p + off + 16, caplen, wirelen)
+            off += 16 + caplen
+        return off, None
+
+    def feed_pcapng(self, const uint8_t[::1] buf, list interfaces, bint swapped):
+        """Process complete pcapng blocks in `buf`.
+
+        `interfaces` holds (linktype, ticks per second) per interface of the current section. Returns
+        (bytes consumed, the type of the block that stopped the walk or 0, error or None): the caller parses
+        section and interface blocks itself (rare) and calls again.
+        """
+        cdef Py_ssize_t off = 0, size = buf.shape[0]
+        cdef uint32_t btype, blen, ifid, caplen, wirelen
+        cdef uint64_t ticks
+        cdef const uint8_t* p
+        cdef const uint8_t* b
+        if size == 0:
+            return 0, 0, None
+        p = &buf[0]
+        while off + 12 <= size:
+            b = p + off
+            btype = rd32(b, swapped)
+            blen = rd32(b + 4, swapped)
+            if btype == 0x0A0D0D0A or btype == 1:
+                return off, btype, None
+            if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
+                return off, 0, f"corrupt block header at byte {off}: block length {blen}"
+            if off + blen > size:
+                break
+            if btype == 6 or btype == 2:        # enhanced packet block, obsolete packet block
+                if blen < 32:
+                    return off, 0, f"corrupt packet block at byte {off}"
+                if btype == 6:
+                    ifid = rd32(b + 8, swapped)
+                else:
+                    ifid = rd16(b + 8, swapped)
+                ticks = (<uint64_t>rd32(b + 12, swapped) << 32) | rd32(b + 16, swapped)
+                caplen = rd32(b + 20, swapped)
+                wirelen = rd32(b + 24, swapped)
+                if caplen > blen - 32:
+                    caplen = blen - 32
+                if ifid >= <uint32_t>len(interfaces):
+                    self.counters.unsupported_linktype += 1
+                else:
+                    linktype, rate = interfaces[ifid]
+                    self.frame(<double>ticks / <double>rate, linktype, b + 28, caplen, wirelen)
+            elif btype == 3:                    # simple packet block: interface 0, no timestamp
+                wirelen = rd32(b + 8, swapped)
+                caplen = blen - 16
+                if wirelen < caplen:
+                    caplen = wirelen
+                if len(interfaces) == 0:
+                    self.counters.unsupported_linktype += 1
+                else:
+                    self.frame(self.now, interfaces[0][0], b + 12, caplen, wirelen)
+            off += blen
+        return off, 0, None
+
+
+def _last_seen(Flow flow):
+    return flow.last_ts
