@@ -1,0 +1,1 @@
+"""Who is mining for whom: wallets, logins, miner agents, algorithms and coins, as pure functions."""
