@@ -1,0 +1,264 @@
+"""TLS ClientHello: SNI, ALPN and the JA3 / JA4 client fingerprints, sans-IO.
+
+Feed the client-to-server bytes of a TCP stream in any chunking; the parser reassembles TLS records and
+the handshake message (which may span records), and yields one `ClientHello` or gives up. Miners often
+speak Stratum over TLS, so the SNI names the pool and the fingerprints name the miner program even when
+the payload is encrypted.
+
+Worst case: at most `MAX_HELLO` bytes are buffered; anything larger, or anything that is not a TLS
+handshake, ends the parser in a final state after O(bytes fed) work. Later bytes are ignored, so the
+caller can bypass the flow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from enum import Enum
+
+MAX_HELLO = 64 * 1024  # real ClientHellos, even with post-quantum key shares, are a few KiB
+_MAX_BUFFER = 2 * MAX_HELLO  # the payload plus record headers; only hostile tiny records need more
+
+_RECORD = struct.Struct("!BHH")  # content type, version, length
+_HANDSHAKE = 22
+_CLIENT_HELLO = 1
+EXT_SNI = 0x0000
+EXT_GROUPS = 0x000A
+EXT_POINT_FORMATS = 0x000B
+EXT_SIG_ALGS = 0x000D
+EXT_ALPN = 0x0010
+EXT_VERSIONS = 0x002B
+
+_JA4_VERSIONS = {
+    0x0304: "13",
+    0x0303: "12",
+    0x0302: "11",
+    0x0301: "10",
+    0x0300: "s3",
+    0x0002: "s2",
+    0xFEFF: "d1",
+    0xFEFD: "d2",
+    0xFEFC: "d3",
+}
+
+
+def is_grease(value: int) -> bool:
+    """GREASE values (RFC 8701) are random noise that fingerprints must ignore."""
+    return value & 0x0F0F == 0x0A0A and value >> 8 == value & 0xFF
+
+
+class TlsParseError(ValueError):
+    """The bytes are not a well-formed ClientHello."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientHello:
+    legacy_version: int
+    ciphers: tuple[int, ...]
+    extensions: tuple[int, ...]  # in the order sent
+    groups: tuple[int, ...]
+    point_formats: tuple[int, ...]
+    signature_algorithms: tuple[int, ...]
+    supported_versions: tuple[int, ...]
+    sni: str | None
+    alpn: tuple[str, ...]
+
+    @property
+    def ja3_string(self) -> str:
+        """SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats (GREASE removed)."""
+
+        def join(values: tuple[int, ...]) -> str:
+            return "-".join(str(v) for v in values if not is_grease(v))
+
+        return ",".join(
+            (
+                str(self.legacy_version),
+                join(self.ciphers),
+                join(self.extensions),
+                join(self.groups),
+                "-".join(str(v) for v in self.point_formats),
+            )
+        )
+
+    @property
+    def ja3(self) -> str:
+        return hashlib.md5(self.ja3_string.encode(), usedforsecurity=False).hexdigest()
+
+    @property
+    def ja4(self) -> str:
+        """FoxIO JA4 for TLS over TCP (technical_details/JA4.md)."""
+        ciphers = [c for c in self.ciphers if not is_grease(c)]
+        extensions = [e for e in self.extensions if not is_grease(e)]
+        versions = [v for v in self.supported_versions if not is_grease(v)]
+        version = _JA4_VERSIONS.get(max(versions) if versions else self.legacy_version, "00")
+        a = (
+            f"t{version}{'d' if self.sni else 'i'}"
+            f"{min(len(ciphers), 99):02d}{min(len(extensions), 99):02d}{_ja4_alpn(self.alpn)}"
+        )
+        b = _hash12(",".join(f"{c:04x}" for c in sorted(ciphers)))
+        ext_text = ",".join(f"{e:04x}" for e in sorted(extensions) if e not in (EXT_SNI, EXT_ALPN))
+        sigs = ",".join(f"{s:04x}" for s in self.signature_algorithms if not is_grease(s))
+        c = _hash12(f"{ext_text}_{sigs}" if sigs else ext_text)
+        return f"{a}_{b}_{c}"
+
+
+def _hash12(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12] if text else "000000000000"
+
+
+def _ja4_alpn(alpn: tuple[str, ...]) -> str:
+    if not alpn or not alpn[0]:
+        return "00"
+    first = alpn[0]
+    if first[0].isascii() and first[0].isalnum() and first[-1].isascii() and first[-1].isalnum():
+        return first[0] + first[-1]
+    hexed = first.encode("latin-1", "replace").hex()
+    return hexed[0] + hexed[-1]
+
+
+class _Reader:
+    """Bounds-checked reads over one handshake body; every overrun is a TlsParseError."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise TlsParseError(f"field of {n} bytes at offset {self.pos} runs past the ClientHello")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def uint(self, size: int) -> int:
+        return int.from_bytes(self.take(size), "big")
+
+    def vector(self, length_size: int) -> bytes:
+        return self.take(self.uint(length_size))
+
+    @property
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+
+def _u16_list(data: bytes) -> tuple[int, ...]:
+    if len(data) % 2:
+        raise TlsParseError("list of 16-bit values has an odd length")
+    return tuple(v for (v,) in struct.iter_unpack("!H", data))
+
+
+def parse_client_hello(body: bytes) -> ClientHello:
+    """Parse a ClientHello handshake body (after the 4-byte handshake header)."""
+    r = _Reader(body)
+    legacy_version = r.uint(2)
+    r.take(32)  # random
+    r.vector(1)  # session id
+    ciphers = _u16_list(r.vector(2))
+    r.vector(1)  # compression methods
+    extensions: list[int] = []
+    fields: dict[int, bytes] = {}
+    if r.remaining:
+        ext = _Reader(r.vector(2))
+        while ext.remaining:
+            ext_type = ext.uint(2)
+            extensions.append(ext_type)
+            fields.setdefault(ext_type, ext.vector(2))
+    groups = _u16_list(_Reader(fields[EXT_GROUPS]).vector(2)) if EXT_GROUPS in fields else ()
+    points = tuple(_Reader(fields[EXT_POINT_FORMATS]).vector(1)) if EXT_POINT_FORMATS in fields else ()
+    sigs = _u16_list(_Reader(fields[EXT_SIG_ALGS]).vector(2)) if EXT_SIG_ALGS in fields else ()
+    versions = _u16_list(_Reader(fields[EXT_VERSIONS]).vector(1)) if EXT_VERSIONS in fields else ()
+    return ClientHello(
+        legacy_version=legacy_version,
+        ciphers=ciphers,
+        extensions=tuple(extensions),
+        groups=groups,
+        point_formats=points,
+        signature_algorithms=sigs,
+        supported_versions=versions,
+        sni=_sni(fields.get(EXT_SNI)),
+        alpn=_alpn(fields.get(EXT_ALPN)),
+    )
+
+
+def _sni(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    r = _Reader(_Reader(data).vector(2))
+    while r.remaining:
+        name_type = r.uint(1)
+        name = r.vector(2)
+        if name_type == 0:  # host_name
+            return name.decode("ascii", "backslashreplace")
+    return None
+
+
+def _alpn(data: bytes | None) -> tuple[str, ...]:
+    if data is None:
+        return ()
+    r = _Reader(_Reader(data).vector(2))
+    protocols: list[str] = []
+    while r.remaining:
+        protocols.append(r.vector(1).decode("latin-1"))
+    return tuple(protocols)
+
+
+class State(Enum):
+    NEED_DATA = "need-data"
+    DONE = "done"  # a ClientHello was parsed
+    NOT_TLS = "not-tls"  # the stream does not start with a TLS handshake record
+    FAILED = "failed"  # malformed or oversized; see `error`
+
+
+class ClientHelloParser:
+    """Reassembles the first handshake message of a client stream across records and segments."""
+
+    def __init__(self) -> None:
+        self.state = State.NEED_DATA
+        self.error: str | None = None
+        self._records = bytearray()  # raw bytes not yet split into records
+        self._handshake = bytearray()  # handshake payload collected from records so far
+
+    def feed(self, data: bytes) -> ClientHello | None:
+        """Add client bytes; returns the ClientHello once complete, else None (check `state`)."""
+        if self.state is not State.NEED_DATA:
+            return None
+        self._records += data
+        if len(self._records) + len(self._handshake) > _MAX_BUFFER:
+            return self._stop(State.FAILED, f"no complete ClientHello within {MAX_HELLO} bytes")
+        while len(self._records) >= _RECORD.size:
+            content_type, version, length = _RECORD.unpack_from(self._records)
+            if content_type != _HANDSHAKE or version >> 8 != 3:
+                return self._stop(State.NOT_TLS, "stream does not start with a TLS handshake record")
+            if len(self._records) < _RECORD.size + length:
+                break
+            self._handshake += self._records[_RECORD.size : _RECORD.size + length]
+            del self._records[: _RECORD.size + length]
+            hello = self._try_handshake()
+            if hello is not None or self.state is not State.NEED_DATA:
+                return hello
+        return None
+
+    def _try_handshake(self) -> ClientHello | None:
+        if len(self._handshake) < 4:
+            return None
+        if self._handshake[0] != _CLIENT_HELLO:
+            return self._stop(State.NOT_TLS, f"first handshake message is type {self._handshake[0]}")
+        length = int.from_bytes(self._handshake[1:4], "big")
+        if length > MAX_HELLO:
+            return self._stop(State.FAILED, f"ClientHello of {length} bytes exceeds {MAX_HELLO}")
+        if len(self._handshake) < 4 + length:
+            return None
+        try:
+            hello = parse_client_hello(bytes(self._handshake[4 : 4 + length]))
+        except TlsParseError as exc:
+            return self._stop(State.FAILED, str(exc))
+        self._stop(State.DONE, None)
+        return hello
+
+    def _stop(self, state: State, error: str | None) -> None:
+        self.state = state
+        self.error = error
+        self._records.clear()
+        self._handshake.clear()
+        return None
