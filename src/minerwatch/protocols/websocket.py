@@ -206,7 +206,7 @@ class WebSocketParser:
             return "RSV1 set without permessage-deflate on a first frame"
         if (opcode == _CONTINUATION) != (self._message_opcode is not None):
             return (
-                "continuation without a message"
+                "continuation outside a message"
                 if opcode == _CONTINUATION
                 else "new message inside a message"
             )
