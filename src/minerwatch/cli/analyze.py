@@ -1,0 +1,85 @@
+"""`minerwatch analyze CAPTURE...`: find mining in captures, print a summary, write events."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+from minerwatch.correlate.verdicts import VerdictPolicy
+from minerwatch.output.console import render_summary
+from minerwatch.output.jsonlines import JsonLinesWriter
+from minerwatch.pipeline import Analysis, AnalysisOptions
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "analyze",
+        help="analyse pcap/pcapng captures (gzip too) for mining",
+        description="Analyse captures for cryptocurrency mining: pool protocols, staged verdicts per host.",
+        epilog="Exit status: 0 no mining found, 1 mining found, 2 usage error or an input that could not be read.",
+    )
+    p.add_argument(
+        "captures", nargs="+", type=Path, metavar="CAPTURE", help="pcap or pcapng file, may be gzipped"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
+    p.add_argument(
+        "--json", action="store_true", help="write events as JSON lines to stdout (summary to stderr)"
+    )
+    p.add_argument("--window", type=float, default=120.0, help="stage-1 window in seconds (default 120)")
+    p.add_argument("--min-submits", type=int, default=1, help="shares needed for stage 2 (default 1)")
+    p.add_argument(
+        "--stream-depth",
+        type=int,
+        default=256 * 1024,
+        help="bytes inspected in a flow before it is bypassed if no pool protocol is seen (default 262144)",
+    )
+    p.add_argument(
+        "--idle-timeout", type=float, default=300.0, help="flow idle timeout, seconds (default 300)"
+    )
+    p.add_argument("--max-flows", type=int, default=500_000, help="flow table capacity (default 500000)")
+    p.add_argument(
+        "--show-secrets", action="store_true", help="print passwords seen in traffic instead of masking"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = AnalysisOptions(
+        stream_depth=args.stream_depth,
+        idle_timeout=args.idle_timeout,
+        max_flows=args.max_flows,
+        show_secrets=args.show_secrets,
+        policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
+    )
+    with ExitStack() as stack:
+        sinks = []
+        for target in ([args.output] if args.output else []) + (["-"] if args.json else []):
+            writer = JsonLinesWriter(target)
+            stack.callback(writer.close)
+            sinks.append(writer.write)
+        analysis = Analysis(sinks, options)
+        show = sys.stderr.isatty() and not args.no_progress
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            disable=not show,
+            transient=True,
+            console=None,
+        ) as progress:
+            for path in args.captures:
+                size = path.stat().st_size if path.is_file() else None
+                task = progress.add_task(path.name, total=size)
+                analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
+        result = analysis.finish()
+    render_summary(result.verdicts, result.stats, sys.stderr if args.json else sys.stdout)
+    if result.input_errors:
+        return 2
+    return 1 if result.verdicts else 0

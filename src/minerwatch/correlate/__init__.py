@@ -1,0 +1,1 @@
+"""Per-host state built from observations only (never packets): staged verdicts, evidence, confidence."""

@@ -1,0 +1,35 @@
+"""What detectors tell the correlator: one pool behaviour seen between a miner host and a pool endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Behaviour(StrEnum):
+    """The five pool behaviours the staged verdict rests on, plus the miner's hashrate report."""
+
+    REGISTRATION = "registration"
+    JOB = "job"
+    LOGIN = "login"
+    SUBMIT = "submit"
+    DIFFICULTY = "difficulty"
+    HASHRATE = "hashrate"
+
+
+@dataclass(slots=True, frozen=True)
+class BehaviourObservation:
+    behaviour: Behaviour
+    ts: float
+    miner_ip: str
+    pool_ip: str
+    pool_port: int
+    dialect: str
+    event_id: int
+    outcome: str | None = None  # accepted | rejected | unanswered | None (no answer expected)
+    login: str | None = None
+    agent: str | None = None
+    algorithm: str | None = None
+    job_shape: str | None = None
+    difficulty: float | None = None
+    registers: bool = False  # a login that is also the registration (CryptoNote, eth-proxy)

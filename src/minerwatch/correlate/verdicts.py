@@ -1,0 +1,194 @@
+"""Staged verdicts per host, from behaviour observations only.
+
+Per (miner host, pool endpoint):
+- Stage 1, compromised host confirmed: registration, job dispatch and login each seen within `window`
+  seconds of one another (a CryptoNote or eth-proxy login is also the registration).
+- Stage 2, active mining: at least `min_submits` share submissions (accepted or not: a rejected share is
+  still mining). Submit counts, outcomes, first/last seen and rate are the forensic evidence.
+- Difficulty changes and jobs are supporting evidence: a capture that starts mid-session shows only
+  submissions and jobs, and the host is reported as mining at a lower, stated confidence.
+One verdict per host lists all its pools. A host that reaches many pools without ever submitting a share
+is reported once, as probing pools, not as a verdict per connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from minerwatch.correlate.observations import Behaviour, BehaviourObservation
+from minerwatch.events import iso_timestamp
+
+EVIDENCE_IDS_PER_BEHAVIOUR = 20
+STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
+
+
+@dataclass
+class VerdictPolicy:
+    """Documented defaults (README, docs/events.md): all overridable from the command line."""
+
+    window: float = 120.0  # seconds within which registration, job and login must fall for stage 1
+    min_submits: int = 1  # shares needed for stage 2
+    prober_min_pools: int = 10  # pools reached without a share before a host counts as probing pools
+
+
+@dataclass
+class PoolEvidence:
+    ip: str
+    port: int
+    first_seen: float
+    last_seen: float
+    dialects: set[str] = field(default_factory=set)
+    stages: set[int] = field(default_factory=set)
+    last: dict[Behaviour, float] = field(default_factory=dict)
+    counts: dict[Behaviour, int] = field(default_factory=dict)
+    submits: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    logins: set[str] = field(default_factory=set)
+    agents: set[str] = field(default_factory=set)
+    algorithms: set[str] = field(default_factory=set)
+    job_shapes: set[str] = field(default_factory=set)
+    difficulties: list[float] = field(default_factory=list)
+    first_submit: float | None = None
+    last_submit: float | None = None
+    event_ids: dict[Behaviour, list[int]] = field(default_factory=dict)
+
+    def add(self, obs: BehaviourObservation, policy: VerdictPolicy) -> None:
+        self.first_seen = min(self.first_seen, obs.ts)
+        self.last_seen = max(self.last_seen, obs.ts)
+        self.dialects.add(obs.dialect)
+        self.counts[obs.behaviour] = self.counts.get(obs.behaviour, 0) + 1
+        ids = self.event_ids.setdefault(obs.behaviour, [])
+        if len(ids) < EVIDENCE_IDS_PER_BEHAVIOUR:
+            ids.append(obs.event_id)
+        for value, into in (
+            (obs.login, self.logins),
+            (obs.agent, self.agents),
+            (obs.algorithm, self.algorithms),
+            (obs.job_shape, self.job_shapes),
+        ):
+            if value and len(into) < 32:
+                into.add(value)
+        if (
+            obs.behaviour is Behaviour.DIFFICULTY
+            and obs.difficulty is not None
+            and len(self.difficulties) < 64
+        ):
+            self.difficulties.append(obs.difficulty)
+        if obs.behaviour is Behaviour.SUBMIT:
+            self.submits += 1
+            self.accepted += obs.outcome == "accepted"
+            self.rejected += obs.outcome == "rejected"
+            self.first_submit = obs.ts if self.first_submit is None else min(self.first_submit, obs.ts)
+            self.last_submit = obs.ts if self.last_submit is None else max(self.last_submit, obs.ts)
+            if self.submits >= policy.min_submits:
+                self.stages.add(2)
+        if obs.behaviour in STAGE1_TRIGGERS or obs.registers:
+            self.last[obs.behaviour] = obs.ts
+            if obs.registers:
+                self.last[Behaviour.REGISTRATION] = obs.ts
+            times = [self.last.get(b) for b in STAGE1_TRIGGERS]
+            if all(t is not None for t in times) and max(times) - min(times) <= policy.window:  # type: ignore[type-var]
+                self.stages.add(1)
+
+    def confidence(self) -> float:
+        """1+2: 0.95 (0.99 with accepted shares); 1: 0.85; 2 alone: 0.6, +0.1 jobs, +0.05 difficulty, +0.05
+        accepted shares (at most 0.8: the capture began mid-session)."""
+        if 1 in self.stages:
+            if 2 in self.stages:
+                return 0.99 if self.accepted else 0.95
+            return 0.85
+        if 2 in self.stages:
+            return round(
+                0.6
+                + 0.1 * (Behaviour.JOB in self.counts)
+                + 0.05 * (Behaviour.DIFFICULTY in self.counts)
+                + 0.05 * (self.accepted > 0),
+                2,
+            )
+        return 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = None
+        if (
+            self.submits > 1
+            and self.last_submit
+            and self.first_submit
+            and self.last_submit > self.first_submit
+        ):
+            rate = round((self.submits - 1) / (self.last_submit - self.first_submit) * 60, 3)
+        return {
+            "ip": self.ip,
+            "port": self.port,
+            "dialect": sorted(self.dialects)[0] if len(self.dialects) == 1 else sorted(self.dialects),
+            "stages": sorted(self.stages),
+            "confidence": self.confidence(),
+            "submits": self.submits,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "submits_per_minute": rate,
+            "jobs": self.counts.get(Behaviour.JOB, 0),
+            "difficulty_changes": self.counts.get(Behaviour.DIFFICULTY, 0),
+            "difficulties": self.difficulties[:16],
+            "logins": sorted(self.logins),
+            "agents": sorted(self.agents),
+            "algorithms": sorted(self.algorithms),
+            "job_shapes": sorted(self.job_shapes),
+            "first_seen": iso_timestamp(self.first_seen),
+            "last_seen": iso_timestamp(self.last_seen),
+        }
+
+
+class VerdictCorrelator:
+    def __init__(self, policy: VerdictPolicy | None = None) -> None:
+        self.policy = policy or VerdictPolicy()
+        self.hosts: dict[str, dict[tuple[str, int], PoolEvidence]] = {}
+
+    def observe(self, obs: BehaviourObservation) -> None:
+        pools = self.hosts.setdefault(obs.miner_ip, {})
+        key = (obs.pool_ip, obs.pool_port)
+        evidence = pools.get(key)
+        if evidence is None:
+            evidence = pools[key] = PoolEvidence(obs.pool_ip, obs.pool_port, obs.ts, obs.ts)
+        evidence.add(obs, self.policy)
+
+    def verdicts(self) -> list[tuple[float, str, dict[str, Any]]]:
+        """(last seen, host, verdict body) for every host that reached a stage, in host order."""
+        out = []
+        for host in sorted(self.hosts):
+            staged = [p for p in self.hosts[host].values() if p.stages]
+            if staged:
+                out.append(self._verdict(host, staged))
+        return out
+
+    def _verdict(self, host: str, pools: list[PoolEvidence]) -> tuple[float, str, dict[str, Any]]:
+        pools.sort(key=lambda p: (p.first_seen, p.ip, p.port))
+        stages = sorted(set().union(*(p.stages for p in pools)))
+        submits = sum(p.submits for p in pools)
+        if submits == 0 and len(pools) >= self.policy.prober_min_pools:
+            activity = "probing-pools"
+        elif 2 in stages:
+            activity = "mining"
+        else:
+            activity = "connected-to-pool"
+        evidence: list[int] = sorted({i for p in pools for ids in p.event_ids.values() for i in ids})
+        first, last = min(p.first_seen for p in pools), max(p.last_seen for p in pools)
+        body = {
+            "host": host,
+            "activity": activity,
+            "stages": stages,
+            "confidence": max(p.confidence() for p in pools),
+            "first_seen": iso_timestamp(first),
+            "last_seen": iso_timestamp(last),
+            "dialects": sorted(set().union(*(p.dialects for p in pools))),
+            "logins": sorted(set().union(*(p.logins for p in pools))),
+            "agents": sorted(set().union(*(p.agents for p in pools))),
+            "algorithms": sorted(set().union(*(p.algorithms for p in pools))),
+            "submits": submits,
+            "accepted": sum(p.accepted for p in pools),
+            "rejected": sum(p.rejected for p in pools),
+            "pools": [p.as_dict() for p in pools],
+            "evidence": {"event_ids": evidence},
+        }
+        return last, host, body

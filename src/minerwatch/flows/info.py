@@ -1,0 +1,39 @@
+"""The Python view of a flow for events: printable addresses and the Community ID, computed once, lazily.
+
+Most flows never produce an event, so nothing here is computed for them.
+"""
+
+from __future__ import annotations
+
+import socket
+from functools import cached_property
+
+import communityid
+
+from minerwatch.decode import Flow
+
+_PROTO_NAMES = {6: "TCP", 17: "UDP"}
+_COMMUNITY_ID = communityid.CommunityID()
+
+
+def ip_text(raw: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+class FlowInfo:
+    """Satisfies events.FlowLike for one engine Flow."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.flow_id: int = flow.flow_id
+        self.proto: str = _PROTO_NAMES.get(flow.proto, str(flow.proto))
+        self.client_ip = ip_text(flow.client_addr)
+        self.server_ip = ip_text(flow.server_addr)
+        self.client_port: int = flow.client_port
+        self.server_port: int = flow.server_port
+
+    @cached_property
+    def community_id(self) -> str:
+        """The Community ID v1 flow hash (seed 0), as Zeek and Suricata print it."""
+        make = communityid.FlowTuple.make_tcp if self.flow.proto == 6 else communityid.FlowTuple.make_udp
+        return _COMMUNITY_ID.calc(make(self.client_ip, self.server_ip, self.client_port, self.server_port))

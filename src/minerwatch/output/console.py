@@ -1,0 +1,84 @@
+"""Human summary of an analysis: one row per host with its verdict, then what could not be read."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from minerwatch.events import Event
+
+
+def _pool_lines(verdict: dict) -> str:
+    return "\n".join(
+        f"{p['ip']}:{p['port']} {p['dialect'] if isinstance(p['dialect'], str) else '/'.join(p['dialect'])}"
+        f" st{'+'.join(map(str, p['stages']))} sub {p['submits']} ({p['accepted']} ok/{p['rejected']} rej)"
+        for p in verdict["pools"][:8]
+    ) + (f"\n… {len(verdict['pools']) - 8} more pools" if len(verdict["pools"]) > 8 else "")
+
+
+def render_summary(verdicts: list[Event], stats: Event, out: TextIO) -> None:
+    console = Console(file=out, soft_wrap=False, width=200 if not out.isatty() else None)
+    if verdicts:
+        table = Table(title="Mining verdicts", show_lines=True)
+        for column in (
+            "host",
+            "activity",
+            "stages",
+            "conf.",
+            "pools",
+            "login / wallet",
+            "agent",
+            "first / last seen",
+        ):
+            table.add_column(column, overflow="fold")
+        for event in verdicts:
+            v = event["verdict"]
+            table.add_row(
+                v["host"],
+                v["activity"],
+                "+".join(map(str, v["stages"])),
+                f"{v['confidence']:.2f}",
+                _pool_lines(v),
+                "\n".join(login[:60] for login in v["logins"][:3]),
+                "\n".join(v["agents"][:3]),
+                f"{v['first_seen']}\n{v['last_seen']}",
+            )
+        console.print(table)
+    else:
+        console.print("No mining found.")
+    body = stats["stats"]
+    capture = body["capture"]
+    console.print(
+        f"{capture['packets']:,} packets, {capture['flows_created']:,} flows "
+        f"({body['inspection']['flows_bypassed']:,} bypassed), {len(body['files'])} file(s) read."
+    )
+    skipped = {k: v for k, v in capture.items() if v and k in _NOT_USED}
+    skipped.update({k: v for k, v in body["inspection"].items() if v and k in _NOT_USED})
+    if skipped:
+        console.print(
+            "Not analysed: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in skipped.items())
+        )
+    for f in body["files"]:
+        for warning in f["warnings"]:
+            console.print(f"[yellow]warning[/]: {f['path']}: {warning}")
+    for error in body["input_errors"]:
+        console.print(f"[red]error[/]: {error}")
+
+
+_NOT_USED = frozenset(
+    {
+        "truncated_packets",
+        "unsupported_linktype",
+        "non_ip",
+        "other_ip_proto",
+        "ip_fragments",
+        "bad_ip_header",
+        "flows_evicted",
+        "reassembly_gaps",
+        "overlong_lines",
+        "invalid_json_lines",
+        "dropped_requests",
+    }
+)

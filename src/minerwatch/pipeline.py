@@ -1,0 +1,88 @@
+"""Wires one analysis: capture -> engine (decode, flows) -> inspector -> detectors -> correlator -> outputs.
+
+Data flows one way; every stage reports what it could not use, and all of it ends in the `stats` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minerwatch.capture import CaptureStats, feed_capture
+from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
+from minerwatch.decode import Engine
+from minerwatch.detectors.pool_behaviour import PoolBehaviourDetector
+from minerwatch.errors import InputError
+from minerwatch.events import Event, EventFactory
+from minerwatch.flows.inspector import Inspector
+
+EventSink = Callable[[Event], None]
+
+
+@dataclass
+class AnalysisOptions:
+    stream_depth: int = 256 * 1024
+    idle_timeout: float = 300.0
+    max_flows: int = 500_000
+    show_secrets: bool = False
+    policy: VerdictPolicy = field(default_factory=VerdictPolicy)
+
+
+@dataclass
+class AnalysisResult:
+    verdicts: list[Event]
+    files: list[CaptureStats]
+    input_errors: list[str]
+    stats: Event
+
+
+class Analysis:
+    def __init__(self, sinks: list[EventSink], options: AnalysisOptions | None = None) -> None:
+        self.options = options or AnalysisOptions()
+        self.sinks = sinks
+        self.events = EventFactory()
+        self.correlator = VerdictCorrelator(self.options.policy)
+        self.detector = PoolBehaviourDetector(
+            self.events, self.emit, self.correlator.observe, show_secrets=self.options.show_secrets
+        )
+        self.inspector = Inspector(self.detector, stream_depth=self.options.stream_depth)
+        self.engine = Engine(
+            self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
+        )
+        self.files: list[CaptureStats] = []
+        self.input_errors: list[str] = []
+
+    def emit(self, event: Event) -> None:
+        for sink in self.sinks:
+            sink(event)
+
+    def feed_file(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
+        """Analyse one capture; an unreadable one is recorded (one line) and the others go on."""
+        try:
+            self.files.append(feed_capture(path, self.engine, progress))
+        except InputError as exc:
+            self.input_errors.append(str(exc))
+
+    def finish(self) -> AnalysisResult:
+        self.engine.finish()
+        verdicts = []
+        for last_seen, host, body in self.correlator.verdicts():
+            event = self.events.make("verdict", last_seen, body, host=host)
+            verdicts.append(event)
+            self.emit(event)
+        stats = self.events.make("stats", self.engine.now, self._stats())
+        self.emit(stats)
+        return AnalysisResult(verdicts, self.files, self.input_errors, stats)
+
+    def _stats(self) -> dict[str, Any]:
+        return {
+            "capture": self.engine.counters.as_dict(),
+            "inspection": vars(self.inspector.stats).copy(),
+            "files": [
+                {"path": f.path, "format": f.format, "bytes": f.bytes_read, "warnings": f.warnings}
+                for f in self.files
+            ],
+            "input_errors": self.input_errors,
+        }
