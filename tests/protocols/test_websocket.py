@@ -213,12 +213,29 @@ def test_byte_by_byte_equals_whole() -> None:
     assert feed_all(WebSocketParser("client"), [STREAM[i : i + 1] for i in range(len(STREAM))]) == whole
 
 
+_deflate = Deflater()
+DEFLATE_STREAM = (
+    frame(TEXT, _deflate(AUTH), rsv=4, mask=b"\x01\x02\x03\x04")
+    + frame(TEXT, _deflate(JOB)[:4], fin=False, rsv=4, mask=b"abcd")
+    + frame(PING, b"hb", mask=b"wxyz")
+    + frame(0, _deflate(JOB)[4:], mask=b"efgh")
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(cuts=st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=16))
-def test_any_split_gives_the_same_events(cuts: list[int]) -> None:
-    points = sorted(set(cuts))
-    pieces = [STREAM[a:b] for a, b in zip([0, *points], [*points, len(STREAM)], strict=True)]
-    assert feed_all(WebSocketParser("client"), pieces) == feed_all(WebSocketParser("client"), [STREAM])
+@given(
+    deflate=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=16),
+)
+def test_any_split_gives_the_same_events(deflate: bool, cuts: list[int]) -> None:
+    stream = DEFLATE_STREAM if deflate else STREAM
+    points = sorted({cut % (len(stream) + 1) for cut in cuts})
+    pieces = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    whole = feed_all(WebSocketParser("client", deflate=deflate), [stream])
+    if deflate:
+        assert [e.payload for e in whole if isinstance(e, Message)] == [AUTH, JOB]
+    assert not any(isinstance(e, ProtocolError) for e in whole)
+    assert feed_all(WebSocketParser("client", deflate=deflate), pieces) == whole
 
 
 @settings(max_examples=300, deadline=None)
