@@ -214,11 +214,12 @@ def test_byte_by_byte_equals_whole() -> None:
 
 
 _deflate = Deflater()
+_auth, _job = _deflate(AUTH), _deflate(JOB)
 DEFLATE_STREAM = (
-    frame(TEXT, _deflate(AUTH), rsv=4, mask=b"\x01\x02\x03\x04")
-    + frame(TEXT, _deflate(JOB)[:4], fin=False, rsv=4, mask=b"abcd")
+    frame(TEXT, _auth, rsv=4, mask=b"\x01\x02\x03\x04")
+    + frame(TEXT, _job[:4], fin=False, rsv=4, mask=b"abcd")
     + frame(PING, b"hb", mask=b"wxyz")
-    + frame(0, _deflate(JOB)[4:], mask=b"efgh")
+    + frame(0, _job[4:], mask=b"efgh")
 )
 
 
