@@ -1,0 +1,83 @@
+"""Which names recently resolved to which addresses, so a connection to a bare IP can be attributed.
+
+A miner that resolved `xmr.pool.example` (perhaps through CNAMEs) and then connects to 192.0.2.7
+shows no name in that flow; `names_for("192.0.2.7", ts)` gives the names back so they can be matched.
+
+Time is capture time. An entry lives for the record's TTL, clamped to [MIN_TTL, MAX_TTL]: resolvers
+and miners keep using addresses past short TTLs, and a hostile huge TTL must not pin memory. The cache
+holds at most `capacity` addresses, least recently seen dropped first, so memory is bounded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+
+from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage
+
+MIN_TTL = 300.0
+MAX_TTL = 86400.0
+_MAX_CHAIN = 16
+_MAX_NAMES_PER_IP = 8
+
+
+def _key(ip: str | bytes) -> bytes | None:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if addr.version == 6 and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.packed
+
+
+class DnsCache:
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[bytes, dict[str, float]] = OrderedDict()  # ip -> name -> expiry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, name: str, ip: str | bytes, ttl: float, ts: float) -> None:
+        """Remember that `name` resolved to `ip` at capture time `ts`."""
+        key = _key(ip)
+        if key is None or not name:
+            return
+        names = self._entries.pop(key, None) or {}
+        names[name.rstrip(".").lower()] = ts + min(max(float(ttl), MIN_TTL), MAX_TTL)
+        if len(names) > _MAX_NAMES_PER_IP:
+            del names[min(names, key=names.__getitem__)]
+        self._entries[key] = names
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def observe(self, message: DnsMessage, ts: float) -> None:
+        """Learn from a DNS response: each address is linked to its owner and the names CNAMEd to it."""
+        if not message.is_response:
+            return
+        aliases: dict[str, set[str]] = {}  # target -> names that are CNAMEs of it
+        for answer in message.answers:
+            if answer.rtype == TYPE_CNAME and answer.data:
+                aliases.setdefault(answer.data.lower(), set()).add(answer.name.lower())
+        for owner, address, ttl in message.addresses():
+            for name in _chain(owner.lower(), aliases):
+                self.add(name, address, ttl, ts)
+
+    def names_for(self, ip: str | bytes, ts: float) -> tuple[str, ...]:
+        """Names that resolved to `ip` and had not expired at capture time `ts`."""
+        key = _key(ip)
+        names = self._entries.get(key) if key else None
+        if not names:
+            return ()
+        return tuple(sorted(n for n, expiry in names.items() if ts <= expiry))
+
+
+def _chain(owner: str, aliases: dict[str, set[str]]) -> list[str]:
+    """The owner and every name that leads to it through CNAMEs (bounded, cycle-safe)."""
+    seen = [owner]
+    frontier = [owner]
+    while frontier and len(seen) < _MAX_CHAIN:
+        frontier = [a for name in frontier for a in aliases.get(name, ()) if a not in seen]
+        seen += frontier
+    return seen[:_MAX_CHAIN]

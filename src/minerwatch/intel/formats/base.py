@@ -1,0 +1,75 @@
+"""What every feed reader shares: bounded line reading, the problem report, and row field mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from minerwatch.intel.model import Indicator
+from minerwatch.intel.normalize import guess
+
+MAX_LINE = 64 * 1024  # longer lines are reported and skipped, never held in memory whole
+SAMPLE_LIMIT = 20  # problems kept verbatim; all are counted
+
+# Column / key names accepted for each field (feeds spell them differently).
+ALIASES = {
+    "type": ("type", "indicator_type", "kind"),
+    "value": ("value", "indicator", "ioc", "observable"),
+    "family": ("family", "malware", "malware_family", "threat"),
+    "tags": ("tags", "labels"),
+    "confidence": ("confidence",),
+    "first_seen": ("first_seen", "firstseen", "first_seen_utc"),
+    "last_seen": ("last_seen", "lastseen"),
+    "valid_until": ("valid_until", "expires", "expiry"),
+    "reference": ("reference", "ref", "url_reference", "source_url"),
+}
+
+
+@dataclass
+class Problems:
+    """Bad entries: counted, the first few kept with their line (or object) number and reason."""
+
+    count: int = 0
+    samples: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, where: int, reason: str) -> None:
+        self.count += 1
+        if len(self.samples) < SAMPLE_LIMIT:
+            self.samples.append((where, reason))
+
+
+def iter_lines(fh: IO[str], problems: Problems) -> Iterator[tuple[int, str]]:
+    """(line number, line without newline); over-long lines are skipped in chunks and reported."""
+    number = 0
+    while True:
+        line = fh.readline(MAX_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            while (rest := fh.readline(MAX_LINE)) and not rest.endswith("\n"):
+                pass
+            problems.add(number, f"line longer than {MAX_LINE} characters")
+            continue
+        yield number, line.rstrip("\r\n")
+
+
+def pick(row: Mapping[str, Any], name: str) -> Any:
+    for key in ALIASES[name]:
+        value = row.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def row_indicator(row: Mapping[str, Any], default_type: str | None) -> Indicator:
+    """An Indicator from a CSV row or JSON object keyed by (lower-case) field names."""
+    value = pick(row, "value")
+    if value is None:
+        raise ValueError("no value")
+    kind = pick(row, "type") or default_type
+    fields = {name: pick(row, name) for name in ALIASES if name not in ("type", "value")}
+    if kind is None:
+        kind, value = guess(str(value))
+    return Indicator.build(str(kind), str(value), **fields)

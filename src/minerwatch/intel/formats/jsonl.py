@@ -1,0 +1,29 @@
+"""JSON lines: one object per line with the same field names as CSV (tags may be a list)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO
+
+import orjson
+
+from minerwatch.intel.formats.base import Problems, iter_lines, row_indicator
+from minerwatch.intel.model import Indicator
+
+
+def read(fh: IO[str], problems: Problems, default_type: str | None = None) -> Iterator[Indicator]:
+    for number, line in iter_lines(fh, problems):
+        if not line.strip():
+            continue
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            problems.add(number, f"not JSON: {exc}")
+            continue
+        if not isinstance(row, dict):
+            problems.add(number, "not a JSON object")
+            continue
+        try:
+            yield row_indicator({str(k).lower(): v for k, v in row.items()}, default_type)
+        except ValueError as exc:
+            problems.add(number, str(exc))

@@ -1,0 +1,215 @@
+"""In-memory lookups over a knowledge base snapshot, at a cost that does not depend on its size.
+
+- domains: the observed name and each of its parent suffixes are looked up in one dict, so an
+  indicator `pool.example` matches `pool.example` and `eu1.xmr.pool.example` (cost: label count);
+- IPs and CIDRs: one dict per prefix length present, keyed by the address shifted to that length
+  (cost: number of distinct prefix lengths, at most 33 for IPv4 and 129 for IPv6);
+- wallets, hashes, JA3/JA4: exact dicts; agents: each product token of the agent string;
+- ports: a separate dict whose hits are weak evidence (see Hit.weak).
+
+Dict values are indices into a table of interned `Meta` records (source, family, confidence...), so
+a million indicators from a few feeds cost one dict entry each rather than one object each.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from minerwatch.intel import normalize
+from minerwatch.intel.model import Hit, Meta
+from minerwatch.intel.store import KnowledgeBase
+
+_Refs = int | tuple[int, ...]
+_EXACT_TYPES = ("wallet", "hash", "agent", "ja3", "ja4")
+_MAX_LABELS = 127
+_AGENT_TOKENS = 16
+_NET = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
+
+
+def _add(table: dict[Any, _Refs], key: Any, ref: int) -> None:
+    old = table.get(key)
+    if old is None:
+        table[key] = ref
+    elif isinstance(old, int):
+        if old != ref:
+            table[key] = (old, ref)
+    elif ref not in old:
+        table[key] = (*old, ref)
+
+
+def _epoch(text: str | None) -> float | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+
+
+class IntelMatcher:
+    """Build with `IntelMatcher.load(db_path)` (or `from_rows`); then call the match_* methods."""
+
+    def __init__(self) -> None:
+        self._metas: list[Meta] = []
+        self._meta_index: dict[Meta, int] = {}
+        self._domains: dict[str, _Refs] = {}
+        self._nets: dict[int, dict[int, dict[int, _Refs]]] = {4: {}, 6: {}}  # version -> plen -> key
+        self._prefixes: dict[int, list[int]] = {4: [], 6: []}  # longest first
+        self._exact: dict[str, dict[str, _Refs]] = {t: {} for t in _EXACT_TYPES}
+        self._ports: dict[int, _Refs] = {}
+        self.count = 0
+
+    @classmethod
+    def load(cls, db_path: Path | str | None = None) -> IntelMatcher:
+        """Snapshot of the KB at `db_path` (default: see store.default_path), seeding the shipped set."""
+        with KnowledgeBase.open(db_path) as kb:
+            kb.conn.execute("BEGIN")
+            try:
+                return cls.from_rows(kb.rows())
+            finally:
+                kb.conn.execute("COMMIT")
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[Any, ...]]) -> IntelMatcher:
+        """From KnowledgeBase.rows() tuples (values already normalised on import)."""
+        matcher = cls()
+        for source, kind, value, family, tags, conf, _first, _last, valid_until, reference in rows:
+            meta = Meta(
+                source,
+                family or "",
+                tuple(tags.split(",")) if tags else (),
+                conf,
+                reference or "",
+                _epoch(valid_until),
+            )
+            matcher._insert(kind, value, meta)
+        for version, nets in matcher._nets.items():
+            matcher._prefixes[version] = sorted(nets, reverse=True)
+        return matcher
+
+    def _insert(self, kind: str, value: str, meta: Meta) -> None:
+        ref = self._meta_index.get(meta)
+        if ref is None:
+            ref = self._meta_index[meta] = len(self._metas)
+            self._metas.append(meta)
+        self.count += 1
+        if kind == "domain":
+            _add(self._domains, value, ref)
+        elif kind == "ip":
+            net = ipaddress.ip_network(value)
+            bits = net.max_prefixlen
+            table = self._nets[net.version].setdefault(net.prefixlen, {})
+            _add(table, int(net.network_address) >> (bits - net.prefixlen), ref)
+        elif kind == "port":
+            _add(self._ports, int(value), ref)
+        elif kind in self._exact:
+            _add(self._exact[kind], value, ref)
+
+    def _hits(self, kind: str, indicator: str, observed: str, refs: _Refs, ts: float | None) -> list[Hit]:
+        metas = [self._metas[refs]] if isinstance(refs, int) else [self._metas[r] for r in refs]
+        return [
+            Hit(kind, indicator, observed, m)
+            for m in metas
+            if ts is None or m.valid_until is None or ts <= m.valid_until
+        ]
+
+    def match_domain(self, name: str, ts: float | None = None) -> list[Hit]:
+        """Hits for `name` or any parent domain of it; `ts` (capture time) drops expired indicators."""
+        if not name or len(name) > 1024:
+            return []
+        key = name.rstrip(".").lower() if name.isascii() else _idna(name)
+        if key is None:
+            return []
+        hits: list[Hit] = []
+        labels = key.split(".", _MAX_LABELS)
+        for i in range(len(labels) - 1):
+            suffix = ".".join(labels[i:]) if i else key
+            refs = self._domains.get(suffix)
+            if refs is not None:
+                hits += self._hits("domain", suffix, name, refs, ts)
+        return hits
+
+    def match_ip(self, ip: str | bytes, ts: float | None = None) -> list[Hit]:
+        """Hits for an address (text, or 4/16 packed bytes) in any stored address or CIDR."""
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return []
+        if addr.version == 6 and addr.ipv4_mapped:
+            addr = addr.ipv4_mapped
+        nets = self._nets[addr.version]
+        if not nets:
+            return []
+        number = int(addr)
+        bits = addr.max_prefixlen
+        hits: list[Hit] = []
+        for plen in self._prefixes[addr.version]:
+            refs = nets[plen].get(number >> (bits - plen))
+            if refs is not None:
+                text = (
+                    str(addr)
+                    if plen == bits
+                    else str(_NET[addr.version]((number >> (bits - plen) << (bits - plen), plen)))
+                )
+                hits += self._hits("ip", text, str(addr), refs, ts)
+        return hits
+
+    def _exact_match(self, kind: str, key: str, observed: str, ts: float | None) -> list[Hit]:
+        refs = self._exact[kind].get(key)
+        return [] if refs is None else self._hits(kind, key, observed, refs, ts)
+
+    def match_wallet(self, login: str, ts: float | None = None) -> list[Hit]:
+        """Hits for a wallet, also when the login appends a worker, payment id or difficulty to it."""
+        text = login.strip()
+        candidates = {text.lower() if text[:2].lower() == "0x" else text}
+        for sep in ".+/@:":
+            head = text.split(sep, 1)[0]
+            candidates.add(head.lower() if head[:2].lower() == "0x" else head)
+        hits: list[Hit] = []
+        for key in candidates:
+            hits += self._exact_match("wallet", key, login, ts)
+        return hits
+
+    def match_hash(self, digest: str, ts: float | None = None) -> list[Hit]:
+        return self._exact_match("hash", digest.strip().lower(), digest, ts)
+
+    def match_ja3(self, fingerprint: str, ts: float | None = None) -> list[Hit]:
+        return self._exact_match("ja3", fingerprint.strip().lower(), fingerprint, ts)
+
+    def match_ja4(self, fingerprint: str, ts: float | None = None) -> list[Hit]:
+        return self._exact_match("ja4", fingerprint.strip().lower(), fingerprint, ts)
+
+    def match_agent(self, agent: str, ts: float | None = None) -> list[Hit]:
+        """Hits for the whole agent string, or any 'product/version' token, or any product name."""
+        text = " ".join(agent.split()).lower()[:1024]
+        keys = {text}
+        for token in text.replace("(", " ").replace(")", " ").split()[:_AGENT_TOKENS]:
+            keys.add(token)
+            keys.add(token.split("/", 1)[0])
+        hits: list[Hit] = []
+        for key in keys:
+            hits += self._exact_match("agent", key, agent, ts)
+        return hits
+
+    def match_port(self, port: int, ts: float | None = None) -> list[Hit]:
+        """Weak evidence only: a well-known pool port (each Hit has weak=True, low confidence)."""
+        refs = self._ports.get(port)
+        return [] if refs is None else self._hits("port", str(port), str(port), refs, ts)
+
+    def match_url(self, url: str, ts: float | None = None) -> list[Hit]:
+        """Hits for the host of a pool URL such as 'stratum+tcp://xmr.pool.example:3333'."""
+        try:
+            host = normalize.host_of(url)
+        except ValueError:
+            return []
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return self.match_domain(host, ts)
+        return self.match_ip(host, ts)
+
+
+def _idna(name: str) -> str | None:
+    try:
+        return normalize.domain(name)
+    except ValueError:
+        return None

@@ -1,0 +1,110 @@
+"""What the knowledge base keeps (Indicator) and what a lookup returns (Hit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from minerwatch.intel import normalize
+
+PORT_CONFIDENCE_CAP = 10  # a pool port alone is weak evidence: many services share 3333, 4444, 8080...
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One normalised indicator; the source is given by the import it came in with."""
+
+    type: str
+    value: str
+    family: str = ""
+    tags: tuple[str, ...] = ()
+    confidence: int = 50
+    first_seen: str | None = None
+    last_seen: str | None = None
+    valid_until: str | None = None
+    reference: str = ""
+
+    @classmethod
+    def build(cls, kind: str, value: str, **fields: Any) -> Indicator:
+        """Normalise every field; raises ValueError naming the first bad one."""
+        kind = kind.strip().lower()
+        tags = fields.get("tags") or ()
+        if isinstance(tags, str):
+            tags = tags.split(",")
+        return cls(
+            type=kind,
+            value=normalize.normalise(kind, value),
+            family=str(fields.get("family") or "").strip(),
+            tags=tuple(sorted({str(t).strip() for t in tags if str(t).strip()})),
+            confidence=normalize.confidence(fields.get("confidence")),
+            first_seen=normalize.timestamp(fields.get("first_seen")),
+            last_seen=normalize.timestamp(fields.get("last_seen")),
+            valid_until=normalize.timestamp(fields.get("valid_until")),
+            reference=str(fields.get("reference") or "").strip(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """The part of an indicator that a hit reports; shared by many indicators, so interned in memory."""
+
+    source: str
+    family: str
+    tags: tuple[str, ...]
+    confidence: int
+    reference: str
+    valid_until: float | None  # capture time (epoch seconds) after which the indicator no longer counts
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One indicator that matched an observation."""
+
+    indicator_type: str
+    indicator: str  # the stored value that matched (for a domain: the suffix)
+    observed: str  # what was seen in traffic
+    meta: Meta = field(repr=False)
+
+    @property
+    def source(self) -> str:
+        return self.meta.source
+
+    @property
+    def family(self) -> str:
+        return self.meta.family
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.meta.tags
+
+    @property
+    def reference(self) -> str:
+        return self.meta.reference
+
+    @property
+    def weak(self) -> bool:
+        """Weak evidence (a pool port) that must not raise a verdict on its own."""
+        return self.indicator_type == "port"
+
+    @property
+    def confidence(self) -> int:
+        return min(self.meta.confidence, PORT_CONFIDENCE_CAP) if self.weak else self.meta.confidence
+
+    def as_alert(self) -> dict[str, Any]:
+        """The body of an `alert` event (EventFactory.make("alert", ts, hit.as_alert(), flow))."""
+        family = f" ({self.family})" if self.family else ""
+        return {
+            "signature": f"minerwatch intel: {self.indicator_type} {self.indicator}{family} [{self.source}]",
+            "category": "weak mining evidence" if self.weak else "known mining infrastructure",
+            "confidence": self.confidence,
+            "intel": {
+                "indicator_type": self.indicator_type,
+                "indicator": self.indicator,
+                "observed": self.observed,
+                "source": self.source,
+                "family": self.family or None,
+                "tags": list(self.tags),
+                "reference": self.reference or None,
+                "weak": self.weak,
+            },
+        }
