@@ -6,6 +6,7 @@ formats (STIX bundles, MISP events) are JSON documents read whole, up to MAX_DOC
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -13,14 +14,14 @@ from typing import IO, Any
 import orjson
 
 from minerwatch.errors import InputError
-from minerwatch.intel.formats import csvfile, jsonl, misp, plain, stix
+from minerwatch.intel.formats import csvfile, jsonl, plain
 from minerwatch.intel.formats.base import Problems
 from minerwatch.intel.model import Indicator
 
 FORMATS = ("plain", "csv", "jsonl", "stix", "misp")
 MAX_DOCUMENT = 1 << 30
 _LINE_READERS = {"plain": plain.read, "csv": csvfile.read, "jsonl": jsonl.read}
-_DOCUMENT_READERS = {"stix": stix.read, "misp": misp.read}
+_DOCUMENT_READERS = ("stix", "misp")  # modules imported on use: stix2 takes a while to import
 
 
 def detect(path: Path) -> str:
@@ -71,4 +72,4 @@ def read_indicators(
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON: {exc}") from None
     del data
-    yield from _DOCUMENT_READERS[fmt](document, problems)
+    yield from importlib.import_module(f"minerwatch.intel.formats.{fmt}").read(document, problems)
