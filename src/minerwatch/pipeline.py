@@ -13,12 +13,19 @@ from typing import Any
 from minerwatch.capture import CaptureStats, feed_capture
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
-from minerwatch.detectors.pool_behaviour import PoolBehaviourDetector
+from minerwatch.detectors.pool_behaviour import (
+    PoolBehaviourDetector,
+    PoolProtocolStats,
+    pool_analyzer_factory,
+)
 from minerwatch.errors import InputError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.inspector import Inspector
 
 EventSink = Callable[[Event], None]
+
+# Every detector of an analysis, in the order its analysers are offered a new flow.
+PLUGINS: tuple[PluginSetup, ...] = (pool_behaviour.plugin,)
 
 
 @dataclass
@@ -44,10 +51,13 @@ class Analysis:
         self.sinks = sinks
         self.events = EventFactory()
         self.correlator = VerdictCorrelator(self.options.policy)
-        self.detector = PoolBehaviourDetector(
-            self.events, self.emit, self.correlator.observe, show_secrets=self.options.show_secrets
+        context = DetectorContext(self.events, self.emit, self.correlator, self.options)
+        self.plugins = [setup(context) for setup in PLUGINS]
+        self.inspector = Inspector(
+            [f for p in self.plugins for f in p.stream_factories],
+            [f for p in self.plugins for f in p.datagram_factories],
+            [o for p in self.plugins for o in p.flow_end_observers],
         )
-        self.inspector = Inspector(self.detector, stream_depth=self.options.stream_depth)
         self.engine = Engine(
             self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
         )
@@ -67,6 +77,9 @@ class Analysis:
 
     def finish(self) -> AnalysisResult:
         self.engine.finish()
+        for plugin in self.plugins:
+            if plugin.finish is not None:
+                plugin.finish()
         verdicts = []
         for last_seen, host, body in self.correlator.verdicts():
             event = self.events.make("verdict", last_seen, body, host=host)
@@ -80,6 +93,7 @@ class Analysis:
         return {
             "capture": self.engine.counters.as_dict(),
             "inspection": vars(self.inspector.stats).copy(),
+            **{p.name: p.stats() for p in self.plugins if p.stats is not None},
             "files": [
                 {"path": f.path, "format": f.format, "bytes": f.bytes_read, "warnings": f.warnings}
                 for f in self.files

@@ -9,18 +9,21 @@ The miner is whoever sends miner requests, the pool whoever sends work, whicheve
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from minerwatch.correlate.observations import Behaviour, BehaviourObservation
+from minerwatch.decode import Flow
+from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.events import Event, EventFactory, iso_timestamp
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.inspector import TcpSession
 from minerwatch.protocols.mining import (
     Difficulty,
     Hashrate,
     Job,
     Login,
     MiningMessage,
+    PoolSession,
     Registration,
     Reply,
     Submit,
@@ -82,13 +85,11 @@ class PoolBehaviourDetector:
         elif isinstance(message, Hashrate):
             self._behaviour(flow, ts, Behaviour.HASHRATE, message, miner_is_client, None, None)
 
-    def on_flow_end(self, session: TcpSession, reason: str) -> None:
-        info = session.info
+    def on_flow_end(self, info: FlowInfo, flow: Flow, pool: PoolSession, reason: str) -> None:
+        """Emit what still waits for an answer, then the flow's own event."""
         for ts, behaviour, request, miner_side in self._awaiting.pop(info.flow_id, {}).values():
             self._behaviour(info, ts, behaviour, request, miner_side, "unanswered", None)
         self._difficulty.pop(info.flow_id, None)
-        flow = info.flow
-        pool = session.pool
         body = {
             "app_proto": "mining",
             "start": iso_timestamp(flow.first_ts),
@@ -98,8 +99,8 @@ class PoolBehaviourDetector:
             "bytes_toserver": flow.bytes_toserver,
             "bytes_toclient": flow.bytes_toclient,
             "reason": reason,
-            "mining_messages": pool.mining_messages if pool else 0,
-            "other_lines": pool.other_lines if pool else 0,
+            "mining_messages": pool.mining_messages,
+            "other_lines": pool.other_lines,
         }
         self.emit(self.events.make("flow", flow.last_ts, body, info))
 
@@ -195,3 +196,66 @@ class PoolBehaviourDetector:
 
 def _present(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
+
+
+@dataclass
+class PoolProtocolStats:
+    flows: int = 0
+    overlong_lines: int = 0
+    invalid_json_lines: int = 0
+    dropped_requests: int = 0
+
+
+class PoolStreamAnalyzer:
+    """Attaches a PoolSession to one TCP flow and hands its messages to the detector."""
+
+    def __init__(self, detector: PoolBehaviourDetector, info: FlowInfo, depth: int, stats: PoolProtocolStats):
+        self.detector = detector
+        self.info = info
+        self.depth = depth
+        self.stats = stats
+        self.session = PoolSession()
+
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+        if gap:
+            self.session.gap(to_server)
+        for direction, message in self.session.feed(to_server, data):
+            self.detector.on_mining(self.info, ts, direction, message)
+
+    def wants_more(self, bytes_seen: int) -> bool:
+        """A pool flow is evidence to its end; anything else only up to the stream depth."""
+        return self.session.mining_messages > 0 or bytes_seen <= self.depth
+
+    def end(self, flow: Flow, ts: float, reason: str) -> None:
+        for framer in self.session.framers.values():
+            self.stats.overlong_lines += framer.stats.overlong_lines
+            self.stats.invalid_json_lines += framer.stats.invalid_json
+        self.stats.dropped_requests += self.session.dropped_requests
+        if self.session.mining_messages:
+            self.stats.flows += 1
+            self.detector.on_flow_end(self.info, flow, self.session, reason)
+
+
+def looks_like_json(data: bytes) -> bool:
+    """First bytes of a JSON-lines stream, also when the capture starts mid-line."""
+    head = data[:4096].lstrip()
+    return head[:1] in (b"{", b"[") or b"\n{" in head
+
+
+def pool_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: PoolProtocolStats):
+    """StreamFactory for flows whose first bytes look like JSON lines."""
+
+    def make(info: FlowInfo, first: bytes, to_server: bool) -> PoolStreamAnalyzer | None:
+        return PoolStreamAnalyzer(detector, info, depth, stats) if looks_like_json(first) else None
+
+    return make
+
+
+def plugin(ctx: DetectorContext) -> DetectorPlugin:
+    stats = PoolProtocolStats()
+    detector = PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe, ctx.options.show_secrets)
+    return DetectorPlugin(
+        name="pool_protocols",
+        stream_factories=[pool_analyzer_factory(detector, ctx.options.stream_depth, stats)],
+        stats=lambda: vars(stats).copy(),
+    )

@@ -55,7 +55,9 @@ def render_summary(verdicts: list[Event], stats: Event, out: TextIO) -> None:
         f"({body['inspection']['flows_bypassed']:,} bypassed), {len(body['files'])} file(s) read."
     )
     skipped = {k: v for k, v in capture.items() if v and k in _NOT_USED}
-    skipped.update({k: v for k, v in body["inspection"].items() if v and k in _NOT_USED})
+    for section in body.values():
+        if isinstance(section, dict) and section is not capture:
+            skipped.update({k: v for k, v in section.items() if v and k in _NOT_USED})
     if skipped:
         console.print(
             "Not analysed: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in skipped.items())

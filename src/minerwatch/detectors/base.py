@@ -1,0 +1,38 @@
+"""How a detector plugs into an analysis: it gets a context, returns the analysers and hooks it needs.
+
+A detector never touches the engine or other detectors: it reads flows through the analysers it registers
+(flows/analyzers.py) and speaks through events and correlator observations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from minerwatch.events import Event, EventFactory
+from minerwatch.flows.analyzers import DatagramFactory, FlowEndObserver, StreamFactory
+
+if TYPE_CHECKING:
+    from minerwatch.correlate.verdicts import VerdictCorrelator
+
+
+@dataclass
+class DetectorContext:
+    events: EventFactory
+    emit: Callable[[Event], None]
+    correlator: VerdictCorrelator
+    options: Any  # pipeline.AnalysisOptions (stream_depth, show_secrets, ...)
+
+
+@dataclass
+class DetectorPlugin:
+    name: str
+    stream_factories: list[StreamFactory] = field(default_factory=list)
+    datagram_factories: list[DatagramFactory] = field(default_factory=list)
+    flow_end_observers: list[FlowEndObserver] = field(default_factory=list)
+    finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
+    stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event
+
+
+PluginSetup = Callable[[DetectorContext], DetectorPlugin]
