@@ -13,11 +13,8 @@ from typing import Any
 from minerwatch.capture import CaptureStats, feed_capture
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
-from minerwatch.detectors.pool_behaviour import (
-    PoolBehaviourDetector,
-    PoolProtocolStats,
-    pool_analyzer_factory,
-)
+from minerwatch.detectors import pool_behaviour
+from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.inspector import Inspector
