@@ -17,6 +17,7 @@ from minerwatch.detectors import pool_behaviour
 from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError
 from minerwatch.events import Event, EventFactory
+from minerwatch.flows.http import HttpStats, http_analyzer_factory
 from minerwatch.flows.inspector import Inspector
 
 EventSink = Callable[[Event], None]
@@ -50,8 +51,11 @@ class Analysis:
         self.correlator = VerdictCorrelator(self.options.policy)
         context = DetectorContext(self.events, self.emit, self.correlator, self.options)
         self.plugins = [setup(context) for setup in PLUGINS]
+        http_consumers = [c for p in self.plugins for c in p.http_consumers]
+        self.http_stats = HttpStats()
+        http = [http_analyzer_factory(http_consumers, self.options.stream_depth, self.http_stats)]
         self.inspector = Inspector(
-            [f for p in self.plugins for f in p.stream_factories],
+            [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
             [f for p in self.plugins for f in p.datagram_factories],
             [o for p in self.plugins for o in p.flow_end_observers],
         )
@@ -90,6 +94,7 @@ class Analysis:
         return {
             "capture": self.engine.counters.as_dict(),
             "inspection": vars(self.inspector.stats).copy(),
+            "http": vars(self.http_stats).copy(),
             **{p.name: p.stats() for p in self.plugins if p.stats is not None},
             "files": [
                 {"path": f.path, "format": f.format, "bytes": f.bytes_read, "warnings": f.warnings}

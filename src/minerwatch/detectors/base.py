@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.analyzers import DatagramFactory, FlowEndObserver, StreamFactory
+from minerwatch.flows.http import HttpConsumer
 
 if TYPE_CHECKING:
     from minerwatch.correlate.verdicts import VerdictCorrelator
@@ -31,6 +32,7 @@ class DetectorPlugin:
     stream_factories: list[StreamFactory] = field(default_factory=list)
     datagram_factories: list[DatagramFactory] = field(default_factory=list)
     flow_end_observers: list[FlowEndObserver] = field(default_factory=list)
+    http_consumers: list[HttpConsumer] = field(default_factory=list)  # share one HTTP parse per flow
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
     stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event
 
