@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from minerwatch.decode import SUPPORTED_LINKTYPES, Engine
+from minerwatch.decode import MAX_RECORD_BYTES, SUPPORTED_LINKTYPES, Engine
 from minerwatch.errors import InputError
 
 CHUNK = 4 << 20
@@ -78,22 +78,29 @@ def feed_capture(path: Path, engine: Engine, progress: Progress = None) -> Captu
     return stats
 
 
-def _pump(stream: BinaryIO, buf: bytes, stats: CaptureStats, progress: Progress, process) -> None:
-    """Read chunk by chunk; `process(buf)` returns the bytes it used, or None to stop the file.
+def _pump(stream: BinaryIO, head: bytes, stats: CaptureStats, progress: Progress, process) -> None:
+    """Read chunk by chunk into one reused buffer; `process(view)` returns the bytes it used, or None to stop.
 
-    What is left unused at the end of the file is a truncated record: counted as a warning.
+    The buffer is allocated once (a chunk plus the longest record), and the unused tail of each chunk is
+    moved to its front, so reading costs no allocation per chunk. What is left at the end of the file is a
+    truncated record: counted as a warning.
     """
-    while data := stream.read(CHUNK):
-        stats.bytes_read += len(data)
+    buf = bytearray(CHUNK + MAX_RECORD_BYTES)
+    view = memoryview(buf)
+    buf[: len(head)] = head
+    have = len(head)
+    while n := stream.readinto(view[have : have + CHUNK]):  # type: ignore[attr-defined]
+        stats.bytes_read += n
         if progress is not None:
-            progress(len(data))
-        buf += data
-        used = process(buf)
+            progress(n)
+        have += n
+        used = process(view[:have])
         if used is None:
             return
-        buf = buf[used:]
-    if buf:
-        stats.warnings.append(f"capture ends inside a record ({len(buf)} bytes ignored): file truncated")
+        buf[: have - used] = view[used:have]
+        have -= used
+    if have:
+        stats.warnings.append(f"capture ends inside a record ({have} bytes ignored): file truncated")
 
 
 def _read_pcap(
@@ -107,7 +114,7 @@ def _read_pcap(
     if linktype not in SUPPORTED_LINKTYPES:
         raise InputError(f"{stats.path}: unsupported link type {linktype}")
 
-    def process(buf: bytes) -> int | None:
+    def process(buf: memoryview) -> int | None:
         used, error = engine.feed_pcap(buf, swapped, nanosecond, linktype)
         if error:
             stats.warnings.append(error)
@@ -123,7 +130,7 @@ def _read_pcapng(
     interfaces: list[tuple[int, float]] = []
     swapped = False
 
-    def process(buf: bytes) -> int | None:
+    def process(buf: memoryview) -> int | None:
         nonlocal swapped
         offset = 0
         while True:
@@ -147,11 +154,11 @@ def _read_pcapng(
     _pump(stream, head, stats, progress, process)
 
 
-def _section_swapped(buf: bytes, offset: int) -> bool:
+def _section_swapped(buf: memoryview, offset: int) -> bool:
     return buf[offset + 8 : offset + 12] == b"\x1a\x2b\x3c\x4d"
 
 
-def _control_block(buf: bytes, offset: int, block_type: int, interfaces, swapped: bool, stats) -> int:
+def _control_block(buf: memoryview, offset: int, block_type: int, interfaces, swapped: bool, stats) -> int:
     """Parse a section header or interface description block; bytes consumed, 0 if incomplete, -1 on error."""
     if len(buf) - offset < 12:
         return 0
@@ -162,7 +169,7 @@ def _control_block(buf: bytes, offset: int, block_type: int, interfaces, swapped
             return -1
     order = ">" if swapped else "<"
     (length,) = struct.unpack_from(order + "I", buf, offset + 4)
-    if length < 12 or length % 4 or length > 1 << 20:
+    if length < 12 or length % 4 or length > MAX_RECORD_BYTES:
         stats.warnings.append(f"corrupt pcapng block at byte {offset}: length {length}")
         return -1
     if len(buf) - offset < length:
@@ -179,7 +186,7 @@ def _control_block(buf: bytes, offset: int, block_type: int, interfaces, swapped
     return length
 
 
-def _tsresol(buf: bytes, start: int, end: int, order: str) -> float:
+def _tsresol(buf: memoryview, start: int, end: int, order: str) -> float:
     """Ticks per second from the if_tsresol option (default microseconds)."""
     while start + 4 <= end:
         code, size = struct.unpack_from(order + "HH", buf, start)

@@ -43,6 +43,9 @@ cdef enum:
 cdef enum:
     MAX_RECORD = 262144 * 4   # larger record lengths mean a corrupt file, as libpcap judges
 
+# The longest record or block a reader must be ready to hold.
+MAX_RECORD_BYTES = MAX_RECORD + 64
+
 SUPPORTED_LINKTYPES = frozenset(
     (LT_NULL, LT_ETHERNET, LT_RAW, LT_RAW_OPENBSD, LT_RAW_ALT, LT_LOOP, LT_LINUX_SLL, LT_IPV4, LT_IPV6,
      LT_LINUX_SLL2)
