@@ -16,7 +16,8 @@ import idna
 
 TYPES = ("domain", "ip", "wallet", "hash", "agent", "ja3", "ja4", "port")
 
-_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_NAME = re.compile(rf"(?:{_LABEL}\.)+{_LABEL}")
 _HEX = re.compile(r"[0-9a-f]+")
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 _JA4 = re.compile(r"[tqd][0-9a-z]{2}[di]\d{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}")
@@ -40,10 +41,9 @@ def domain(value: str) -> str:
     name = name.lower()
     if len(name) > 253:
         raise ValueError("domain name longer than 253 characters")
-    labels = name.split(".")
-    if len(labels) < 2:
+    if "." not in name:
         raise ValueError("a domain indicator needs at least two labels (a bare TLD would match everything)")
-    if not all(_LABEL.fullmatch(label) for label in labels):
+    if not _NAME.fullmatch(name):
         raise ValueError("not a valid domain name")
     return name
 
@@ -60,6 +60,13 @@ def ip_network(value: str) -> IpNet:
 
 
 def ip(value: str) -> str:
+    if "/" not in value:  # the common case, and ip_address is several times cheaper than ip_network
+        try:
+            addr = ipaddress.ip_address(value.strip())
+        except ValueError:
+            raise ValueError("not an IP address or CIDR") from None
+        mapped = addr.ipv4_mapped if addr.version == 6 else None
+        return str(mapped or addr)
     net = ip_network(value)
     full = net.prefixlen == net.max_prefixlen
     return str(net.network_address) if full else str(net)
@@ -149,6 +156,14 @@ def host_of(text: str) -> str:
     return text
 
 
+# Cheap tests that skip a normaliser that cannot succeed (exceptions are slow on a million lines).
+_GUESSES = (
+    ("ip", lambda t: t[:1].isdigit() or ":" in t),
+    ("ja4", lambda t: "_" in t),
+    ("hash", lambda t: len(t) in _HASH_LENGTHS),
+)
+
+
 def guess(token: str) -> tuple[str, str]:
     """(type, normalised value) of a bare token in a plain list; URLs and host:port reduce to the host."""
     text = token.strip()
@@ -156,11 +171,12 @@ def guess(token: str) -> tuple[str, str]:
     if sep and kind.lower() in NORMALISERS:
         return kind.lower(), normalise(kind.lower(), rest)
     host = host_of(text)
-    for kind in ("ip", "ja4", "hash"):
-        try:
-            return kind, NORMALISERS[kind](host)
-        except ValueError:
-            pass
+    for kind, plausible in _GUESSES:
+        if plausible(host):
+            try:
+                return kind, NORMALISERS[kind](host)
+            except ValueError:
+                pass
     if "." in host:
         return "domain", domain(host)
     try:

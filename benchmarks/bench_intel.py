@@ -1,0 +1,112 @@
+"""Intel knowledge base: import time, matcher load time, lookups/s at 1k vs 1M indicators.
+
+Input: synthetic plain-list feeds written to a temp dir, half domains (random 12-letter labels under
+random parents) and half IPv4 addresses and CIDRs, seeded for repeatability. Lookups are a mix of
+names that hit, deep subdomains, misses, and IPs. Run: PYTHONPATH=src python benchmarks/bench_intel.py
+[--sizes 1000,1000000]. Prints a table and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import string
+import tempfile
+import time
+from pathlib import Path
+
+from minerwatch.intel.formats import read_indicators
+from minerwatch.intel.formats.base import Problems
+from minerwatch.intel.matcher import IntelMatcher
+from minerwatch.intel.store import KnowledgeBase
+
+LOOKUPS = 200_000
+
+
+def label(rng: random.Random) -> str:
+    return "".join(rng.choices(string.ascii_lowercase, k=12))
+
+
+def write_feed(path: Path, size: int, rng: random.Random) -> list[str]:
+    names = []
+    with path.open("w") as fh:
+        for n in range(size):
+            if n % 2:
+                name = f"{label(rng)}.{label(rng)}.com"
+                names.append(name)
+                fh.write(name + "\n")
+            elif n % 4:
+                fh.write(f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.0/24\n")
+            else:
+                octets = (
+                    rng.randrange(1, 223),
+                    rng.randrange(256),
+                    rng.randrange(256),
+                    rng.randrange(1, 255),
+                )
+                fh.write(".".join(map(str, octets)) + "\n")
+    return names
+
+
+def run(size: int, folder: Path) -> dict[str, float]:
+    rng = random.Random(size)
+    feed = folder / f"feed-{size}.txt"
+    names = write_feed(feed, size, rng)
+    db = folder / f"kb-{size}.sqlite"
+    start = time.perf_counter()
+    with KnowledgeBase.open(db, seed=False) as kb:
+        kb.replace_source("bench", read_indicators(feed, "plain", Problems()))
+    imported = time.perf_counter() - start
+    start = time.perf_counter()
+    matcher = IntelMatcher.load(db)
+    loaded = time.perf_counter() - start
+    queries = [
+        rng.choice(
+            (
+                lambda: rng.choice(names),
+                lambda: f"a.b.c.{rng.choice(names)}",
+                lambda: f"{label(rng)}.example.org",
+            )
+        )()
+        for _ in range(LOOKUPS)
+    ]
+    ips = [
+        f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+        for _ in range(LOOKUPS)
+    ]
+    start = time.perf_counter()
+    hits = sum(len(matcher.match_domain(q)) for q in queries)
+    domain_rate = LOOKUPS / (time.perf_counter() - start)
+    start = time.perf_counter()
+    ip_hits = sum(len(matcher.match_ip(q)) for q in ips)
+    ip_rate = LOOKUPS / (time.perf_counter() - start)
+    return {
+        "size": size,
+        "import_s": imported,
+        "load_s": loaded,
+        "domain_lookups_per_s": domain_rate,
+        "ip_lookups_per_s": ip_rate,
+        "domain_hits": hits,
+        "ip_hits": ip_hits,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,1000000")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [run(int(s), Path(tmp)) for s in args.sizes.split(",")]
+    print(f"{'indicators':>10} {'import s':>9} {'load s':>7} {'domain lookups/s':>17} {'ip lookups/s':>13}")
+    for r in rows:
+        print(
+            f"{r['size']:>10} {r['import_s']:>9.2f} {r['load_s']:>7.2f} "
+            f"{r['domain_lookups_per_s']:>17,.0f} {r['ip_lookups_per_s']:>13,.0f}"
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MiB; {LOOKUPS} lookups of each kind per size")
+
+
+if __name__ == "__main__":
+    main()
