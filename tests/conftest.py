@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-CORPUS_DIR = Path(os.environ.get("MINERWATCH_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+CORPUS_DIR = Path(
+    os.environ.get("MINERWATCH_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+)
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +18,35 @@ def corpus() -> Path:
     if not (CORPUS_DIR / "INDEX.md").is_file():
         pytest.skip(f"public capture corpus not found at {CORPUS_DIR} (set MINERWATCH_CORPUS to use it)")
     return CORPUS_DIR
+
+
+@pytest.fixture
+def write_capture(tmp_path: Path):
+    """Write (timestamp, frame) pairs to a pcap file made by the project's own writer; returns its path."""
+    from minerwatch.capture.writer import PcapWriter
+
+    counter = iter(range(1_000_000))
+
+    def write(packets, name: str | None = None, **writer_options) -> Path:
+        path = tmp_path / (name or f"capture{next(counter)}.pcap")
+        with path.open("wb") as out:
+            PcapWriter(out, **writer_options).write_all(packets)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def analyse():
+    """Run a whole analysis over capture files; returns the list of events it emitted."""
+    from minerwatch.pipeline import Analysis, AnalysisOptions
+
+    def run(*paths: Path, **options) -> list[dict]:
+        events: list[dict] = []
+        analysis = Analysis([events.append], AnalysisOptions(**options))
+        for path in paths:
+            analysis.feed_file(path)
+        analysis.finish()
+        return events
+
+    return run

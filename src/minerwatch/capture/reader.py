@@ -6,7 +6,6 @@ files and corrupt record headers end the file with a counted, one-line warning, 
 
 from __future__ import annotations
 
-import gzip
 import struct
 import zlib
 from collections.abc import Callable
@@ -38,12 +37,69 @@ class CaptureStats:
     warnings: list[str] = field(default_factory=list)
 
 
-def _open(path: Path) -> BinaryIO:
+class GzipStream:
+    """Incremental gzip decompression that keeps everything before damage or a cut (gzip.GzipFile loses the
+    whole read that hits the end of a truncated file). Concatenated members are followed."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.damaged: str | None = None
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._input = b""
+
+    def readinto(self, view: memoryview) -> int:
+        while self.damaged is None:
+            if self._inflate.eof:
+                rest = self._inflate.unused_data + self._input
+                if not rest and not (rest := self.raw.read(1 << 20)):
+                    return 0
+                self._inflate, self._input = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+            if not self._input:
+                self._input = self.raw.read(1 << 20)
+                if not self._input:
+                    self.damaged = "compressed stream ends early: file truncated"
+                    return 0
+            try:
+                out = self._inflate.decompress(self._input, len(view))
+            except zlib.error as exc:
+                self.damaged = f"compressed stream is damaged: {exc}"
+                return 0
+            self._input = self._inflate.unconsumed_tail
+            if out:
+                view[: len(out)] = out
+                return len(out)
+        return 0
+
+    def position(self) -> int:
+        return self.raw.tell()
+
+    def read(self, n: int) -> bytes:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n and (step := self.readinto(view[got:])):
+            got += step
+        return bytes(buf[:got])
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> GzipStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open(path: Path) -> Stream:
     """Open a capture, transparently decompressing gzip."""
     try:
-        with path.open("rb") as probe:
-            compressed = probe.read(2) == GZIP_MAGIC
-        return gzip.open(path, "rb") if compressed else path.open("rb")  # type: ignore[return-value]
+        raw = path.open("rb")
+        if raw.read(2) == GZIP_MAGIC:
+            raw.seek(0)
+            return GzipStream(raw)
+        raw.seek(0)
+        return raw
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a capture file") from None
     except FileNotFoundError:
@@ -53,6 +109,7 @@ def _open(path: Path) -> BinaryIO:
 
 
 Progress = Callable[[int], None] | None
+Stream = BinaryIO | GzipStream
 
 
 def feed_capture(path: Path, engine: Engine, progress: Progress = None) -> CaptureStats:
@@ -71,14 +128,14 @@ def feed_capture(path: Path, engine: Engine, progress: Progress = None) -> Captu
                 raise InputError(
                     f"{path}: not a pcap or pcapng capture (starts with {head.hex() or 'nothing'})"
                 )
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            stats.warnings.append(f"compressed stream is damaged: {exc}")
         except OSError as exc:
             raise InputError(f"{path}: read failed: {exc.strerror or exc}") from None
+    if isinstance(stream, GzipStream) and stream.damaged:
+        stats.warnings.append(stream.damaged)
     return stats
 
 
-def _pump(stream: BinaryIO, head: bytes, stats: CaptureStats, progress: Progress, process) -> None:
+def _pump(stream: Stream, head: bytes, stats: CaptureStats, progress: Progress, process) -> None:
     """Read chunk by chunk into one reused buffer; `process(view)` returns the bytes it used, or None to stop.
 
     The buffer is allocated once (a chunk plus the longest record), and the unused tail of each chunk is
@@ -89,10 +146,14 @@ def _pump(stream: BinaryIO, head: bytes, stats: CaptureStats, progress: Progress
     view = memoryview(buf)
     buf[: len(head)] = head
     have = len(head)
-    while n := stream.readinto(view[have : have + CHUNK]):  # type: ignore[attr-defined]
+    position = stream.position if isinstance(stream, GzipStream) else stream.tell
+    done = position()
+    while n := stream.readinto(view[have : have + CHUNK]):
         stats.bytes_read += n
         if progress is not None:
-            progress(n)
+            now = position()
+            progress(now - done)
+            done = now
         have += n
         used = process(view[:have])
         if used is None:
@@ -103,9 +164,7 @@ def _pump(stream: BinaryIO, head: bytes, stats: CaptureStats, progress: Progress
         stats.warnings.append(f"capture ends inside a record ({have} bytes ignored): file truncated")
 
 
-def _read_pcap(
-    stream: BinaryIO, head: bytes, engine: Engine, stats: CaptureStats, progress: Progress
-) -> None:
+def _read_pcap(stream: Stream, head: bytes, engine: Engine, stats: CaptureStats, progress: Progress) -> None:
     swapped, nanosecond = PCAP_MAGICS[head]
     header = stream.read(20)
     if len(header) < 20:
@@ -125,7 +184,7 @@ def _read_pcap(
 
 
 def _read_pcapng(
-    stream: BinaryIO, head: bytes, engine: Engine, stats: CaptureStats, progress: Progress
+    stream: Stream, head: bytes, engine: Engine, stats: CaptureStats, progress: Progress
 ) -> None:
     interfaces: list[tuple[int, float]] = []
     swapped = False

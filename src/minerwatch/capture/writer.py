@@ -37,6 +37,37 @@ class PcapWriter:
             self.write(ts, frame)
 
 
+class PcapngWriter:
+    """pcapng with one section; interfaces are added with `interface()` and referred to by index."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._resolution: list[int] = []
+        self._block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+
+    def _block(self, block_type: int, body: bytes) -> None:
+        body += b"\0" * (-len(body) % 4)
+        length = len(body) + 12
+        self._out.write(struct.pack("<II", block_type, length) + body + struct.pack("<I", length))
+
+    def interface(self, linktype: int = 1, tsresol: int = 6) -> int:
+        """Add an interface; `tsresol` is if_tsresol (6: microseconds, 9: nanoseconds, 0x80|n: 2^-n s)."""
+        options = struct.pack("<HHB3x", 9, 1, tsresol) + struct.pack("<HH", 0, 0)
+        self._block(1, struct.pack("<HHI", linktype, 0, 262144) + options)
+        self._resolution.append(2 ** (tsresol & 0x7F) if tsresol & 0x80 else 10**tsresol)
+        return len(self._resolution) - 1
+
+    def write(self, ts: float, frame: bytes, interface: int = 0) -> None:
+        """An enhanced packet block."""
+        ticks = round(ts * self._resolution[interface])
+        header = struct.pack("<IIIII", interface, ticks >> 32, ticks & 0xFFFFFFFF, len(frame), len(frame))
+        self._block(6, header + frame)
+
+    def write_simple(self, frame: bytes) -> None:
+        """A simple packet block (interface 0, no timestamp)."""
+        self._block(3, struct.pack("<I", len(frame)) + frame)
+
+
 def ethernet(payload: bytes, ipv6: bool = False, vlans: tuple[int, ...] = ()) -> bytes:
     tags = b"".join(struct.pack(">HH", 0x8100, vid) for vid in vlans)
     return _MAC_B + _MAC_A + tags + struct.pack(">H", 0x86DD if ipv6 else 0x0800) + payload
