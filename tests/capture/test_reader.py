@@ -59,7 +59,7 @@ def test_pcap_in_both_byte_orders_and_resolutions(tmp_path, nanosecond):
     big = tmp_path / "be.pcap"
     big_endian_pcap(big, nanosecond)
     for path in (little, big):
-        engine, sink, stats = read(path)
+        _engine, sink, stats = read(path)
         assert stats.format == "pcap" and not stats.warnings
         assert sink.ts == [pytest.approx(TS, abs=1e-6)]
 
@@ -134,5 +134,5 @@ def test_garbage_after_a_valid_header_never_raises(tmp_path, garbage, pcapng):
         else:
             PcapWriter(out)
         out.write(garbage)
-    engine, _, stats = read(path)
+    engine, _, _stats = read(path)
     assert engine.counters.packets >= 0

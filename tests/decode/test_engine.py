@@ -38,13 +38,13 @@ def pcap_records(frames: list[bytes], ts: float = 1.0) -> bytes:
 def run(frames: list[bytes], linktype: int = 1, **kwargs) -> tuple[Engine, Recorder]:
     sink = Recorder()
     engine = Engine(sink, **kwargs)
-    used, error = engine.feed_pcap(pcap_records(frames), False, False, linktype)
+    _used, error = engine.feed_pcap(pcap_records(frames), False, False, linktype)
     assert error is None
     return engine, sink
 
 
 def test_ethernet_ipv4_tcp_payload_reaches_the_sink():
-    engine, sink = run([ethernet(IP4)])
+    _engine, sink = run([ethernet(IP4)])
     flow = sink.started[0]
     assert (flow.client_addr, flow.client_port, flow.server_addr, flow.server_port) == (
         bytes([10, 0, 0, 1]),
@@ -88,7 +88,7 @@ def test_link_layers_all_decode_to_the_same_flow():
 def test_ipv6_with_extension_headers():
     hop_by_hop = bytes([6, 0]) + b"\x00" * 6  # next header TCP, length 0 (8 bytes)
     packet = ip_packet("2001:db8::1", "2001:db8::2", 0, hop_by_hop + SEGMENT)
-    engine, sink = run([ethernet(packet, ipv6=True), ethernet(IP6, ipv6=True)])
+    _engine, sink = run([ethernet(packet, ipv6=True), ethernet(IP6, ipv6=True)])
     assert [s[-1] for s in sink.segments] == [b"hello", b"hello"]
     assert sink.started[0].ip_version == 6 and len(sink.started) == 1
 
@@ -108,7 +108,7 @@ def test_both_directions_share_a_flow_and_syn_ack_names_the_server():
     synack = ethernet(
         ip_packet("10.0.0.2", "10.0.0.1", 6, tcp_segment(3333, 40000, 9, 101, TCP_SYN | TCP_ACK))
     )
-    engine, sink = run([synack, ethernet(IP4)])
+    _engine, sink = run([synack, ethernet(IP4)])
     flow = sink.started[0]
     assert len(sink.started) == 1
     assert flow.server_port == 3333 and flow.pkts_toclient == 1 and flow.pkts_toserver == 1

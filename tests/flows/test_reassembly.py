@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,7 +72,7 @@ def test_flush_delivers_held_data_past_holes():
 )
 def test_any_segmentation_order_and_duplication_gives_back_the_stream(data, isn, cuts, order, dupes):
     bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
-    segments = [((isn + 1 + a) & MASK, data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    segments = [((isn + 1 + a) & MASK, data[a:b]) for a, b in itertools.pairwise(bounds)]
     segments += [segments[d % len(segments)] for d in dupes]
     order.shuffle(segments)
     r = StreamReassembler()
