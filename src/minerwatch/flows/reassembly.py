@@ -70,7 +70,7 @@ class StreamReassembler:
             self._pending[seq] = data
 
     def _deliver(self, offset: int, data: bytes) -> bytes:
-        """`data` starts `offset` (<= 0) bytes before next_seq: keep its new part, then drain held segments."""
+        """`data` starts `offset` (<= 0) bytes before next_seq: keep its new part, then drain held ones."""
         if -offset >= len(data):
             self.stats.retransmitted_bytes += len(data)
             return b""

@@ -1,0 +1,40 @@
+"""The contract between the flow layer and application analysers (mining pools, HTTP, brute force...).
+
+At a TCP flow's first payload every registered `StreamFactory` is asked, with those first bytes, whether
+the flow speaks its protocol; each that says yes returns a `StreamAnalyzer` that then receives the flow's
+reassembled bytes in order. When no analyser wants more, the flow is bypassed. UDP works the same way
+with `DatagramFactory`, chosen at the flow's first packet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from minerwatch.decode import Flow
+from minerwatch.flows.info import FlowInfo
+
+
+class StreamAnalyzer(Protocol):
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+        """In-order bytes of one direction; `gap` says bytes were lost just before them."""
+
+    def wants_more(self, bytes_seen: int) -> bool:
+        """False once the analyser has finished or given up (e.g. past its inspection depth)."""
+
+    def end(self, flow: Flow, ts: float, reason: str) -> None:
+        """The flow ended (FIN/RST and timeout, eviction, end of capture) or was bypassed ("bypass")."""
+
+
+class DatagramAnalyzer(Protocol):
+    def datagram(self, to_server: bool, payload: bytes, ts: float) -> None: ...
+
+    def end(self, flow: Flow, ts: float, reason: str) -> None: ...
+
+
+# (flow, first bytes, their direction) -> analyser, or None when the protocol is not its own.
+StreamFactory = Callable[[FlowInfo, bytes, bool], StreamAnalyzer | None]
+# (flow) -> analyser, or None; decided at the first packet from ports and addresses alone.
+DatagramFactory = Callable[[FlowInfo], DatagramAnalyzer | None]
+# Called for every flow that ends, inspected or not (connection counting); must be cheap.
+FlowEndObserver = Callable[[Flow, str], None]
