@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analyze",
         help="analyse pcap/pcapng captures (gzip too) for mining",
         description="Analyse captures for cryptocurrency mining: pool protocols, staged verdicts per host.",
-        epilog="Exit status: 0 no mining found, 1 mining found, 2 usage error or an input that could not be read.",
+        epilog="Exit status: 0 no mining found, 1 mining found, 2 usage error or an unreadable input.",
     )
     p.add_argument(
         "captures", nargs="+", type=Path, metavar="CAPTURE", help="pcap or pcapng file, may be gzipped"
