@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from minerwatch.identity import WalletInfo
+
 
 class Behaviour(StrEnum):
     """The five pool behaviours the staged verdict rests on, plus the miner's hashrate report."""
@@ -15,6 +17,7 @@ class Behaviour(StrEnum):
     SUBMIT = "submit"
     DIFFICULTY = "difficulty"
     HASHRATE = "hashrate"
+    REDIRECT = "redirect"  # the pool names another endpoint (X-Stratum): recorded, never a stage
 
 
 @dataclass(slots=True, frozen=True)
@@ -32,4 +35,9 @@ class BehaviourObservation:
     algorithm: str | None = None
     job_shape: str | None = None
     difficulty: float | None = None
-    registers: bool = False  # a login that is also the registration (CryptoNote, eth-proxy)
+    registers: bool = False  # a login that is also the registration (CryptoNote, eth-proxy, HTTP)
+    transport: str = "tcp"  # tcp | http | websocket
+    encoding: str | None = None  # what was peeled off first (base64, hex, xor...), None for cleartext
+    pool_host: str | None = None  # the name the miner used for the pool (HTTP Host), when seen
+    wallet: WalletInfo | None = None  # the wallet in the login, validated
+    redirect: str | None = None  # REDIRECT: where the pool sends the miner

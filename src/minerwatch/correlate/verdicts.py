@@ -18,6 +18,7 @@ from typing import Any
 
 from minerwatch.correlate.observations import Behaviour, BehaviourObservation
 from minerwatch.events import iso_timestamp
+from minerwatch.identity import WalletInfo, infer_coin
 
 EVIDENCE_IDS_PER_BEHAVIOUR = 20
 STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
@@ -50,6 +51,11 @@ class PoolEvidence:
     algorithms: set[str] = field(default_factory=set)
     job_shapes: set[str] = field(default_factory=set)
     difficulties: list[float] = field(default_factory=list)
+    transports: set[str] = field(default_factory=set)
+    encodings: set[str] = field(default_factory=set)
+    hosts: set[str] = field(default_factory=set)
+    redirects: set[str] = field(default_factory=set)
+    wallets: dict[str, WalletInfo] = field(default_factory=dict)
     first_submit: float | None = None
     last_submit: float | None = None
     event_ids: dict[Behaviour, list[int]] = field(default_factory=dict)
@@ -62,11 +68,17 @@ class PoolEvidence:
         ids = self.event_ids.setdefault(obs.behaviour, [])
         if len(ids) < EVIDENCE_IDS_PER_BEHAVIOUR:
             ids.append(obs.event_id)
+        self.transports.add(obs.transport)
+        if obs.wallet is not None and len(self.wallets) < 32:
+            self.wallets[obs.wallet.address] = obs.wallet
         for value, into in (
             (obs.login, self.logins),
             (obs.agent, self.agents),
             (obs.algorithm, self.algorithms),
             (obs.job_shape, self.job_shapes),
+            (obs.encoding, self.encodings),
+            (obs.pool_host, self.hosts),
+            (obs.redirect, self.redirects),
         ):
             if value and len(into) < 32:
                 into.add(value)
@@ -109,6 +121,19 @@ class PoolEvidence:
             )
         return 0.0
 
+    def coin(self) -> dict[str, Any]:
+        """The coin mined here and what that rests on (a valid wallet first, then algorithm, then host)."""
+        wallets = sorted(self.wallets.values(), key=lambda w: (w.checksum_valid is False, w.address))
+        guess = infer_coin(
+            wallets[0] if wallets else None,
+            min(self.algorithms, default=None),
+            min(self.hosts, default=None),
+        )
+        return {"coin": guess.coin, "basis": list(guess.basis)}
+
+    def wallet_list(self) -> list[dict[str, Any]]:
+        return [wallet_dict(w) for _, w in sorted(self.wallets.items())]
+
     def as_dict(self) -> dict[str, Any]:
         rate = None
         if (
@@ -135,6 +160,12 @@ class PoolEvidence:
             "agents": sorted(self.agents),
             "algorithms": sorted(self.algorithms),
             "job_shapes": sorted(self.job_shapes),
+            "transports": sorted(self.transports),
+            "encodings": sorted(self.encodings),
+            "pool_hosts": sorted(self.hosts),
+            "redirects": sorted(self.redirects),
+            "wallets": self.wallet_list(),
+            "coin": self.coin(),
             "first_seen": iso_timestamp(self.first_seen),
             "last_seen": iso_timestamp(self.last_seen),
         }
@@ -185,6 +216,12 @@ class VerdictCorrelator:
             "logins": sorted(set().union(*(p.logins for p in pools))),
             "agents": sorted(set().union(*(p.agents for p in pools))),
             "algorithms": sorted(set().union(*(p.algorithms for p in pools))),
+            "transports": sorted(set().union(*(p.transports for p in pools))),
+            "encodings": sorted(set().union(*(p.encodings for p in pools))),
+            "wallets": sorted(
+                {w["address"]: w for p in pools for w in p.wallet_list()}.values(), key=_address
+            ),
+            "coins": sorted({c for p in pools if (c := p.coin()["coin"])}),
             "submits": submits,
             "accepted": sum(p.accepted for p in pools),
             "rejected": sum(p.rejected for p in pools),
@@ -192,3 +229,17 @@ class VerdictCorrelator:
             "evidence": {"event_ids": evidence},
         }
         return last, host, body
+
+
+def wallet_dict(wallet: WalletInfo) -> dict[str, Any]:
+    """A wallet as events and verdicts show it."""
+    return {
+        "address": wallet.address,
+        "coin": wallet.coin,
+        "kind": wallet.kind,
+        "checksum_valid": wallet.checksum_valid,
+    }
+
+
+def _address(wallet: dict[str, Any]) -> str:
+    return wallet["address"]

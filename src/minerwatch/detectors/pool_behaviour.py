@@ -4,6 +4,8 @@ The five behaviours are registration, job dispatch, login, share submission and 
 miner's own hashrate reports). A request's event waits for its answer so that it carries the outcome
 (login accepted? share rejected, and why?); requests never answered are emitted when the flow ends.
 The miner is whoever sends miner requests, the pool whoever sends work, whichever side opened the flow.
+Every transport (TCP, HTTP, WebSocket, a decoded obfuscated stream) feeds the same engine through
+`on_mining` with a `Channel` naming the transport and the encoding peeled off.
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ from typing import Any
 from minerwatch.correlate.observations import Behaviour, BehaviourObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.mining_identity import (
+    agent_fields,
+    job_algorithm,
+    login_fields,
+    normalised_algorithms,
+)
 from minerwatch.events import Event, EventFactory, iso_timestamp
 from minerwatch.flows.info import FlowInfo
+from minerwatch.identity import WalletInfo
+from minerwatch.protocols.http import looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.mining import (
     Difficulty,
     Hashrate,
@@ -24,16 +34,30 @@ from minerwatch.protocols.mining import (
     Login,
     MiningMessage,
     PoolSession,
+    Redirect,
     Registration,
     Reply,
     Submit,
 )
 
 # Dialects with no separate subscribe: their login is also the registration.
-LOGIN_REGISTERS = frozenset({"cryptonote", "eth-proxy"})
+LOGIN_REGISTERS = frozenset(
+    {"cryptonote", "eth-proxy", "eth-getwork", "getwork", "getblocktemplate", "coinhive"}
+)
 MASK = "********"
 
-Pending = tuple[float, Behaviour, MiningMessage, bool]
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """How the messages reached us: transport (tcp | http | websocket), encoding peeled off, pool host."""
+
+    transport: str = "tcp"
+    encoding: str | None = None
+    pool_host: str | None = None
+
+
+TCP = Channel()
+Pending = tuple[float, Behaviour, MiningMessage, bool, Channel]
 
 
 class PoolBehaviourDetector:
@@ -51,7 +75,9 @@ class PoolBehaviourDetector:
         self._awaiting: dict[int, dict[int, Pending]] = {}  # flow id -> id(request) -> pending behaviour
         self._difficulty: dict[int, float] = {}  # flow id -> last difficulty seen
 
-    def on_mining(self, flow: FlowInfo, ts: float, to_server: bool, message: MiningMessage) -> None:
+    def on_mining(
+        self, flow: FlowInfo, ts: float, to_server: bool, message: MiningMessage, channel: Channel = TCP
+    ) -> None:
         miner_is_client = message.from_miner == to_server
         if isinstance(message, Registration | Login | Submit):
             behaviour = (
@@ -62,36 +88,37 @@ class PoolBehaviourDetector:
                 else Behaviour.SUBMIT
             )
             if message.id is None:
-                self._behaviour(flow, ts, behaviour, message, miner_is_client, None, None)
+                self._behaviour(flow, ts, behaviour, message, miner_is_client, channel, None, None)
             else:
-                self._awaiting.setdefault(flow.flow_id, {})[id(message)] = (
-                    ts,
-                    behaviour,
-                    message,
-                    miner_is_client,
-                )
+                pending = (ts, behaviour, message, miner_is_client, channel)
+                self._awaiting.setdefault(flow.flow_id, {})[id(message)] = pending
         elif isinstance(message, Reply):
-            pending = self._awaiting.get(flow.flow_id, {}).pop(id(message.request), None)
-            if pending is not None:
-                sent_ts, behaviour, request, miner_side = pending
+            found = self._awaiting.get(flow.flow_id, {}).pop(id(message.request), None)
+            if found is not None:
+                sent_ts, behaviour, request, miner_side, sent_on = found
                 outcome = "accepted" if message.ok else "rejected"
-                self._behaviour(flow, sent_ts, behaviour, request, miner_side, outcome, message.error)
+                error = message.error
+                self._behaviour(flow, sent_ts, behaviour, request, miner_side, sent_on, outcome, error)
         elif isinstance(message, Job):
-            self._behaviour(flow, ts, Behaviour.JOB, message, miner_is_client, None, None)
+            self._behaviour(flow, ts, Behaviour.JOB, message, miner_is_client, channel, None, None)
             if message.difficulty is not None:
-                self._difficulty_change(flow, ts, message, miner_is_client, message.difficulty)
+                self._difficulty_change(flow, ts, message, miner_is_client, channel, message.difficulty)
         elif isinstance(message, Difficulty):
-            self._difficulty_change(flow, ts, message, miner_is_client, message.difficulty)
+            self._difficulty_change(flow, ts, message, miner_is_client, channel, message.difficulty)
         elif isinstance(message, Hashrate):
-            self._behaviour(flow, ts, Behaviour.HASHRATE, message, miner_is_client, None, None)
+            self._behaviour(flow, ts, Behaviour.HASHRATE, message, miner_is_client, channel, None, None)
+        elif isinstance(message, Redirect):
+            self._behaviour(flow, ts, Behaviour.REDIRECT, message, miner_is_client, channel, None, None)
 
-    def on_flow_end(self, info: FlowInfo, flow: Flow, pool: PoolSession, reason: str) -> None:
+    def on_flow_end(
+        self, info: FlowInfo, flow: Flow, pool: PoolSession, reason: str, app_proto: str = "mining"
+    ) -> None:
         """Emit what still waits for an answer, then the flow's own event."""
-        for ts, behaviour, request, miner_side in self._awaiting.pop(info.flow_id, {}).values():
-            self._behaviour(info, ts, behaviour, request, miner_side, "unanswered", None)
+        for ts, behaviour, request, miner_side, channel in self._awaiting.pop(info.flow_id, {}).values():
+            self._behaviour(info, ts, behaviour, request, miner_side, channel, "unanswered", None)
         self._difficulty.pop(info.flow_id, None)
         body = {
-            "app_proto": "mining",
+            "app_proto": app_proto,
             "start": iso_timestamp(flow.first_ts),
             "end": iso_timestamp(flow.last_ts),
             "pkts_toserver": flow.pkts_toserver,
@@ -105,14 +132,20 @@ class PoolBehaviourDetector:
         self.emit(self.events.make("flow", flow.last_ts, body, info))
 
     def _difficulty_change(
-        self, flow: FlowInfo, ts: float, message: MiningMessage, miner_is_client: bool, value: float | None
+        self,
+        flow: FlowInfo,
+        ts: float,
+        message: MiningMessage,
+        miner_is_client: bool,
+        channel: Channel,
+        value: float | None,
     ) -> None:
         if value is not None and self._difficulty.get(flow.flow_id) == value:
             return
         if value is not None:
             self._difficulty[flow.flow_id] = value
         self._behaviour(
-            flow, ts, Behaviour.DIFFICULTY, message, miner_is_client, None, None, difficulty=value
+            flow, ts, Behaviour.DIFFICULTY, message, miner_is_client, channel, None, None, difficulty=value
         )
 
     def _behaviour(
@@ -122,6 +155,7 @@ class PoolBehaviourDetector:
         behaviour: Behaviour,
         message: MiningMessage,
         miner_is_client: bool,
+        channel: Channel,
         outcome: str | None,
         error: str | None,
         difficulty: float | None = None,
@@ -130,12 +164,18 @@ class PoolBehaviourDetector:
             "behaviour": str(behaviour),
             "dialect": message.dialect,
             "method": message.method,
+            "transport": channel.transport,
         }
+        if channel.encoding is not None:
+            body["encoding"] = channel.encoding
+        if channel.pool_host is not None:
+            body["pool_host"] = channel.pool_host
         if outcome is not None:
             body["outcome"] = outcome
         if error is not None:
             body["error"] = error
-        body.update(self._details(message, behaviour, difficulty))
+        details, wallet = self._details(message, behaviour, difficulty)
+        body.update(details)
         event = self.events.make("mining", ts, body, flow, reverse=not miner_is_client)
         self.emit(event)
         self.observe(
@@ -154,44 +194,70 @@ class PoolBehaviourDetector:
                 job_shape=body.get("job_shape"),
                 difficulty=body.get("difficulty"),
                 registers=isinstance(message, Login) and message.dialect in LOGIN_REGISTERS,
+                transport=channel.transport,
+                encoding=channel.encoding,
+                pool_host=channel.pool_host,
+                wallet=wallet,
+                redirect=message.target if isinstance(message, Redirect) else None,
             )
         )
 
     def _details(
         self, message: MiningMessage, behaviour: Behaviour, difficulty: float | None
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], WalletInfo | None]:
+        """The behaviour's own fields, with identity (wallet, agent, algorithm) where the message has it."""
         if behaviour is Behaviour.DIFFICULTY:
             target = message.target if isinstance(message, Difficulty | Job) else None
-            return _present(difficulty=difficulty, target=target)
+            return _present(difficulty=difficulty, target=target), None
         if isinstance(message, Registration):
-            return _present(agent=message.agent, protocol=message.protocol)
+            fields = _present(agent=message.agent, protocol=message.protocol)
+            if message.agent:
+                fields["agent_info"] = agent_fields(message.agent)
+            return fields, None
         if isinstance(message, Login):
-            password = message.password if self.show_secrets else (MASK if message.password else None)
-            return _present(
-                login=message.login,
-                password=password,
-                worker=message.worker,
-                agent=message.agent,
-                algorithms=list(message.algorithms) or None,
-                rigid=message.rigid,
-                registration=message.dialect in LOGIN_REGISTERS or None,
-            )
+            return self._login(message)
         if isinstance(message, Job):
+            algorithm, basis = job_algorithm(message)
             return _present(
                 job_id=message.job_id,
                 job_shape=message.shape,
-                algorithm=message.algorithm,
+                algorithm=algorithm,
+                algorithm_raw=message.algorithm if message.algorithm != algorithm else None,
+                algorithm_basis=basis,
                 target=message.target,
                 difficulty=message.difficulty,
                 height=message.height,
                 seed_hash=message.seed_hash,
                 clean_jobs=message.clean,
-            )
+                long_polling=message.fields.get("long_polling"),
+            ), None
         if isinstance(message, Submit):
-            return _present(job_id=message.job_id, login=message.login, nonce=message.nonce)
+            return _present(job_id=message.job_id, login=message.login, nonce=message.nonce), None
         if isinstance(message, Hashrate):
-            return _present(hashrate=message.hashrate)
-        return {}
+            return _present(hashrate=message.hashrate), None
+        if isinstance(message, Redirect):
+            return {"target": message.target}, None
+        return {}, None
+
+    def _login(self, message: Login) -> tuple[dict[str, Any], WalletInfo | None]:
+        password = message.password if self.show_secrets else (MASK if message.password else None)
+        fields = _present(
+            login=message.login,
+            password=password,
+            worker=message.worker,
+            agent=message.agent,
+            algorithms=list(message.algorithms) or None,
+            algorithms_normalised=normalised_algorithms(message.algorithms) or None,
+            rigid=message.rigid,
+            extensions=list(message.extensions) or None,
+            registration=message.dialect in LOGIN_REGISTERS or None,
+        )
+        identity, wallet = login_fields(message.login, message.password)
+        for key, value in identity.items():
+            fields.setdefault(key, value)
+        if message.agent:
+            fields["agent_info"] = agent_fields(message.agent)
+        return fields, wallet
 
 
 def _present(**fields: Any) -> dict[str, Any]:
@@ -237,9 +303,12 @@ class PoolStreamAnalyzer:
 
 
 def looks_like_json(data: bytes) -> bool:
-    """First bytes of a JSON-lines stream, also when the capture starts mid-line."""
+    """First bytes of a JSON-lines stream, also when the capture starts mid-line; HTTP is left to the
+    shared HTTP parse (detectors/mining_http.py), which frames JSON-RPC bodies properly."""
     head = data[:4096].lstrip()
-    return head[:1] in (b"{", b"[") or b"\n{" in head
+    if head[:1] in (b"{", b"["):
+        return True
+    return b"\n{" in head and not (looks_like_http_request(data) or looks_like_http_response(data))
 
 
 def pool_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: PoolProtocolStats):

@@ -1,5 +1,6 @@
 """Mining-pool protocols over newline-delimited JSON-RPC: Stratum v1 (and its Equihash form),
-EthereumStratum/1.0.0, eth-proxy, and the CryptoNote (Monero/xmrig) pool protocol.
+EthereumStratum/1.0.0, eth-proxy, the CryptoNote (Monero/xmrig) pool protocol, and Bitcoin getwork /
+getblocktemplate JSON-RPC (framed by HTTP, see detectors/mining_http.py).
 
 `PoolSession` is the entry point: feed it one TCP connection's bytes per direction, get typed messages.
 """
@@ -11,6 +12,7 @@ from minerwatch.protocols.mining.messages import (
     Job,
     Login,
     MiningMessage,
+    Redirect,
     Registration,
     Reply,
     Submit,
@@ -25,6 +27,7 @@ __all__ = [
     "Login",
     "MiningMessage",
     "PoolSession",
+    "Redirect",
     "Registration",
     "Reply",
     "Submit",

@@ -54,6 +54,7 @@ def job(params: Any, obj: dict[str, Any] | None = None, method: str = "job") -> 
         height=height if isinstance(height, int) and not isinstance(height, bool) else None,
         seed_hash=text(params.get("seed_hash")),
         fields={"blob_length": len(params["blob"]) // 2},
+        source=params,
     )
 
 

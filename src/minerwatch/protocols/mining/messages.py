@@ -11,12 +11,13 @@ from typing import Any
 
 # Largest target a share can have, per family: difficulty = DIFF1 / target.
 ETHASH_DIFF1 = 1 << 256  # eth getWork boundary = 2**256 / difficulty
+SHA256D_DIFF1 = 0xFFFF << 208  # Bitcoin pool difficulty-1 target (getwork, getblocktemplate)
 EQUIHASH_DIFF1 = 0x0007FFFF << (256 - 32)  # ZCash powLimit, the pool difficulty-1 target
 
 
 @dataclass(slots=True, kw_only=True)
 class MiningMessage:
-    dialect: str  # stratum | ethereumstratum | eth-proxy | cryptonote
+    dialect: str  # stratum | ethereumstratum | eth-proxy | cryptonote | getwork | getblocktemplate | ...
     method: str
     from_miner: bool
     id: Any = None
@@ -40,6 +41,7 @@ class Login(MiningMessage):
     agent: str | None = None
     algorithms: tuple[str, ...] = ()
     rigid: str | None = None
+    extensions: tuple[str, ...] = ()  # HTTP getwork: X-Mining-Extensions the miner announces
 
 
 @dataclass(slots=True, kw_only=True)
@@ -55,6 +57,7 @@ class Job(MiningMessage):
     seed_hash: str | None = None
     clean: bool | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    source: Any = None  # the job's JSON params as sent, for identity.algorithm_from_job
 
 
 @dataclass(slots=True, kw_only=True)
@@ -86,6 +89,13 @@ class Control(MiningMessage):
     """Other protocol methods: extranonce, configure, ping, reconnect, show_message, keepalived..."""
 
     params: Any = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Redirect(MiningMessage):
+    """The pool sends the miner elsewhere: an HTTP pool's X-Stratum header names its Stratum endpoint."""
+
+    target: str
 
 
 @dataclass(slots=True, kw_only=True)

@@ -10,11 +10,11 @@ from collections import deque
 from typing import Any
 
 from minerwatch.protocols.jsonrpc import LineFramer
-from minerwatch.protocols.mining import cryptonote, ethproxy, stratum
+from minerwatch.protocols.mining import cryptonote, ethproxy, getwork, stratum
 from minerwatch.protocols.mining.messages import Job, MiningMessage, Reply, text
 
-PARSERS = {**stratum.REQUESTS, **ethproxy.REQUESTS, **cryptonote.REQUESTS}
-REPLY_JOBS = {**ethproxy.REPLY_JOBS, **cryptonote.REPLY_JOBS}
+PARSERS = {**stratum.REQUESTS, **ethproxy.REQUESTS, **cryptonote.REQUESTS, **getwork.REQUESTS}
+REPLY_JOBS = {**ethproxy.REPLY_JOBS, **cryptonote.REPLY_JOBS, **getwork.REPLY_JOBS}
 MAX_PENDING = 256
 
 
@@ -36,13 +36,20 @@ class PoolSession:
         out: list[tuple[bool, MiningMessage]] = []
         for line in framer.feed(data):
             obj = framer.decode(line)
-            found = self._message(to_server, obj) if obj is not None else []
-            if found:
-                self.mining_messages += len(found)
-                out.extend((to_server, m) for m in found)
-            else:
-                self.other_lines += 1
+            out.extend(self.feed_object(to_server, obj) if obj is not None else self._other())
         return out
+
+    def feed_object(self, to_server: bool, obj: dict[str, Any]) -> list[tuple[bool, MiningMessage]]:
+        """One JSON object framed by something else (an HTTP body, a WebSocket message)."""
+        found = self._message(to_server, obj)
+        if not found:
+            return self._other()
+        self.mining_messages += len(found)
+        return [(to_server, m) for m in found]
+
+    def _other(self) -> list[tuple[bool, MiningMessage]]:
+        self.other_lines += 1
+        return []
 
     def gap(self, to_server: bool) -> None:
         self.framers[to_server].gap()
@@ -86,7 +93,7 @@ class PoolSession:
                     from_miner=not request.from_miner,
                     id=obj.get("id"),
                     request=request,
-                    ok=_accepted(result, error),
+                    ok=_accepted(result, error, request.method in getwork.NULL_MEANS_ACCEPTED),
                     error=error,
                     result=result if not isinstance(result, dict | list) else None,
                 )
@@ -115,7 +122,9 @@ def _error_text(error: Any) -> str | None:
     return text(error) or "error"
 
 
-def _accepted(result: Any, error: str | None) -> bool:
+def _accepted(result: Any, error: str | None, null_ok: bool = False) -> bool:
+    if null_ok:
+        return error is None and result is None
     if error is not None or result is None or result is False:
         return False
     if isinstance(result, dict) and "status" in result:
