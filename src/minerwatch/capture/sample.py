@@ -1,0 +1,169 @@
+"""A small demonstration capture, made by the project's own packet crafting (nothing recorded, no network).
+
+The story: host 10.1.1.20 is broken into and mines Monero with xmrig through a CryptoNote pool; host
+10.1.1.21 mines with a Stratum v1 miner; host 10.1.1.30 only browses and resolves names. Addresses are
+from the documentation ranges (RFC 5737), except the pool names, which are real pool domains.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from minerwatch.capture.writer import PcapWriter, TcpConversation, frame, udp_datagram
+
+START = 1_764_000_000.0  # 2025-11-24T16:00:00Z
+VICTIM, STRATUM_MINER, BYSTANDER = "10.1.1.20", "10.1.1.21", "10.1.1.30"
+XMR_POOL, BTC_POOL, WEB = "198.51.100.7", "198.51.100.9", "203.0.113.80"
+WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+AGENT = "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/11.2.0"
+
+
+def _line(obj: dict) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def _dns_answer(name: str, address: str, txid: int) -> tuple[bytes, bytes]:
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    question = qname + struct.pack(">HH", 1, 1)
+    query = struct.pack(">HHHHHH", txid, 0x0100, 1, 0, 0, 0) + question
+    rdata = bytes(int(o) for o in address.split("."))
+    answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + rdata
+    return query, struct.pack(">HHHHHH", txid, 0x8180, 1, 1, 0, 0) + question + answer
+
+
+def _dns(client: str, name: str, address: str, ts: float, txid: int) -> list[tuple[float, bytes]]:
+    query, response = _dns_answer(name, address, txid)
+    return [
+        (ts, frame(client, "192.0.2.53", 17, udp_datagram(53000 + txid, 53, query))),
+        (ts + 0.02, frame("192.0.2.53", client, 17, udp_datagram(53, 53000 + txid, response))),
+    ]
+
+
+def _xmrig_session(rng: random.Random) -> TcpConversation:
+    c = TcpConversation(VICTIM, 43120, XMR_POOL, 3333, ts=START + 120).open()
+    login = {
+        "id": 1,
+        "jsonrpc": "2.0",
+        "method": "login",
+        "params": {
+            "login": WALLET,
+            "pass": "x",
+            "agent": AGENT,
+            "algo": ["rx/0", "cn/r", "cn/half"],
+            "rigid": "",
+        },
+    }
+    c.send(True, _line(login))
+    job = {
+        "blob": "0e0e" + "ab" * 74,
+        "job_id": "1001",
+        "target": "b88d0600",
+        "algo": "rx/0",
+        "height": 3100000,
+        "seed_hash": "cd" * 32,
+    }
+    c.send(
+        False,
+        _line(
+            {
+                "id": 1,
+                "jsonrpc": "2.0",
+                "error": None,
+                "result": {"id": "sess-7f3a", "job": job, "status": "OK"},
+            }
+        ),
+    )
+    for n in range(12):
+        if n == 6:  # the pool raises the difficulty
+            job = {**job, "job_id": "1002", "target": "dcba0300", "height": 3100001}
+            c.send(False, _line({"jsonrpc": "2.0", "method": "job", "params": job}), dt=rng.uniform(5, 20))
+        submit = {
+            "id": 2 + n,
+            "jsonrpc": "2.0",
+            "method": "submit",
+            "params": {
+                "id": "sess-7f3a",
+                "job_id": job["job_id"],
+                "nonce": f"{rng.getrandbits(32):08x}",
+                "result": f"{rng.getrandbits(256):064x}",
+            },
+        }
+        c.send(True, _line(submit), dt=rng.uniform(10, 30))
+        c.send(
+            False, _line({"id": 2 + n, "jsonrpc": "2.0", "error": None, "result": {"status": "OK"}}), dt=0.08
+        )
+    c.send(True, _line({"id": 20, "jsonrpc": "2.0", "method": "keepalived", "params": {"id": "sess-7f3a"}}))
+    return c.close()
+
+
+def _stratum_session(rng: random.Random) -> TcpConversation:
+    c = TcpConversation(STRATUM_MINER, 50311, BTC_POOL, 3333, ts=START + 200).open()
+    c.send(True, _line({"id": 1, "method": "mining.subscribe", "params": ["cgminer/4.11.1"]}))
+    c.send(
+        False,
+        _line(
+            {
+                "id": 1,
+                "result": [[["mining.notify", "ae6812eb4cd7735a302a8a9dd95cf71f"]], "08000002", 4],
+                "error": None,
+            }
+        ),
+    )
+    c.send(True, _line({"id": 2, "method": "mining.authorize", "params": ["bc1qworker.rig1", "x"]}))
+    c.send(False, _line({"id": 2, "result": True, "error": None}))
+    c.send(False, _line({"id": None, "method": "mining.set_difficulty", "params": [8192]}))
+    notify = [
+        "bf",
+        "4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000",
+        "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20020862062f503253482f04b8864e5008",
+        "072f736c7573682f000000000100f2052a010000001976a914d23fcdf86f7e756a64a7a9688ef9903327048ed988ac00000000",
+        [],
+        "00000002",
+        "1c2ac4af",
+        "504e86b9",
+        True,
+    ]
+    c.send(False, _line({"id": None, "method": "mining.notify", "params": notify}))
+    for n in range(8):
+        share = ["bc1qworker.rig1", "bf", f"{n:08x}", "504e86ed", f"{rng.getrandbits(32):08x}"]
+        c.send(True, _line({"id": 4 + n, "method": "mining.submit", "params": share}), dt=rng.uniform(15, 40))
+        accepted = n != 5
+        c.send(
+            False,
+            _line(
+                {
+                    "id": 4 + n,
+                    "result": accepted,
+                    "error": None if accepted else [23, "Low difficulty share", None],
+                }
+            ),
+            dt=0.05,
+        )
+    return c.close()
+
+
+def _browsing(rng: random.Random) -> Iterator[TcpConversation]:
+    for i in range(6):
+        c = TcpConversation(BYSTANDER, 40000 + i, WEB, 80, ts=START + 30 * i).open()
+        c.send(True, b"GET /news/%d HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0\r\n\r\n" % i)
+        body = bytes(rng.getrandbits(8) for _ in range(6000))
+        c.send(False, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6000\r\n\r\n" + body)
+        yield c.close()
+
+
+def write_sample(path: Path, seed: int = 7) -> int:
+    """Write the demonstration capture; returns the number of packets."""
+    rng = random.Random(seed)
+    packets: list[tuple[float, bytes]] = []
+    packets += _dns(VICTIM, "pool.supportxmr.com", XMR_POOL, START + 119, 1)
+    packets += _dns(BYSTANDER, "www.example.com", WEB, START + 1, 2)
+    for conversation in (_xmrig_session(rng), _stratum_session(rng), *_browsing(rng)):
+        packets += conversation.packets
+    packets.sort(key=lambda p: p[0])
+    with path.open("wb") as out:
+        PcapWriter(out).write_all(packets)
+    return len(packets)
