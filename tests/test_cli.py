@@ -1,0 +1,89 @@
+"""The command line as an analyst uses it: exit codes, outputs, and clear one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from minerwatch.cli.main import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "minerwatch.cli.main", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sample") / "sample.pcap"
+    assert main(["sample", str(path)]) == 0
+    return path
+
+
+def test_mining_found_exits_1_and_writes_events(sample, tmp_path):
+    out = tmp_path / "events.jsonl"
+    result = run_cli("analyze", str(sample), "-o", str(out), "--no-progress")
+    assert result.returncode == 1, result.stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    verdict_hosts = {e["src_ip"] for e in events if e["event_type"] == "verdict"}
+    assert verdict_hosts == {"10.1.1.20", "10.1.1.21"}
+    assert "10.1.1.20" in result.stdout and "Mining verdicts" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_json_to_stdout_keeps_the_summary_on_stderr(sample):
+    result = run_cli("analyze", str(sample), "--json")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines and all("event_type" in e for e in lines)
+    assert "Mining verdicts" in result.stderr
+
+
+def test_nothing_found_exits_0(write_capture):
+    from minerwatch.capture.writer import TcpConversation
+
+    conversation = TcpConversation("10.0.0.1", 5555, "10.0.0.2", 80).open()
+    conversation.send(True, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").close()
+    result = run_cli("analyze", str(write_capture(conversation.packets)))
+    assert result.returncode == 0 and "No mining found" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("missing.pcap", "no such file"), (".", "is a directory"), ("garbage.pcap", "not a pcap")],
+)
+def test_unreadable_inputs_are_one_line_and_exit_2(tmp_path, target, message):
+    (tmp_path / "garbage.pcap").write_bytes(b"\x00" * 100)
+    result = run_cli("analyze", str(tmp_path / target))
+    assert result.returncode == 2
+    assert message in result.stdout and "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_bad_input_does_not_stop_the_others(sample, tmp_path):
+    result = run_cli("analyze", str(tmp_path / "missing.pcap"), str(sample))
+    assert result.returncode == 2  # an input could not be read: said in the exit status
+    assert "10.1.1.20" in result.stdout and "no such file" in result.stdout
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("analyze").returncode == 2
+    assert run_cli().returncode == 2
+    assert run_cli("--help").returncode == 0
+
+
+def test_unwritable_output_is_a_clear_error(sample):
+    result = run_cli("analyze", str(sample), "-o", "/nonexistent-dir/events.jsonl")
+    assert result.returncode == 2 and "cannot write events" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_passwords_are_masked_unless_asked(sample):
+    masked = run_cli("analyze", str(sample), "--json").stdout
+    shown = run_cli("analyze", str(sample), "--json", "--show-secrets").stdout
+    assert '"password":"********"' in masked.replace(" ", "") and '"password":"x"' not in masked.replace(
+        " ", ""
+    )
+    assert '"password":"x"' in shown.replace(" ", "")
