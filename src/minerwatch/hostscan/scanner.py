@@ -1,0 +1,189 @@
+"""Turns walked files into findings: plots (by header), plotting in progress, farming config, binaries.
+
+Reads at most `HEADER_READ` bytes of a file, and only of files big enough to be a plot or named like
+one, so a disk of ordinary files costs one ``lstat`` per file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any
+
+from minerwatch.hostscan import artifacts
+from minerwatch.hostscan.chiaconfig import ConfigUnreadable, farming_facts
+from minerwatch.hostscan.plotheader import (
+    HEADER_READ,
+    NotAPlot,
+    PlotHeader,
+    TruncatedHeader,
+    looks_like_plot,
+    parse_header,
+)
+from minerwatch.hostscan.plotsize import completeness, expected_size
+from minerwatch.hostscan.walker import FileEntry, WalkStats
+
+DEFAULT_MIN_SIZE = 256 * 1024
+"""Files smaller than this are not opened unless named like a plot. The smallest plot Chia accepts
+(k=25) is ~600 MiB; 256 KiB still catches test-size plots, copies cut short and renamed small plots."""
+
+_PLOT_SUFFIXES = (".plot", ".plot2")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One piece of host-side evidence; becomes one ``diskmining`` event."""
+
+    kind: str  # plot | plot_in_progress | farming_config | chia_keyring | plotter_binary
+    path: str
+    size: int
+    mtime: float
+    details: dict[str, Any]
+    confidence: float
+
+
+@dataclass(slots=True)
+class ScanStats(WalkStats):
+    headers_read: int = 0
+    skipped_small: int = 0
+    lookalikes: int = 0
+
+
+@dataclass(slots=True)
+class ScanOptions:
+    min_size: int = DEFAULT_MIN_SIZE
+    growth_interval: float = 0.0
+    progress: Callable[[ScanStats], None] | None = None
+    progress_every: int = 4096
+
+
+def read_head(path: str, stats: ScanStats) -> bytes | None:
+    """First `HEADER_READ` bytes of a regular file, without following a symlink swapped in since the walk."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError as exc:
+        stats.error(exc, path)
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        stats.headers_read += 1
+        return os.read(fd, HEADER_READ)
+    except OSError as exc:
+        stats.error(exc, path)
+        return None
+    finally:
+        os.close(fd)
+
+
+def plot_details(header: PlotHeader, size: int) -> dict[str, Any]:
+    """Event fields for a parsed header; None-valued fields are dropped to keep events small."""
+    complete, reason = completeness(header, size)
+    expected = expected_size(header)
+    details: dict[str, Any] = {
+        "format": header.format,
+        "k": header.k,
+        "plot_id": header.plot_id,
+        "memo_type": header.memo_type,
+        "pool_key": header.pool_key,
+        "farmer_public_key": header.farmer_public_key,
+        "compression_level": header.compression_level,
+        "strength": header.strength,
+        "group_size": header.group_size,
+        "meta_group": header.meta_group,
+        "expected_size": expected,
+        "size_ratio": round(size / expected, 4) if expected else None,
+        "complete": complete,
+        "reason": reason,
+    }
+    return {k: v for k, v in details.items() if v is not None}
+
+
+class Scanner:
+    """Classifies each file once; holds the stats and the temp files to re-measure for growth."""
+
+    def __init__(self, options: ScanOptions, stats: ScanStats) -> None:
+        self.options = options
+        self.stats = stats
+        self._temps: list[tuple[FileEntry, dict[str, Any]]] = []
+
+    def scan(self, files: Iterable[FileEntry]) -> list[Finding]:
+        findings: list[Finding] = []
+        every = self.options.progress_every
+        for n, entry in enumerate(files, 1):
+            finding = self._classify(entry)
+            if finding is not None:
+                findings.append(finding)
+            if self.options.progress and n % every == 0:
+                self.options.progress(self.stats)
+        findings.extend(self._measure_growth())
+        return findings
+
+    def _classify(self, entry: FileEntry) -> Finding | None:
+        name = os.path.basename(entry.path)
+        if name in (artifacts.CONFIG_NAME, artifacts.KEYRING_NAME):
+            parts = PurePath(entry.path).parts
+            if artifacts.is_chia_config(parts):
+                return self._config(entry)
+            if artifacts.is_chia_keyring(parts):
+                return Finding("chia_keyring", entry.path, entry.size, entry.mtime, {}, 0.6)
+        if name in artifacts.BINARIES and entry.mode & 0o111:
+            details = {"tool": artifacts.BINARIES[name]}
+            return Finding("plotter_binary", entry.path, entry.size, entry.mtime, details, 0.5)
+        if artifacts.temp_plot_kind(name):
+            self._temps.append((entry, self._header_details(entry) or {}))
+            return None
+        if entry.size < self.options.min_size and not name.endswith(_PLOT_SUFFIXES):
+            self.stats.skipped_small += 1
+            return None
+        details = self._header_details(entry)
+        if details is None:
+            return None
+        confidence = 0.95 if details.get("complete") else 0.7
+        return Finding("plot", entry.path, entry.size, entry.mtime, details, confidence)
+
+    def _header_details(self, entry: FileEntry) -> dict[str, Any] | None:
+        head = read_head(entry.path, self.stats)
+        if not head or not looks_like_plot(head):
+            return None
+        try:
+            header = parse_header(head)
+        except TruncatedHeader as exc:
+            return {"format": exc.format, "k": exc.k, "complete": False, "reason": f"truncated: {exc}"}
+        except NotAPlot:
+            self.stats.lookalikes += 1
+            return None
+        return None if header is None else plot_details(header, entry.size)
+
+    def _config(self, entry: FileEntry) -> Finding | None:
+        try:
+            facts = farming_facts(Path(entry.path))
+        except ConfigUnreadable as exc:
+            self.stats.other_errors += 1
+            if len(self.stats.error_samples) < 5:
+                self.stats.error_samples.append(f"{entry.path}: {exc}")
+            return None
+        return Finding("farming_config", entry.path, entry.size, entry.mtime, facts, 0.8)
+
+    def _measure_growth(self) -> list[Finding]:
+        """Temp files as findings; with a growth interval, re-stat them once to show plotting is live."""
+        interval = self.options.growth_interval
+        if interval > 0 and self._temps:
+            time.sleep(interval)
+        findings = []
+        for entry, header_details in self._temps:
+            details: dict[str, Any] = {"plotter": artifacts.plotter_for_temp(os.path.basename(entry.path))}
+            details.update(header_details)
+            if interval > 0:
+                try:
+                    now = os.lstat(entry.path).st_size
+                    details["growth_bytes_per_s"] = round((now - entry.size) / interval, 1)
+                except OSError:
+                    details["growth_bytes_per_s"] = None
+                    details["vanished"] = True
+            findings.append(Finding("plot_in_progress", entry.path, entry.size, entry.mtime, details, 0.8))
+        return findings
