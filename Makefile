@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up its own virtual environment.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/minerwatch: pyproject.toml setup.py src/minerwatch/decode/_fastpath.pyx
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Install, write the demonstration capture, analyse it (exit 1 = mining found, which is the point).
+demo: $(BIN)/minerwatch
+	mkdir -p sample
+	$(BIN)/minerwatch sample sample/demo.pcap
+	$(BIN)/minerwatch analyze sample/demo.pcap -o sample/events.jsonl --no-progress || [ $$? -eq 1 ]
+	@echo "events written to sample/events.jsonl"
+
+lint: $(BIN)/minerwatch
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+# Install, lint, run every test (the public corpus in ../shared/corpus is used when present).
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/minerwatch
+	$(BIN)/python benchmarks/bench_analyze.py
+
+clean:
+	rm -rf $(VENV) build sample src/*.egg-info src/minerwatch/decode/_fastpath.c src/minerwatch/decode/*.so
