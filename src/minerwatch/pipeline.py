@@ -13,7 +13,7 @@ from typing import Any
 from minerwatch.capture import CaptureStats, feed_capture
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
-from minerwatch.detectors import pool_behaviour
+from minerwatch.detectors import mining_http, obfuscated_stratum, pool_behaviour
 from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError
 from minerwatch.events import Event, EventFactory
@@ -23,7 +23,7 @@ from minerwatch.flows.inspector import Inspector
 EventSink = Callable[[Event], None]
 
 # Every detector of an analysis, in the order its analysers are offered a new flow.
-PLUGINS: tuple[PluginSetup, ...] = (pool_behaviour.plugin,)
+PLUGINS: tuple[PluginSetup, ...] = (pool_behaviour.plugin, obfuscated_stratum.plugin, mining_http.plugin)
 
 
 @dataclass
