@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         options = ScanOptions(
             min_size=args.min_size,
+            follow_symlinks=args.follow_symlinks,
             growth_interval=args.growth,
             progress=_progress(stack, err_console, not args.no_progress),
         )

@@ -56,15 +56,18 @@ class ScanStats(WalkStats):
 @dataclass(slots=True)
 class ScanOptions:
     min_size: int = DEFAULT_MIN_SIZE
+    follow_symlinks: bool = False
     growth_interval: float = 0.0
     progress: Callable[[ScanStats], None] | None = None
     progress_every: int = 4096
 
 
-def read_head(path: str, stats: ScanStats) -> bytes | None:
-    """First `HEADER_READ` bytes of a regular file, without following a symlink swapped in since the walk."""
+def read_head(path: str, stats: ScanStats, follow_symlinks: bool = False) -> bytes | None:
+    """First `HEADER_READ` bytes of a regular file; unless following symlinks, a symlink swapped in since
+    the walk is not followed, and whatever is opened must still be a regular file (never a FIFO)."""
+    flags = os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK | (0 if follow_symlinks else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NOCTTY | os.O_NONBLOCK)
+        fd = os.open(path, flags)
     except OSError as exc:
         stats.error(exc, path)
         return None
@@ -147,7 +150,7 @@ class Scanner:
         return Finding("plot", entry.path, entry.size, entry.mtime, details, confidence)
 
     def _header_details(self, entry: FileEntry) -> dict[str, Any] | None:
-        head = read_head(entry.path, self.stats)
+        head = read_head(entry.path, self.stats, self.options.follow_symlinks)
         if not head or not looks_like_plot(head):
             return None
         try:
