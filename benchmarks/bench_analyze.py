@@ -112,6 +112,10 @@ def walk_child(path: Path, tmp: Path) -> tuple[int, int]:
 
 
 def minerwatch_cmd() -> list[str]:
+    """The console script of this interpreter (not a version-manager shim, which adds its own start-up)."""
+    beside = Path(sys.executable).parent / "minerwatch"
+    if beside.exists():
+        return [str(beside)]
     exe = shutil.which("minerwatch")
     return [exe] if exe else [sys.executable, "-m", "minerwatch.cli.main"]
 
@@ -290,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             if ndpi_r:
                 goals.append(f">= ndpiReader packets/s: {'yes' if mw_full.best <= ndpi_r.best else 'no'}")
             print("Goals (minerwatch, one process): " + "; ".join(goals))
+        notes.append(
+            "the python walk's RSS counts the capture's pages it maps (page cache, not private memory)"
+        )
         for note in notes:
             print(f"Note: {note}")
         print()

@@ -259,19 +259,21 @@ def app_data(rng: random.Random, size: int) -> bytes:
 
 
 class Blob:
-    """Random bytes for bodies: slices of one seeded 2 MiB buffer (compressed content looks random)."""
+    """Random bytes for bodies: slices of one seeded 2 MiB buffer (compressed content looks random), taken
+    at a moving offset (no random call per segment)."""
 
     def __init__(self, rng: random.Random) -> None:
         self.data = rng.randbytes(2 << 20)
-        self.rng = rng
+        self.pos = 0
 
     def get(self, n: int) -> bytes:
+        size = len(self.data)
         if n <= 0:
             return b""
-        if n >= len(self.data):
-            return self.data * (n // len(self.data)) + self.data[: n % len(self.data)]
-        start = self.rng.randrange(len(self.data) - n + 1)
-        return self.data[start : start + n]
+        if n >= size:
+            return self.data * (n // size) + self.data[: n % size]
+        self.pos = (self.pos + 104_729) % (size - n + 1)
+        return self.data[self.pos : self.pos + n]
 
 
 # ---- flows ----------------------------------------------------------------------------------------------
@@ -308,12 +310,20 @@ class Tcp:
                 yield t + self.gap * 0.5, self.s(self.ss, self.cs, TCP_ACK)
             t += self.gap
 
-    def server_sends(self, t: float, data: bytes, ack_last: bool = True) -> Iterator[Packet]:
-        """Server data: segments arrive `gap` apart; the client ACKs every second one (delayed ACK)."""
-        make, ackc, n = self.s, self.c, len(data)
+    def server_sends(
+        self, t: float, data: bytes, ack_last: bool = True, body: int = 0, blob: Blob | None = None
+    ) -> Iterator[Packet]:
+        """Server data (`data`, then `body` random bytes made segment by segment, so that a 12 MB download
+        is never held whole): segments arrive `gap` apart; the client ACKs every second one (delayed ACK)."""
+        make, ackc, n = self.s, self.c, len(data) + body
         delay = min(self.gap * 0.4, 0.00004)
         for segs, i in enumerate(range(0, n, MSS), 1):
-            chunk = data[i : i + MSS]
+            if i < len(data):
+                chunk = data[i : i + MSS]
+                if body and len(chunk) < MSS:
+                    chunk += blob.get(min(MSS, n - i) - len(chunk))  # type: ignore[union-attr]
+            else:
+                chunk = blob.get(min(MSS, n - i))  # type: ignore[union-attr]
             last = i + MSS >= n
             yield t, make(self.ss, self.cs, TCP_ACK | (TCP_PSH if last else 0), chunk)
             self.ss += len(chunk)
@@ -464,9 +474,9 @@ class Generator:
             yield from tcp.client_sends(t, app_data(rng, rng.randrange(60, 700)))
             size = bulk or int(min(rng.lognormvariate(8.3, 1.3), 600_000))
             t += tcp.rtt
-            body = b"\x17\x03\x03" + struct.pack(">H", min(size, 16401)) + blob.get(size)
-            yield from tcp.server_sends(t, body)
-            t += (len(body) // MSS + 1) * tcp.gap
+            record = b"\x17\x03\x03" + struct.pack(">H", min(size, 16401))
+            yield from tcp.server_sends(t, record, body=size, blob=blob)
+            t += ((size + len(record)) // MSS + 1) * tcp.gap
         if rng.random() < 0.9:
             yield from tcp.close(t + rng.expovariate(1 / 2.0), rng)
 
@@ -497,7 +507,7 @@ class Generator:
                 b"Connection: keep-alive\r\n\r\n" % (rng.choice(CONTENT_TYPES), size)
             )
             t += tcp.rtt
-            yield from tcp.server_sends(t, head + blob.get(size))
+            yield from tcp.server_sends(t, head, body=size, blob=blob)
             t += (size // MSS + 1) * tcp.gap
         if rng.random() < 0.92:
             yield from tcp.close(t + rng.expovariate(1 / 1.0), rng)
