@@ -95,6 +95,9 @@ cdef class Flow:
     cdef public long long bypassed_pkts
     cdef public bint inspect
     cdef public int tcp_flags
+    # Initial sequence numbers from the SYNs, when seen (None otherwise): reassembly starts from them.
+    cdef public object isn_toserver
+    cdef public object isn_toclient
     # Python-side state of the flow (reassembly, parsers): owned by the sink, opaque here.
     cdef public object state
     cdef bint client_is_lo
@@ -128,7 +131,8 @@ cdef class Counters:
 cdef class Engine:
     """Decode frames and track flows; calls `sink` for new flows, inspected segments and ended flows.
 
-    The sink has: flow_start(flow), tcp_segment(flow, ts, to_server, seq, flags, payload),
+    The sink has: flow_start(flow), tcp_segment(flow, ts, to_server, seq, flags, payload) (only for segments
+    with payload: SYNs are recorded on the flow, FIN/RST end flows by timeout),
     udp_datagram(flow, ts, to_server, payload), flow_end(flow, reason).
     """
 
@@ -377,7 +381,12 @@ cdef class Engine:
             self.counters.packets_bypassed += 1
             return
         if proto == 6:
-            if n > hlen or (flags & (TCP_SYN | TCP_FIN | TCP_RST)):
+            if flags & TCP_SYN:
+                if to_server:
+                    flow.isn_toserver = seq
+                else:
+                    flow.isn_toclient = seq
+            if n > hlen:
                 self.counters.packets_inspected += 1
                 self.sink.tcp_segment(flow, ts, to_server, seq, flags,
                                       PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))

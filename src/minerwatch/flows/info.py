@@ -21,16 +21,27 @@ def ip_text(raw: bytes) -> str:
 
 
 class FlowInfo:
-    """Satisfies events.FlowLike for one engine Flow."""
+    """Satisfies events.FlowLike for one engine Flow; text forms are computed only when asked for."""
+
+    __slots__ = ("__dict__", "client_port", "flow", "flow_id", "server_port")
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.flow_id: int = flow.flow_id
-        self.proto: str = _PROTO_NAMES.get(flow.proto, str(flow.proto))
-        self.client_ip = ip_text(flow.client_addr)
-        self.server_ip = ip_text(flow.server_addr)
         self.client_port: int = flow.client_port
         self.server_port: int = flow.server_port
+
+    @cached_property
+    def proto(self) -> str:
+        return _PROTO_NAMES.get(self.flow.proto, str(self.flow.proto))
+
+    @cached_property
+    def client_ip(self) -> str:
+        return ip_text(self.flow.client_addr)
+
+    @cached_property
+    def server_ip(self) -> str:
+        return ip_text(self.flow.server_addr)
 
     @cached_property
     def community_id(self) -> str:

@@ -20,7 +20,7 @@ from minerwatch.flows.analyzers import (
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.reassembly import StreamReassembler
 
-TCP_FIN, TCP_SYN, TCP_RST = 0x01, 0x02, 0x04
+TCP_SYN = 0x02
 
 
 @dataclass
@@ -86,14 +86,16 @@ class Inspector:
         session: TcpSession | None = flow.state
         if session is None:
             session = flow.state = TcpSession(FlowInfo(flow))
+            for direction, isn in ((True, flow.isn_toserver), (False, flow.isn_toclient)):
+                if isn is not None:
+                    session.streams[direction].syn(isn)
         session.last_ts = ts
         stream = session.streams[to_server]
-        if flags & TCP_SYN:
+        if flags & TCP_SYN:  # data on a SYN (TCP Fast Open): it follows the SYN's own sequence number
             stream.syn(seq)
-        if payload:
-            data, gap = stream.segment(seq, payload)
-            if data:
-                self._data(flow, session, to_server, data, gap, ts)
+        data, gap = stream.segment(seq, payload)
+        if data:
+            self._data(flow, session, to_server, data, gap, ts)
 
     def _data(
         self, flow: Flow, session: TcpSession, to_server: bool, data: bytes, gap: bool, ts: float
