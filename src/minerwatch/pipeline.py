@@ -13,7 +13,14 @@ from typing import Any
 from minerwatch.capture import CaptureStats, feed_capture
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
-from minerwatch.detectors import mining_http, obfuscated_stratum, pool_behaviour
+from minerwatch.detectors import (
+    bruteforce,
+    files,
+    mining_http,
+    obfuscated_stratum,
+    pool_behaviour,
+    pool_urls,
+)
 from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError
 from minerwatch.events import Event, EventFactory
@@ -23,7 +30,14 @@ from minerwatch.flows.inspector import Inspector
 EventSink = Callable[[Event], None]
 
 # Every detector of an analysis, in the order its analysers are offered a new flow.
-PLUGINS: tuple[PluginSetup, ...] = (pool_behaviour.plugin, obfuscated_stratum.plugin, mining_http.plugin)
+PLUGINS: tuple[PluginSetup, ...] = (
+    pool_behaviour.plugin,
+    obfuscated_stratum.plugin,
+    mining_http.plugin,
+    pool_urls.plugin,
+    files.plugin,
+    bruteforce.plugin,
+)
 
 
 @dataclass
@@ -33,6 +47,8 @@ class AnalysisOptions:
     max_flows: int = 500_000
     show_secrets: bool = False
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
+    extract_dir: str | None = None  # carved files are written here (by sha256) only when set
+    yara_dirs: tuple[str, ...] = ()  # user YARA rule directories, next to the shipped rules
 
 
 @dataclass

@@ -1,0 +1,59 @@
+"""File carving: files sent over HTTP, SMTP and FTP, hashed, typed, scanned with YARA and reported.
+
+`plugin` wires the pieces into an analysis (see detectors/base.py). Nothing is written to disk unless the
+analysis has an `extract_dir`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.files.carve import Budget, FileLimits
+from minerwatch.detectors.files.ftp import FtpControlAnalyzer, FtpFiles, looks_like_ftp
+from minerwatch.detectors.files.http import HttpFileConsumer
+from minerwatch.detectors.files.report import FileReporter, FileStats
+from minerwatch.detectors.files.smtp import SmtpFileAnalyzer, looks_like_smtp
+from minerwatch.detectors.files.store import FileStore
+from minerwatch.detectors.files.yara_scan import YaraScanner
+from minerwatch.flows.info import FlowInfo
+
+
+def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPlugin:
+    """Set up carving for one analysis; `limits` defaults to FileLimits() (tests pass smaller ones)."""
+    limits = limits or FileLimits()
+    extract_dir = ctx.options.extract_dir
+    scanner = YaraScanner(Path(d) for d in ctx.options.yara_dirs)
+    stats = FileStats()
+    store = FileStore(Path(extract_dir)) if extract_dir else None
+    reporter = FileReporter(ctx.events, ctx.emit, scanner, store, stats)
+    budget = Budget(limits.max_total)
+    ftp = FtpFiles(reporter, limits, budget)
+
+    def smtp(info: FlowInfo, first: bytes, to_server: bool) -> SmtpFileAnalyzer | None:
+        return (
+            SmtpFileAnalyzer(info, reporter, limits, budget)
+            if looks_like_smtp(info, first, to_server)
+            else None
+        )
+
+    def ftp_control(info: FlowInfo, first: bytes, to_server: bool) -> FtpControlAnalyzer | None:
+        return FtpControlAnalyzer(ftp, info) if looks_like_ftp(info, first, to_server) else None
+
+    def file_stats() -> dict[str, object]:
+        extra = {"yara_rule_files": scanner.rule_files, "yara_timeouts": scanner.timeouts}
+        if store is not None:
+            extra |= {"stored": store.stored, "store_duplicates": store.duplicates}
+        return asdict(stats) | extra
+
+    return DetectorPlugin(
+        name="carving",
+        stream_factories=[ftp.data_analyzer, ftp_control, smtp],
+        http_consumers=[HttpFileConsumer(reporter, limits, budget)],
+        finish=ftp.finish,
+        stats=file_stats,
+    )
+
+
+__all__ = ["FileLimits", "plugin"]
