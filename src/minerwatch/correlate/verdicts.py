@@ -18,7 +18,7 @@ from typing import Any
 
 from minerwatch.correlate.observations import Behaviour, BehaviourObservation
 from minerwatch.events import iso_timestamp
-from minerwatch.identity import WalletInfo, infer_coin
+from minerwatch.identity import WalletInfo, infer_coin, parse_agent
 
 EVIDENCE_IDS_PER_BEHAVIOUR = 20
 STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
@@ -205,6 +205,7 @@ class VerdictCorrelator:
             activity = "connected-to-pool"
         evidence: list[int] = sorted({i for p in pools for ids in p.event_ids.values() for i in ids})
         first, last = min(p.first_seen for p in pools), max(p.last_seen for p in pools)
+        agents: set[str] = set().union(*(p.agents for p in pools))
         body = {
             "host": host,
             "activity": activity,
@@ -214,7 +215,8 @@ class VerdictCorrelator:
             "last_seen": iso_timestamp(last),
             "dialects": sorted(set().union(*(p.dialects for p in pools))),
             "logins": sorted(set().union(*(p.logins for p in pools))),
-            "agents": sorted(set().union(*(p.agents for p in pools))),
+            "agents": sorted(agents),
+            "agent_info": [agent_dict(a) for a in sorted(agents)[:8]],
             "algorithms": sorted(set().union(*(p.algorithms for p in pools))),
             "transports": sorted(set().union(*(p.transports for p in pools))),
             "encodings": sorted(set().union(*(p.encodings for p in pools))),
@@ -239,6 +241,22 @@ def wallet_dict(wallet: WalletInfo) -> dict[str, Any]:
         "kind": wallet.kind,
         "checksum_valid": wallet.checksum_valid,
     }
+
+
+def agent_dict(agent: str) -> dict[str, Any]:
+    """What an agent string reveals (family "unknown" if no known miner matches), as events show it."""
+    info = parse_agent(agent)
+    parsed = {
+        "agent": info.agent,
+        "family": info.family,
+        "version": info.version,
+        "os": info.os,
+        "hardware": info.hardware,
+        "libuv": info.libuv,
+        "compiler": info.compiler,
+        "gpu_runtime": info.gpu_runtime,
+    }
+    return {k: v for k, v in parsed.items() if v is not None}
 
 
 def _address(wallet: dict[str, Any]) -> str:

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minerwatch.correlate.verdicts import wallet_dict
-from minerwatch.identity import (
-    WalletInfo,
-    algorithm_from_job,
-    normalise_algorithm,
-    parse_agent,
-    parse_login,
-)
+from minerwatch.correlate.verdicts import agent_dict, wallet_dict
+from minerwatch.identity import WalletInfo, algorithm_from_job, normalise_algorithm, parse_login
 from minerwatch.protocols.mining import Job
 
 
@@ -34,17 +28,9 @@ def login_fields(login: str, password: str | None) -> tuple[dict[str, Any], Wall
 
 def agent_fields(agent: str) -> dict[str, Any]:
     """The miner family and build an agent string reveals (family "unknown" if none matches)."""
-    info = parse_agent(agent)
-    parsed = {
-        "family": info.family,
-        "version": info.version,
-        "os": info.os,
-        "hardware": info.hardware,
-        "libuv": info.libuv,
-        "compiler": info.compiler,
-        "gpu_runtime": info.gpu_runtime,
-    }
-    return {k: v for k, v in parsed.items() if v is not None}
+    parsed = agent_dict(agent)
+    parsed.pop("agent", None)  # the event carries the agent string itself already
+    return parsed
 
 
 def job_algorithm(job: Job) -> tuple[str | None, str | None]:

@@ -127,6 +127,7 @@ class PoolBehaviourDetector:
             "bytes_toclient": flow.bytes_toclient,
             "reason": reason,
             "mining_messages": pool.mining_messages,
+            "methods": dict(pool.methods),
             "other_lines": pool.other_lines,
         }
         self.emit(self.events.make("flow", flow.last_ts, body, info))
@@ -320,9 +321,14 @@ def pool_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: Po
     return make
 
 
+def make_detector(ctx: DetectorContext) -> PoolBehaviourDetector:
+    """A behaviour engine for one plugin; engines keep per-flow state only, so plugins need not share one."""
+    return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe, ctx.options.show_secrets)
+
+
 def plugin(ctx: DetectorContext) -> DetectorPlugin:
     stats = PoolProtocolStats()
-    detector = PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe, ctx.options.show_secrets)
+    detector = make_detector(ctx)
     return DetectorPlugin(
         name="pool_protocols",
         stream_factories=[pool_analyzer_factory(detector, ctx.options.stream_depth, stats)],

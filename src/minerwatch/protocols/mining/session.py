@@ -16,6 +16,7 @@ from minerwatch.protocols.mining.messages import Job, MiningMessage, Reply, text
 PARSERS = {**stratum.REQUESTS, **ethproxy.REQUESTS, **cryptonote.REQUESTS, **getwork.REQUESTS}
 REPLY_JOBS = {**ethproxy.REPLY_JOBS, **cryptonote.REPLY_JOBS, **getwork.REPLY_JOBS}
 MAX_PENDING = 256
+MAX_METHODS = 32  # distinct method names counted per session
 
 
 class PoolSession:
@@ -29,6 +30,7 @@ class PoolSession:
         self.mining_messages = 0
         self.other_lines = 0
         self.dropped_requests = 0
+        self.methods: dict[str, int] = {}  # mining method -> how often it was sent (keepalived, getjob...)
 
     def feed(self, to_server: bool, data: bytes) -> list[tuple[bool, MiningMessage]]:
         """Messages found in `data`, each with the direction it travelled (True: client to server)."""
@@ -61,6 +63,8 @@ class PoolSession:
             message = parse(obj.get("params"), obj) if parse else None
             if message is None:
                 return []
+            if method in self.methods or len(self.methods) < MAX_METHODS:
+                self.methods[method] = self.methods.get(method, 0) + 1
             message.id = obj.get("id")
             if message.id is not None:
                 self._remember(to_server, message)

@@ -1,0 +1,97 @@
+"""Pool URLs and miner command lines seen in cleartext traffic: downloaded scripts, configs, shell sessions.
+
+Scans only what is inspected anyway, with a bounded cost per flow: the first `SCAN_BYTES` of each HTTP body
+and WebSocket message (from the shared HTTP parse), and the first payload of every TCP flow (the bytes
+every analyser is offered at classification). Each finding is one `mining` event with behaviour `pool-url`
+or `miner-cmdline` (indicator_scan.py says how they are found); it is not stage evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from minerwatch.decode import Flow
+from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.indicator_scan import Indicator, scan
+from minerwatch.events import Event, EventFactory
+from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.info import FlowInfo
+from minerwatch.protocols.http import Request, looks_like_http_request, looks_like_http_response
+from minerwatch.protocols.websocket import Message
+
+SCAN_BYTES = 64 * 1024
+MAX_PER_FLOW = 16
+
+
+@dataclass
+class IndicatorStats:
+    scanned_bytes: int = 0
+    indicators: int = 0
+
+
+class PoolIndicatorScanner:
+    def __init__(self, events: EventFactory, emit: Any, stats: IndicatorStats) -> None:
+        self.events = events
+        self.emit = emit
+        self.stats = stats
+        self._seen: dict[int, set[tuple[str, str]]] = {}  # flow id -> indicators already reported
+
+    def scan(self, flow: FlowInfo, ts: float, from_client: bool, data: bytes, where: str) -> None:
+        piece = data[:SCAN_BYTES]
+        self.stats.scanned_bytes += len(piece)
+        found = scan(piece)
+        if not found:
+            return
+        seen = self._seen.setdefault(flow.flow_id, set())
+        for indicator in found:
+            key = (indicator.kind, indicator.text)
+            if key in seen or len(seen) >= MAX_PER_FLOW:
+                continue
+            seen.add(key)
+            self.stats.indicators += 1
+            self.emit(self._event(flow, ts, from_client, where, indicator))
+
+    def _event(self, flow: FlowInfo, ts: float, from_client: bool, where: str, found: Indicator) -> Event:
+        body: dict[str, Any] = {
+            "behaviour": found.kind,
+            "indicator": found.text,
+            "seen_in": where,
+            "direction": "toserver" if from_client else "toclient",
+        }
+        if found.encoding:
+            body["encoding"] = found.encoding
+        if found.wallet:
+            body["wallet"] = found.wallet
+        return self.events.make("mining", ts, body, flow)
+
+    # HttpConsumer
+    def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
+        if message.body:
+            where = "http-request-body" if isinstance(message.head, Request) else "http-response-body"
+            self.scan(flow, message.ts, message.from_client, bytes(message.body[:SCAN_BYTES]), where)
+
+    def on_websocket(self, flow: FlowInfo, ts: float, from_client: bool, message: Message) -> None:
+        self.scan(flow, ts, from_client, message.payload, "websocket")
+
+    def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
+        self._seen.pop(flow.flow_id, None)
+
+    def first_bytes(self, info: FlowInfo, first: bytes, to_server: bool) -> None:
+        """A StreamFactory that never takes the flow: it only scans the first payload it is shown
+        (HTTP flows are scanned message by message instead)."""
+        if looks_like_http_request(first) or looks_like_http_response(first):
+            return
+        self.scan(info, info.flow.first_ts, to_server, first, "tcp-first-payload")
+        self._seen.pop(info.flow_id, None)
+
+
+def plugin(ctx: DetectorContext) -> DetectorPlugin:
+    stats = IndicatorStats()
+    scanner = PoolIndicatorScanner(ctx.events, ctx.emit, stats)
+    return DetectorPlugin(
+        name="pool_indicators",
+        stream_factories=[scanner.first_bytes],
+        http_consumers=[scanner],
+        stats=lambda: vars(stats).copy(),
+    )
