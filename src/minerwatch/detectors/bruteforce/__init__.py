@@ -1,0 +1,123 @@
+"""Password brute force: repeated failed logins from one attacker to one service of one victim.
+
+Login protocols are read on their service ports only (`BruteForceConfig.ports`): a flow there is handed to
+the protocol's session analyser (sessions.py) if its first bytes look like that protocol; HTTP logins come
+from the shared HTTP parse (http.py). Every attempt goes to the campaign tracker (campaign.py), which
+raises the `bruteforce` events. A flow-end observer counts every TCP connection to a watched port, with or
+without payload, at the cost of one dict lookup per ended flow.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from minerwatch.decode import Flow
+from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.bruteforce.campaign import Attempt, BruteForceConfig, CampaignTracker
+from minerwatch.detectors.bruteforce.http import HttpLogins
+from minerwatch.detectors.bruteforce.sessions import (
+    FtpSession,
+    LoginSession,
+    MysqlSession,
+    PostgresSession,
+    RdpSession,
+    RedisSession,
+    SshSession,
+    TdsSession,
+    TelnetSession,
+)
+from minerwatch.flows.info import FlowInfo, ip_text
+from minerwatch.protocols import postgres, tds
+
+__all__ = ["BruteForceConfig", "BruteForceSettings", "plugin"]
+
+DEFAULT_PORTS: Mapping[int, str] = {
+    22: "ssh",
+    2222: "ssh",
+    3389: "rdp",
+    3306: "mysql",
+    1433: "mssql",
+    6379: "redis",
+    21: "ftp",
+    23: "telnet",
+    2323: "telnet",
+    5432: "postgresql",
+}
+
+
+def _speaks(service: str, first: bytes, to_server: bool) -> bool:
+    """Do a flow's first bytes look like `service`? Keeps non-protocol traffic on a watched port out."""
+    if service == "ssh":
+        return b"SSH-" in first[:1024]
+    if service == "rdp":
+        return to_server and len(first) >= 6 and first[0] == 3 and first[5] & 0xF0 == 0xE0
+    if service == "mysql":
+        return not to_server and len(first) >= 5 and first[4] in (10, 0xFF)
+    if service == "mssql":
+        return to_server and first[:1] in (bytes([tds.PRELOGIN]), bytes([tds.LOGIN7]))
+    if service == "postgresql":
+        code = struct.unpack_from("!I", first, 4)[0] if len(first) >= 8 else 0
+        return to_server and code in (postgres.PROTOCOL_3, postgres.SSL_REQUEST, postgres.GSSENC_REQUEST)
+    if service == "redis":
+        return to_server and (first[:1] == b"*" or first[:1].isalpha())
+    if service == "ftp":
+        return not to_server and first[:3].isdigit()
+    return True  # telnet: free text after optional negotiation
+
+
+SESSIONS: Mapping[str, type[LoginSession]] = {
+    "ssh": SshSession,
+    "rdp": RdpSession,
+    "mysql": MysqlSession,
+    "mssql": TdsSession,
+    "postgresql": PostgresSession,
+    "redis": RedisSession,
+    "ftp": FtpSession,
+    "telnet": TelnetSession,
+}
+
+
+@dataclass(frozen=True)
+class BruteForceSettings:
+    """What AnalysisOptions.bruteforce may hold: thresholds and the watched ports."""
+
+    campaigns: BruteForceConfig = field(default_factory=BruteForceConfig)
+    ports: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+
+
+def session_factory(ports: Mapping[int, str], report: Callable[[Attempt], object], depth: int):
+    """StreamFactory: a login session for flows to a watched port that speak its protocol."""
+
+    def make(info: FlowInfo, first: bytes, to_server: bool) -> LoginSession | None:
+        service = ports.get(info.server_port)
+        if service is None or not _speaks(service, first, to_server):
+            return None
+        return SESSIONS[service](report, info, depth)
+
+    return make
+
+
+def connection_counter(ports: Mapping[int, str], tracker: CampaignTracker) -> Callable[[Flow, str], None]:
+    """FlowEndObserver: every TCP connection to a watched port, whatever it carried."""
+
+    def observe(flow: Flow, reason: str) -> None:
+        service = ports.get(flow.server_port)
+        if service is not None and flow.proto == 6:
+            tracker.connection((ip_text(flow.client_addr), ip_text(flow.server_addr), service))
+
+    return observe
+
+
+def plugin(ctx: DetectorContext) -> DetectorPlugin:
+    settings: BruteForceSettings = getattr(ctx.options, "bruteforce", None) or BruteForceSettings()
+    tracker = CampaignTracker(ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets)
+    return DetectorPlugin(
+        name="bruteforce",
+        stream_factories=[session_factory(settings.ports, tracker.attempt, ctx.options.stream_depth)],
+        flow_end_observers=[connection_counter(settings.ports, tracker)],
+        http_consumers=[HttpLogins(tracker.attempt)],
+        finish=tracker.finish,
+        stats=lambda: dict(tracker.stats),
+    )

@@ -1,0 +1,220 @@
+"""Login attempts in, `bruteforce` events out: one campaign per (attacker, victim, service).
+
+A campaign raises its first event (phase "threshold") when `threshold` attempts that did not succeed fall
+within `window` seconds of capture time, and its final event (phase "final", the totals and whether a login
+finally succeeded) when the input ends. Both are driven by capture time and input order only, so the
+output is deterministic. Memory is bounded: at most `max_campaigns` campaigns (the least recently active
+one is closed first, with its final event if it had crossed the threshold) and bounded lists in each.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from minerwatch.events import Event, EventFactory, iso_timestamp
+
+MASK = "********"
+Key = tuple[str, str, str]  # attacker, victim, service
+FAILED, SUCCEEDED, UNKNOWN = "failed", "succeeded", "unknown"
+
+
+@dataclass(frozen=True)
+class BruteForceConfig:
+    threshold: int = 10  # attempts not known to succeed ...
+    window: float = 300.0  # ... within this many seconds raise the campaign
+    max_listed: int = 20  # usernames / passwords / details listed in an event
+    max_distinct: int = 4096  # distinct usernames / passwords counted per campaign
+    max_campaigns: int = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    attacker: str
+    victim: str
+    port: int
+    service: str
+    ts: float
+    outcome: str  # FAILED, SUCCEEDED or UNKNOWN
+    flow_id: int
+    username: str | None = None
+    password: str | None = None
+    details: tuple[tuple[str, str], ...] = ()  # e.g. ("client_software", "libssh_0.9.6"), ("url", "/login")
+
+
+class Distinct:
+    """Distinct values in first-seen order, counted up to `limit` (then `capped`)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.values: dict[str, None] = {}
+        self.capped = False
+
+    def add(self, value: str | None) -> None:
+        if value is None or value in self.values:
+            return
+        if len(self.values) < self.limit:
+            self.values[value] = None
+        else:
+            self.capped = True
+
+    def first(self, count: int) -> list[str]:
+        return list(self.values)[:count]
+
+
+@dataclass
+class Campaign:
+    attacker: str
+    victim: str
+    service: str
+    first_ts: float
+    config: BruteForceConfig
+    last_ts: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=lambda: {FAILED: 0, SUCCEEDED: 0, UNKNOWN: 0})
+    ports: set[int] = field(default_factory=set)
+    recent: deque[float] = field(default_factory=deque)  # times of the last attempts that did not succeed
+    alerted: bool = False
+    success: dict[str, Any] | None = None
+    flow_ids: list[int] = field(default_factory=list)
+    usernames: Distinct = field(init=False)
+    passwords: Distinct = field(init=False)
+    details: dict[str, Distinct] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.usernames = Distinct(self.config.max_distinct)
+        self.passwords = Distinct(self.config.max_distinct)
+        self.recent = deque(maxlen=self.config.threshold)
+
+    def add(self, attempt: Attempt) -> bool:
+        """Count one attempt; True when this attempt makes the campaign cross the threshold."""
+        self.first_ts = min(self.first_ts, attempt.ts)
+        self.last_ts = max(self.last_ts, attempt.ts)
+        self.outcomes[attempt.outcome] += 1
+        if len(self.ports) < self.config.max_listed:
+            self.ports.add(attempt.port)
+        if len(self.flow_ids) < self.config.max_listed and attempt.flow_id not in self.flow_ids:
+            self.flow_ids.append(attempt.flow_id)
+        self.usernames.add(attempt.username)
+        self.passwords.add(attempt.password)
+        for name, value in attempt.details:
+            self.details.setdefault(name, Distinct(self.config.max_listed)).add(value)
+        if attempt.outcome == SUCCEEDED:
+            if self.success is None and self.outcomes[FAILED] + self.outcomes[UNKNOWN]:
+                self.success = {
+                    "username": attempt.username,
+                    "timestamp": iso_timestamp(attempt.ts),
+                    "flow_id": attempt.flow_id,
+                }
+            return False
+        self.recent.append(attempt.ts)
+        crossed = (
+            not self.alerted
+            and len(self.recent) == self.config.threshold
+            and max(self.recent) - min(self.recent) <= self.config.window
+        )
+        self.alerted = self.alerted or crossed
+        return crossed
+
+    @property
+    def key(self) -> Key:
+        return (self.attacker, self.victim, self.service)
+
+    @property
+    def attempts(self) -> int:
+        return sum(self.outcomes.values())
+
+    def body(self, phase: str, connections: int, show_secrets: bool) -> dict[str, Any]:
+        listed = self.config.max_listed
+        duration = self.last_ts - self.first_ts
+        body: dict[str, Any] = {
+            "phase": phase,
+            "service": self.service,
+            "attacker": self.attacker,
+            "victim": self.victim,
+            "dest_ports": sorted(self.ports),
+            "start": iso_timestamp(self.first_ts),
+            "end": iso_timestamp(self.last_ts),
+            "duration": round(duration, 6),
+            "attempts": self.attempts,
+            "failed": self.outcomes[FAILED],
+            "succeeded": self.outcomes[SUCCEEDED],
+            "unknown": self.outcomes[UNKNOWN],
+            "connections": connections,
+            "rate_per_minute": round(self.attempts * 60 / duration, 3) if duration > 0 else None,
+            "usernames": self.usernames.first(listed),
+            "usernames_count": len(self.usernames.values),
+            "usernames_capped": self.usernames.capped,
+            "success": dict(self.success) if self.success else None,
+            "flow_ids": list(self.flow_ids),
+        }
+        if self.passwords.values:
+            passwords = self.passwords.first(listed)
+            body["passwords"] = passwords if show_secrets else [MASK] * len(passwords)
+            body["passwords_count"] = len(self.passwords.values)
+            body["passwords_masked"] = not show_secrets
+        body.update({key: values.first(listed) for key, values in sorted(self.details.items())})
+        return body
+
+
+class CampaignTracker:
+    def __init__(
+        self,
+        events: EventFactory,
+        emit: Callable[[Event], None],
+        config: BruteForceConfig,
+        show_secrets: bool = False,
+    ) -> None:
+        self.events = events
+        self.emit = emit
+        self.config = config
+        self.show_secrets = show_secrets
+        self.campaigns: OrderedDict[Key, Campaign] = OrderedDict()
+        self.connections: OrderedDict[Key, int] = OrderedDict()  # TCP connections to the service port
+        self.stats = {"attempts": 0, "campaigns_raised": 0, "campaigns_evicted": 0}
+
+    def attempt(self, attempt: Attempt) -> Campaign:
+        self.stats["attempts"] += 1
+        key = (attempt.attacker, attempt.victim, attempt.service)
+        campaign = self.campaigns.get(key)
+        if campaign is None:
+            if len(self.campaigns) >= self.config.max_campaigns:
+                _, oldest = self.campaigns.popitem(last=False)
+                self.stats["campaigns_evicted"] += 1
+                self._close(oldest)
+            campaign = self.campaigns[key] = Campaign(*key, attempt.ts, self.config, attempt.ts)
+        else:
+            self.campaigns.move_to_end(key)
+        if campaign.add(attempt):
+            self.stats["campaigns_raised"] += 1
+            self._event(campaign, "threshold", attempt.ts)
+        return campaign
+
+    def connection(self, key: Key) -> None:
+        """One more TCP connection from attacker to victim's service port, whatever it carried."""
+        self.connections[key] = self.connections.pop(key, 0) + 1
+        if len(self.connections) > self.config.max_campaigns:
+            self.connections.popitem(last=False)
+
+    def finish(self) -> None:
+        """The final event of every raised campaign, oldest first (ties broken by key: deterministic)."""
+        for campaign in sorted(
+            self.campaigns.values(), key=lambda c: (c.first_ts, c.attacker, c.victim, c.service)
+        ):
+            self._close(campaign)
+        self.campaigns.clear()
+
+    def _close(self, campaign: Campaign) -> None:
+        if campaign.alerted:
+            self._event(campaign, "final", campaign.last_ts)
+
+    def _event(self, campaign: Campaign, phase: str, ts: float) -> None:
+        event = self.events.make(
+            "bruteforce",
+            ts,
+            campaign.body(phase, self.connections.get(campaign.key, 0), self.show_secrets),
+            host=campaign.attacker,
+        )
+        event.update(dest_ip=campaign.victim, dest_port=min(campaign.ports, default=0), proto="TCP")
+        self.emit(event)

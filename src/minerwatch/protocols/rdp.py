@@ -1,0 +1,85 @@
+"""RDP connection negotiation (MS-RDPBCGR 2.2.1.1/2.2.1.2), sans-IO: X.224 Connection Request and Confirm.
+
+The request carries the routing cookie ("Cookie: mstshash=<user>", which brute-force tools fill with the
+user they try) and the security protocols the client asks for; the confirm says which one the server chose
+(HYBRID = CredSSP/NLA) or why it refused. What follows is TLS, so the parser is then `done`. TPKT framing
+(RFC 1006) is bounded by records.RecordFramer.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from minerwatch.protocols.records import RecordFramer
+
+X224_CONNECTION_REQUEST, X224_CONNECTION_CONFIRM = 0xE0, 0xD0
+NEG_REQUEST, NEG_RESPONSE, NEG_FAILURE = 1, 2, 3
+PROTOCOL_RDP, PROTOCOL_SSL, PROTOCOL_HYBRID, PROTOCOL_RDSTLS, PROTOCOL_HYBRID_EX = 0, 1, 2, 4, 8
+_COOKIE = b"Cookie: mstshash="
+_X224_FIXED = 7  # length indicator, code, dst ref, src ref, class
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRequest:
+    cookie: str | None  # the mstshash value: usually the user name tried
+    requested: int | None  # PROTOCOL_* flags, None without an RDP_NEG_REQ
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionConfirm:
+    selected: int | None  # PROTOCOL_* value, None without an RDP_NEG_RSP
+    failure: int | None  # RDP_NEG_FAILURE code
+
+
+RdpMessage = ConnectionRequest | ConnectionConfirm
+
+
+def _tpkt_length(header: bytes) -> int | None:
+    return struct.unpack_from("!H", header, 2)[0] if header[0] == 3 else None
+
+
+def _negotiation(data: bytes) -> tuple[int, int] | None:
+    """(type, value) of the 8-byte RDP_NEG_* structure that ends an X.224 CR/CC, if any."""
+    if len(data) < 8 or data[-8] not in (NEG_REQUEST, NEG_RESPONSE, NEG_FAILURE):
+        return None
+    return data[-8], struct.unpack_from("<I", data, len(data) - 4)[0]
+
+
+class RdpParser:
+    def __init__(self) -> None:
+        self.framers = {True: RecordFramer(4, _tpkt_length, 4096), False: RecordFramer(4, _tpkt_length, 4096)}
+        self.done = False
+
+    def feed(self, to_server: bool, data: bytes) -> list[RdpMessage]:
+        out: list[RdpMessage] = []
+        for record in self.framers[to_server].feed(data):
+            if self.done:
+                break
+            x224 = record[4:]
+            if len(x224) < _X224_FIXED:
+                continue
+            code, variable = x224[1] & 0xF0, x224[_X224_FIXED : 1 + x224[0]]
+            negotiation = _negotiation(variable)
+            if to_server and code == X224_CONNECTION_REQUEST:
+                start = variable.find(_COOKIE)
+                end = variable.find(b"\r\n", start)
+                cookie = variable[start + len(_COOKIE) : end] if start >= 0 and end >= 0 else None
+                out.append(
+                    ConnectionRequest(
+                        cookie.decode("utf-8", "replace")[:256] if cookie is not None else None,
+                        negotiation[1] if negotiation and negotiation[0] == NEG_REQUEST else None,
+                    )
+                )
+            elif not to_server and code == X224_CONNECTION_CONFIRM:
+                kind, value = negotiation or (None, None)
+                out.append(
+                    ConnectionConfirm(
+                        value if kind == NEG_RESPONSE else None, value if kind == NEG_FAILURE else None
+                    )
+                )
+                self.done = True
+        return out
+
+    def gap(self, to_server: bool) -> None:
+        self.done = True
