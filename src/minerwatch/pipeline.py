@@ -21,7 +21,6 @@ from minerwatch.detectors import (
     obfuscated_stratum,
     pool_behaviour,
     pool_urls,
-    stratum_v2,
 )
 from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError
@@ -37,7 +36,6 @@ PLUGINS: tuple[PluginSetup, ...] = (
     obfuscated_stratum.plugin,
     mining_http.plugin,
     pool_urls.plugin,
-    stratum_v2.plugin,
     files.plugin,
     bruteforce.plugin,
     exploits.plugin,
@@ -78,9 +76,7 @@ class Analysis:
             [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
             [f for p in self.plugins for f in p.datagram_factories],
             [o for p in self.plugins for o in p.flow_end_observers],
-            [o for p in self.plugins for o in p.flow_start_observers],
         )
-        self.event_observers = [o for p in self.plugins for o in p.event_observers]
         self.engine = Engine(
             self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
         )
@@ -90,8 +86,6 @@ class Analysis:
     def emit(self, event: Event) -> None:
         for sink in self.sinks:
             sink(event)
-        for observer in self.event_observers:
-            observer(event)
 
     def feed_file(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
         """Analyse one capture; an unreadable one is recorded (one line) and the others go on."""
