@@ -113,8 +113,14 @@ class SmtpConnection:
         return out
 
     def feed_eof(self) -> list[tuple[bool, Event]]:
-        """The connection ended: a message still being received is cut."""
+        """The connection ended: a message still being received is cut after its last bytes."""
         out: list[tuple[bool, Event]] = []
+        if self.client_state == _DATA and self._client:
+            buf = self._client
+            out.append(
+                (True, MessageData(bytes(buf[1:] if self._at_line_start and buf[:1] == b"." else buf)))
+            )
+            buf.clear()
         self._end_message(out, complete=False)
         self.client_state = _DEAD
         return out

@@ -72,17 +72,17 @@ def leaf_parts(message: Message, cut: bool) -> list[MimePart]:
 def decode_payload(part: Message) -> bytes:
     """The part's bytes with its Content-Transfer-Encoding undone, tolerating a cut or sloppy encoding."""
     encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
-    payload = part.get_payload(decode=False)
-    if not isinstance(payload, str):
-        return b""
-    raw = payload.encode("ascii", "surrogateescape")
-    if encoding == "base64":
+    if encoding in ("base64", "quoted-printable"):
+        payload = part.get_payload(decode=False)
+        if not isinstance(payload, str):
+            return b""
+        raw = payload.encode("utf-8", "surrogateescape")  # anything not ASCII is junk in these encodings
+        if encoding == "quoted-printable":
+            return binascii.a2b_qp(raw)
         alphabet = _BASE64_JUNK.sub(b"", raw.split(b"=", 1)[0])
         return binascii.a2b_base64(alphabet[: len(alphabet) - len(alphabet) % 4])
-    if encoding == "quoted-printable":
-        return binascii.a2b_qp(raw)
-    decoded = part.get_payload(decode=True)
-    return decoded if isinstance(decoded, bytes) else raw
+    decoded = part.get_payload(decode=True)  # 7bit, 8bit, binary (the original bytes), uuencode
+    return decoded if isinstance(decoded, bytes) else b""
 
 
 def _filename(part: Message) -> str | None:
