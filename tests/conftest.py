@@ -12,6 +12,14 @@ CORPUS_DIR = Path(
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_intel_db(tmp_path_factory) -> Path:
+    """Tests never touch the user's knowledge base: each session gets its own, seeded with the shipped set."""
+    path = tmp_path_factory.mktemp("intel") / "intel.sqlite"
+    os.environ["MINERWATCH_INTEL_DB"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The read-only corpus of public captures (../shared/corpus, or $MINERWATCH_CORPUS)."""

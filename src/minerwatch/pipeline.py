@@ -17,10 +17,12 @@ from minerwatch.detectors import (
     bruteforce,
     exploits,
     files,
+    intel,
     mining_http,
     obfuscated_stratum,
     pool_behaviour,
     pool_urls,
+    stratum_v2,
 )
 from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError
@@ -36,9 +38,11 @@ PLUGINS: tuple[PluginSetup, ...] = (
     obfuscated_stratum.plugin,
     mining_http.plugin,
     pool_urls.plugin,
+    stratum_v2.plugin,
     files.plugin,
     bruteforce.plugin,
     exploits.plugin,
+    intel.plugin,
 )
 
 
@@ -48,6 +52,8 @@ class AnalysisOptions:
     idle_timeout: float = 300.0
     max_flows: int = 500_000
     show_secrets: bool = False
+    use_intel: bool = True
+    intel_db: str | None = None  # default: $MINERWATCH_INTEL_DB or the user's data directory
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
     extract_dir: str | None = None  # carved files are written here (by sha256) only when set
     yara_dirs: tuple[str, ...] = ()  # user YARA rule directories, next to the shipped rules
@@ -76,7 +82,9 @@ class Analysis:
             [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
             [f for p in self.plugins for f in p.datagram_factories],
             [o for p in self.plugins for o in p.flow_end_observers],
+            [o for p in self.plugins for o in p.flow_start_observers],
         )
+        self.event_observers = [o for p in self.plugins for o in p.event_observers]
         self.engine = Engine(
             self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
         )
@@ -86,6 +94,8 @@ class Analysis:
     def emit(self, event: Event) -> None:
         for sink in self.sinks:
             sink(event)
+        for observer in self.event_observers:
+            observer(event)
 
     def feed_file(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
         """Analyse one capture; an unreadable one is recorded (one line) and the others go on."""

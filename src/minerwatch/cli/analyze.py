@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-flows", type=int, default=500_000, help="flow table capacity (default 500000)")
     p.add_argument(
+        "--intel-db",
+        metavar="FILE",
+        help="threat-intel knowledge base (default: $MINERWATCH_INTEL_DB, else ~/.local/share/minerwatch)",
+    )
+    p.add_argument("--no-intel", action="store_true", help="do not match threat intelligence")
+    p.add_argument(
         "--show-secrets", action="store_true", help="print passwords seen in traffic instead of masking"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -54,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         max_flows=args.max_flows,
         show_secrets=args.show_secrets,
+        use_intel=not args.no_intel,
+        intel_db=args.intel_db,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
     )
     with ExitStack() as stack:

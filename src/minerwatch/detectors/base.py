@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from minerwatch.events import Event, EventFactory
-from minerwatch.flows.analyzers import DatagramFactory, FlowEndObserver, StreamFactory
+from minerwatch.flows.analyzers import DatagramFactory, FlowEndObserver, FlowStartObserver, StreamFactory
 from minerwatch.flows.http import HttpConsumer
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ class DetectorPlugin:
     datagram_factories: list[DatagramFactory] = field(default_factory=list)
     flow_end_observers: list[FlowEndObserver] = field(default_factory=list)
     http_consumers: list[HttpConsumer] = field(default_factory=list)  # share one HTTP parse per flow
+    flow_start_observers: list[FlowStartObserver] = field(default_factory=list)
+    event_observers: list[Callable[[Event], None]] = field(default_factory=list)  # every event emitted
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
     stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event
 

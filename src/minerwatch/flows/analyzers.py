@@ -36,5 +36,7 @@ class DatagramAnalyzer(Protocol):
 StreamFactory = Callable[[FlowInfo, bytes, bool], StreamAnalyzer | None]
 # (flow) -> analyser, or None; decided at the first packet from ports and addresses alone.
 DatagramFactory = Callable[[FlowInfo], DatagramAnalyzer | None]
+# Called for every new flow, inspected or not (address intelligence); must be cheap.
+FlowStartObserver = Callable[[Flow], None]
 # Called for every flow that ends, inspected or not (connection counting); must be cheap.
 FlowEndObserver = Callable[[Flow, str], None]

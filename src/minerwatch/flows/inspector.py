@@ -14,6 +14,7 @@ from minerwatch.flows.analyzers import (
     DatagramAnalyzer,
     DatagramFactory,
     FlowEndObserver,
+    FlowStartObserver,
     StreamAnalyzer,
     StreamFactory,
 )
@@ -58,13 +59,17 @@ class Inspector:
         stream_factories: list[StreamFactory],
         datagram_factories: list[DatagramFactory] = (),  # type: ignore[assignment]
         flow_end_observers: list[FlowEndObserver] = (),  # type: ignore[assignment]
+        flow_start_observers: list[FlowStartObserver] = (),  # type: ignore[assignment]
     ) -> None:
         self.stream_factories = list(stream_factories)
         self.datagram_factories = list(datagram_factories)
         self.flow_end_observers = list(flow_end_observers)
+        self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
 
     def flow_start(self, flow: Flow) -> None:
+        for observer in self.flow_start_observers:
+            observer(flow)
         if flow.proto == 6:
             return
         info = FlowInfo(flow) if self.datagram_factories else None

@@ -1,0 +1,295 @@
+"""Threat-intelligence matching: known pool, C&C and wallet indicators seen anywhere in the traffic.
+
+Where indicators are looked for: both addresses of every flow (at its first packet), names in DNS questions
+and answers (over UDP and TCP), TLS SNI and JA3/JA4, the HTTP Host header, and, from other detectors'
+events, miner logins (wallets), agents, pool URLs and carved files' hashes. DNS answers are remembered so
+that a later connection to a bare IP is attributed to the name that resolved to it.
+
+Each match is one `alert` event (repeats of the same indicator for the same host and place are counted,
+not re-emitted). Pool-port hits are weak evidence and raise no alert on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from minerwatch.decode import Flow
+from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.events import Event
+from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.info import FlowInfo
+from minerwatch.intel import DnsCache, Hit, IntelMatcher
+from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
+from minerwatch.protocols.http import Request
+from minerwatch.protocols.tls import ClientHelloParser, State
+from minerwatch.protocols.websocket import Message
+
+DNS_PORTS = frozenset({53, 5353})
+TLS_HANDSHAKE = b"\x16\x03"
+
+
+@dataclass
+class IntelStats:
+    indicators: int = 0
+    alerts: int = 0
+    repeated_hits: int = 0
+    dns_messages: int = 0
+    dns_errors: int = 0
+    tls_client_hellos: int = 0
+    http_hosts: int = 0
+    weak_port_hits: int = 0
+    hosts_with_hits: set[str] = field(default_factory=set)
+
+
+class IntelDetector:
+    def __init__(self, ctx: DetectorContext, matcher: IntelMatcher) -> None:
+        self.ctx = ctx
+        self.matcher = matcher
+        self.dns = DnsCache()
+        self.stats = IntelStats(indicators=matcher.count)
+        self._alerted: set[tuple[str, str, str, str]] = set()
+        # Observers that want to hear about hits (the verdict correlator): (host, peer, hit, event).
+        self.listeners: list[Callable[[str, str | None, Hit, Event], None]] = []
+
+    # ---- where indicators are looked for --------------------------------------------------------------
+
+    def flow_start(self, flow: Flow) -> None:
+        ts = flow.first_ts
+        hits = self.matcher.match_ip(flow.server_addr, ts) + self.matcher.match_ip(flow.client_addr, ts)
+        info: FlowInfo | None = None
+        if hits:
+            info = FlowInfo(flow)
+            self._alert(info, ts, hits, "flow address")
+        names = self.dns.names_for(flow.server_addr, ts)
+        if names:
+            info = info or FlowInfo(flow)
+            for name in names:
+                self._alert(
+                    info, ts, self.matcher.match_domain(name, ts), f"flow to address resolved from {name}"
+                )
+        if self.matcher.match_port(flow.server_port, ts):
+            self.stats.weak_port_hits += 1
+
+    def dns_message(self, info: FlowInfo, message: DnsMessage, ts: float) -> None:
+        """Names asked and answered (CNAME targets included); the alert is about the asking client."""
+        self.stats.dns_messages += 1
+        self.dns.observe(message, ts)
+        names = {q.name for q in message.questions} | {a.name for a in message.answers}
+        names |= {a.data for a in message.answers if a.rtype == TYPE_CNAME and a.data}
+        for name in sorted(names):
+            self._alert(info, ts, self.matcher.match_domain(name, ts), "dns")
+
+    def client_hello(self, info: FlowInfo, ts: float, sni: str | None, ja3: str, ja4: str) -> None:
+        self.stats.tls_client_hellos += 1
+        hits = self.matcher.match_ja3(ja3, ts) + self.matcher.match_ja4(ja4, ts)
+        if sni:
+            hits += self.matcher.match_domain(sni, ts)
+        self._alert(info, ts, hits, "tls client hello")
+
+    def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
+        if not isinstance(message.head, Request):
+            return
+        host = message.head.headers.get(b"host")
+        if host:
+            self.stats.http_hosts += 1
+            name = host.decode("latin-1").rsplit(":", 1)[0] if not host.startswith(b"[") else ""
+            self._alert(flow, message.ts, self.matcher.match_domain(name, message.ts), "http host")
+        agent = message.head.headers.get(b"user-agent")
+        if agent:
+            self._alert(
+                flow,
+                message.ts,
+                self.matcher.match_agent(agent.decode("latin-1"), message.ts),
+                "http user-agent",
+            )
+
+    def on_websocket(self, flow: FlowInfo, ts: float, from_client: bool, message: Message) -> None:
+        """WebSocket payloads are the mining detectors' concern."""
+
+    def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
+        """Nothing is pending per HTTP flow."""
+
+    def event(self, event: Event) -> None:
+        """Indicators carried by other detectors' events: wallets, agents, pool URLs, file hashes."""
+        kind = event["event_type"]
+        if kind == "mining":
+            body, ts = event["mining"], _epoch_of(event)
+            hits: list[Hit] = []
+            if body.get("login"):
+                hits += self.matcher.match_wallet(body["login"], ts)
+            if body.get("agent"):
+                hits += self.matcher.match_agent(body["agent"], ts)
+            for url in body.get("urls", ()) if isinstance(body.get("urls"), list) else ():
+                hits += self.matcher.match_url(url, ts)
+            self._alert_event(event, hits, f"mining {body.get('behaviour', '')}".strip())
+        elif kind == "file":
+            body, ts = event["file"], _epoch_of(event)
+            hashes = body.get("hashes") or {k: body[k] for k in ("md5", "sha1", "sha256") if body.get(k)}
+            hits = [
+                hit
+                for digest in hashes.values()
+                if isinstance(digest, str)
+                for hit in self.matcher.match_hash(digest, ts)
+            ]
+            for indicator in body.get("indicators", ()) or ():
+                if isinstance(indicator, dict) and indicator.get("type") == "pool-url":
+                    hits += self.matcher.match_url(str(indicator.get("value", "")), ts)
+                elif isinstance(indicator, dict) and indicator.get("type") == "wallet":
+                    hits += self.matcher.match_wallet(str(indicator.get("value", "")), ts)
+            self._alert_event(event, hits, "carved file")
+
+    # ---- alerts -------------------------------------------------------------------------------------------
+
+    def _alert(self, info: FlowInfo, ts: float, hits: list[Hit], where: str, reverse: bool = False) -> None:
+        for hit in hits:
+            if hit.weak:
+                self.stats.weak_port_hits += 1
+                continue
+            host = info.server_ip if reverse else info.client_ip
+            if not self._first(host, hit, where):
+                continue
+            body = hit.as_alert() | {"where": where}
+            event = self.ctx.events.make("alert", ts, body, info, reverse=reverse)
+            self._publish(host, info.server_ip if not reverse else info.client_ip, hit, event)
+
+    def _alert_event(self, source: Event, hits: list[Hit], where: str) -> None:
+        """An alert about what another event showed, on that event's flow and addresses."""
+        for hit in hits:
+            host = source.get("src_ip", "")
+            if hit.weak or not self._first(host, hit, where):
+                continue
+            event = dict(source)
+            for key in ("event_type", "event_id", source["event_type"]):
+                event.pop(key, None)
+            built = self.ctx.events.make("alert", _epoch_of(source), hit.as_alert() | {"where": where})
+            built.update({k: v for k, v in event.items() if k != "timestamp"})
+            built["alert"]["related_event_id"] = source["event_id"]
+            self._publish(host, source.get("dest_ip"), hit, built)
+
+    def _first(self, host: str, hit: Hit, where: str) -> bool:
+        key = (host, hit.indicator_type, hit.indicator, where)
+        if key in self._alerted:
+            self.stats.repeated_hits += 1
+            return False
+        self._alerted.add(key)
+        return True
+
+    def _publish(self, host: str, peer: str | None, hit: Hit, event: Event) -> None:
+        self.stats.alerts += 1
+        self.stats.hosts_with_hits.add(host)
+        self.ctx.emit(event)
+        for listener in self.listeners:
+            listener(host, peer, hit, event)
+
+    def counters(self) -> dict[str, Any]:
+        counts = {k: v for k, v in vars(self.stats).items() if k != "hosts_with_hits"}
+        return counts | {"hosts_with_hits": len(self.stats.hosts_with_hits)}
+
+
+def _epoch_of(event: Event) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).timestamp()
+
+
+class DnsDatagrams:
+    """DatagramAnalyzer for DNS over UDP."""
+
+    def __init__(self, detector: IntelDetector, info: FlowInfo) -> None:
+        self.detector = detector
+        self.info = info
+
+    def datagram(self, to_server: bool, payload: bytes, ts: float) -> None:
+        try:
+            message = parse_message(payload)
+        except DnsParseError:
+            self.detector.stats.dns_errors += 1
+            return
+        self.detector.dns_message(self.info, message, ts)
+
+    def end(self, flow: Flow, ts: float, reason: str) -> None:
+        """Nothing pending."""
+
+
+class DnsOverTcp:
+    """StreamAnalyzer for DNS over TCP (2-byte length framing), e.g. zone transfers or large answers."""
+
+    def __init__(self, detector: IntelDetector, info: FlowInfo) -> None:
+        self.detector = detector
+        self.info = info
+        self.parsers = {True: DnsStreamParser(), False: DnsStreamParser()}
+        self.failed = False
+
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+        if self.failed or gap:
+            self.failed = True
+            return
+        try:
+            messages = self.parsers[to_server].feed(data)
+        except DnsParseError:
+            self.detector.stats.dns_errors += 1
+            self.failed = True
+            return
+        for message in messages:
+            self.detector.dns_message(self.info, message, ts)
+
+    def wants_more(self, bytes_seen: int) -> bool:
+        return not self.failed and bytes_seen <= 1 << 20
+
+    def end(self, flow: Flow, ts: float, reason: str) -> None:
+        """Nothing pending."""
+
+
+class TlsClientHello:
+    """StreamAnalyzer that reads the client's first flight for SNI and JA3/JA4, then lets the flow go."""
+
+    def __init__(self, detector: IntelDetector, info: FlowInfo, client_is_sender: bool) -> None:
+        self.detector = detector
+        self.info = info
+        self.client_side = client_is_sender
+        self.parser = ClientHelloParser()
+
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+        if to_server != self.client_side or self.parser.state is not State.NEED_DATA:
+            return
+        hello = self.parser.feed(data)
+        if hello is not None:
+            self.detector.client_hello(self.info, ts, hello.sni, hello.ja3, hello.ja4)
+
+    def wants_more(self, bytes_seen: int) -> bool:
+        return self.parser.state is State.NEED_DATA
+
+    def end(self, flow: Flow, ts: float, reason: str) -> None:
+        """Nothing pending."""
+
+
+def plugin(ctx: DetectorContext) -> DetectorPlugin:
+    if not ctx.options.use_intel:
+        return DetectorPlugin(name="intel")
+    detector = IntelDetector(ctx, IntelMatcher.load(ctx.options.intel_db))
+
+    def dns_udp(info: FlowInfo) -> DnsDatagrams | None:
+        return (
+            DnsDatagrams(detector, info)
+            if info.server_port in DNS_PORTS or info.client_port in DNS_PORTS
+            else None
+        )
+
+    def streams(info: FlowInfo, first: bytes, to_server: bool) -> DnsOverTcp | TlsClientHello | None:
+        if info.server_port in DNS_PORTS:
+            return DnsOverTcp(detector, info)
+        if first.startswith(TLS_HANDSHAKE) and to_server:
+            return TlsClientHello(detector, info, to_server)
+        return None
+
+    return DetectorPlugin(
+        name="intel",
+        stream_factories=[streams],
+        datagram_factories=[dns_udp],
+        http_consumers=[detector],
+        flow_start_observers=[detector.flow_start],
+        event_observers=[detector.event],
+        stats=detector.counters,
+    )
