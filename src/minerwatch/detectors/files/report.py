@@ -145,10 +145,7 @@ class FileReporter:
             "signature": f"MINERWATCH YARA {match.rule}: {meta.get('description', match.namespace)}",
             "category": CLASSTYPES.get(classtype, classtype),
             "severity": severity if isinstance(severity, int) and 1 <= severity <= 4 else 2,
-            "rule": match.rule,
-            "namespace": match.namespace,
-            "tags": list(match.tags),
-            "meta": meta,
+            "yara": match.as_dict(),
             "file": {
                 "sha256": file_event["file"]["sha256"],
                 "filename": transfer.filename,
