@@ -72,7 +72,7 @@ class PostgresParser:
         self.done = False
 
     def feed(self, to_server: bool, data: bytes) -> list[PostgresMessage]:
-        if self.done:
+        if self.done or not data:
             return []
         if not to_server and self.ssl_asked:
             return self._ssl_answer(data)

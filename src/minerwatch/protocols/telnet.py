@@ -132,6 +132,7 @@ class TelnetParser:
                 if not (char == "\n" and self._after_cr):
                     out.append(Input("".join(line)))
                     line.clear()
+                    self._server_line, self._prompted = "", False  # the prompt is answered
                 self._after_cr = char == "\r"
                 continue
             self._after_cr = False
