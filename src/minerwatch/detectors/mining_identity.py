@@ -13,6 +13,10 @@ from minerwatch.identity import WalletInfo, algorithm_from_job, normalise_algori
 from minerwatch.protocols.mining import Job
 
 
+HEADER_WORK = frozenset({"getwork", "getblocktemplate"})
+HEADER_WORK_BASIS = "getwork/getblocktemplate hand out Bitcoin-style block headers; scrypt coins reuse them"
+
+
 def login_fields(login: str, password: str | None) -> tuple[dict[str, Any], WalletInfo | None]:
     """Event fields for a login (kind, worker, wallet with its validity, coin hint) and the wallet."""
     info = parse_login(login, password)
@@ -37,6 +41,8 @@ def job_algorithm(job: Job) -> tuple[str | None, str | None]:
     """(normalised algorithm, basis): the name the pool sent, or what the job's shape implies."""
     if job.algorithm:
         return normalise_algorithm(job.algorithm), "job names its algorithm"
+    if job.shape in HEADER_WORK:
+        return "sha256d", HEADER_WORK_BASIS
     guess = algorithm_from_job(job.source) if job.source is not None else None
     if guess is None:
         return None, None

@@ -60,6 +60,7 @@ class _QuantumDecoder(Decoder):
     def __init__(self) -> None:
         super().__init__()
         self._partial = b""
+        self._last = -1  # the last decoded byte, across feeds
 
     def _feed(self, data: bytes) -> bytes:
         out = bytearray()
@@ -68,11 +69,14 @@ class _QuantumDecoder(Decoder):
             buf = self._partial + line.translate(None, _BLANKS)
             whole = len(buf) - len(buf) % self.quantum
             if whole:
-                out += self._decode(buf[:whole])
+                decoded = self._decode(buf[:whole])
+                out += decoded
+                self._last = decoded[-1] if decoded else self._last
             self._partial = buf[whole:]
             ended = index < len(lines) - 1
-            if ended and not self._partial and out and out[-1] in _LINE_END:
+            if ended and not self._partial and self._last in _LINE_END:
                 out += b"\n"
+                self._last = -1
         return bytes(out)
 
     def _decode(self, text: bytes) -> bytes:

@@ -8,6 +8,7 @@ The login is not in the JSON: it is the HTTP Basic credentials (see detectors/mi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from minerwatch.protocols.mining.messages import (
@@ -25,13 +26,19 @@ from minerwatch.protocols.mining.messages import (
 GETWORK = "getwork"
 GETBLOCKTEMPLATE = "getblocktemplate"
 HEADER_HEX = 160  # an 80-byte block header; getwork pads `data` to 128 bytes (256 hex digits)
+_HEADER = re.compile(r"[0-9a-fA-F]{160}")
+
+
+def _header(value: Any) -> bool:
+    """A hex string that starts with a whole block header."""
+    return isinstance(value, str) and _HEADER.match(value) is not None
 
 
 def getwork(params: Any, obj: dict[str, Any]) -> MiningMessage | None:
     data = param(params, 0)
     if data is None:
         return Control(dialect=GETWORK, method="getwork", from_miner=True, params=params)
-    if not isinstance(data, str) or len(data) < HEADER_HEX or hex_int(data[:HEADER_HEX]) is None:
+    if not _header(data):
         return None
     return Submit(dialect=GETWORK, method="getwork", from_miner=True, nonce=data[152:160])
 
@@ -45,7 +52,7 @@ def getblocktemplate(params: Any, obj: dict[str, Any]) -> MiningMessage | None:
 
 def submitblock(params: Any, obj: dict[str, Any]) -> MiningMessage | None:
     block = param(params, 0)
-    if not isinstance(block, str) or len(block) < HEADER_HEX or hex_int(block[:HEADER_HEX]) is None:
+    if not _header(block):
         return None
     return Submit(dialect=GETBLOCKTEMPLATE, method="submitblock", from_miner=True, nonce=block[152:160])
 
