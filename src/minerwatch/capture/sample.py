@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import random
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-from minerwatch.capture.writer import PcapWriter, TcpConversation, frame, udp_datagram
+from minerwatch.capture.writer import PcapWriter, TcpConversation, dns_exchange
 
 START = 1_764_000_000.0  # 2025-11-24T16:00:00Z
 VICTIM, STRATUM_MINER, BYSTANDER = "10.1.1.20", "10.1.1.21", "10.1.1.30"
@@ -24,23 +23,6 @@ AGENT = "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/11.2.0"
 
 def _line(obj: dict) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
-
-
-def _dns_answer(name: str, address: str, txid: int) -> tuple[bytes, bytes]:
-    qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
-    question = qname + struct.pack(">HH", 1, 1)
-    query = struct.pack(">HHHHHH", txid, 0x0100, 1, 0, 0, 0) + question
-    rdata = bytes(int(o) for o in address.split("."))
-    answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + rdata
-    return query, struct.pack(">HHHHHH", txid, 0x8180, 1, 1, 0, 0) + question + answer
-
-
-def _dns(client: str, name: str, address: str, ts: float, txid: int) -> list[tuple[float, bytes]]:
-    query, response = _dns_answer(name, address, txid)
-    return [
-        (ts, frame(client, "192.0.2.53", 17, udp_datagram(53000 + txid, 53, query))),
-        (ts + 0.02, frame("192.0.2.53", client, 17, udp_datagram(53, 53000 + txid, response))),
-    ]
 
 
 def _xmrig_session(rng: random.Random) -> TcpConversation:
@@ -159,8 +141,8 @@ def write_sample(path: Path, seed: int = 7) -> int:
     """Write the demonstration capture; returns the number of packets."""
     rng = random.Random(seed)
     packets: list[tuple[float, bytes]] = []
-    packets += _dns(VICTIM, "pool.supportxmr.com", XMR_POOL, START + 119, 1)
-    packets += _dns(BYSTANDER, "www.example.com", WEB, START + 1, 2)
+    packets += dns_exchange(VICTIM, "192.0.2.53", "pool.supportxmr.com", XMR_POOL, START + 119, 1)
+    packets += dns_exchange(BYSTANDER, "192.0.2.53", "www.example.com", WEB, START + 1, 2)
     for conversation in (_xmrig_session(rng), _stratum_session(rng), *_browsing(rng)):
         packets += conversation.packets
     packets.sort(key=lambda p: p[0])

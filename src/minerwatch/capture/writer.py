@@ -146,3 +146,19 @@ class TcpConversation:
         self._emit(False, TCP_FIN | TCP_ACK)
         self._emit(True, TCP_ACK)
         return self
+
+
+def dns_exchange(
+    client: str, server: str, name: str, address: str, ts: float, txid: int
+) -> list[tuple[float, bytes]]:
+    """A DNS query for `name` (A record) and its answer `address`, over UDP, 20 ms apart."""
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    question = qname + struct.pack(">HH", 1, 1)
+    query = struct.pack(">HHHHHH", txid, 0x0100, 1, 0, 0, 0) + question
+    answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + ipaddress.ip_address(address).packed
+    response = struct.pack(">HHHHHH", txid, 0x8180, 1, 1, 0, 0) + question + answer
+    port = 10000 + txid % 50000
+    return [
+        (ts, frame(client, server, 17, udp_datagram(port, 53, query))),
+        (ts + 0.02, frame(server, client, 17, udp_datagram(53, port, response))),
+    ]

@@ -1,0 +1,103 @@
+"""Threat intelligence inside an analysis: each place an indicator can show up raises one alert."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from minerwatch.capture.writer import TcpConversation, dns_exchange
+from minerwatch.intel import Indicator, KnowledgeBase
+
+POOL_IP, POOL_NAME = "198.51.100.77", "eu.test-pool.example"
+WALLET = "48bX6kYxXy1JxpzmTd9mTzvYgWUHBW8Zx8Vsa6jrgZBAeuyNPh1MHUsBBhRS8LiKTThRMcBnHr5HtbDc2PAWc8VGAmVxRhz"
+
+
+@pytest.fixture
+def kb(tmp_path):
+    path = tmp_path / "kb.sqlite"
+    with KnowledgeBase.open(path, seed=False) as base:
+        base.replace_source(
+            "test-feed",
+            [
+                Indicator.build("domain", "test-pool.example", family="testpool", confidence=90),
+                Indicator.build("ip", "203.0.113.0/28", family="c2net", confidence=80),
+                Indicator.build("wallet", WALLET, family="kinsing", confidence=95),
+            ],
+        )
+    return str(path)
+
+
+def alerts(events):
+    return [e for e in events if e["event_type"] == "alert"]
+
+
+def client_hello(sni: str) -> bytes:
+    server_name = struct.pack("!BH", 0, len(sni)) + sni.encode()
+    ext = struct.pack("!HH", 0, len(server_name) + 2) + struct.pack("!H", len(server_name)) + server_name
+    body = b"\x03\x03" + b"r" * 32 + b"\x00" + struct.pack("!H", 2) + b"\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(ext)) + ext
+    message = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(message)) + message
+
+
+def test_dns_answer_links_a_later_connection_to_the_pool_name(kb, write_capture, analyse):
+    packets = dns_exchange("10.0.0.5", "192.0.2.53", POOL_NAME, POOL_IP, 100.0, 9)
+    c = TcpConversation("10.0.0.5", 40001, POOL_IP, 443, ts=101.0).open().send(True, b"\x00" * 10).close()
+    events = analyse(write_capture(packets + c.packets), intel_db=kb)
+    found = {(a["src_ip"], a["alert"]["where"]) for a in alerts(events)}
+    assert found == {("10.0.0.5", "dns"), ("10.0.0.5", f"flow to address resolved from {POOL_NAME}")}
+    assert all(a["alert"]["intel"]["source"] == "test-feed" for a in alerts(events))
+
+
+def test_tls_sni_and_http_host_are_matched(kb, write_capture, analyse):
+    tls = (
+        TcpConversation("10.0.0.6", 40002, "192.0.2.10", 443)
+        .open()
+        .send(True, client_hello(POOL_NAME))
+        .close()
+    )
+    http = TcpConversation("10.0.0.7", 40003, "192.0.2.11", 80, ts=1_700_000_100).open()
+    http.send(True, f"GET /x HTTP/1.1\r\nHost: {POOL_NAME}:8080\r\n\r\n".encode()).close()
+    events = analyse(write_capture(tls.packets + http.packets), intel_db=kb)
+    assert {(a["src_ip"], a["alert"]["where"]) for a in alerts(events)} == {
+        ("10.0.0.6", "tls client hello"),
+        ("10.0.0.7", "http host"),
+    }
+
+
+def test_cidr_hit_on_a_flow_address_and_wallet_in_a_login(kb, write_capture, analyse):
+    c = TcpConversation("10.0.0.8", 40004, "203.0.113.9", 3333).open()
+    login = {
+        "id": 1,
+        "method": "login",
+        "params": {"login": WALLET + ".rig", "pass": "x", "agent": "XMRig/6.0"},
+    }
+    c.send(True, json.dumps(login).encode() + b"\n").close()
+    events = analyse(write_capture(c.packets), intel_db=kb)
+    by_where = {a["alert"]["where"]: a for a in alerts(events)}
+    assert by_where["flow address"]["alert"]["intel"]["indicator"] == "203.0.113.0/28"
+    wallet = by_where["mining login"]
+    assert wallet["alert"]["intel"]["family"] == "kinsing" and wallet["src_ip"] == "10.0.0.8"
+    assert wallet["alert"]["related_event_id"] in {
+        e["event_id"] for e in events if e["event_type"] == "mining"
+    }
+
+
+def test_repeated_hits_are_counted_not_repeated(kb, write_capture, analyse):
+    packets = []
+    for i in range(5):
+        packets += dns_exchange("10.0.0.5", "192.0.2.53", POOL_NAME, POOL_IP, 100.0 + i, 20 + i)
+    events = analyse(write_capture(packets), intel_db=kb)
+    assert len(alerts(events)) == 1
+    assert events[-1]["stats"]["intel"]["repeated_hits"] == 9  # 5 questions and 5 answers name the pool
+
+
+def test_no_intel_option_matches_nothing(kb, write_capture, analyse):
+    events = analyse(
+        write_capture(dns_exchange("10.0.0.5", "192.0.2.53", POOL_NAME, POOL_IP, 100.0, 9)),
+        intel_db=kb,
+        use_intel=False,
+    )
+    assert alerts(events) == []
