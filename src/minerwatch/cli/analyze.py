@@ -7,6 +7,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from minerwatch.correlate.verdicts import VerdictPolicy
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             TimeRemainingColumn(),
             disable=not show,
             transient=True,
-            console=None,
+            console=Console(stderr=True),
         ) as progress:
             for path in args.captures:
                 size = path.stat().st_size if path.is_file() else None
