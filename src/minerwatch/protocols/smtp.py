@@ -83,6 +83,7 @@ class SmtpConnection:
         self._at_line_start = True
         self._bdat_remaining = 0
         self._bdat_last = False
+        self._bdat_open = False  # a BDAT message has started and its LAST chunk has not come
 
     def feed(self, from_client: bool, data: bytes) -> list[tuple[bool, Event]]:
         out: list[tuple[bool, Event]] = []
@@ -127,7 +128,8 @@ class SmtpConnection:
 
     @property
     def in_message(self) -> bool:
-        return self.client_state in (_DATA, _BDAT)
+        """Between MessageStart and MessageEnd (also between two BDAT chunks)."""
+        return self.client_state in (_DATA, _BDAT) or self._bdat_open
 
     # -- client ---------------------------------------------------------------------------------------
 
@@ -177,6 +179,7 @@ class SmtpConnection:
                 return False
             if not self.in_message:
                 out.append((True, MessageStart()))
+            self._bdat_open = True
             self._bdat_remaining, self._bdat_last = int(size), last.strip().upper() == "LAST"
             self.client_state = _BDAT
         elif verb in ("DATA", "STARTTLS"):
@@ -198,12 +201,15 @@ class SmtpConnection:
         while buf:
             newline = self._client_line_end()
             if newline < 0:
-                if len(buf) >= MAX_LINE:  # an overlong line goes on in pieces; its dot was handled
-                    pieces.append(bytes(buf[1:] if self._at_line_start and buf[:1] == b"." else buf))
-                    buf.clear()
-                    self._client_scanned = 0
-                    self._at_line_start = False
-                break
+                if len(buf) < MAX_LINE:
+                    break
+                # An overlong line goes on in pieces (its leading dot, if any, handled now).
+                piece = bytes(buf[:MAX_LINE])
+                del buf[:MAX_LINE]
+                self._client_scanned = 0
+                pieces.append(piece[1:] if self._at_line_start and piece[:1] == b"." else piece)
+                self._at_line_start = False
+                continue
             line = bytes(buf[: newline + 1])
             del buf[: newline + 1]
             if self._at_line_start and line in _END_OF_DATA:
@@ -227,12 +233,14 @@ class SmtpConnection:
         if self._bdat_remaining == 0:
             self.client_state = _COMMAND
             if self._bdat_last:
+                self._bdat_open = False
                 out.append((True, MessageEnd(True)))
 
     def _end_message(self, out: list[tuple[bool, Event]], complete: bool) -> None:
         if self.in_message:
             out.append((True, MessageEnd(complete)))
             self.client_state = _COMMAND
+            self._bdat_open = False
 
     def _client_error(self, out: list[tuple[bool, Event]], reason: str) -> None:
         self._end_message(out, complete=False)
