@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import struct
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from minerwatch.capture.writer import TCP_ACK, TCP_SYN, ethernet, ip_packet, tcp_segment, udp_datagram
 from minerwatch.decode import Engine
 
@@ -159,3 +162,28 @@ def test_incomplete_record_is_left_for_the_next_chunk():
     engine = Engine(Recorder())
     used, error = engine.feed_pcap(data[:-5], False, False, 1)
     assert error is None and used == len(data) // 2 and engine.counters.packets == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    frames=st.lists(st.binary(max_size=120), max_size=30),
+    linktype=st.sampled_from([0, 1, 12, 101, 108, 113, 228, 229, 276, 147]),
+    mutate_valid=st.booleans(),
+)
+def test_garbage_frames_never_crash_and_every_packet_is_accounted(frames, linktype, mutate_valid):
+    """Random bytes as frames (or valid frames cut short) on every link type: decoded, counted or skipped."""
+    if mutate_valid:
+        frames = [ethernet(IP4)[: len(f)] for f in frames]
+    engine, sink = run(frames, linktype)
+    c = engine.counters
+    assert c.packets == len(frames)
+    in_flows = sum(f.pkts_toserver + f.pkts_toclient for f in sink.started)
+    skipped = (
+        c.truncated_packets
+        + c.unsupported_linktype
+        + c.non_ip
+        + c.other_ip_proto
+        + c.ip_fragments
+        + c.bad_ip_header
+    )
+    assert in_flows + skipped == c.packets  # each packet either reached a flow or was counted as skipped
