@@ -332,3 +332,14 @@ def test_campaigns_are_per_attacker_victim_and_service(tmp_path: Path) -> None:
     other_service = campaign(mysql, 3306, failures=6, start=T0 + 2)
     conversations = campaign(ftp, 21, failures=6) + other_victim + other_service
     assert run(tmp_path, conversations) == []
+
+
+@pytest.mark.parametrize("service", ["redis", "http-basic", "ftp"])
+def test_one_credential_retried_is_a_misconfigured_client_not_guessing(tmp_path: Path, service: str) -> None:
+    """A miner with a wrong pool password or an app with a stale Redis password retries the same pair."""
+    login, port, _, _ = PROTOCOLS[service]
+
+    def same_credentials(c: TcpConversation, i: int, ok: bool) -> None:
+        login(c, 1, ok)
+
+    assert run(tmp_path, campaign(same_credentials, port, failures=20)) == []

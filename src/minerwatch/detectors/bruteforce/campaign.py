@@ -75,6 +75,10 @@ class Campaign:
     outcomes: dict[str, int] = field(default_factory=lambda: {FAILED: 0, SUCCEEDED: 0, UNKNOWN: 0})
     ports: set[int] = field(default_factory=set)
     recent: deque[float] = field(default_factory=deque)  # times of the last attempts that did not succeed
+    # Credentials of the refused attempts (up to two): one pair retried over and over is a misconfigured
+    # client (a miner with a wrong pool password, an app with a stale Redis password), not guessing.
+    refused_credentials: set[tuple[str | None, str]] = field(default_factory=set)
+    blind: bool = False  # some refused attempt hid its password: guessing cannot be ruled out
     alerted: bool = False
     success: dict[str, Any] | None = None
     flow_ids: list[int] = field(default_factory=list)
@@ -109,8 +113,13 @@ class Campaign:
                 }
             return False
         self.recent.append(attempt.ts)
+        if attempt.password is None:
+            self.blind = True
+        elif len(self.refused_credentials) < 2:
+            self.refused_credentials.add((attempt.username, attempt.password))
         crossed = (
             not self.alerted
+            and (self.blind or len(self.refused_credentials) > 1)
             and len(self.recent) == self.config.threshold
             and max(self.recent) - min(self.recent) <= self.config.window
         )

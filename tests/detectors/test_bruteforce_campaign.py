@@ -1,0 +1,108 @@
+"""The campaign tracker alone: threshold and window, bounded state, eviction and the order of final events."""
+
+from __future__ import annotations
+
+from minerwatch.detectors.bruteforce.campaign import (
+    FAILED,
+    MASK,
+    SUCCEEDED,
+    UNKNOWN,
+    Attempt,
+    BruteForceConfig,
+    CampaignTracker,
+)
+from minerwatch.events import Event, EventFactory
+
+
+def tracker(**config) -> tuple[CampaignTracker, list[Event]]:
+    events: list[Event] = []
+    return CampaignTracker(EventFactory(), events.append, BruteForceConfig(**config)), events
+
+
+def attempt(ts: float, outcome: str = FAILED, attacker: str = "198.51.100.7", **kw) -> Attempt:
+    user, password = kw.pop("user", "root"), kw.pop("password", f"p{ts}")
+    return Attempt(attacker, "10.0.0.5", 22, "ssh", ts, outcome, int(ts), user, password, **kw)
+
+
+def test_threshold_counts_refusals_and_unknowns_within_the_window() -> None:
+    t, events = tracker(threshold=3, window=10.0)
+    for ts, outcome in [(0, FAILED), (5, SUCCEEDED), (20, FAILED), (25, UNKNOWN)]:
+        t.attempt(attempt(ts, outcome))
+    assert events == []  # 0, 20 and 25 span more than the window
+    t.attempt(attempt(28))
+    assert [e["bruteforce"]["phase"] for e in events] == ["threshold"]
+    assert events[0]["timestamp"].endswith("00:00:28.000000Z")
+
+
+def test_attempts_judged_out_of_order_still_use_their_own_times() -> None:
+    t, events = tracker(threshold=3, window=10.0)
+    for ts in (9, 1, 5):
+        t.attempt(attempt(ts))
+    body = events[0]["bruteforce"]
+    assert body["start"].endswith("00:00:01.000000Z") and body["end"].endswith("00:00:09.000000Z")
+    assert body["duration"] == 8 and body["rate_per_minute"] == 22.5
+
+
+def test_success_is_reported_only_after_a_refusal() -> None:
+    t, events = tracker(threshold=2)
+    t.attempt(attempt(0, SUCCEEDED, user="legit"))
+    t.attempt(attempt(1))
+    t.attempt(attempt(2))
+    t.attempt(attempt(3, SUCCEEDED, user="admin"))
+    t.finish()
+    final = events[-1]["bruteforce"]
+    assert final["success"] == {"username": "admin", "timestamp": "1970-01-01T00:00:03.000000Z", "flow_id": 3}
+    assert final["succeeded"] == 2 and final["passwords"] == [MASK] * 4 and final["passwords_masked"]
+
+
+def test_lists_are_bounded_and_counts_capped() -> None:
+    t, events = tracker(threshold=5, max_listed=3, max_distinct=10)
+    for i in range(50):
+        t.attempt(attempt(i / 10, user=f"user{i}"))
+    t.finish()
+    final = events[-1]["bruteforce"]
+    assert final["usernames"] == ["user0", "user1", "user2"]
+    assert final["usernames_count"] == 10 and final["usernames_capped"]
+    assert len(final["flow_ids"]) == 3 and final["attempts"] == 50
+
+
+def test_eviction_closes_the_oldest_campaign_with_its_final_event() -> None:
+    t, events = tracker(threshold=2, max_campaigns=2)
+    for ts in (0, 1):
+        t.attempt(attempt(ts, attacker="192.0.2.1"))
+    t.attempt(attempt(2, attacker="192.0.2.2"))
+    t.attempt(attempt(3, attacker="192.0.2.3"))  # evicts 192.0.2.1
+    assert [(e["src_ip"], e["bruteforce"]["phase"]) for e in events] == [
+        ("192.0.2.1", "threshold"),
+        ("192.0.2.1", "final"),
+    ]
+    assert t.stats["campaigns_evicted"] == 1 and len(t.campaigns) == 2
+
+
+def test_final_events_come_oldest_campaign_first_with_connection_counts() -> None:
+    t, events = tracker(threshold=1)
+    t.attempt(attempt(50, attacker="192.0.2.9", password=None))
+    t.attempt(attempt(10, attacker="192.0.2.8", password=None))
+    for _ in range(3):
+        t.connection(("192.0.2.8", "10.0.0.5", "ssh"))
+    t.finish()
+    finals = [e for e in events if e["bruteforce"]["phase"] == "final"]
+    assert [e["src_ip"] for e in finals] == ["192.0.2.8", "192.0.2.9"]
+    assert [e["bruteforce"]["connections"] for e in finals] == [3, 0]
+    assert finals[0]["dest_ip"] == "10.0.0.5" and finals[0]["dest_port"] == 22 and finals[0]["proto"] == "TCP"
+
+
+def test_one_refused_credential_retried_never_raises() -> None:
+    t, events = tracker(threshold=3)
+    for ts in range(20):
+        t.attempt(attempt(ts, password="stale"))
+    t.attempt(attempt(30, password="other"))
+    assert [e["bruteforce"]["attempts"] for e in events] == [21]
+
+
+def test_events_are_snapshots() -> None:
+    t, events = tracker(threshold=2)
+    for ts in range(5):
+        t.attempt(attempt(ts, details=(("client_software", f"v{ts}"),)))
+    assert events[0]["bruteforce"]["flow_ids"] == [0, 1]
+    assert events[0]["bruteforce"]["client_software"] == ["v0", "v1"]

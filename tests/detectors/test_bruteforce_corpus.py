@@ -1,0 +1,49 @@
+"""The public captures hold no password guessing: none of them, benign or mining, raises a brute-force event.
+
+They do hold ordinary traffic on watched ports (SMTP/TLS noise, HTTP with and without forms), so this
+checks the detector stays quiet on real traffic, not only on constructed sessions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from minerwatch.events import Event
+from minerwatch.pipeline import Analysis
+
+CAPTURES = [
+    "nDPI/ethereum.pcap",
+    "nDPI/bitcoin.pcap",
+    "nDPI/monero.pcap",
+    "nDPI/nano.pcapng",
+    "nDPI/jsonrpc.pcap",
+    "peafowl/ethereum-js-http.pcap",
+    "nDPI/NTPv4.pcap",
+    "nDPI/443-curl.pcap",
+    "nDPI/http.pcapng",
+    "nDPI/dns.pcap",
+    "nDPI/mining.pcapng",
+    "nDPI/history/monero-mining.pcap",
+    "nDPI/history/zcash.pcap",
+    "DI-cryptominingdetection/eth-eu1.nanopool.org.pcapng",
+    "DI-cryptominingdetection/pool.eth.pp.ua.pcapng",
+    "DI-cryptominingdetection/xmr-eu1.nanopool.org.pcapng",
+    "DI-cryptominingdetection/zec-eu.suprnova.cc.pcapng",
+    "DI-cryptominingdetection/cgminer.s0.pcapng",
+    "DI-cryptominingdetection/cgminer.s2.pcapng",
+    "DI-cryptominingdetection/cgminer.g0.pcapng",
+    "CryptominingDetector/e52b224/miner.pcap",
+]
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_no_brute_force_in_the_public_captures(corpus: Path, name: str) -> None:
+    events: list[Event] = []
+    analysis = Analysis([events.append])
+    analysis.feed_file(corpus / name)
+    result = analysis.finish()
+    assert result.input_errors == []
+    assert [e for e in events if e["event_type"] == "bruteforce"] == []
+    assert result.stats["stats"]["bruteforce"]["campaigns_raised"] == 0
