@@ -193,3 +193,27 @@ def test_benign_corpus_raises_no_file_alert(corpus: Path) -> None:
         yara_alerts = [e for e in events if e["event_type"] == "alert" and "yara" in e["alert"]]
         assert yara_alerts == [], name
         assert all(not e["file"]["yara"] for e in events if e["event_type"] == "file"), name
+
+
+def test_cli_extract_dir_and_user_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from minerwatch.cli.main import main
+
+    c = TcpConversation("10.0.0.5", 40000, "203.0.113.9", 80).open()
+    c.send(True, b"GET /tool.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b"payload with corp-secret-tool inside"
+    c.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(data) + data).close()
+    capture = tmp_path / "c.pcap"
+    with capture.open("wb") as out:
+        PcapWriter(out).write_all(c.packets)
+    rules_dir, store = tmp_path / "rules", tmp_path / "store"
+    rules_dir.mkdir()
+    (rules_dir / "corp.yara").write_text('rule Corp_Tool { strings: $a = "corp-secret-tool" condition: $a }')
+    args = ["analyze", str(capture), "--json", "--no-intel", "--no-progress"]
+    assert main([*args, "--extract-dir", str(store), "--yara-rules", str(rules_dir)]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [file_event] = [e for e in events if e["event_type"] == "file"]
+    assert file_event["file"]["yara"][0]["rule"] == "Corp_Tool"
+    assert Path(file_event["file"]["stored"]).read_bytes() == data
+    (rules_dir / "broken.yar").write_text("rule {")
+    assert main([*args, "--yara-rules", str(rules_dir)]) == 2
+    assert "YARA rules do not compile" in capsys.readouterr().err

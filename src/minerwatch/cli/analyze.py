@@ -51,6 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--show-secrets", action="store_true", help="print passwords seen in traffic instead of masking"
     )
+    p.add_argument(
+        "--extract-dir",
+        metavar="DIR",
+        help="store carved files (HTTP, SMTP, FTP) in DIR, named by sha256; nothing is written without it",
+    )
+    p.add_argument(
+        "--yara-rules",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="also scan carved files with the .yar/.yara rules in DIR (repeatable; see docs/files.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -64,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         use_intel=not args.no_intel,
         intel_db=args.intel_db,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
+        extract_dir=args.extract_dir,
+        yara_dirs=tuple(args.yara_rules),
     )
     with ExitStack() as stack:
         sinks = []
