@@ -130,10 +130,12 @@ def check_verdicts(capture: Path, tmp: Path) -> str:
         tail = (tmp / "verify.out").read_text(errors="replace").strip().splitlines()[-1:]
         return f"exit {code}, no events written ({' '.join(tail)})"
     verdicts = []
-    for line in events.read_text().splitlines():
-        event = json.loads(line)
-        if event.get("event_type") == "verdict":
-            verdicts.append(event["verdict"])
+    with events.open() as lines:  # streamed: the parent stays small (see main)
+        for line in lines:
+            if '"verdict"' in line:
+                event = json.loads(line)
+                if event.get("event_type") == "verdict":
+                    verdicts.append(event["verdict"])
     hosts = {v["host"] for v in verdicts}
     manifest = Path(str(capture) + ".json")
     expected = set(json.loads(manifest.read_text())["miners"]) if manifest.exists() else set()
@@ -240,9 +242,6 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             results.append(measure(name, cmd, args.repeat, tmp))
 
-        detection = check_verdicts(args.capture, tmp)
-        ndpi = ndpi_mining_flows(args.capture, tmp) if shutil.which("ndpiReader") else ""
-
         small = args.small
         if small is None:
             small = tmp / "small.pcap"
@@ -266,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
             args.repeat,
             tmp,
         )
+        # Measured before anything below reads results into this process.
+        floor = run(["/bin/true"], tmp / "true.out")[2]
+        detection = check_verdicts(args.capture, tmp)
+        ndpi = ndpi_mining_flows(args.capture, tmp) if shutil.which("ndpiReader") else ""
 
         print()
         print(
@@ -300,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
         for note in notes:
             print(f"Note: {note}")
         print()
-        floor = run(["/bin/true"], tmp / "true.out")[2]
         print(f"Peak RSS floor of this launcher (/bin/true measured the same way): {floor / 1024:.1f} MiB")
         for fact in machine_facts():
             print(fact)
