@@ -289,3 +289,22 @@ def test_ftp_aborted_transfer_is_partial(tmp_path: Path) -> None:
     body = event["file"]
     assert (body["partial"], body["partial_reason"], body["size"]) == (True, "aborted", 1000)
     assert body["sha256"] == sha256(ELF[:1000])
+
+
+def test_ftp_epsv_stor_and_a_data_connection_nobody_announced(tmp_path: Path) -> None:
+    control = TcpConversation(CLIENT, 43000, SERVER, 21).open()
+    control.send(False, b"220 FTP ready\r\n").send(True, b"EPSV\r\n")
+    control.send(False, b"229 Entering Extended Passive Mode (|||50123|)\r\n")
+    control.send(True, b"STOR config.json\r\n").send(False, b"150 Ok to send data.\r\n")
+    config = b'{"donate-level": 1, "pools": [{"url": "pool.example.com:3333", "user": "x"}]}'
+    data_conn = TcpConversation(CLIENT, 43001, SERVER, 50123, ts=control.ts).open().send(True, config).close()
+    stray = TcpConversation(CLIENT, 43002, SERVER, 50124, ts=data_conn.ts).open().send(True, ELF).close()
+    control.ts = stray.ts
+    control.send(False, b"226 Transfer complete.\r\n").close()
+    events = run(tmp_path, control, data_conn, stray)
+    [event] = file_events(events)
+    assert (event["file"]["direction"], event["file"]["filename"]) == ("upload", "config.json")
+    assert event["file"]["indicators"] == [
+        {"type": "pool-url", "value": "pool.example.com:3333", "where": "json:pools[0].url"}
+    ]
+    assert events[-1]["stats"]["carving"]["ftp_transfers"] == 1

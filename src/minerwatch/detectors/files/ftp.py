@@ -210,8 +210,9 @@ class FtpControlAnalyzer:
                 self._command(line)
             else:
                 self._reply(line, ts)
-        if len(buffer) > MAX_LINE:
+        if len(buffer) > MAX_LINE:  # not FTP, or hostile: stop following this connection
             self.failed = True
+            self.buffers = {True: bytearray(), False: bytearray()}
 
     def _command(self, line: str) -> None:
         verb, _, argument = line.partition(" ")

@@ -47,10 +47,12 @@ class HttpFileConsumer:
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         if not message.body:
             return
-        request = message.head if isinstance(message.head, Request) else message.request
-        request_head = request.head if isinstance(request, HttpMessage) else request
-        assert request_head is None or isinstance(request_head, Request)
         head = message.head
+        if isinstance(head, Request):
+            request_head: Request | None = head
+        else:
+            answered = message.request.head if message.request is not None else None
+            request_head = answered if isinstance(answered, Request) else None
         app = self._app(head, request_head)
         content_type = (_text(head.headers.get(b"content-type")) or "").strip()
         if message.from_client and content_type.lower().startswith("multipart/form-data"):
@@ -95,7 +97,7 @@ class HttpFileConsumer:
         if not named and not findings.notable:
             self.reporter.stats.http_bodies_skipped += 1
             return
-        carve = Carve(Budget(self.limits.max_flow, self.budget), self.limits.max_file)
+        carve = Carve(self.budget, self.limits.max_file)  # the body is already held by the HTTP parse
         carve.write(data)
         if partial_reason is not None:
             carve.mark_partial(partial_reason)
