@@ -61,7 +61,6 @@ class FileStats:
     yara_matches: int = 0
     with_indicators: int = 0
     http_bodies_skipped: int = 0  # bodies that are not files (pages, API answers): not reported
-    mime_errors: int = 0
     ftp_transfers: int = 0
     ftp_data_unmatched: int = 0  # data connections announced but never tied to a transfer
     smtp_messages: int = 0
