@@ -122,6 +122,7 @@ class Analysis:
         return {
             "capture": self.engine.counters.as_dict(),
             "inspection": vars(self.inspector.stats).copy(),
+            "defrag": vars(self.inspector.defrag.stats).copy(),
             "http": vars(self.http_stats).copy(),
             **{p.name: p.stats() for p in self.plugins if p.stats is not None},
             "files": [

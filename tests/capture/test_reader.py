@@ -23,6 +23,9 @@ class Timestamps:
     def __init__(self) -> None:
         self.ts: list[float] = []
 
+    def ip_fragment(self, ts, packet) -> None:
+        pass
+
     def flow_start(self, flow) -> None:
         pass
 

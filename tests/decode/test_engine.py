@@ -18,7 +18,10 @@ IP6 = ip_packet("2001:db8::1", "2001:db8::2", 6, SEGMENT)
 class Recorder:
     def __init__(self, inspect: bool = True) -> None:
         self.inspect = inspect
-        self.started, self.segments, self.datagrams, self.ended = [], [], [], []
+        self.started, self.segments, self.datagrams, self.ended, self.fragments = [], [], [], [], []
+
+    def ip_fragment(self, ts, packet) -> None:
+        self.fragments.append(packet)
 
     def flow_start(self, flow) -> None:
         flow.inspect = self.inspect

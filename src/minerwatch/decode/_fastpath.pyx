@@ -114,6 +114,7 @@ cdef class Counters:
     cdef public long long non_ip
     cdef public long long other_ip_proto
     cdef public long long ip_fragments
+    cdef public long long ip_reassembled
     cdef public long long bad_ip_header
     cdef public long long flows_created
     cdef public long long flows_expired
@@ -124,14 +125,14 @@ cdef class Counters:
     def as_dict(self):
         return {name: getattr(self, name) for name in (
             "packets", "bytes", "truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto",
-            "ip_fragments", "bad_ip_header", "flows_created", "flows_expired", "flows_evicted",
+            "ip_fragments", "ip_reassembled", "bad_ip_header", "flows_created", "flows_expired", "flows_evicted",
             "packets_inspected", "packets_bypassed")}
 
 
 cdef class Engine:
     """Decode frames and track flows; calls `sink` for new flows, inspected segments and ended flows.
 
-    The sink has: flow_start(flow), tcp_segment(flow, ts, to_server, seq, flags, payload) (only for segments
+    The sink has: ip_fragment(ts, packet) -> whole datagram or None, flow_start(flow), tcp_segment(flow, ts, to_server, seq, flags, payload) (only for segments
     with payload: SYNs are recorded on the flow, FIN/RST end flows by timeout),
     udp_datagram(flow, ts, to_server, payload), flow_end(flow, reason).
     """
@@ -251,8 +252,8 @@ cdef class Engine:
                 return
             if total < n:
                 n = total    # drop link-layer padding
-            if (be16(p + 6) & 0x3FFF) != 0:    # MF set or fragment offset: not reassembled, counted
-                self.counters.ip_fragments += 1
+            if (be16(p + 6) & 0x3FFF) != 0:    # MF set or fragment offset: reassembled in Python (rare)
+                self.fragment(ts, p, n)
                 return
             if n < ihl:
                 self.counters.truncated_packets += 1
@@ -273,7 +274,7 @@ cdef class Engine:
                     self.counters.truncated_packets += 1
                     return
                 if nh == 44:
-                    self.counters.ip_fragments += 1
+                    self.fragment(ts, p, n)
                     return
                 hlen = (p[off + 1] + 2) * 4 if nh == 51 else (p[off + 1] + 1) * 8
                 nh = p[off]
@@ -284,6 +285,16 @@ cdef class Engine:
             self.transport(ts, 6, nh, p + 8, p + 24, 16, p + off, n - off)
         else:
             self.counters.bad_ip_header += 1
+
+    cdef void fragment(self, double ts, const uint8_t* p, Py_ssize_t n):
+        """Hand a fragment to the sink's defragmenter; a completed datagram is decoded like any packet."""
+        cdef bytes datagram
+        self.counters.ip_fragments += 1
+        result = self.sink.ip_fragment(ts, PyBytes_FromStringAndSize(<char*>p, n))
+        if result is not None:
+            datagram = <bytes>result
+            self.counters.ip_reassembled += 1
+            self.ip(ts, <const uint8_t*><char*>datagram, len(datagram))
 
     # ---- transport layer and flow table -------------------------------------------------------------------
 

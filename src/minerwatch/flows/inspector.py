@@ -18,6 +18,7 @@ from minerwatch.flows.analyzers import (
     StreamAnalyzer,
     StreamFactory,
 )
+from minerwatch.flows.defrag import Defragmenter
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.reassembly import StreamReassembler
 
@@ -66,6 +67,10 @@ class Inspector:
         self.flow_end_observers = list(flow_end_observers)
         self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
+        self.defrag = Defragmenter()
+
+    def ip_fragment(self, ts: float, packet: bytes) -> bytes | None:
+        return self.defrag.add(ts, packet)
 
     def flow_start(self, flow: Flow) -> None:
         for observer in self.flow_start_observers:
