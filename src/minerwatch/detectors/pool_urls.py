@@ -20,7 +20,9 @@ from minerwatch.flows.info import FlowInfo
 from minerwatch.protocols.http import Request, looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.websocket import Message
 
-SCAN_BYTES = 64 * 1024
+SCAN_BYTES = 16 * 1024  # scripts and configs that name pools are small; keeps the per-flow cost bounded
+SKIPPED_MEDIA = (b"image/", b"video/", b"audio/", b"font/")
+TLS_HANDSHAKE = 0x16
 MAX_PER_FLOW = 16
 
 
@@ -67,7 +69,8 @@ class PoolIndicatorScanner:
 
     # HttpConsumer
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
-        if message.body:
+        media = (message.head.headers.get(b"content-type") or b"").lstrip().lower()
+        if message.body and not media.startswith(SKIPPED_MEDIA):
             where = "http-request-body" if isinstance(message.head, Request) else "http-response-body"
             self.scan(flow, message.ts, message.from_client, bytes(message.body[:SCAN_BYTES]), where)
 
@@ -79,8 +82,12 @@ class PoolIndicatorScanner:
 
     def first_bytes(self, info: FlowInfo, first: bytes, to_server: bool) -> None:
         """A StreamFactory that never takes the flow: it only scans the first payload it is shown
-        (HTTP flows are scanned message by message instead)."""
-        if looks_like_http_request(first) or looks_like_http_response(first):
+        (HTTP flows are scanned message by message instead, TLS is ciphertext)."""
+        if (
+            first[:1] == bytes([TLS_HANDSHAKE])
+            or looks_like_http_request(first)
+            or looks_like_http_response(first)
+        ):
             return
         self.scan(info, info.flow.first_ts, to_server, first, "tcp-first-payload")
         self._seen.pop(info.flow_id, None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import binascii
 import re
 import zlib
+from functools import cache
 from urllib.parse import unquote_to_bytes
 
 MAX_OUTPUT = 4 * 1024 * 1024
@@ -22,6 +23,7 @@ _BLANKS = b" \t\r"
 _PAD_END = re.compile(rb"(?<==)(?=[^=])")  # where one padded base64 string ends and the next begins
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _LINE_END = (ord("}"), ord("]"))
+_JSON_SECOND = frozenset(b'" \t\r\n')
 
 
 class Decoder:
@@ -146,12 +148,17 @@ class ZlibDecoder(Decoder):
         return bytes(out)
 
 
+@cache
+def _xor_table(key: int) -> bytes:
+    return bytes(b ^ key for b in range(256))
+
+
 class XorDecoder(Decoder):
     def __init__(self, key: int) -> None:
         super().__init__()
         self.key = key
         self.name = f"xor:0x{key:02x}"
-        self._table = bytes(b ^ key for b in range(256))
+        self._table = _xor_table(key)
 
     def _feed(self, data: bytes) -> bytes:
         return data.translate(self._table)
@@ -171,6 +178,6 @@ def candidates(head: bytes) -> list[Decoder]:
         found.append(HexDecoder())
     if head[:2] in (b"ey", b"W3", b"Wy"):  # base64 of '{"', '{ ', '[{', '[ '
         found.append(Base64Decoder())
-    if head and head[0] != 0x7B:
-        found.append(XorDecoder(head[0] ^ 0x7B))
+    if len(head) > 1 and head[0] != 0x7B and head[1] ^ head[0] ^ 0x7B in _JSON_SECOND:
+        found.append(XorDecoder(head[0] ^ 0x7B))  # only if the key that makes '{' also makes '{"' or '{ '
     return found

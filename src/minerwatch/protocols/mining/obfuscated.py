@@ -12,7 +12,7 @@ import re
 from minerwatch.protocols.encodings import Decoder, candidates
 from minerwatch.protocols.mining.session import PARSERS
 
-SNIFF_BYTES = 4096
+SNIFF_BYTES = 1536  # the method name is within 400 decoded bytes; URL encoding triples them
 _METHOD = re.compile(rb'\A\s*[\[{][^\n]{0,400}?"method"\s*:\s*"([A-Za-z0-9_.]{1,40})"')
 _REPLY = re.compile(rb'\A\s*\{[^\n]{0,400}?"(?:result|error|id)"\s*:')
 
