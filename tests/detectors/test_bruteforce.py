@@ -14,6 +14,7 @@ import pytest
 from minerwatch.capture.writer import PcapWriter, TcpConversation
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
+from minerwatch.detectors.bruteforce.sessions import SshSession
 from minerwatch.events import Event
 from minerwatch.pipeline import Analysis, AnalysisOptions
 
@@ -343,3 +344,16 @@ def test_one_credential_retried_is_a_misconfigured_client_not_guessing(tmp_path:
         login(c, 1, ok)
 
     assert run(tmp_path, campaign(same_credentials, port, failures=20)) == []
+
+
+def test_ssh_session_gives_up_on_what_is_not_ssh_framing() -> None:
+    """Cost: a flow on port 22 whose bytes after the banner are not SSH packets is bypassed at once."""
+
+    class Info:
+        client_ip, server_ip, server_port, flow_id = ATTACKER, VICTIM, 22, 1
+
+    session = SshSession(lambda attempt: None, Info(), 256 * 1024)  # type: ignore[arg-type]
+    session.data(False, b"SSH-2.0-OpenSSH_9.2p1\r\n", T0, False)
+    assert session.wants_more(100)
+    session.data(False, b"\xff" * 1500, T0, False)
+    assert not session.wants_more(1600)

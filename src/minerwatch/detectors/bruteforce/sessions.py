@@ -269,6 +269,11 @@ class SshSession(ShapeSession):
     def new_parser(self) -> ssh.SshParser:
         return ssh.SshParser()
 
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+        super().data(to_server, data, ts, gap)
+        if self.parser.sides[to_server].broken:
+            self.finished = True  # not SSH, or framing lost before the key exchange ended
+
     def on_message(self, message: Any, ts: float, to_server: bool) -> None:
         if isinstance(message, ssh.Encrypted):
             self.encrypted(to_server, message.size)
@@ -277,7 +282,6 @@ class SshSession(ShapeSession):
             self.login(ts, None)
         elif isinstance(message, ssh.Version) and to_server:
             self.details = (("client_software", message.software),)
-        self.finished = self.finished or any(side.broken for side in self.parser.sides.values())
 
     def logged_in(self, duration: float) -> bool:
         return (
