@@ -67,4 +67,7 @@ def test_a_downloaded_script_yields_pool_url_and_cmdline_events(write_capture, a
     found = [e["mining"] for e in events if e["event_type"] == "mining"]
     assert {m["behaviour"] for m in found} == {"pool-url", "miner-cmdline"}
     assert all(m["seen_in"] == "http-response-body" and m["direction"] == "toclient" for m in found)
+    assert {m["dialect"] for m in found} == {"stratum", "cmdline"}
+    [wallet] = [m["wallet"] for m in found if "wallet" in m]
+    assert wallet == {"address": WALLET, "coin": "XMR", "kind": "standard", "checksum_valid": True}
     assert not any(e["event_type"] == "verdict" for e in events)  # indicators are not stage evidence

@@ -12,7 +12,6 @@ from minerwatch.correlate.verdicts import agent_dict, wallet_dict
 from minerwatch.identity import WalletInfo, algorithm_from_job, normalise_algorithm, parse_login
 from minerwatch.protocols.mining import Job
 
-
 HEADER_WORK = frozenset({"getwork", "getblocktemplate"})
 HEADER_WORK_BASIS = "getwork/getblocktemplate hand out Bitcoin-style block headers; scrypt coins reuse them"
 

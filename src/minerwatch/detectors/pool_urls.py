@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from minerwatch.correlate.verdicts import wallet_dict
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.detectors.indicator_scan import Indicator, scan
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.http import HttpMessage
 from minerwatch.flows.info import FlowInfo
+from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.websocket import Message
 
@@ -57,14 +59,17 @@ class PoolIndicatorScanner:
     def _event(self, flow: FlowInfo, ts: float, from_client: bool, where: str, found: Indicator) -> Event:
         body: dict[str, Any] = {
             "behaviour": found.kind,
+            "dialect": _dialect(found),
+            "method": "content-scan",
             "indicator": found.text,
             "seen_in": where,
             "direction": "toserver" if from_client else "toclient",
         }
         if found.encoding:
             body["encoding"] = found.encoding
-        if found.wallet:
-            body["wallet"] = found.wallet
+        wallet = validate_wallet(found.wallet) if found.wallet else None
+        if wallet is not None:
+            body["wallet"] = wallet_dict(wallet)
         return self.events.make("mining", ts, body, flow)
 
     # HttpConsumer
@@ -91,6 +96,13 @@ class PoolIndicatorScanner:
             return
         self.scan(info, info.flow.first_ts, to_server, first, "tcp-first-payload")
         self._seen.pop(info.flow_id, None)
+
+
+def _dialect(found: Indicator) -> str:
+    """The protocol a pool URL names (stratum, stratum-v2), or `cmdline` for a miner's command line."""
+    if found.kind != "pool-url":
+        return "cmdline"
+    return "stratum-v2" if found.text.lower().startswith("stratum2") else "stratum"
 
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:

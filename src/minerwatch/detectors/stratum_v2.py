@@ -89,6 +89,7 @@ class StratumV2Analyzer:
         body = {
             "behaviour": "probable-stratum-v2",
             "dialect": "stratum-v2",
+            "method": "noise-handshake",
             "transport": "tcp",
             "encoding": "noise",
             "confidence": CONFIDENCE,
