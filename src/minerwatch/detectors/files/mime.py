@@ -43,12 +43,7 @@ def parse_form_data(content_type: str, body: bytes) -> Message:
 def header_text(message: Message, name: str) -> str | None:
     """A header decoded from RFC 2047 words; the raw text when the encoded words are broken."""
     value = message.get(name)
-    if value is None:
-        return None
-    try:
-        return str(make_header(decode_header(str(value))))
-    except (ValueError, LookupError, UnicodeError, binascii.Error):
-        return str(value)
+    return None if value is None else _decode_words(str(value))
 
 
 def leaf_parts(message: Message, cut: bool) -> list[MimePart]:
@@ -87,12 +82,15 @@ def decode_payload(part: Message) -> bytes:
 
 def _filename(part: Message) -> str | None:
     name = part.get_filename() or part.get_param("name")
-    if not isinstance(name, str) or not name:
-        return None
+    return _decode_words(name) if isinstance(name, str) and name else None
+
+
+def _decode_words(text: str) -> str:
+    """RFC 2047 encoded words decoded; the text as it came when they are broken."""
     try:
-        return str(make_header(decode_header(name)))
+        return str(make_header(decode_header(text)))
     except (ValueError, LookupError, UnicodeError, binascii.Error):
-        return name
+        return text
 
 
 def disposition_filename(value: str) -> str | None:
