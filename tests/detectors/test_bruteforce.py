@@ -5,10 +5,13 @@ near-misses (a user mistyping, attempts below the threshold or spread beyond the
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from minerwatch.capture.writer import PcapWriter, TcpConversation
@@ -357,3 +360,14 @@ def test_ssh_session_gives_up_on_what_is_not_ssh_framing() -> None:
     assert session.wants_more(100)
     session.data(False, b"\xff" * 1500, T0, False)
     assert not session.wants_more(1600)
+
+
+def test_events_follow_the_published_schema_and_serialise(tmp_path: Path) -> None:
+    schema = json.loads(resources.files("minerwatch").joinpath("schema/events.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    conversations = campaign(ssh, 22, failures=11, success=True) + campaign(http_form, 80, failures=10)
+    events = run(tmp_path, conversations)
+    assert len(events) == 4
+    for event in events:
+        assert not list(validator.iter_errors(event))
+        assert json.loads(json.dumps(event)) == event
