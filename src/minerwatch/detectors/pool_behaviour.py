@@ -237,7 +237,7 @@ class PoolBehaviourDetector:
         if isinstance(message, Hashrate):
             return _present(hashrate=message.hashrate), None
         if isinstance(message, Redirect):
-            return {"target": message.target}, None
+            return {"target": message.target, "urls": [message.target]}, None
         return {}, None
 
     def _login(self, message: Login) -> tuple[dict[str, Any], WalletInfo | None]:

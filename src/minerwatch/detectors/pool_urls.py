@@ -65,6 +65,8 @@ class PoolIndicatorScanner:
             "seen_in": where,
             "direction": "toserver" if from_client else "toclient",
         }
+        if found.kind == "pool-url":
+            body["urls"] = [found.text]  # the field the intel detector matches against its pool URLs
         if found.encoding:
             body["encoding"] = found.encoding
         wallet = validate_wallet(found.wallet) if found.wallet else None
