@@ -4,12 +4,13 @@ stay within the bounds; MIME parsing of any bytes (also cut) never raises."""
 from __future__ import annotations
 
 import itertools
+from email.message import EmailMessage
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minerwatch.detectors.files.mime import leaf_parts, parse_form_data, parse_message
-from minerwatch.protocols.smtp import MAX_LINE, MAX_WAITING, Event, MessageData, SmtpConnection
+from minerwatch.protocols.smtp import MAX_LINE, MAX_WAITING, Event, MessageData, MessageEnd, SmtpConnection
 
 SESSION: list[tuple[bool, bytes]] = [
     (False, b"220 mx ESMTP\r\n"),
@@ -84,3 +85,62 @@ def test_mime_parsing_of_any_bytes_never_raises(pieces: list[bytes], cut: bool) 
     for part in leaf_parts(parse_message(raw), cut):
         assert isinstance(part.data, bytes)
     leaf_parts(parse_form_data('multipart/form-data; boundary="b"', raw), cut)
+
+
+def attachment_mail(payload: bytes, cte: str) -> bytes:
+    message = EmailMessage()
+    message["Subject"] = "files"
+    message.set_content("body\n.\n")
+    if cte == "base64":
+        message.add_attachment(payload, maintype="application", subtype="octet-stream", filename="f.bin")
+    else:
+        message.add_attachment(payload, maintype="text", subtype="plain", filename="f.txt", cte=cte)
+    return message.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def through_smtp(mail: bytes, cuts: list[int], finish: bool) -> tuple[bytes, bool]:
+    """Send `mail` (dot-stuffed) in pieces; returns what the parser delivered and whether it ended cleanly."""
+    stuffed = b"".join(
+        b"." + line if line.startswith(b".") else line for line in mail.splitlines(keepends=True)
+    )
+    stream = b"DATA\r\n" + stuffed + (b".\r\n" if finish else b"")
+    connection = SmtpConnection()
+    connection.gap(False)  # client side only: DATA is taken as accepted
+    events = []
+    points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
+    for a, b in itertools.pairwise(points):
+        events += connection.feed(True, stream[a:b])
+    events += connection.feed_eof()
+    ends = [e for _, e in events if isinstance(e, MessageEnd)]
+    return b"".join(e.data for _, e in events if isinstance(e, MessageData)), ends == [MessageEnd(True)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(min_size=1, max_size=3000),
+    st.sampled_from(["base64", "quoted-printable"]),
+    st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
+)
+def test_attachments_round_trip_through_smtp_and_mime(payload: bytes, cte: str, cuts: list[int]) -> None:
+    if cte == "quoted-printable":
+        payload = payload.replace(b"\r", b"")  # text: line ends are CRLF on the wire
+        payload = payload.decode("latin-1").encode("utf-8")
+    mail = attachment_mail(payload, cte)
+    delivered, clean = through_smtp(mail, cuts, finish=True)
+    assert clean and delivered == mail
+    [part] = [p for p in leaf_parts(parse_message(delivered), cut=False) if p.filename]
+    expected = payload if cte == "base64" else payload.replace(b"\n", b"\r\n")
+    assert part.data == expected and not part.partial
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(min_size=64, max_size=3000), st.floats(min_value=0.05, max_value=0.95))
+def test_a_cut_base64_attachment_yields_a_prefix(payload: bytes, fraction: float) -> None:
+    mail = attachment_mail(payload, "base64")
+    start = mail.index(b"\r\n\r\n", mail.index(b"f.bin")) + 4
+    cut_at = start + int((len(mail) - start) * fraction)
+    delivered, clean = through_smtp(mail[:cut_at], [], finish=False)
+    assert not clean
+    [part] = [p for p in leaf_parts(parse_message(delivered), cut=True) if p.filename]
+    assert part.partial and payload.startswith(part.data)
+    assert len(part.data) >= (cut_at - start) * 3 // 4 - 64  # all but the last line's few bytes

@@ -74,8 +74,11 @@ def decode_payload(part: Message) -> bytes:
         raw = payload.encode("utf-8", "surrogateescape")  # anything not ASCII is junk in these encodings
         if encoding == "quoted-printable":
             return binascii.a2b_qp(raw)
+        # A last group of 2 or 3 characters holds 1 or 2 whole bytes (padded, or cut short): keep them.
         alphabet = _BASE64_JUNK.sub(b"", raw.split(b"=", 1)[0])
-        return binascii.a2b_base64(alphabet[: len(alphabet) - len(alphabet) % 4])
+        if len(alphabet) % 4 == 1:
+            alphabet = alphabet[:-1]
+        return binascii.a2b_base64(alphabet + b"=" * (-len(alphabet) % 4))
     decoded = part.get_payload(decode=True)  # 7bit, 8bit, binary (the original bytes), uuencode
     return decoded if isinstance(decoded, bytes) else b""
 
