@@ -130,14 +130,22 @@ def test_body_over_the_http_cap_is_partial_with_the_hash_of_what_was_seen(tmp_pa
     assert body["sha256"] == sha256(big[: 1024 * 1024])
 
 
-def test_file_cap_makes_a_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def with_limits(monkeypatch: pytest.MonkeyPatch, limits: FileLimits) -> None:
     plugins = tuple(p for p in pipeline.PLUGINS if p is not files.plugin)
-    monkeypatch.setattr(
-        pipeline, "PLUGINS", (*plugins, partial(files.plugin, limits=FileLimits(max_file=1000)))
-    )
+    monkeypatch.setattr(pipeline, "PLUGINS", (*plugins, partial(files.plugin, limits=limits)))
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [(FileLimits(max_file=1000), "file-cap"), (FileLimits(max_total=1000), "memory-cap")],
+)
+def test_caps_make_a_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: FileLimits, reason: str
+) -> None:
+    with_limits(monkeypatch, limits)
     response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(ELF) + ELF
     [event] = file_events(run(tmp_path, http(get(), response)))
-    assert (event["file"]["size"], event["file"]["partial_reason"]) == (1000, "file-cap")
+    assert (event["file"]["size"], event["file"]["partial_reason"]) == (1000, reason)
     assert event["file"]["sha256"] == sha256(ELF[:1000])
 
 
@@ -308,3 +316,14 @@ def test_ftp_epsv_stor_and_a_data_connection_nobody_announced(tmp_path: Path) ->
         {"type": "pool-url", "value": "pool.example.com:3333", "where": "json:pools[0].url"}
     ]
     assert events[-1]["stats"]["carving"]["ftp_transfers"] == 1
+
+
+def test_smtp_mail_over_the_flow_cap_is_cut_and_flagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_limits(monkeypatch, FileLimits(max_flow=3000))
+    message, _ = mail()
+    [event] = file_events(run(tmp_path, smtp(message.as_bytes().replace(b"\n", b"\r\n"))))
+    body = event["file"]
+    assert (body["filename"], body["partial_reason"]) == ("update.bin", "memory-cap")
+    assert 0 < body["size"] < len(ELF) and body["sha256"] == sha256(ELF[: body["size"]])

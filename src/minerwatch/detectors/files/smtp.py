@@ -46,12 +46,15 @@ class SmtpFileAnalyzer:
         self.mail_from: str | None = None
         self.rcpt_to: list[str] = []
         self.message: bytearray | None = None
-        self.cut = False
+        self.cut = False  # the mail being received outgrew the memory budget
+        self.lost = "connection-closed"  # why a mail may end incomplete: the connection ended, or a gap
         self.done = False
         self.last_ts = 0.0
 
     def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
         self.last_ts = ts
+        if gap:
+            self.lost = "gap"
         events = self.connection.gap(to_server) if gap else []
         events += self.connection.feed(to_server, data)
         for _, event in events:
@@ -105,7 +108,7 @@ class SmtpFileAnalyzer:
             carve = Carve(self.budget, self.limits.max_file)
             carve.write(part.data)
             if part.partial:
-                carve.mark_partial("memory-cap" if self.cut else "connection-closed")
+                carve.mark_partial("memory-cap" if self.cut else self.lost)
             transfer = Transfer(
                 "smtp", "upload", True, part.filename, {"email": email}, declared_type=part.content_type
             )
