@@ -11,7 +11,7 @@ Worst case per packet: O(header bytes) plus one dict lookup; memory is bounded b
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 # Link types (https://www.tcpdump.org/linktypes.html)
 cdef enum:
@@ -98,6 +98,9 @@ cdef class Flow:
     # Initial sequence numbers from the SYNs, when seen (None otherwise): reassembly starts from them.
     cdef public object isn_toserver
     cdef public object isn_toclient
+    # Sequence number up to which a direction's payload is not wanted (a body nobody reads), or None.
+    cdef public object skip_toserver
+    cdef public object skip_toclient
     # Python-side state of the flow (reassembly, parsers): owned by the sink, opaque here.
     cdef public object state
     cdef bint client_is_lo
@@ -121,12 +124,13 @@ cdef class Counters:
     cdef public long long flows_evicted
     cdef public long long packets_inspected
     cdef public long long packets_bypassed
+    cdef public long long packets_skipped
 
     def as_dict(self):
         return {name: getattr(self, name) for name in (
             "packets", "bytes", "truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto",
             "ip_fragments", "ip_reassembled", "bad_ip_header", "flows_created", "flows_expired", "flows_evicted",
-            "packets_inspected", "packets_bypassed")}
+            "packets_inspected", "packets_bypassed", "packets_skipped")}
 
 
 cdef class Engine:
@@ -309,6 +313,8 @@ cdef class Engine:
         cdef Flow flow
         cdef bint to_server
         cdef bytes key
+        cdef object skip_until
+        cdef uint32_t skip_seq
         if proto == 6:
             if n < 20:
                 self.counters.truncated_packets += 1
@@ -398,6 +404,16 @@ cdef class Engine:
                 else:
                     flow.isn_toclient = seq
             if n > hlen:
+                skip_until = flow.skip_toserver if to_server else flow.skip_toclient
+                if skip_until is not None:
+                    skip_seq = skip_until
+                    if <int32_t>(seq + <uint32_t>(n - hlen) - skip_seq) <= 0:
+                        self.counters.packets_skipped += 1
+                        return
+                    if to_server:
+                        flow.skip_toserver = None
+                    else:
+                        flow.skip_toclient = None
                 self.counters.packets_inspected += 1
                 self.sink.tcp_segment(flow, ts, to_server, seq, flags,
                                       PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))

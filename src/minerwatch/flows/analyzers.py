@@ -16,14 +16,20 @@ from minerwatch.flows.info import FlowInfo
 
 
 class StreamAnalyzer(Protocol):
-    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
-        """In-order bytes of one direction; `gap` says bytes were lost just before them."""
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> int | None:
+        """In-order bytes of one direction; `gap` says bytes were lost just before them.
+
+        May return a number of bytes of this direction, following `data`, that the analyser does not need
+        (e.g. the rest of an HTTP body nobody reads). When every analyser on the flow says so, the flow
+        layer skips them without handing them up (the hot path drops those segments).
+        """
 
     def wants_more(self, bytes_seen: int) -> bool:
         """False once the analyser has finished or given up (e.g. past its inspection depth)."""
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
-        """The flow ended (FIN/RST and timeout, eviction, end of capture) or was bypassed ("bypass")."""
+        """The flow ended (FIN/RST and timeout, eviction, end of capture), or the analyser stopped
+        wanting bytes or the flow was bypassed ("bypass")."""
 
 
 class DatagramAnalyzer(Protocol):

@@ -20,6 +20,7 @@ from minerwatch.protocols.http import (
     ProtocolError,
     Request,
     Response,
+    Side,
     Upgrade,
     looks_like_http_request,
     looks_like_http_response,
@@ -37,9 +38,14 @@ class HttpMessage:
     body: bytearray = field(default_factory=bytearray)
     end: EndOfMessage | None = None
     request: HttpMessage | None = None  # for a response: the request it answers
+    body_wanted: bool | None = None  # decided at the first body bytes by asking the consumers
 
 
 class HttpConsumer(Protocol):
+    """Receives complete messages. A consumer may also define `wants_body(flow, message) -> bool`, asked
+    once per message at its first body bytes (already in `message.body`); a body no consumer wants is
+    skipped when its length is known, so its packets never reach Python. Without it: always wanted."""
+
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None: ...
 
     def on_websocket(self, flow: FlowInfo, ts: float, from_client: bool, message: Message) -> None: ...
@@ -53,6 +59,7 @@ class HttpStats:
     messages: int = 0
     protocol_errors: int = 0
     websocket_flows: int = 0
+    bodies_skipped: int = 0
 
 
 class HttpStreamAnalyzer:
@@ -66,20 +73,33 @@ class HttpStreamAnalyzer:
         self.unanswered: list[HttpMessage] = []
         self.websocket: dict[bool, WebSocketParser] | None = None
         self.failed = False
+        self.parsed = 0
         self.last_response: Response | None = None
         stats.flows += 1
 
-    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> int | None:
         if self.failed:
-            return
+            return None
         if self.websocket is not None:
             self._websocket(to_server, data, ts)
-            return
+            return None
         if gap:
             self.failed = True  # HTTP framing cannot be recovered after lost bytes
-            return
-        for side, event in self.connection.feed("client" if to_server else "server", data):
-            self._event(side == "client", event, ts)
+            return None
+        self.parsed += len(data)
+        side: Side = "client" if to_server else "server"
+        for event_side, event in self.connection.feed(side, data):
+            self._event(event_side == "client", event, ts)
+        message = self.current[to_server]
+        if message is None or message.body_wanted is not False:
+            return None
+        skipped, ending = self.connection.skip_body(side)
+        if not skipped:
+            return None
+        self.stats.bodies_skipped += 1
+        for event_side, event in ending:
+            self._event(event_side == "client", event, ts)
+        return skipped
 
     def _event(self, from_client: bool, event: object, ts: float) -> None:
         if isinstance(event, Request | Response):
@@ -93,6 +113,8 @@ class HttpStreamAnalyzer:
             message = self.current[from_client]
             if message is not None:
                 message.body += event.data
+                if message.body_wanted is None:
+                    message.body_wanted = any(self._wants_body(c, message) for c in self.consumers)
         elif isinstance(event, EndOfMessage):
             message = self.current[from_client]
             self.current[from_client] = None
@@ -129,8 +151,14 @@ class HttpStreamAnalyzer:
                 for consumer in self.consumers:
                     consumer.on_websocket(self.info, ts, from_client, event)
 
+    def _wants_body(self, consumer: HttpConsumer, message: HttpMessage) -> bool:
+        wants = getattr(consumer, "wants_body", None)
+        return True if wants is None else wants(self.info, message)
+
     def wants_more(self, bytes_seen: int) -> bool:
-        return not self.failed and (self.websocket is not None or bytes_seen <= self.depth)
+        """HTTP is followed while it parses; `depth` bounds the bytes actually parsed (skipped bodies
+        do not count), so long keep-alive connections stay visible at the cost of their heads."""
+        return not self.failed and (self.websocket is not None or self.parsed <= self.depth)
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         for consumer in self.consumers:

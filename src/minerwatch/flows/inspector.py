@@ -31,6 +31,7 @@ class InspectorStats:
     reassembly_gaps: int = 0
     gap_bytes: int = 0
     retransmitted_bytes: int = 0
+    skipped_bytes: int = 0
 
 
 @dataclass
@@ -112,12 +113,32 @@ class Inspector:
     ) -> None:
         if session.analyzers is None:
             session.analyzers = [a for f in self.stream_factories if (a := f(session.info, data, to_server))]
-        for analyzer in session.analyzers:
-            analyzer.data(to_server, data, ts, gap)
+        skips = [analyzer.data(to_server, data, ts, gap) for analyzer in session.analyzers]
         seen = flow.bytes_toserver + flow.bytes_toclient
-        if not any(a.wants_more(seen) for a in session.analyzers):
+        active = [a for a in session.analyzers if a.wants_more(seen)]
+        if len(active) < len(session.analyzers):
+            for analyzer in session.analyzers:
+                if analyzer not in active:
+                    analyzer.end(flow, ts, "bypass")
+            skips = [n for a, n in zip(session.analyzers, skips, strict=True) if a in active]
+            session.analyzers = active
+        if not active:
             self._end_session(flow, session, ts, "bypass")
             self._bypass(flow)
+            return
+        if skips and all(skips):
+            self._skip(flow, session, to_server, min(skips), ts)  # type: ignore[type-var]
+
+    def _skip(self, flow: Flow, session: TcpSession, to_server: bool, n: int, ts: float) -> None:
+        """No analyser wants the next `n` bytes of this direction: the hot path drops them."""
+        stream = session.streams[to_server]
+        resume = stream.skip(n)
+        if to_server:
+            flow.skip_toserver = resume
+        else:
+            flow.skip_toclient = resume
+        if held := stream.drain():  # segments that had already arrived past the skipped range
+            self._data(flow, session, to_server, held, False, ts)
 
     def _bypass(self, flow: Flow) -> None:
         flow.inspect = False
@@ -140,8 +161,12 @@ class Inspector:
         for observer in self.flow_end_observers:
             observer(flow, reason)
 
-    def _end_session(self, flow: Flow, session: TcpSession, ts: float, reason: str) -> None:
+    def _end_session(
+        self, flow: Flow, session: TcpSession, ts: float, reason: str, ended: bool = True
+    ) -> None:
+        """Account the streams; `end` the analysers still attached (those that gave up were ended then)."""
         for stream in session.streams.values():
+            self.stats.skipped_bytes += stream.stats.skipped_bytes
             self.stats.reassembly_gaps += stream.stats.gaps
             self.stats.gap_bytes += stream.stats.gap_bytes
             self.stats.retransmitted_bytes += stream.stats.retransmitted_bytes

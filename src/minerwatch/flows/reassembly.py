@@ -24,6 +24,7 @@ class ReassemblyStats:
     retransmitted_bytes: int = 0
     gaps: int = 0
     gap_bytes: int = 0
+    skipped_bytes: int = 0
 
 
 class StreamReassembler:
@@ -69,6 +70,22 @@ class StreamReassembler:
             self._pending_bytes += len(data) - (len(held) if held else 0)
             self._pending[seq] = data
 
+    def skip(self, n: int) -> int:
+        """Leave the next `n` bytes unread (a body nobody wants); returns the sequence number reading
+        resumes at. Held segments wholly inside the skipped range are dropped."""
+        assert self.next_seq is not None
+        self.next_seq = (self.next_seq + n) & MASK
+        self.stats.skipped_bytes += n
+        for seq in [s for s, d in self._pending.items() if seq_diff(s + len(d), self.next_seq) <= 0]:
+            self._pending_bytes -= len(self._pending.pop(seq))
+        return self.next_seq
+
+    def drain(self) -> bytes:
+        """Held bytes that have become contiguous (after a skip)."""
+        out = self._drain([])
+        self.delivered += len(out)
+        return out
+
     def _deliver(self, offset: int, data: bytes) -> bytes:
         """`data` starts `offset` (<= 0) bytes before next_seq: keep its new part, then drain held ones."""
         if -offset >= len(data):
@@ -77,9 +94,14 @@ class StreamReassembler:
         if offset:
             self.stats.retransmitted_bytes += -offset
             data = data[-offset:]
-        parts = [data]
         assert self.next_seq is not None
         self.next_seq = (self.next_seq + len(data)) & MASK
+        out = self._drain([data])
+        self.delivered += len(out)
+        return out
+
+    def _drain(self, parts: list[bytes]) -> bytes:
+        assert self.next_seq is not None
         while self._pending:
             ready = [s for s in self._pending if seq_diff(s, self.next_seq) <= 0]
             if not ready:
@@ -94,9 +116,7 @@ class StreamReassembler:
                 self.stats.retransmitted_bytes += skip
                 parts.append(held[skip:])
                 self.next_seq = (self.next_seq + len(held) - skip) & MASK
-        out = b"".join(parts)
-        self.delivered += len(out)
-        return out
+        return b"".join(parts)
 
     def _skip_gap(self) -> tuple[bytes, bool]:
         """Give up on the hole before the earliest held segment and deliver from there."""

@@ -160,6 +160,7 @@ class EndOfMessage:
     truncated: bool = False
     decoding: bytes | None = None  # b"gzip" / b"deflate" when Data was decoded
     decode_error: str | None = None
+    skipped: int = 0  # body bytes the caller chose not to read (see HttpParser.skip_body)
 
     @property
     def decoded_truncated(self) -> bool:
@@ -334,6 +335,21 @@ class HttpParser:
         if self._state not in (_DEAD, _SWITCHED):
             self._state = _DEAD
         return out
+
+    def skip_body(self) -> tuple[int, list[Event]]:
+        """Give up the rest of the current body, when its length is known (Content-Length).
+
+        Returns (bytes the caller must drop from this direction before feeding again, the EndOfMessage);
+        (0, []) when not inside a Content-Length body or nothing is left. The message ends as truncated.
+        """
+        if self._state != _LENGTH or self._remaining == 0 or self._buf:
+            return 0, []
+        skipped, self._remaining = self._remaining, 0
+        self._body_length += skipped
+        self._truncated = True
+        out: list[Event] = []
+        self._end_message(out, skipped=skipped)
+        return skipped, out
 
     def switch_protocols(self, protocol: bytes = b"") -> list[Event]:
         """The peer agreed to switch: hand back buffered bytes as the new protocol's start."""
@@ -521,7 +537,7 @@ class HttpParser:
             self._delivered += len(piece)
             out.append(Data(piece))
 
-    def _end_message(self, out: list[Event], trailers: Headers = _NO_TRAILERS) -> bool:
+    def _end_message(self, out: list[Event], trailers: Headers = _NO_TRAILERS, skipped: int = 0) -> bool:
         inflater = self._inflater
         if inflater is not None:
             self._truncated = inflater.truncated
@@ -534,6 +550,7 @@ class HttpParser:
                 self._truncated,
                 self._encoding,
                 self._decode_error,
+                skipped,
             )
         )
         self.messages += 1
@@ -622,6 +639,11 @@ class HttpConnection:
         if side == "client":
             return self._from_client(self.client.feed_eof())
         return self._from_server(self.server.feed_eof())
+
+    def skip_body(self, side: Side) -> tuple[int, list[tuple[Side, Event]]]:
+        """Give up the rest of `side`'s current body (see HttpParser.skip_body)."""
+        skipped, events = (self.client if side == "client" else self.server).skip_body()
+        return skipped, [(side, event) for event in events]
 
     def _from_client(self, events: list[Event]) -> list[tuple[Side, Event]]:
         for event in events:

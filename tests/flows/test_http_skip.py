@@ -1,0 +1,64 @@
+"""Bodies no HTTP consumer wants are skipped in the hot path; the heads after them are still parsed."""
+
+from __future__ import annotations
+
+from minerwatch.capture import feed_capture
+from minerwatch.capture.writer import TcpConversation
+from minerwatch.decode import Engine
+from minerwatch.flows.http import HttpStats, http_analyzer_factory
+from minerwatch.flows.inspector import Inspector
+
+BODY = bytes(range(256)) * 800  # 200 KiB
+
+
+class Consumer:
+    def __init__(self, wants: bool) -> None:
+        self.wants = wants
+        self.messages = []
+
+    def wants_body(self, flow, message) -> bool:
+        return self.wants
+
+    def on_http(self, flow, message) -> None:
+        self.messages.append(message)
+
+    def on_websocket(self, *args) -> None:
+        pass
+
+    def on_http_end(self, *args) -> None:
+        pass
+
+
+def download_twice(write_capture):
+    c = TcpConversation("10.0.0.1", 40000, "10.0.0.2", 80).open()
+    for name in (b"/big.bin", b"/after"):
+        c.send(True, b"GET " + name + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY)
+    return write_capture(c.close().packets)
+
+
+def run(path, consumer):
+    stats = HttpStats()
+    engine = Engine(Inspector([http_analyzer_factory([consumer], 10**9, stats)]))
+    feed_capture(path, engine)
+    engine.finish()
+    return engine.counters, stats
+
+
+def test_unwanted_body_is_skipped_and_the_next_request_still_parsed(write_capture):
+    consumer = Consumer(wants=False)
+    counters, stats = run(download_twice(write_capture), consumer)
+    heads = [m.head.target if m.from_client else m.head.status for m in consumer.messages]
+    assert heads == [b"/big.bin", 200, b"/after", 200]
+    responses = [m for m in consumer.messages if not m.from_client]
+    assert all(m.end.truncated and m.end.skipped > 0 and m.end.body_length == len(BODY) for m in responses)
+    assert stats.bodies_skipped == 2
+    assert counters.packets_skipped > 250 and counters.packets_inspected < 10
+
+
+def test_wanted_body_is_delivered_whole(write_capture):
+    consumer = Consumer(wants=True)
+    counters, stats = run(download_twice(write_capture), consumer)
+    responses = [m for m in consumer.messages if not m.from_client]
+    assert [bytes(m.body) for m in responses] == [BODY, BODY]
+    assert stats.bodies_skipped == 0 and counters.packets_skipped == 0
