@@ -42,7 +42,11 @@ def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPl
         return FtpControlAnalyzer(ftp, info) if looks_like_ftp(info, first, to_server) else None
 
     def file_stats() -> dict[str, object]:
-        extra = {"yara_rule_files": scanner.rule_files, "yara_timeouts": scanner.timeouts}
+        extra = {
+            "yara_rule_files": scanner.rule_files,
+            "yara_timeouts": scanner.timeouts,
+            "yara_errors": scanner.errors,
+        }
         if store is not None:
             extra |= {"stored": store.stored, "store_duplicates": store.duplicates}
         return asdict(stats) | extra
