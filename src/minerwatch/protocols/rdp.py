@@ -2,8 +2,9 @@
 
 The request carries the routing cookie ("Cookie: mstshash=<user>", which brute-force tools fill with the
 user they try) and the security protocols the client asks for; the confirm says which one the server chose
-(HYBRID = CredSSP/NLA) or why it refused. What follows is TLS, so the parser is then `done`. TPKT framing
-(RFC 1006) is bounded by records.RecordFramer.
+(HYBRID = CredSSP/NLA) or why it refused. What follows is TLS: the parser then reports only the size of each
+chunk (`Secured`), so that a caller can judge the session by its shape. TPKT framing (RFC 1006) is
+bounded by records.RecordFramer; a refused negotiation or lost framing makes the parser `done`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ class ConnectionConfirm:
     failure: int | None  # RDP_NEG_FAILURE code
 
 
-RdpMessage = ConnectionRequest | ConnectionConfirm
+@dataclass(frozen=True, slots=True)
+class Secured:
+    size: int  # bytes of one chunk after the negotiation (TLS, CredSSP, the session)
+
+
+RdpMessage = ConnectionRequest | ConnectionConfirm | Secured
 
 
 def _tpkt_length(header: bytes) -> int | None:
@@ -49,13 +55,18 @@ def _negotiation(data: bytes) -> tuple[int, int] | None:
 class RdpParser:
     def __init__(self) -> None:
         self.framers = {True: RecordFramer(4, _tpkt_length, 4096), False: RecordFramer(4, _tpkt_length, 4096)}
-        self.done = False
+        self.refused = False
+        self.secured = False
+
+    @property
+    def done(self) -> bool:
+        return self.refused or any(framer.broken for framer in self.framers.values())
 
     def feed(self, to_server: bool, data: bytes) -> list[RdpMessage]:
+        if self.secured:
+            return [Secured(len(data))] if data else []
         out: list[RdpMessage] = []
         for record in self.framers[to_server].feed(data):
-            if self.done:
-                break
             x224 = record[4:]
             if len(x224) < _X224_FIXED:
                 continue
@@ -73,13 +84,11 @@ class RdpParser:
                 )
             elif not to_server and code == X224_CONNECTION_CONFIRM:
                 kind, value = negotiation or (None, None)
-                out.append(
-                    ConnectionConfirm(
-                        value if kind == NEG_RESPONSE else None, value if kind == NEG_FAILURE else None
-                    )
-                )
-                self.done = True
+                refused = value if kind == NEG_FAILURE else None
+                out.append(ConnectionConfirm(value if kind == NEG_RESPONSE else None, refused))
+                self.refused, self.secured = refused is not None, refused is None
+                break
         return out
 
     def gap(self, to_server: bool) -> None:
-        self.done = True
+        self.framers[to_server].gap()

@@ -133,6 +133,11 @@ class RedisParser:
     def __init__(self) -> None:
         self.readers = {True: RespReader(client=True), False: RespReader(client=False)}
 
+    @property
+    def done(self) -> bool:
+        """A direction lost its framing: replies can no longer be paired with commands."""
+        return self.readers[True].broken or self.readers[False].broken
+
     def feed(self, to_server: bool, data: bytes) -> list[RedisMessage]:
         return self.readers[to_server].feed(data)
 

@@ -54,7 +54,7 @@ class SshDirection:
         if self.broken:
             return []
         if self.encrypted:
-            return [Encrypted(len(data))]
+            return [Encrypted(len(data))] if data else []
         self._buffer += data
         out: list[SshMessage] = []
         if self.version is None:
@@ -108,6 +108,11 @@ class SshDirection:
 class SshParser:
     def __init__(self) -> None:
         self.sides = {True: SshDirection(), False: SshDirection()}
+
+    @property
+    def done(self) -> bool:
+        """A direction is not SSH, or lost its framing before the key exchange ended."""
+        return self.sides[True].broken or self.sides[False].broken
 
     def feed(self, to_server: bool, data: bytes) -> list[SshMessage]:
         return self.sides[to_server].feed(data)

@@ -82,6 +82,8 @@ class IacStripper:
 
 
 class TelnetParser:
+    done = False  # free text: there is no framing to lose
+
     def __init__(self) -> None:
         self.strippers = {True: IacStripper(), False: IacStripper()}
         self._server_line = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from minerwatch.decode import Flow
 from minerwatch.detectors.bruteforce.campaign import FAILED, SUCCEEDED, UNKNOWN, Attempt
@@ -29,6 +29,18 @@ MAX_PENDING_COMMANDS = 256
 Report = Callable[[Attempt], Any]
 
 
+class LoginParser(Protocol):
+    """What every protocols/<login protocol>.py parser offers."""
+
+    @property
+    def done(self) -> bool:
+        """Nothing more to learn from this flow (login over, TLS started, or framing lost)."""
+
+    def feed(self, to_server: bool, data: bytes) -> list[Any]: ...
+
+    def gap(self, to_server: bool) -> None: ...
+
+
 class LoginSession:
     """Base StreamAnalyzer: feeds the protocol parser, reports attempts, stops once the login is over."""
 
@@ -39,11 +51,11 @@ class LoginSession:
         self.info = info
         self.depth = depth
         self.finished = False
-        self.parser: Any = self.new_parser()
+        self.parser = self.new_parser()
         self.pending: tuple[float, str | None, str | None] | None = None  # ts, username, password
         self.details: tuple[tuple[str, str], ...] = ()  # (name, value) facts listed in the campaign
 
-    def new_parser(self) -> Any:
+    def new_parser(self) -> LoginParser:
         raise NotImplementedError
 
     def on_message(self, message: Any, ts: float, to_server: bool) -> None:
@@ -54,6 +66,7 @@ class LoginSession:
             self.parser.gap(to_server)
         for message in self.parser.feed(to_server, data):
             self.on_message(message, ts, to_server)
+        self.finished = self.finished or self.parser.done
 
     def wants_more(self, bytes_seen: int) -> bool:
         return not self.finished and bytes_seen <= self.depth
@@ -111,7 +124,6 @@ class MysqlSession(LoginSession):
             self.judge(SUCCEEDED)
         elif isinstance(message, mysql.ServerError):
             self.answer(message.code in mysql.LOGIN_DENIED)
-        self.finished = self.parser.done
 
 
 class PostgresSession(LoginSession):
@@ -130,7 +142,6 @@ class PostgresSession(LoginSession):
             self.judge(SUCCEEDED)
         elif isinstance(message, postgres.ServerError):
             self.answer(message.sqlstate in self.DENIED)
-        self.finished = self.parser.done
 
 
 class TdsSession(LoginSession):
@@ -146,7 +157,6 @@ class TdsSession(LoginSession):
             self.judge(SUCCEEDED, ts)
         elif isinstance(message, tds.ServerError) and message.number == tds.LOGIN_FAILED:
             self.judge(FAILED, ts)
-        self.finished = self.parser.done
 
 
 class RedisSession(LoginSession):
@@ -203,7 +213,6 @@ class FtpSession(LoginSession):
             self.judge(SUCCEEDED)
         elif message.code == 530 and self.pending:
             self.judge(FAILED)
-        self.finished = self.finished or self.parser.done
 
 
 class TelnetSession(LoginSession):
@@ -269,11 +278,6 @@ class SshSession(ShapeSession):
     def new_parser(self) -> ssh.SshParser:
         return ssh.SshParser()
 
-    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
-        super().data(to_server, data, ts, gap)
-        if self.parser.sides[to_server].broken:
-            self.finished = True  # not SSH, or framing lost before the key exchange ended
-
     def on_message(self, message: Any, ts: float, to_server: bool) -> None:
         if isinstance(message, ssh.Encrypted):
             self.encrypted(to_server, message.size)
@@ -301,17 +305,13 @@ class RdpSession(ShapeSession):
     def new_parser(self) -> rdp.RdpParser:
         return rdp.RdpParser()
 
-    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
-        if self.secured_at is not None:
-            self.encrypted(to_server, len(data))
-        else:
-            super().data(to_server, data, ts, gap)
-
     def on_message(self, message: Any, ts: float, to_server: bool) -> None:
-        if isinstance(message, rdp.ConnectionRequest):
+        if isinstance(message, rdp.Secured):
+            self.encrypted(to_server, message.size)
+        elif isinstance(message, rdp.ConnectionRequest):
             self.username = message.cookie
         elif message.failure is not None:
-            self.finished = True  # negotiation refused: no credentials were tried
+            pass  # negotiation refused: no credentials were tried (the parser is done)
         elif message.selected in (rdp.PROTOCOL_HYBRID, rdp.PROTOCOL_HYBRID_EX):
             self.secured_at = ts
             self.login(ts, self.username)
