@@ -122,15 +122,11 @@ def through_smtp(mail: bytes, cuts: list[int], finish: bool) -> tuple[bytes, boo
     st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
 )
 def test_attachments_round_trip_through_smtp_and_mime(payload: bytes, cte: str, cuts: list[int]) -> None:
-    if cte == "quoted-printable":
-        payload = payload.replace(b"\r", b"")  # text: line ends are CRLF on the wire
-        payload = payload.decode("latin-1").encode("utf-8")
     mail = attachment_mail(payload, cte)
     delivered, clean = through_smtp(mail, cuts, finish=True)
     assert clean and delivered == mail
     [part] = [p for p in leaf_parts(parse_message(delivered), cut=False) if p.filename]
-    expected = payload if cte == "base64" else payload.replace(b"\n", b"\r\n")
-    assert part.data == expected and not part.partial
+    assert part.data == payload and not part.partial  # bytes: quoted-printable encodes line ends too
 
 
 @settings(max_examples=150, deadline=None)
