@@ -382,3 +382,11 @@ def test_a_megabyte_without_structure_is_linear_and_bounded(name: str) -> None:
         for _ in range(16):
             parser.feed(to_server, b"A" * 65536)
     assert _buffered(parser) <= 140 * 1024
+
+
+def test_lines_fed_byte_by_byte_are_searched_once() -> None:
+    """A 60 KiB Redis line in 1-byte chunks: each byte is searched for a newline once, not once per chunk."""
+    reader = redis.RespReader(client=True)
+    line = b"AUTH " + b"x" * 60_000 + b"\r\n"
+    found = [m for i in range(len(line)) for m in reader.feed(line[i : i + 1])]
+    assert found == [redis.Command((b"AUTH", b"x" * redis.MAX_ARG))] and reader._scanned == 0

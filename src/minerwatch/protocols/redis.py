@@ -47,6 +47,7 @@ class RespReader:
         self.client = client
         self.broken = False
         self._buffer = bytearray()
+        self._scanned = 0  # bytes of the partial line at the buffer's start already searched for a newline
         self._pending = 0  # elements still missing in the current top-level message
         self._kind = ""
         self._text = b""
@@ -65,7 +66,7 @@ class RespReader:
         while pos < len(buffer):
             if self._bulk_left >= 0:
                 take = min(self._bulk_left, len(buffer) - pos)
-                room = MAX_ARG + 2 - len(self._bulk)
+                room = MAX_ARG - len(self._bulk)
                 self._bulk += buffer[pos : pos + min(take, room)]
                 pos += take
                 self._bulk_left -= take
@@ -74,13 +75,15 @@ class RespReader:
                 self._bulk_left = -1
                 self._element(bytes(self._bulk[: min(self._bulk_size, MAX_ARG)]), out)
                 continue
-            end = buffer.find(b"\n", pos)
+            end = buffer.find(b"\n", pos + self._scanned)
             if end < 0:
                 if len(buffer) - pos > MAX_LINE:
                     self.broken = True
                     buffer.clear()
                     return out
+                self._scanned = len(buffer) - pos  # a line fed byte by byte is still searched once
                 break
+            self._scanned = 0
             self._line(bytes(buffer[pos:end]).rstrip(b"\r"), out)
             pos = end + 1
         del buffer[:pos]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 MAX_LINE = 512
+PROMPT_TAIL = 64  # prompts are short: only the end of the current line is matched, however it grows
 IAC, SB, SE = 0xFF, 0xFA, 0xF0
 _WITH_OPTION = frozenset({0xFB, 0xFC, 0xFD, 0xFE})  # WILL, WONT, DO, DONT
 _LOGIN_PROMPT = re.compile(r"(login|username|user name|user)\s*:\s*$", re.IGNORECASE)
@@ -108,13 +109,14 @@ class TelnetParser:
             self._judge(line, out)
             self._prompted = False
         self._server_line = partial[-MAX_LINE:]
+        tail = self._server_line[-PROMPT_TAIL:]
         if not self._prompted:
             for kind, pattern in (("password", _PASSWORD_PROMPT), ("login", _LOGIN_PROMPT)):
-                if pattern.search(self._server_line):
+                if pattern.search(tail):
                     out.append(Prompt(kind))
                     self._prompted = True
                     return out
-            if _SHELL_PROMPT.search(self._server_line):
+            if _SHELL_PROMPT.search(tail):
                 out.append(Prompt("shell"))
                 self._prompted = True
         return out
