@@ -1,9 +1,14 @@
 """A real miner: XMRig 6.16.0 recorded on loopback against tests/fixtures/pool_emulator.py (see
-tests/fixtures/recordings/README.md). Stages 1 and 2, the agent parsed, the algorithm list, keepalived."""
+tests/fixtures/recordings/README.md). Stages 1 and 2, the agent parsed, the algorithm list, keepalived;
+the same miner over TLS shows only as TLS."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
+
+from minerwatch.protocols.tls import ClientHelloParser
 
 RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "recordings" / "xmrig-6.16.0-cryptonote.pcapng"
 WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
@@ -32,3 +37,26 @@ def test_xmrig_recording(analyse):
     assert login["password"] == "********" and login["outcome"] == "accepted"
     [flow] = [e["flow"] for e in events if e["event_type"] == "flow"]
     assert flow["methods"] == {"login": 1, "submit": 2, "job": 1, "keepalived": 1}
+
+
+TLS_RECORDING = RECORDING.with_name("xmrig-6.16.0-cryptonote-tls.pcapng")
+XMRIG_JA3 = "c34a54599a1fbaf1786aa6d633545a60"
+
+
+def first_client_payload(path: Path) -> bytes:
+    dpkt = pytest.importorskip("dpkt")
+    with path.open("rb") as f:
+        for _, buf in dpkt.pcapng.Reader(f):
+            tcp = dpkt.ethernet.Ethernet(buf).data.data
+            if tcp.dport == 3443 and tcp.data:
+                return bytes(tcp.data)
+    raise AssertionError("no client payload")
+
+
+def test_stratum_over_tls_is_only_tls(analyse):
+    """The same miner with --tls: nothing of the pool protocol shows, and nothing is made up. What is left
+    is the ClientHello: no SNI (xmrig 6.16.0 sends none, even to a host name) and its JA3."""
+    events = analyse(TLS_RECORDING)
+    assert not [e for e in events if e["event_type"] in ("mining", "verdict")]
+    hello = ClientHelloParser().feed(first_client_payload(TLS_RECORDING))
+    assert hello is not None and hello.sni is None and hello.ja3 == XMRIG_JA3
