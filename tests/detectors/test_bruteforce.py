@@ -13,10 +13,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minerwatch.capture.writer import PcapWriter, TcpConversation
-from minerwatch.detectors.bruteforce import BruteForceSettings
-from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
+from minerwatch.detectors.bruteforce import SESSIONS, BruteForceSettings
+from minerwatch.detectors.bruteforce.campaign import FAILED, SUCCEEDED, UNKNOWN, Attempt, BruteForceConfig
 from minerwatch.detectors.bruteforce.sessions import SshSession
 from minerwatch.events import Event
 from minerwatch.pipeline import Analysis, AnalysisOptions
@@ -371,3 +373,62 @@ def test_events_follow_the_published_schema_and_serialise(tmp_path: Path) -> Non
     for event in events:
         assert not list(validator.iter_errors(event))
         assert json.loads(json.dumps(event)) == event
+
+
+def postgres_tls(c: TcpConversation, i: int, ok: bool) -> None:
+    c.send(True, struct.pack("!II", 8, 80877103)).send(False, b"S").send(True, b"\x16\x03\x01" + b"h" * 200)
+
+
+def mysql_tls(c: TcpConversation, i: int, ok: bool) -> None:
+    c.send(False, mysql_packet(0, b"\x0a8.0.36\x00" + b"\x01\x00\x00\x00"))
+    c.send(True, mysql_packet(1, struct.pack("<IIB23s", 0x000FAA85, 1 << 24, 33, b"\0" * 23)))
+    c.send(True, b"\x16\x03\x01" + b"h" * 200)
+
+
+def ftp_tls(c: TcpConversation, i: int, ok: bool) -> None:
+    c.send(False, b"220 ready\r\n").send(True, b"AUTH TLS\r\n").send(False, b"234 go\r\n")
+    c.send(True, b"\x16\x03\x01" + b"h" * 200)
+
+
+@pytest.mark.parametrize(("login", "port"), [(postgres_tls, 5432), (mysql_tls, 3306), (ftp_tls, 21)])
+def test_logins_inside_tls_are_not_judged(tmp_path: Path, login: Login, port: int) -> None:
+    assert run(tmp_path, campaign(login, port, failures=20)) == []
+
+
+class FakeInfo:
+    client_ip, server_ip, server_port, flow_id = ATTACKER, VICTIM, 1, 1
+
+
+class FakeFlow:
+    last_ts = T0 + 1
+
+
+class Recorder:
+    """Stands in for a TcpConversation: keeps what each side sends, in order."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[bool, bytes]] = []
+
+    def send(self, from_client: bool, data: bytes, dt: float = 0.0) -> Recorder:
+        self.chunks.append((from_client, data))
+        return self
+
+
+@pytest.mark.parametrize("service", sorted(SESSIONS))
+@settings(max_examples=80, deadline=None)
+@given(
+    chunks=st.lists(st.tuples(st.booleans(), st.binary(max_size=300)), max_size=25), opening=st.integers(0, 6)
+)
+def test_sessions_never_raise_on_hostile_bytes(
+    service: str, chunks: list[tuple[bool, bytes]], opening: int
+) -> None:
+    """Random bytes after a valid opening of each protocol: no exception, only well-formed attempts."""
+    attempts: list[Attempt] = []
+    recorder = Recorder()
+    PROTOCOLS[service][0](recorder, 0, False)  # type: ignore[arg-type]
+    session = SESSIONS[service](attempts.append, FakeInfo(), 4096)  # type: ignore[arg-type]
+    for to_server, data in recorder.chunks[:opening] + chunks:
+        session.data(to_server, data, T0, False)
+        session.wants_more(4096)
+    session.end(FakeFlow(), T0 + 1, "end-of-capture")  # type: ignore[arg-type]
+    assert all(a.outcome in (FAILED, SUCCEEDED, UNKNOWN) and a.service == service for a in attempts)
