@@ -327,3 +327,10 @@ def test_smtp_mail_over_the_flow_cap_is_cut_and_flagged(
     body = event["file"]
     assert (body["filename"], body["partial_reason"]) == ("update.bin", "memory-cap")
     assert 0 < body["size"] < len(ELF) and body["sha256"] == sha256(ELF[: body["size"]])
+
+
+def test_media_bodies_are_not_reported_even_when_read_in_part(tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    response = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n" % len(png) + png
+    events = run(tmp_path, http(get("/"), response), http(get(), response[:-1] + b"!", port=40001))
+    assert file_events(events) == []

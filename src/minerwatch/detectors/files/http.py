@@ -4,7 +4,9 @@ Bodies come from the shared HTTP parse (flows/http.py), de-chunked and content-d
 up to its body cap. Not every body is a file: one is reported when the transfer names a file (a
 Content-Disposition filename, a form part with a filename, a URL ending in a file name) or when its bytes
 are notable (an executable, script, archive or document by magic, a YARA match, or a pool/wallet
-indicator). Pages and API answers without any of these are only counted.
+indicator). Pages and API answers without any of these are only counted. Bodies that start as markup or
+as unknown binary data (images, media) are declined at their first bytes (`wants_body`), so the HTTP layer
+can skip them unread when no other detector wants them either.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from minerwatch.decode import Flow
 from minerwatch.detectors.files.carve import Budget, Carve, FileLimits
+from minerwatch.detectors.files.magic import identify
 from minerwatch.detectors.files.mime import disposition_filename, leaf_parts, parse_form_data
 from minerwatch.detectors.files.report import FileReporter, Transfer
 from minerwatch.flows.http import HttpMessage
@@ -23,6 +26,20 @@ from minerwatch.protocols.websocket import Message
 
 # Last URL path segments with these extensions are pages or API endpoints, not named files.
 PAGE_EXTENSIONS = frozenset({"", "htm", "html", "php", "asp", "aspx", "jsp", "cgi", "do", "action"})
+SNIFF_BYTES = 4096  # first body bytes typed to decide whether the body is worth reading
+
+
+def _request_head(message: HttpMessage) -> Request | None:
+    """The request a message is or answers, when known."""
+    if isinstance(message.head, Request):
+        return message.head
+    answered = message.request.head if message.request is not None else None
+    return answered if isinstance(answered, Request) else None
+
+
+def _is_form_data(message: HttpMessage) -> bool:
+    content_type = message.head.headers.get(b"content-type") or b""
+    return message.from_client and content_type.strip().lower().startswith(b"multipart/form-data")
 
 
 def _text(value: bytes | None) -> str | None:
@@ -44,29 +61,40 @@ class HttpFileConsumer:
         self.limits = limits
         self.budget = budget
 
+    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+        """Asked at a body's first bytes: pages and media (markup, unknown binary data) are left unread,
+        so the HTTP layer can skip them; anything named, typed as a file, or other text is wanted."""
+        if _is_form_data(message) or self._name(message)[1]:
+            return True
+        kind = identify(bytes(message.body[:SNIFF_BYTES]))
+        if kind.category == "text":
+            return message.body.lstrip()[:1] != b"<"
+        return kind.category != "data"
+
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
-        if not message.body:
+        if not message.body or message.body_wanted is False:  # not wanted: only its first bytes are here
             return
         head = message.head
-        if isinstance(head, Request):
-            request_head: Request | None = head
-        else:
-            answered = message.request.head if message.request is not None else None
-            request_head = answered if isinstance(answered, Request) else None
-        app = self._app(head, request_head)
+        app = self._app(head, _request_head(message))
         content_type = (_text(head.headers.get(b"content-type")) or "").strip()
-        if message.from_client and content_type.lower().startswith("multipart/form-data"):
+        if _is_form_data(message):
             self._form_data(flow, message, app, content_type)
             return
-        filename = disposition_filename(_text(head.headers.get(b"content-disposition")) or "")
-        named = filename is not None
-        if filename is None and request_head is not None:
-            filename, named = url_filename(_text(request_head.target) or "")
+        filename, named = self._name(message)
         reason = self._partial_reason(message)
         wire_size = message.end.body_length if message.end is not None else None
         self._carve(
             flow, message, app, bytes(message.body), filename, named, content_type or None, reason, wire_size
         )
+
+    @staticmethod
+    def _name(message: HttpMessage) -> tuple[str | None, bool]:
+        """The file's name, and whether the transfer names a file (Content-Disposition, or the URL)."""
+        filename = disposition_filename(_text(message.head.headers.get(b"content-disposition")) or "")
+        if filename is not None:
+            return filename, True
+        request = _request_head(message)
+        return url_filename(_text(request.target) or "") if request is not None else (None, False)
 
     def _form_data(
         self, flow: FlowInfo, message: HttpMessage, app: dict[str, Any], content_type: str
