@@ -313,6 +313,126 @@ def test_record_framer_skips_oversize_records_without_buffering_them() -> None:
     assert framer.feed(b"x" * 898 + b"\x00\x03z") == [b"\x00\x03z"]
 
 
+# ---- real traffic ----------------------------------------------------------------------------------------
+# psql 15.18 against PostgreSQL 15.18 on loopback, recorded with dumpcap (pg_hba "password", then
+# "scram-sha-256"; sslmode=prefer, so each connection opens with an SSLRequest the server refuses).
+
+PSQL_REFUSED: Transcript = [
+    (True, bytes.fromhex("0000000804d2162f")),
+    (False, bytes.fromhex("4e")),
+    (
+        True,
+        bytes.fromhex(
+            "0000003a00030000757365720061707000646174616261736500706f737467726573006170706c6963617469"
+            "6f6e5f6e616d65007073716c0000"
+        ),
+    ),
+    (False, bytes.fromhex("520000000800000003")),
+    (True, bytes.fromhex("700000000b67756573733100")),
+    (
+        False,
+        bytes.fromhex(
+            "450000006353464154414c0056464154414c00433238503031004d70617373776f72642061757468656e7469"
+            "636174696f6e206661696c656420666f7220757365722022617070220046617574682e63004c333334005261"
+            "7574685f6661696c65640000"
+        ),
+    ),
+]
+PSQL_ACCEPTED: Transcript = [
+    (True, bytes.fromhex("0000000804d2162f")),
+    (False, bytes.fromhex("4e")),
+    (
+        True,
+        bytes.fromhex(
+            "0000003a00030000757365720061707000646174616261736500706f737467726573006170706c6963617469"
+            "6f6e5f6e616d65007073716c0000"
+        ),
+    ),
+    (False, bytes.fromhex("520000000800000003")),
+    (True, bytes.fromhex("7000000014436f72726563742d486f7273652d3100")),
+    (
+        False,
+        bytes.fromhex(
+            "520000000800000000530000001a6170706c69636174696f6e5f6e616d65007073716c005300000019636c69"
+            "656e745f656e636f64696e670055544638005300000017446174655374796c650049534f2c204d4459005300"
+            "00002664656661756c745f7472616e73616374696f6e5f726561645f6f6e6c79006f6666005300000017696e"
+            "5f686f745f7374616e646279006f6666005300000019696e74656765725f6461746574696d6573006f6e0053"
+            "0000001b496e74657276616c5374796c6500706f73746772657300530000001569735f737570657275736572"
+            "006f66660053000000197365727665725f656e636f64696e6700555446380053000000327365727665725f76"
+            "657273696f6e0031352e3138202844656269616e2031352e31382d302b646562313275312900530000001e73"
+            "657373696f6e5f617574686f72697a6174696f6e006170700053000000237374616e646172645f636f6e666f"
+            "726d696e675f737472696e6773006f6e00530000001554696d655a6f6e65004574632f555443004b0000000c"
+            "00007c01204a2dab5a0000000549"
+        ),
+    ),
+]
+PSQL_SCRAM_REFUSED: Transcript = [
+    (True, bytes.fromhex("0000000804d2162f")),
+    (False, bytes.fromhex("4e")),
+    (
+        True,
+        bytes.fromhex(
+            "0000003a00030000757365720061707000646174616261736500706f737467726573006170706c6963617469"
+            "6f6e5f6e616d65007073716c0000"
+        ),
+    ),
+    (False, bytes.fromhex("52000000170000000a534352414d2d5348412d3235360000")),
+    (
+        True,
+        bytes.fromhex(
+            "7000000036534352414d2d5348412d32353600000000206e2c2c6e3d2c723d345158396f444f516e4e644e75"
+            "4666586950307044356936"
+        ),
+    ),
+    (
+        False,
+        bytes.fromhex(
+            "520000005c0000000b723d345158396f444f516e4e644e7546665869503070443569364f4e757a756262764b"
+            "664d61436e69533958496a4b692b792c733d4a6344503867462f74516c336570465233336f477a413d3d2c69"
+            "3d34303936"
+        ),
+    ),
+    (
+        True,
+        bytes.fromhex(
+            "700000006c633d626977732c723d345158396f444f516e4e644e7546665869503070443569364f4e757a7562"
+            "62764b664d61436e69533958496a4b692b792c703d4b4d704d5a634132704e2b4d37334d2b6c5833566b6659"
+            "7a4f5030706e474232676a3941486f553552794d3d"
+        ),
+    ),
+    (
+        False,
+        bytes.fromhex(
+            "450000006353464154414c0056464154414c00433238503031004d70617373776f72642061757468656e7469"
+            "636174696f6e206661696c656420666f7220757365722022617070220046617574682e63004c333334005261"
+            "7574685f6661696c65640000"
+        ),
+    ),
+]
+
+
+def test_real_psql_cleartext_login_refused_and_accepted() -> None:
+    refused = feed_all(postgres.PostgresParser(), PSQL_REFUSED)
+    assert refused == [
+        postgres.Startup("app", "postgres"),
+        postgres.AuthRequest(postgres.AUTH_CLEARTEXT),
+        postgres.PasswordSent("guess1"),
+        postgres.ServerError(postgres.INVALID_PASSWORD, 'password authentication failed for user "app"'),
+    ]
+    parser = postgres.PostgresParser()
+    assert feed_all(parser, PSQL_ACCEPTED)[-2:] == [
+        postgres.PasswordSent("Correct-Horse-1"),
+        postgres.AuthRequest(postgres.AUTH_OK),
+    ]
+    assert parser.done
+
+
+def test_real_psql_scram_login_refused_without_exposing_anything() -> None:
+    found = feed_all(postgres.PostgresParser(), PSQL_SCRAM_REFUSED)
+    assert found[0] == postgres.Startup("app", "postgres")
+    assert postgres.PasswordSent(None) in found and found[-1].sqlstate == postgres.INVALID_PASSWORD
+
+
 # ---- properties ------------------------------------------------------------------------------------------
 
 
