@@ -84,3 +84,10 @@ def test_a_raw_base64_stream_of_an_image_is_not_mining(write_capture, analyse):
     c.send(True, base64.b64encode(b"\xff\xd8\xff\xe0" + os.urandom(5000)))
     events = analyse(write_capture(c.close().packets))
     assert mining(events) == []
+
+
+def test_a_capture_starting_inside_a_hex_blob_is_still_read_as_json_lines():
+    from minerwatch.detectors.pool_behaviour import looks_like_json
+
+    assert looks_like_json(b"ab" * 40 + b'","job_id":"1"}}\n{"id":2,"method":"submit"}\n')
+    assert not looks_like_json(b'POST / HTTP/1.1\r\nHost: a\r\n\r\n{"id":1,"method":"getwork"}\n')
