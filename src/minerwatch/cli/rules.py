@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "rules",
         help="list exploit, dropper and botnet-control rules; test rule files",
         description="Rules are YAML files (docs/exploits.md). minerwatch ships a set in "
-        f"{SHIPPED}; add your own files or directories with --rules PATH (also on analyze).",
+        f"{SHIPPED}; add your own files or directories with --rules PATH.",
     )
     actions = parser.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
 
