@@ -27,7 +27,7 @@ from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, Response
 from minerwatch.protocols.mining import Job, Login, MiningMessage, PoolSession, Redirect, Reply
 from minerwatch.protocols.mining.coinhive import CoinHiveSession, is_coinhive
-from minerwatch.protocols.mining.obfuscated import sniff
+from minerwatch.protocols.mining.obfuscated import SNIFF_BYTES, sniff
 from minerwatch.protocols.websocket import Message
 
 MAX_BODY = 256 * 1024  # JSON-RPC mining bodies are small; a getblocktemplate answer can reach ~100 KiB
@@ -61,6 +61,14 @@ class MiningHttpConsumer:
         self.detector = detector
         self.stats = stats
         self._flows: dict[int, _FlowState] = {}
+
+    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+        """Asked at a body's first bytes: requests that start like JSON or an encoded pool request, and
+        every answer on a flow already known to mine; other bodies may be skipped by the HTTP layer."""
+        if not message.from_client:
+            return flow.flow_id in self._flows
+        start = bytes(message.body[:SNIFF_BYTES]).lstrip()
+        return start[:1] in (b"{", b"[") or sniff(start) is not None
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         head = message.head

@@ -25,6 +25,7 @@ from minerwatch.protocols.websocket import Message
 SCAN_BYTES = 16 * 1024  # scripts and configs that name pools are small; keeps the per-flow cost bounded
 SKIPPED_MEDIA = (b"image/", b"video/", b"audio/", b"font/")
 TLS_HANDSHAKE = 0x16
+MAX_TEXT_BODY = 1 << 20  # a longer body is not asked for (only its first SCAN_BYTES would be read)
 MAX_PER_FLOW = 16
 
 
@@ -75,6 +76,15 @@ class PoolIndicatorScanner:
         return self.events.make("mining", ts, body, flow)
 
     # HttpConsumer
+    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+        """Text bodies of modest size (scripts, configs, pages); media, binaries and large downloads may be
+        skipped by the HTTP layer (a binary is the file carver's concern)."""
+        headers = message.head.headers
+        media = (headers.get(b"content-type") or b"").lstrip().lower()
+        length = headers.get(b"content-length")
+        too_long = length is not None and length.strip().isdigit() and int(length) > MAX_TEXT_BODY
+        return not (media.startswith(SKIPPED_MEDIA) or too_long or b"\0" in message.body[:256])
+
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         media = (message.head.headers.get(b"content-type") or b"").lstrip().lower()
         if message.body and not media.startswith(SKIPPED_MEDIA):
