@@ -15,6 +15,7 @@ from minerwatch import pipeline
 from minerwatch.capture.writer import PcapWriter, TcpConversation
 from minerwatch.detectors import files
 from minerwatch.detectors.files.carve import FileLimits
+from minerwatch.flows.http import MAX_BODY
 
 CLIENT, SERVER = "10.0.0.5", "203.0.113.7"
 ELF = b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00\x3e\x00" + bytes(range(256)) * 16
@@ -121,13 +122,13 @@ def test_pages_without_a_file_name_or_notable_content_are_only_counted(tmp_path:
 
 
 def test_body_over_the_http_cap_is_partial_with_the_hash_of_what_was_seen(tmp_path: Path) -> None:
-    big = ELF + bytes(1024 * 1024 + 100 - len(ELF))
+    big = ELF + bytes(MAX_BODY + 100 - len(ELF))
     response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(big) + big
-    [event] = file_events(run(tmp_path, http(get(), response), stream_depth=4 * 1024 * 1024))
+    [event] = file_events(run(tmp_path, http(get(), response)))
     body = event["file"]
     assert body["partial"] is True and body["partial_reason"] == "body-cap"
-    assert body["size"] == 1024 * 1024 and body["transfer_size"] == len(big)
-    assert body["sha256"] == sha256(big[: 1024 * 1024])
+    assert body["size"] == MAX_BODY and body["transfer_size"] == len(big)
+    assert body["sha256"] == sha256(big[:MAX_BODY])
 
 
 def with_limits(monkeypatch: pytest.MonkeyPatch, limits: FileLimits) -> None:
@@ -149,10 +150,6 @@ def test_caps_make_a_partial_file(
     assert event["file"]["sha256"] == sha256(ELF[:1000])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flows/http.py drops a message cut by the end of the connection (see docs/files.md)",
-)
 def test_http_download_cut_by_the_connection_is_partial(tmp_path: Path) -> None:
     response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(ELF) * 2) + ELF
     [event] = file_events(run(tmp_path, http(get(), response)))

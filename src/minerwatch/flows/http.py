@@ -27,6 +27,9 @@ from minerwatch.protocols.http import (
 )
 from minerwatch.protocols.websocket import Message, WebSocketParser
 
+MAX_BODY = 16 << 20  # per message: most miner binaries are several MiB
+MAX_BUFFERED = 256 << 20  # over all flows at once
+
 
 @dataclass(slots=True)
 class HttpMessage:
@@ -39,6 +42,7 @@ class HttpMessage:
     end: EndOfMessage | None = None
     request: HttpMessage | None = None  # for a response: the request it answers
     body_wanted: bool | None = None  # decided at the first body bytes by asking the consumers
+    clipped: bool = False  # the body was cut short to keep all flows' buffered bodies within budget
 
 
 class HttpConsumer(Protocol):
@@ -60,6 +64,8 @@ class HttpStats:
     protocol_errors: int = 0
     websocket_flows: int = 0
     bodies_skipped: int = 0
+    bodies_clipped: int = 0
+    buffered: int = 0  # body bytes held right now, over all flows (bounded by MAX_BUFFERED)
 
 
 class HttpStreamAnalyzer:
@@ -68,7 +74,7 @@ class HttpStreamAnalyzer:
         self.consumers = consumers
         self.depth = depth
         self.stats = stats
-        self.connection = HttpConnection()
+        self.connection = HttpConnection(max_body=MAX_BODY)
         self.current: dict[bool, HttpMessage | None] = {True: None, False: None}
         self.unanswered: list[HttpMessage] = []
         self.websocket: dict[bool, WebSocketParser] | None = None
@@ -112,20 +118,14 @@ class HttpStreamAnalyzer:
         elif isinstance(event, Data):
             message = self.current[from_client]
             if message is not None:
-                message.body += event.data
+                self._hold(message, event.data)
                 if message.body_wanted is None:
                     message.body_wanted = any(self._wants_body(c, message) for c in self.consumers)
         elif isinstance(event, EndOfMessage):
             message = self.current[from_client]
-            self.current[from_client] = None
             if message is not None:
                 message.end = event
-                self.stats.messages += 1
-                if from_client:
-                    self.unanswered.append(message)
-                    del self.unanswered[:-64]  # bounded: a client that is never answered
-                for consumer in self.consumers:
-                    consumer.on_http(self.info, message)
+                self._dispatch(from_client, message)
         elif isinstance(event, Upgrade):
             if event.protocol == b"websocket" and self.last_response is not None:
                 if self.websocket is None:
@@ -140,6 +140,37 @@ class HttpStreamAnalyzer:
         elif isinstance(event, ProtocolError):
             self.stats.protocol_errors += 1
             self.failed = True
+
+    def _hold(self, message: HttpMessage, data: bytes) -> None:
+        """Keep body bytes while the budget shared by all flows allows; beyond it the body is clipped."""
+        room = MAX_BUFFERED - self.stats.buffered
+        if len(data) > room:
+            self.stats.bodies_clipped += not message.clipped
+            message.clipped = True
+            data = data[: max(room, 0)]
+        message.body += data
+        self.stats.buffered += len(data)
+
+    def _release(self, message: HttpMessage) -> None:
+        self.stats.buffered -= len(message.body)
+        message.body = bytearray()
+
+    def _dispatch(self, from_client: bool, message: HttpMessage) -> None:
+        """Hand a complete message to the consumers. A request's body is kept until its response has been
+        handed over too (consumers pair them); then both are released from the shared budget."""
+        self.current[from_client] = None
+        self.stats.messages += 1
+        if from_client:
+            self.unanswered.append(message)
+            for forgotten in self.unanswered[:-64]:  # bounded: a client that is never answered
+                self._release(forgotten)
+            del self.unanswered[:-64]
+        for consumer in self.consumers:
+            consumer.on_http(self.info, message)
+        if not from_client:
+            self._release(message)
+            if message.request is not None:
+                self._release(message.request)
 
     def _websocket(self, from_client: bool, data: bytes, ts: float) -> None:
         assert self.websocket is not None
@@ -157,10 +188,27 @@ class HttpStreamAnalyzer:
 
     def wants_more(self, bytes_seen: int) -> bool:
         """HTTP is followed while it parses; `depth` bounds the bytes actually parsed (skipped bodies
-        do not count), so long keep-alive connections stay visible at the cost of their heads."""
-        return not self.failed and (self.websocket is not None or self.parsed <= self.depth)
+        do not count), so long keep-alive connections stay visible at the cost of their heads. A body a
+        consumer wants is followed to its end (up to MAX_BODY), past the depth."""
+        if self.failed:
+            return False
+        receiving = any(m is not None and m.body_wanted for m in self.current.values())
+        return self.websocket is not None or receiving or self.parsed <= self.depth
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
+        """The connection is over: a body delimited by the close ends now; a message cut short is still
+        handed to the consumers, with `end` None, so a partial download is reported as partial."""
+        if not self.failed and self.websocket is None:
+            for side in ("client", "server"):
+                for event_side, event in self.connection.feed_eof(side):
+                    if not isinstance(event, ProtocolError):  # "closed inside a body" is expected here
+                        self._event(event_side == "client", event, ts)
+        for from_client, message in list(self.current.items()):
+            if message is not None:
+                self._dispatch(from_client, message)
+        for message in self.unanswered:
+            self._release(message)
+        self.unanswered.clear()
         for consumer in self.consumers:
             consumer.on_http_end(self.info, flow, reason)
 
