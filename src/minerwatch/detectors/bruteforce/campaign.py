@@ -17,6 +17,11 @@ from typing import Any
 from minerwatch.events import Event, EventFactory, iso_timestamp
 
 MASK = "********"
+# How each service's refusals are known, and how far that can be trusted: a server that says "access
+# denied" is read directly; SSH/RDP sessions and HTTP form pages are judged by heuristics.
+JUDGED_BY = {"ssh": "session-shape", "rdp": "session-shape", "http-form": "response-heuristics"}
+CONFIDENCE = {"server-reply": 0.9, "session-shape": 0.7, "response-heuristics": 0.7}
+UNSURE_PENALTY = 0.2  # most attempts had no verdict at all (e.g. RDP without CredSSP)
 Key = tuple[str, str, str]  # attacker, victim, service
 FAILED, SUCCEEDED, UNKNOWN = "failed", "succeeded", "unknown"
 
@@ -137,6 +142,10 @@ class Campaign:
     def body(self, phase: str, connections: int, show_secrets: bool) -> dict[str, Any]:
         listed = self.config.max_listed
         duration = self.last_ts - self.first_ts
+        judged_by = JUDGED_BY.get(self.service, "server-reply")
+        confidence = CONFIDENCE[judged_by]
+        if self.outcomes[UNKNOWN] > self.outcomes[FAILED]:
+            confidence -= UNSURE_PENALTY
         body: dict[str, Any] = {
             "phase": phase,
             "service": self.service,
@@ -156,6 +165,8 @@ class Campaign:
             "usernames_count": len(self.usernames.values),
             "usernames_capped": self.usernames.capped,
             "success": dict(self.success) if self.success else None,
+            "judged_by": judged_by,
+            "confidence": round(confidence, 2),
             "flow_ids": list(self.flow_ids),
         }
         if self.passwords.values:
