@@ -45,14 +45,27 @@ def test_attempts_judged_out_of_order_still_use_their_own_times() -> None:
 
 def test_success_is_reported_only_after_a_refusal() -> None:
     t, events = tracker(threshold=2)
-    t.attempt(attempt(0, SUCCEEDED, user="legit"))
+    t.attempt(attempt(0, SUCCEEDED, user="legit"))  # an ordinary login: opens no campaign
+    assert not t.campaigns
     t.attempt(attempt(1))
     t.attempt(attempt(2))
     t.attempt(attempt(3, SUCCEEDED, user="admin"))
     t.finish()
     final = events[-1]["bruteforce"]
     assert final["success"] == {"username": "admin", "timestamp": "1970-01-01T00:00:03.000000Z", "flow_id": 3}
-    assert final["succeeded"] == 2 and final["passwords"] == [MASK] * 4 and final["passwords_masked"]
+    assert final["succeeded"] == 1 and final["passwords"] == [MASK] * 3 and final["passwords_masked"]
+
+
+def test_distinct_values_share_one_budget_given_back_when_a_campaign_closes() -> None:
+    t, events = tracker(threshold=2, max_campaigns=1, max_distinct_total=8)
+    for i in range(10):
+        t.attempt(attempt(i, user=f"u{i}", attacker="192.0.2.1"))
+    assert t.budget.left == 0
+    t.attempt(attempt(20, attacker="192.0.2.2"))  # evicts the first campaign, which gives its share back
+    final = events[1]["bruteforce"]
+    assert final["phase"] == "final" and final["usernames_capped"]
+    assert final["usernames_count"] + final["passwords_count"] == 8
+    assert t.budget.left == 8 - 2
 
 
 def test_lists_are_bounded_and_counts_capped() -> None:

@@ -4,7 +4,9 @@ A campaign raises its first event (phase "threshold") when `threshold` attempts 
 within `window` seconds of capture time, and its final event (phase "final", the totals and whether a login
 finally succeeded) when the input ends. Both are driven by capture time and input order only, so the
 output is deterministic. Memory is bounded: at most `max_campaigns` campaigns (the least recently active
-one is closed first, with its final event if it had crossed the threshold) and bounded lists in each.
+one is closed first, with its final event if it had crossed the threshold), bounded lists in each, and one
+budget of `max_distinct_total` remembered usernames/passwords (as hashes) shared by all campaigns. A
+success with no failure before it opens no campaign: ordinary logins cost nothing here.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ class BruteForceConfig:
     threshold: int = 10  # attempts not known to succeed ...
     window: float = 300.0  # ... within this many seconds raise the campaign
     max_listed: int = 20  # usernames / passwords / details listed in an event
-    max_distinct: int = 4096  # distinct usernames / passwords counted per campaign
-    max_campaigns: int = 50_000
+    max_distinct: int = 4096  # distinct usernames / passwords counted per campaign ...
+    max_distinct_total: int = 1_000_000  # ... and over all campaigns at once (about 60 MB at most)
+    max_campaigns: int = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,24 +52,42 @@ class Attempt:
     details: tuple[tuple[str, str], ...] = ()  # e.g. ("client_software", "libssh_0.9.6"), ("url", "/login")
 
 
-class Distinct:
-    """Distinct values in first-seen order, counted up to `limit` (then `capped`)."""
+class Budget:
+    """How many more distinct values all campaigns together may remember."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+
+class Distinct:
+    """Distinct values: the first `listed` kept as text, all counted (as hashes) up to `limit` and while the
+    shared budget lasts, then `capped`."""
+
+    def __init__(self, listed: int, limit: int, budget: Budget) -> None:
+        self.listed = listed
         self.limit = limit
-        self.values: dict[str, None] = {}
+        self.budget = budget
+        self.first: list[str] = []
+        self.seen: set[int] = set()
         self.capped = False
 
     def add(self, value: str | None) -> None:
-        if value is None or value in self.values:
+        if value is None:
             return
-        if len(self.values) < self.limit:
-            self.values[value] = None
-        else:
+        key = hash(value)
+        if key in self.seen:
+            return
+        if len(self.seen) >= self.limit or self.budget.left <= 0:
             self.capped = True
+            return
+        self.budget.left -= 1
+        self.seen.add(key)
+        if len(self.first) < self.listed:
+            self.first.append(value)
 
-    def first(self, count: int) -> list[str]:
-        return list(self.values)[:count]
+    def release(self) -> None:
+        self.budget.left += len(self.seen)
+        self.seen.clear()
 
 
 @dataclass
@@ -76,6 +97,7 @@ class Campaign:
     service: str
     first_ts: float
     config: BruteForceConfig
+    budget: Budget
     last_ts: float = 0.0
     outcomes: dict[str, int] = field(default_factory=lambda: {FAILED: 0, SUCCEEDED: 0, UNKNOWN: 0})
     ports: set[int] = field(default_factory=set)
@@ -92,9 +114,17 @@ class Campaign:
     details: dict[str, Distinct] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.usernames = Distinct(self.config.max_distinct)
-        self.passwords = Distinct(self.config.max_distinct)
+        self.usernames = self.distinct(self.config.max_distinct)
+        self.passwords = self.distinct(self.config.max_distinct)
         self.recent = deque(maxlen=self.config.threshold)
+
+    def distinct(self, limit: int) -> Distinct:
+        return Distinct(self.config.max_listed, limit, self.budget)
+
+    def release(self) -> None:
+        """Give the campaign's share of the distinct-value budget back."""
+        for values in (self.usernames, self.passwords, *self.details.values()):
+            values.release()
 
     def add(self, attempt: Attempt) -> bool:
         """Count one attempt; True when this attempt makes the campaign cross the threshold."""
@@ -108,9 +138,9 @@ class Campaign:
         self.usernames.add(attempt.username)
         self.passwords.add(attempt.password)
         for name, value in attempt.details:
-            self.details.setdefault(name, Distinct(self.config.max_listed)).add(value)
+            self.details.setdefault(name, self.distinct(self.config.max_listed)).add(value)
         if attempt.outcome == SUCCEEDED:
-            if self.success is None and self.outcomes[FAILED] + self.outcomes[UNKNOWN]:
+            if self.success is None:  # a campaign opens with a failure: this success came after one
                 self.success = {
                     "username": attempt.username,
                     "timestamp": iso_timestamp(attempt.ts),
@@ -140,7 +170,6 @@ class Campaign:
         return sum(self.outcomes.values())
 
     def body(self, phase: str, connections: int, show_secrets: bool) -> dict[str, Any]:
-        listed = self.config.max_listed
         duration = self.last_ts - self.first_ts
         judged_by = JUDGED_BY.get(self.service, "server-reply")
         confidence = CONFIDENCE[judged_by]
@@ -161,20 +190,20 @@ class Campaign:
             "unknown": self.outcomes[UNKNOWN],
             "connections": connections,
             "rate_per_minute": round(self.attempts * 60 / duration, 3) if duration > 0 else None,
-            "usernames": self.usernames.first(listed),
-            "usernames_count": len(self.usernames.values),
+            "usernames": list(self.usernames.first),
+            "usernames_count": len(self.usernames.seen),
             "usernames_capped": self.usernames.capped,
             "success": dict(self.success) if self.success else None,
             "judged_by": judged_by,
             "confidence": round(confidence, 2),
             "flow_ids": list(self.flow_ids),
         }
-        if self.passwords.values:
-            passwords = self.passwords.first(listed)
-            body["passwords"] = passwords if show_secrets else [MASK] * len(passwords)
-            body["passwords_count"] = len(self.passwords.values)
+        if self.passwords.seen:
+            passwords = self.passwords.first
+            body["passwords"] = list(passwords) if show_secrets else [MASK] * len(passwords)
+            body["passwords_count"] = len(self.passwords.seen)
             body["passwords_masked"] = not show_secrets
-        body.update({key: values.first(listed) for key, values in sorted(self.details.items())})
+        body.update({key: list(values.first) for key, values in sorted(self.details.items())})
         return body
 
 
@@ -192,24 +221,27 @@ class CampaignTracker:
         self.show_secrets = show_secrets
         self.campaigns: OrderedDict[Key, Campaign] = OrderedDict()
         self.connections: OrderedDict[Key, int] = OrderedDict()  # TCP connections to the service port
+        self.budget = Budget(config.max_distinct_total)
         self.stats = {"attempts": 0, "campaigns_raised": 0, "campaigns_evicted": 0}
 
-    def attempt(self, attempt: Attempt) -> Campaign:
+    def attempt(self, attempt: Attempt) -> None:
         self.stats["attempts"] += 1
         key = (attempt.attacker, attempt.victim, attempt.service)
         campaign = self.campaigns.get(key)
         if campaign is None:
+            if attempt.outcome == SUCCEEDED:
+                return
             if len(self.campaigns) >= self.config.max_campaigns:
                 _, oldest = self.campaigns.popitem(last=False)
                 self.stats["campaigns_evicted"] += 1
                 self._close(oldest)
-            campaign = self.campaigns[key] = Campaign(*key, attempt.ts, self.config, attempt.ts)
+            campaign = Campaign(*key, attempt.ts, self.config, self.budget, attempt.ts)
+            self.campaigns[key] = campaign
         else:
             self.campaigns.move_to_end(key)
         if campaign.add(attempt):
             self.stats["campaigns_raised"] += 1
             self._event(campaign, "threshold", attempt.ts)
-        return campaign
 
     def connection(self, key: Key) -> None:
         """One more TCP connection from attacker to victim's service port, whatever it carried."""
@@ -228,6 +260,7 @@ class CampaignTracker:
     def _close(self, campaign: Campaign) -> None:
         if campaign.alerted:
             self._event(campaign, "final", campaign.last_ts)
+        campaign.release()
 
     def _event(self, campaign: Campaign, phase: str, ts: float) -> None:
         event = self.events.make(
