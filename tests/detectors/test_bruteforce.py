@@ -20,6 +20,7 @@ from minerwatch.capture.writer import PcapWriter, TcpConversation
 from minerwatch.detectors.bruteforce import SESSIONS, BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import FAILED, SUCCEEDED, UNKNOWN, Attempt, BruteForceConfig
 from minerwatch.detectors.bruteforce.sessions import SshSession
+from minerwatch.errors import UsageError
 from minerwatch.events import Event
 from minerwatch.pipeline import Analysis, AnalysisOptions
 
@@ -282,6 +283,13 @@ def test_thresholds_are_configurable(tmp_path: Path) -> None:
     analysis.feed_file(path)
     analysis.finish()
     assert [e["bruteforce"]["attempts"] for e in events if e["event_type"] == "bruteforce"] == [3, 3]
+
+
+def test_a_port_mapped_to_an_unknown_protocol_is_a_usage_error() -> None:
+    options = AnalysisOptions()
+    options.bruteforce = BruteForceSettings(ports={22: "shh"})  # type: ignore[attr-defined]
+    with pytest.raises(UsageError, match="shh"):
+        Analysis([], options)
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from minerwatch.detectors.bruteforce.sessions import (
     TdsSession,
     TelnetSession,
 )
+from minerwatch.errors import UsageError
 from minerwatch.flows.info import FlowInfo, ip_text
 from minerwatch.protocols import postgres, tds
 
@@ -112,6 +113,10 @@ def connection_counter(ports: Mapping[int, str], tracker: CampaignTracker) -> Ca
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:
     settings: BruteForceSettings = getattr(ctx.options, "bruteforce", None) or BruteForceSettings()
+    unknown = sorted(set(settings.ports.values()) - set(SESSIONS))
+    if unknown:
+        known = ", ".join(SESSIONS)
+        raise UsageError(f"brute force: no login protocol named {', '.join(unknown)} (known: {known})")
     tracker = CampaignTracker(ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets)
     return DetectorPlugin(
         name="bruteforce",
