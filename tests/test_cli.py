@@ -87,3 +87,14 @@ def test_passwords_are_masked_unless_asked(sample):
         " ", ""
     )
     assert '"password":"x"' in shown.replace(" ", "")
+
+
+def test_alerts_without_a_verdict_still_exit_1(write_capture):
+    from minerwatch.capture.writer import dns_exchange
+
+    path = write_capture(
+        dns_exchange("10.0.0.5", "192.0.2.53", "pool.supportxmr.com", "198.51.100.7", 1e9, 1)
+    )
+    result = run_cli("analyze", str(path))
+    assert result.returncode == 1
+    assert "No mining found" in result.stdout and "supportxmr.com" in result.stdout

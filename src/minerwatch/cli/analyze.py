@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from minerwatch.correlate.verdicts import VerdictPolicy
-from minerwatch.output.console import render_summary
+from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.jsonlines import JsonLinesWriter
 from minerwatch.pipeline import Analysis, AnalysisOptions
 
@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analyze",
         help="analyse pcap/pcapng captures (gzip too) for mining",
         description="Analyse captures for cryptocurrency mining: pool protocols, staged verdicts per host.",
-        epilog="Exit status: 0 no mining found, 1 mining found, 2 usage error or an unreadable input.",
+        epilog="Exit status: 0 nothing found, 1 mining, alerts or brute force found, 2 usage error or an "
+        "unreadable input.",
     )
     p.add_argument(
         "captures", nargs="+", type=Path, metavar="CAPTURE", help="pcap or pcapng file, may be gzipped"
@@ -57,6 +58,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="store carved files (HTTP, SMTP, FTP) in DIR, named by sha256; nothing is written without it",
     )
     p.add_argument(
+        "--rules",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="also load exploit/dropper rule files from PATH, a .yaml file or a directory (repeatable; "
+        "see docs/exploits.md)",
+    )
+    p.add_argument(
         "--yara-rules",
         metavar="DIR",
         action="append",
@@ -78,9 +87,11 @@ def run(args: argparse.Namespace) -> int:
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
         extract_dir=args.extract_dir,
         yara_dirs=tuple(args.yara_rules),
+        rule_paths=tuple(args.rules),
     )
+    digest = FindingDigest()
     with ExitStack() as stack:
-        sinks = []
+        sinks = [digest]
         for target in ([args.output] if args.output else []) + (["-"] if args.json else []):
             writer = JsonLinesWriter(target)
             stack.callback(writer.close)
@@ -102,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 task = progress.add_task(path.name, total=size)
                 analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
         result = analysis.finish()
-    render_summary(result.verdicts, result.stats, sys.stderr if args.json else sys.stdout)
+    render_summary(result.verdicts, result.stats, sys.stderr if args.json else sys.stdout, digest)
     if result.input_errors:
         return 2
-    return 1 if result.verdicts else 0
+    return 1 if result.verdicts or digest.total else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TextIO
 
 from rich.console import Console
@@ -18,7 +19,49 @@ def _pool_lines(verdict: dict) -> str:
     ) + (f"\n… {len(verdict['pools']) - 8} more pools" if len(verdict["pools"]) > 8 else "")
 
 
-def render_summary(verdicts: list[Event], stats: Event, out: TextIO) -> None:
+class FindingDigest:
+    """An event sink that keeps, in bounded memory, what the summary shows of alerts and brute force:
+    per signature, how often and from which hosts (the first few)."""
+
+    HOSTS_SHOWN = 4
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.hosts: dict[tuple[str, str], list[str]] = {}
+
+    def __call__(self, event: Event) -> None:
+        kind = event["event_type"]
+        if kind == "alert":
+            key = (kind, str(event["alert"].get("signature", "?")))
+        elif kind == "bruteforce":
+            body = event["bruteforce"]
+            success = " (a login succeeded)" if body.get("success") else ""
+            key = (kind, f"{body.get('service', '?')} brute force{success}")
+        else:
+            return
+        self.counts[key] += 1
+        hosts = self.hosts.setdefault(key, [])
+        host = event.get("src_ip")
+        if host and host not in hosts and len(hosts) < self.HOSTS_SHOWN:
+            hosts.append(host)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _findings_table(digest: FindingDigest) -> Table:
+    table = Table(title="Alerts and brute force", show_lines=False)
+    for column in ("kind", "what", "count", "hosts"):
+        table.add_column(column, overflow="fold")
+    for (kind, what), count in digest.counts.most_common(20):
+        table.add_row(kind, what, str(count), ", ".join(digest.hosts[(kind, what)]))
+    return table
+
+
+def render_summary(
+    verdicts: list[Event], stats: Event, out: TextIO, digest: FindingDigest | None = None
+) -> None:
     console = Console(file=out, soft_wrap=False, width=200 if not out.isatty() else None)
     if verdicts:
         table = Table(title="Mining verdicts", show_lines=True)
@@ -48,6 +91,8 @@ def render_summary(verdicts: list[Event], stats: Event, out: TextIO) -> None:
         console.print(table)
     else:
         console.print("No mining found.")
+    if digest is not None and digest.total:
+        console.print(_findings_table(digest))
     body = stats["stats"]
     capture = body["capture"]
     console.print(
