@@ -197,6 +197,20 @@ def test_tds_login7_across_packets_with_the_password_decoded() -> None:
     ]
 
 
+# MS-TDS 4.2 "Login Request": the specification's own LOGIN7 example (host skostov1, user sa, no password).
+MS_TDS_LOGIN7_EXAMPLE = bytes.fromhex(
+    "1001009000000100880000000200097200100000000000070001000000000000"
+    "e003000000000000090400005e0008006e000200720000007200070080000000"
+    "8000000080000400880000008800000000508be2b78f88000000880000008800"
+    "00000000000073006b006f00730074006f0076003100730061004f0053005100"
+    "4c002d00330032004f00440042004300"
+)
+
+
+def test_tds_login7_example_of_the_specification() -> None:
+    assert tds.TdsParser().feed(True, MS_TDS_LOGIN7_EXAMPLE) == [tds.Login("sa", "", "skostov1", "OSQL-32")]
+
+
 def test_tds_deobfuscation_is_the_inverse_of_the_documented_scheme() -> None:
     assert tds.deobfuscate(obfuscate("Пароль-1")).decode("utf-16-le") == "Пароль-1"
 
