@@ -292,6 +292,14 @@ def test_rdp_cookie_and_negotiated_protocol() -> None:
     assert not parser.done
 
 
+def test_rdp_request_with_correlation_info_after_the_negotiation() -> None:
+    negotiation = struct.pack("<BBHI", rdp.NEG_REQUEST, 0x08, 8, rdp.PROTOCOL_HYBRID_EX)
+    correlation = bytes([6, 0]) + struct.pack("<H", 36) + b"\x11" * 16 + b"\0" * 16
+    x224 = b"\xe0\0\0\0\0\0" + b"Cookie: msts=3640205228.15629.0000\r\n" + negotiation + correlation
+    tpkt = struct.pack("!BBH", 3, 0, 5 + len(x224)) + bytes([len(x224)]) + x224
+    assert rdp.RdpParser().feed(True, tpkt) == [rdp.ConnectionRequest(None, rdp.PROTOCOL_HYBRID_EX)]
+
+
 def test_rdp_negotiation_failure() -> None:
     cc = b"\xd0\0\0\x12\x34\0" + struct.pack("<BBHI", rdp.NEG_FAILURE, 0, 8, 5)
     tpkt = struct.pack("!BBH", 3, 0, 5 + len(cc)) + bytes([len(cc)]) + cc

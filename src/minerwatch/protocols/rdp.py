@@ -45,11 +45,11 @@ def _tpkt_length(header: bytes) -> int | None:
     return struct.unpack_from("!H", header, 2)[0] if header[0] == 3 else None
 
 
-def _negotiation(data: bytes) -> tuple[int, int] | None:
-    """(type, value) of the 8-byte RDP_NEG_* structure that ends an X.224 CR/CC, if any."""
-    if len(data) < 8 or data[-8] not in (NEG_REQUEST, NEG_RESPONSE, NEG_FAILURE):
+def _negotiation(data: bytes, start: int) -> tuple[int, int] | None:
+    """(type, value) of the 8-byte RDP_NEG_* structure at `start`, if any (correlation info may follow)."""
+    if len(data) < start + 8 or data[start] not in (NEG_REQUEST, NEG_RESPONSE, NEG_FAILURE):
         return None
-    return data[-8], struct.unpack_from("<I", data, len(data) - 4)[0]
+    return data[start], struct.unpack_from("<I", data, start + 4)[0]
 
 
 class RdpParser:
@@ -71,11 +71,12 @@ class RdpParser:
             if len(x224) < _X224_FIXED:
                 continue
             code, variable = x224[1] & 0xF0, x224[_X224_FIXED : 1 + x224[0]]
-            negotiation = _negotiation(variable)
+            # A routing token or cookie ("Cookie: ...\r\n") comes first, then the negotiation structure.
+            token_end = variable.find(b"\r\n") if variable.startswith(b"Cookie: ") else -1
+            negotiation = _negotiation(variable, token_end + 2 if token_end >= 0 else 0)
             if to_server and code == X224_CONNECTION_REQUEST:
-                start = variable.find(_COOKIE)
-                end = variable.find(b"\r\n", start)
-                cookie = variable[start + len(_COOKIE) : end] if start >= 0 and end >= 0 else None
+                named = token_end >= 0 and variable.startswith(_COOKIE)
+                cookie = variable[len(_COOKIE) : token_end] if named else None
                 out.append(
                     ConnectionRequest(
                         cookie.decode("utf-8", "replace")[:256] if cookie is not None else None,
