@@ -1,8 +1,9 @@
 """PostgreSQL startup and authentication, sans-IO: the user a client logs in as and the server's verdict.
 
 The client's first message has no type byte (length, protocol code); everything after is a type byte and
-a length. An SSLRequest answered 'S' means TLS follows: the parser is then `done`, as it is after
-AuthenticationOk or an ErrorResponse. Only a cleartext password (the server asked for one) is exposed.
+a length. An SSLRequest answered 'S' (or a GSSENCRequest answered 'G') means encryption follows: the
+parser is then `done`, as it is after AuthenticationOk or an ErrorResponse. Only a cleartext password
+(the server asked for one) is exposed.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class PostgresParser:
 
     def _ssl_answer(self, data: bytes) -> list[PostgresMessage]:
         self.ssl_asked = False
-        if data[:1] == b"S":
+        if data[:1] in (b"S", b"G"):  # TLS or GSSAPI encryption accepted
             self.done = True
             return [TlsStarted()]
         return self.feed(False, data[1:]) if len(data) > 1 else []
