@@ -127,11 +127,15 @@ def mssql(c: TcpConversation, i: int, ok: bool) -> None:
 
 def redis_auth(c: TcpConversation, i: int, ok: bool) -> None:
     password = b"guess%d" % i
-    if i % 2:
+    if i % 3 == 1:
         c.send(True, b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(password), password))
+        c.send(False, b"+OK\r\n" if ok else b"-WRONGPASS invalid username-password pair\r\n")
+    elif i % 3 == 2:  # RESP3 handshake with credentials: a map on success
+        c.send(True, b"HELLO 3 AUTH default " + password + b"\r\n")
+        c.send(False, b"%1\r\n+server\r\n+redis\r\n" if ok else b"-WRONGPASS invalid password\r\n")
     else:
         c.send(True, b"AUTH " + password + b"\r\n")  # inline command
-    c.send(False, b"+OK\r\n" if ok else b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+        c.send(False, b"+OK\r\n" if ok else b"-ERR invalid password\r\n")
 
 
 def telnet(c: TcpConversation, i: int, ok: bool) -> None:
@@ -210,7 +214,7 @@ PROTOCOLS: dict[str, tuple[Login, int, set[str], bool]] = {
     "mysql": (mysql, 3306, {"root", "admin"}, False),
     "postgresql": (postgres, 5432, {"postgres"}, True),
     "mssql": (mssql, 1433, {"sa"}, True),
-    "redis": (redis_auth, 6379, set(), True),
+    "redis": (redis_auth, 6379, {"default"}, True),
     "telnet": (telnet, 23, {"admin"}, True),
     "ssh": (ssh, 22, set(), False),
     "rdp": (rdp, 3389, {"administrator"}, False),

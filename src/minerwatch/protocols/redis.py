@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_LINE = 64 * 1024
-MAX_ARGS = 3
+MAX_ARGS = 5  # enough for HELLO 3 AUTH <user> <password>
 MAX_ARG = 512
 _AGGREGATES = {ord("*"): 1, ord("~"): 1, ord(">"): 1, ord("%"): 2, ord("|"): 2}
 _BULKS = frozenset(b"$=!")

@@ -178,17 +178,27 @@ class RedisSession(LoginSession):
         if not self.sent:
             return
         sent, command = self.sent.popleft()
-        if command.name != b"AUTH":
+        credentials = self.credentials(command)
+        if credentials is None:
             self.finished = self.finished or not message.error
             return
-        args = [arg.decode("utf-8", "replace") for arg in command.args[1:]]
-        self.login(sent, args[0] if len(args) > 1 else None, args[-1] if args else None)
+        self.login(sent, *credentials)
         text = message.text.upper()
         if message.error:
             # "AUTH called without any password configured" says nothing about guessing
             self.answer(text.startswith(b"WRONGPASS") or b"INVALID" in text)
         else:
             self.judge(SUCCEEDED)
+
+    @staticmethod
+    def credentials(command: redis.Command) -> tuple[str | None, str | None] | None:
+        """(user, password) of `AUTH [user] password` or `HELLO <version> AUTH user password`, else None."""
+        args = [arg.decode("utf-8", "replace") for arg in command.args[1:]]
+        if command.name == b"AUTH":
+            return (args[0] if len(args) > 1 else None), (args[-1] if args else None)
+        if command.name == b"HELLO" and len(args) >= 4 and args[1].upper() == "AUTH":
+            return args[2], args[3]
+        return None
 
 
 class FtpSession(LoginSession):
