@@ -98,7 +98,7 @@ class HttpLogins:
         if not isinstance(request, Request) or not isinstance(response, Response):
             return
         service, outcome = "http-basic", UNKNOWN
-        credentials = basic_credentials(request)
+        credentials: tuple[str | None, str] | None = basic_credentials(request)
         if credentials is not None:
             if response.status in (401, 403):
                 outcome = FAILED
