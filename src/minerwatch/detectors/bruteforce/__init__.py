@@ -1,6 +1,6 @@
 """Password brute force: repeated failed logins from one attacker to one service of one victim.
 
-Login protocols are read on their service ports only (`BruteForceConfig.ports`): a flow there is handed to
+Login protocols are read on their service ports only (`BruteForceSettings.ports`): a flow there is handed to
 the protocol's session analyser (sessions.py) if its first bytes look like that protocol; HTTP logins come
 from the shared HTTP parse (http.py). Every attempt goes to the campaign tracker (campaign.py), which
 raises the `bruteforce` events. A flow-end observer counts every TCP connection to a watched port, with or
@@ -32,7 +32,7 @@ from minerwatch.errors import UsageError
 from minerwatch.flows.info import FlowInfo, ip_text
 from minerwatch.protocols import postgres, tds
 
-__all__ = ["BruteForceConfig", "BruteForceSettings", "plugin"]
+__all__ = ["DEFAULT_PORTS", "SESSIONS", "BruteForceConfig", "BruteForceSettings", "plugin"]
 
 DEFAULT_PORTS: Mapping[int, str] = {
     22: "ssh",
