@@ -209,7 +209,8 @@ def test_cli_extract_dir_and_user_rules(tmp_path: Path, capsys: pytest.CaptureFi
     rules_dir.mkdir()
     (rules_dir / "corp.yara").write_text('rule Corp_Tool { strings: $a = "corp-secret-tool" condition: $a }')
     args = ["analyze", str(capture), "--json", "--no-intel", "--no-progress"]
-    assert main([*args, "--extract-dir", str(store), "--yara-rules", str(rules_dir)]) == 0
+    # A YARA match raises an alert: something was found, exit status 1.
+    assert main([*args, "--extract-dir", str(store), "--yara-rules", str(rules_dir)]) == 1
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     [file_event] = [e for e in events if e["event_type"] == "file"]
     assert file_event["file"]["yara"][0]["rule"] == "Corp_Tool"
