@@ -89,7 +89,7 @@ def test_passwords_are_masked_unless_asked(sample):
     assert '"password":"x"' in shown.replace(" ", "")
 
 
-def test_alerts_without_a_verdict_still_exit_1(write_capture):
+def test_intel_alone_is_a_suspect_verdict_and_exits_1(write_capture):
     from minerwatch.capture.writer import dns_exchange
 
     path = write_capture(
@@ -97,4 +97,4 @@ def test_alerts_without_a_verdict_still_exit_1(write_capture):
     )
     result = run_cli("analyze", str(path))
     assert result.returncode == 1
-    assert "No mining found" in result.stdout and "supportxmr.com" in result.stdout
+    assert "contacted-mining-infrastructure" in result.stdout and "supportxmr.com" in result.stdout

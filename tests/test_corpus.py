@@ -93,12 +93,13 @@ MINING = {
         Expected("192.168.1.100", [1], dialect="stratum", min_pools=20, activity="probing-pools")
     ],
     "CryptominingDetector/e52b224/miner.pcap": [
+        # Mid-session: below a full session's 0.95 even with the shipped intel knowing the pool (+0.1).
         Expected(
             "10.0.0.101",
             [2],
             {("49.12.80.38", 45700)},
             "cryptonote",
-            max_confidence=0.8,
+            max_confidence=0.9,
             algorithm="rx/0",
             activity="mining",
         )
@@ -146,9 +147,11 @@ def test_mining_capture_yields_its_verdicts(corpus, analyse, name):
             assert any(a.startswith(want.algorithm) for a in v["algorithms"])
         if want.activity:
             assert v["activity"] == want.activity
-        # Every cited event exists, is a mining event of this host, and submit counts add up.
+        # Every cited event exists, is a mining event or intel alert about this host; submit counts add up.
         cited = [by_id[i] for i in v["evidence"]["event_ids"]]
-        assert cited and all(e["event_type"] == "mining" and e["src_ip"] == want.host for e in cited)
+        assert any(e["event_type"] == "mining" for e in cited)
+        assert all(e["event_type"] in ("mining", "alert") for e in cited)
+        assert all(e["src_ip"] == want.host for e in cited if e["event_type"] == "mining")
         assert v["submits"] == sum(p["submits"] for p in v["pools"])
         assert all(p["accepted"] + p["rejected"] <= p["submits"] for p in v["pools"])
 

@@ -93,3 +93,49 @@ def test_a_host_probing_many_pools_is_one_verdict_saying_so():
 def test_each_pool_endpoint_is_kept_apart():
     [v] = verdicts([obs(B.SUBMIT, 1, port=3333), obs(B.SUBMIT, 2, port=4444), obs(B.SUBMIT, 3, port=4444)])
     assert [(p["port"], p["submits"]) for p in v["pools"]] == [(3333, 1), (4444, 2)]
+
+
+def hit(ts: float, peer: str | None = "198.51.100.1", kind: str = "ip", confidence: float = 0.9):
+    from minerwatch.correlate.observations import IntelObservation
+
+    return IntelObservation(
+        ts=ts,
+        host="10.0.0.5",
+        peer_ip=peer,
+        indicator_type=kind,
+        indicator=peer or "x",
+        source="feed",
+        family="fam",
+        confidence=confidence,
+        event_id=1000 + int(ts),
+    )
+
+
+def test_intel_alone_is_a_weaker_suspect_verdict():
+    c = VerdictCorrelator()
+    c.observe_intel(hit(5, confidence=0.8))
+    [(_, host, v)] = c.verdicts()
+    assert host == "10.0.0.5" and v["stages"] == [] and v["pools"] == []
+    assert v["activity"] == "contacted-mining-infrastructure" and v["confidence"] == 0.4
+    assert v["evidence"]["event_ids"] == [1005]
+
+
+def test_intel_about_the_pool_strengthens_the_behaviour_verdict():
+    plain = verdicts([obs(B.SUBMIT, 1)])[0]
+    c = VerdictCorrelator()
+    c.observe(obs(B.SUBMIT, 1))
+    c.observe_intel(hit(2))
+    [(_, _, v)] = c.verdicts()
+    assert v["confidence"] == round(plain["confidence"] + 0.1, 2)
+    [pool] = v["pools"]
+    assert pool["pool_candidate"] is False and pool["intel"][0]["indicator"] == "198.51.100.1"
+    assert 1002 in v["evidence"]["event_ids"]
+
+
+def test_intel_about_another_address_does_not_corroborate_and_the_pool_is_a_candidate():
+    c = VerdictCorrelator()
+    c.observe(obs(B.SUBMIT, 1))
+    c.observe_intel(hit(2, peer="192.0.2.99"))
+    [(_, _, v)] = c.verdicts()
+    assert v["confidence"] == 0.6 and v["pools"][0]["pool_candidate"] is True
+    assert [(h, p.ip, known) for h, p, known in c.staged_pools()] == [("10.0.0.5", "198.51.100.1", False)]

@@ -41,3 +41,18 @@ class BehaviourObservation:
     pool_host: str | None = None  # the name the miner used for the pool (HTTP Host), when seen
     wallet: WalletInfo | None = None  # the wallet in the login, validated
     redirect: str | None = None  # REDIRECT: where the pool sends the miner
+
+
+@dataclass(slots=True, frozen=True)
+class IntelObservation:
+    """A threat-intelligence hit about a host: weaker alone than behaviour, stronger together."""
+
+    ts: float
+    host: str  # the local host the hit is about (the one that asked, connected or logged in)
+    peer_ip: str | None  # the other end of the flow, when the hit came from a flow
+    indicator_type: str
+    indicator: str
+    source: str
+    family: str
+    confidence: float  # 0 to 1
+    event_id: int

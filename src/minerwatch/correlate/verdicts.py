@@ -16,11 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from minerwatch.correlate.observations import Behaviour, BehaviourObservation
+from minerwatch.correlate.observations import Behaviour, BehaviourObservation, IntelObservation
 from minerwatch.events import iso_timestamp
 from minerwatch.identity import WalletInfo, infer_coin, parse_agent
 
 EVIDENCE_IDS_PER_BEHAVIOUR = 20
+INTEL_HITS_PER_HOST = 32
+INTEL_CORROBORATION = 0.1  # added to a behaviour verdict's confidence when intel agrees (capped at 0.99)
+INTEL_ONLY_WEIGHT = 0.5  # an intel-only verdict's confidence: this times the indicator's confidence
 STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
 
 
@@ -175,6 +178,20 @@ class VerdictCorrelator:
     def __init__(self, policy: VerdictPolicy | None = None) -> None:
         self.policy = policy or VerdictPolicy()
         self.hosts: dict[str, dict[tuple[str, int], PoolEvidence]] = {}
+        self.intel: dict[str, list[IntelObservation]] = {}
+
+    def observe_intel(self, obs: IntelObservation) -> None:
+        hits = self.intel.setdefault(obs.host, [])
+        if len(hits) < INTEL_HITS_PER_HOST:
+            hits.append(obs)
+
+    def staged_pools(self) -> list[tuple[str, PoolEvidence, bool]]:
+        """(host, pool, whether intel knew the pool) for every pool endpoint that reached a stage."""
+        out = []
+        for host, pools in sorted(self.hosts.items()):
+            known = {hit.peer_ip for hit in self.intel.get(host, ())}
+            out += [(host, p, p.ip in known) for p in pools.values() if p.stages]
+        return out
 
     def observe(self, obs: BehaviourObservation) -> None:
         pools = self.hosts.setdefault(obs.miner_ip, {})
@@ -185,15 +202,37 @@ class VerdictCorrelator:
         evidence.add(obs, self.policy)
 
     def verdicts(self) -> list[tuple[float, str, dict[str, Any]]]:
-        """(last seen, host, verdict body) for every host that reached a stage, in host order."""
+        """(last seen, host, verdict body) for every host that reached a stage or hit intelligence."""
         out = []
-        for host in sorted(self.hosts):
-            staged = [p for p in self.hosts[host].values() if p.stages]
+        for host in sorted(self.hosts.keys() | self.intel.keys()):
+            staged = [p for p in self.hosts.get(host, {}).values() if p.stages]
+            hits = self.intel.get(host, [])
             if staged:
-                out.append(self._verdict(host, staged))
+                out.append(self._verdict(host, staged, hits))
+            elif hits:
+                out.append(self._intel_only(host, hits))
         return out
 
-    def _verdict(self, host: str, pools: list[PoolEvidence]) -> tuple[float, str, dict[str, Any]]:
+    @staticmethod
+    def _intel_only(host: str, hits: list[IntelObservation]) -> tuple[float, str, dict[str, Any]]:
+        """No pool behaviour, but the host reached known mining infrastructure: a suspect, stated as such."""
+        first, last = min(h.ts for h in hits), max(h.ts for h in hits)
+        body = {
+            "host": host,
+            "activity": "contacted-mining-infrastructure",
+            "stages": [],
+            "confidence": round(INTEL_ONLY_WEIGHT * max(h.confidence for h in hits), 2),
+            "first_seen": iso_timestamp(first),
+            "last_seen": iso_timestamp(last),
+            "pools": [],
+            "intel": [intel_dict(h) for h in hits],
+            "evidence": {"event_ids": sorted({h.event_id for h in hits})},
+        }
+        return last, host, body
+
+    def _verdict(
+        self, host: str, pools: list[PoolEvidence], hits: list[IntelObservation]
+    ) -> tuple[float, str, dict[str, Any]]:
         pools.sort(key=lambda p: (p.first_seen, p.ip, p.port))
         stages = sorted(set().union(*(p.stages for p in pools)))
         submits = sum(p.submits for p in pools)
@@ -206,11 +245,16 @@ class VerdictCorrelator:
         evidence: list[int] = sorted({i for p in pools for ids in p.event_ids.values() for i in ids})
         first, last = min(p.first_seen for p in pools), max(p.last_seen for p in pools)
         agents: set[str] = set().union(*(p.agents for p in pools))
+        pool_ips = {p.ip for p in pools}
+        corroborated = any(h.peer_ip in pool_ips or h.indicator_type == "wallet" for h in hits)
+        confidence = max(p.confidence() for p in pools)
+        if corroborated:
+            confidence = min(0.99, round(confidence + INTEL_CORROBORATION, 2))
         body = {
             "host": host,
             "activity": activity,
             "stages": stages,
-            "confidence": max(p.confidence() for p in pools),
+            "confidence": confidence,
             "first_seen": iso_timestamp(first),
             "last_seen": iso_timestamp(last),
             "dialects": sorted(set().union(*(p.dialects for p in pools))),
@@ -227,10 +271,28 @@ class VerdictCorrelator:
             "submits": submits,
             "accepted": sum(p.accepted for p in pools),
             "rejected": sum(p.rejected for p in pools),
-            "pools": [p.as_dict() for p in pools],
-            "evidence": {"event_ids": evidence},
+            "pools": [self._pool_dict(p, hits) for p in pools],
+            "intel": [intel_dict(h) for h in hits],
+            "evidence": {"event_ids": sorted({*evidence, *(h.event_id for h in hits)})},
         }
         return last, host, body
+
+    @staticmethod
+    def _pool_dict(pool: PoolEvidence, hits: list[IntelObservation]) -> dict[str, Any]:
+        """The pool entry, with the intel hits about it; a pool intel did not know is a new candidate."""
+        about = [intel_dict(h) for h in hits if h.peer_ip == pool.ip]
+        return pool.as_dict() | {"intel": about, "pool_candidate": not about}
+
+
+def intel_dict(hit: IntelObservation) -> dict[str, Any]:
+    return {
+        "indicator_type": hit.indicator_type,
+        "indicator": hit.indicator,
+        "source": hit.source,
+        "family": hit.family or None,
+        "confidence": hit.confidence,
+        "event_id": hit.event_id,
+    }
 
 
 def wallet_dict(wallet: WalletInfo) -> dict[str, Any]:

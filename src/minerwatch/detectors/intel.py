@@ -11,16 +11,16 @@ not re-emitted). Pool-port hits are weak evidence and raise no alert on their ow
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from minerwatch.correlate.observations import IntelObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.events import Event
 from minerwatch.flows.http import HttpMessage
 from minerwatch.flows.info import FlowInfo
-from minerwatch.intel import DnsCache, Hit, IntelMatcher
+from minerwatch.intel import DnsCache, Hit, IntelMatcher, KnowledgeBase
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
 from minerwatch.protocols.tls import ClientHelloParser, State
@@ -40,6 +40,7 @@ class IntelStats:
     tls_client_hellos: int = 0
     http_hosts: int = 0
     weak_port_hits: int = 0
+    discovered_pools: int = 0
     hosts_with_hits: set[str] = field(default_factory=set)
 
 
@@ -50,8 +51,6 @@ class IntelDetector:
         self.dns = DnsCache()
         self.stats = IntelStats(indicators=matcher.count)
         self._alerted: set[tuple[str, str, str, str]] = set()
-        # Observers that want to hear about hits (the verdict correlator): (host, peer, hit, event).
-        self.listeners: list[Callable[[str, str | None, Hit, Event], None]] = []
 
     # ---- where indicators are looked for --------------------------------------------------------------
 
@@ -177,11 +176,43 @@ class IntelDetector:
         return True
 
     def _publish(self, host: str, peer: str | None, hit: Hit, event: Event) -> None:
+        """Emit the alert and tell the verdict correlator about the hit."""
         self.stats.alerts += 1
         self.stats.hosts_with_hits.add(host)
         self.ctx.emit(event)
-        for listener in self.listeners:
-            listener(host, peer, hit, event)
+        self.ctx.correlator.observe_intel(
+            IntelObservation(
+                ts=_epoch_of(event),
+                host=host,
+                peer_ip=peer,
+                indicator_type=hit.indicator_type,
+                indicator=hit.indicator,
+                source=hit.source,
+                family=hit.family,
+                confidence=hit.confidence / 100,
+                event_id=event["event_id"],
+            )
+        )
+
+    def record_discovered(self) -> None:
+        """Pools that behaviour confirmed and intel did not know become candidates in the knowledge base
+        (`minerwatch intel export --discovered`), with the names DNS gave them."""
+        candidates = [(h, p) for h, p, known in self.ctx.correlator.staged_pools() if not known]
+        if not candidates or not self.ctx.options.record_discovered:
+            return
+        with KnowledgeBase.open(self.ctx.options.intel_db) as kb:
+            for host, pool in candidates:
+                evidence = (
+                    f"stages {sorted(pool.stages)}, {pool.submits} shares, {'/'.join(sorted(pool.dialects))}"
+                )
+                kb.record_discovered(
+                    "ip", pool.ip, ts=pool.last_seen, port=pool.port, host=host, evidence=evidence
+                )
+                for name in self.dns.names_for(pool.ip, pool.last_seen):
+                    kb.record_discovered(
+                        "domain", name, ts=pool.last_seen, port=pool.port, host=host, evidence=evidence
+                    )
+                self.stats.discovered_pools += 1
 
     def counters(self) -> dict[str, Any]:
         counts = {k: v for k, v in vars(self.stats).items() if k != "hosts_with_hits"}
@@ -291,5 +322,6 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
         http_consumers=[detector],
         flow_start_observers=[detector.flow_start],
         event_observers=[detector.event],
+        finish=detector.record_discovered,
         stats=detector.counters,
     )

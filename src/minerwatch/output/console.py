@@ -84,8 +84,9 @@ def render_summary(
                 "+".join(map(str, v["stages"])),
                 f"{v['confidence']:.2f}",
                 _pool_lines(v),
-                "\n".join(login[:60] for login in v["logins"][:3]),
-                "\n".join(v["agents"][:3]),
+                "\n".join(login[:60] for login in v.get("logins", [])[:3])
+                or "\n".join(f"intel: {h['indicator']}" for h in v.get("intel", [])[:3]),
+                "\n".join(v.get("agents", [])[:3]),
                 f"{v['first_seen']}\n{v['last_seen']}",
             )
         console.print(table)
