@@ -70,4 +70,5 @@ def test_a_downloaded_script_yields_pool_url_and_cmdline_events(write_capture, a
     assert {m["dialect"] for m in found} == {"stratum", "cmdline"}
     [wallet] = [m["wallet"] for m in found if "wallet" in m]
     assert wallet == {"address": WALLET, "coin": "XMR", "kind": "standard", "checksum_valid": True}
-    assert not any(e["event_type"] == "verdict" for e in events)  # indicators are not stage evidence
+    # Indicators are never stage evidence; a known pool in the script can only make an intel suspect.
+    assert all(e["verdict"]["stages"] == [] for e in events if e["event_type"] == "verdict")
