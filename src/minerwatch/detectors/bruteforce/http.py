@@ -91,6 +91,19 @@ class HttpLogins:
     def __init__(self, report: Callable[[Attempt], object]) -> None:
         self.report = report
 
+    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+        """Form logins are judged from the POSTed fields and the page that answers them: only POST bodies,
+        and answers to a POST that carried a password, are read; other bodies can be skipped."""
+        if message.from_client:
+            return isinstance(message.head, Request) and message.head.method == b"POST"
+        request = message.request
+        return (
+            request is not None
+            and isinstance(request.head, Request)
+            and request.head.method == b"POST"
+            and form_credentials(request.head, bytes(request.body)) is not None
+        )
+
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         if message.from_client or message.request is None:
             return

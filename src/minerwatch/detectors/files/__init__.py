@@ -54,7 +54,7 @@ def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPl
     return DetectorPlugin(
         name="carving",
         stream_factories=[ftp.data_analyzer, ftp_control, smtp],
-        http_consumers=[HttpFileConsumer(reporter, limits, budget)],
+        http_consumers=[HttpFileConsumer(reporter, limits, budget, ctx.options.carve_all)],
         finish=ftp.finish,
         stats=file_stats,
     )

@@ -27,6 +27,9 @@ from minerwatch.protocols.websocket import Message
 # Last URL path segments with these extensions are pages or API endpoints, not named files.
 PAGE_EXTENSIONS = frozenset({"", "htm", "html", "php", "asp", "aspx", "jsp", "cgi", "do", "action"})
 SNIFF_BYTES = 4096  # first body bytes typed to decide whether the body is worth reading
+IMPLANT_CATEGORIES = frozenset({"executable", "script", "archive", "config"})
+# Commands that make text a script worth carving even without a shebang (dropper one-liners).
+SHELL_HINTS = (b"wget ", b"curl ", b"chmod ", b"crontab", b"nohup ", b"/bin/sh", b"/bin/bash", b"powershell")
 
 
 def _request_head(message: HttpMessage) -> Request | None:
@@ -56,24 +59,36 @@ def url_filename(target: str) -> tuple[str | None, bool]:
 class HttpFileConsumer:
     """An HttpConsumer (flows/http.py) that carves the bodies of complete messages."""
 
-    def __init__(self, reporter: FileReporter, limits: FileLimits, budget: Budget) -> None:
+    def __init__(self, reporter: FileReporter, limits: FileLimits, budget: Budget, carve_all: bool = False):
         self.reporter = reporter
         self.limits = limits
         self.budget = budget
+        self.carve_all = carve_all
 
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
-        """Asked at a body's first bytes: pages and media (markup, unknown binary data) are left unread,
-        so the HTTP layer can skip them; anything named, typed as a file, or other text is wanted."""
-        if _is_form_data(message) or self._name(message)[1]:
+        """Asked at a body's first bytes. By default only what an implant is made of is read: uploads,
+        and bodies that are executables, scripts, archives or configurations by their magic. Pages, media
+        and other downloads are left unread, so the hot path skips them (like Suricata, which hashes files
+        only when asked). With `carve_all`, every named transfer and other non-markup text is read too."""
+        if _is_form_data(message):
             return True
-        kind = identify(bytes(message.body[:SNIFF_BYTES]))
+        head = bytes(message.body[:SNIFF_BYTES])
+        kind = identify(head)
+        if kind.category in IMPLANT_CATEGORIES:
+            return True
+        if kind.category == "text" and any(hint in head for hint in SHELL_HINTS):
+            return True  # a dropper script without a shebang
+        if not self.carve_all:
+            return False
+        if self._name(message)[1]:
+            return True
         if kind.category == "text":
             return message.body.lstrip()[:1] != b"<"
         return kind.category != "data"
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
-        if not message.body or message.body_wanted is False:  # not wanted: only its first bytes are here
-            return
+        if not message.body or message.body_wanted is False or not self.wants_body(flow, message):
+            return  # not wanted (by this consumer, or by any: then only its first bytes are here)
         head = message.head
         app = self._app(head, _request_head(message))
         content_type = (_text(head.headers.get(b"content-type")) or "").strip()
