@@ -208,7 +208,7 @@ def test_cli_extract_dir_and_user_rules(tmp_path: Path, capsys: pytest.CaptureFi
     rules_dir, store = tmp_path / "rules", tmp_path / "store"
     rules_dir.mkdir()
     (rules_dir / "corp.yara").write_text('rule Corp_Tool { strings: $a = "corp-secret-tool" condition: $a }')
-    args = ["analyze", str(capture), "--json", "--no-intel", "--no-progress"]
+    args = ["analyze", str(capture), "--json", "--no-intel", "--no-progress", "--carve-all"]
     # A YARA match raises an alert: something was found, exit status 1.
     assert main([*args, "--extract-dir", str(store), "--yara-rules", str(rules_dir)]) == 1
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

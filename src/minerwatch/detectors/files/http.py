@@ -87,8 +87,11 @@ class HttpFileConsumer:
         return kind.category != "data"
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
-        if not message.body or message.body_wanted is False or not self.wants_body(flow, message):
-            return  # not wanted (by this consumer, or by any: then only its first bytes are here)
+        if not message.body:
+            return
+        if message.body_wanted is False or not self.wants_body(flow, message):
+            self.reporter.stats.http_bodies_skipped += 1  # not a file worth carving: counted only
+            return
         head = message.head
         app = self._app(head, _request_head(message))
         content_type = (_text(head.headers.get(b"content-type")) or "").strip()
