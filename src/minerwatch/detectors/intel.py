@@ -23,7 +23,7 @@ from minerwatch.flows.info import FlowInfo
 from minerwatch.intel import DnsCache, Hit, IntelMatcher, KnowledgeBase
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
-from minerwatch.protocols.tls import ClientHelloParser, State
+from minerwatch.protocols.tls import ClientHello, ClientHelloParser, State
 from minerwatch.protocols.websocket import Message
 
 DNS_PORTS = frozenset({53, 5353})
@@ -80,12 +80,19 @@ class IntelDetector:
         for name in sorted(names):
             self._alert(info, ts, self.matcher.match_domain(name, ts), "dns")
 
-    def client_hello(self, info: FlowInfo, ts: float, sni: str | None, ja3: str, ja4: str) -> None:
+    def client_hello(self, info: FlowInfo, ts: float, hello: ClientHello) -> None:
+        """SNI against domains; JA3/JA4 computed only when fingerprint indicators are loaded."""
         self.stats.tls_client_hellos += 1
-        hits = self.matcher.match_ja3(ja3, ts) + self.matcher.match_ja4(ja4, ts)
-        if sni:
-            hits += self.matcher.match_domain(sni, ts)
+        hits = self.matcher.match_domain(hello.sni, ts) if hello.sni else []
+        if self.matcher.has("ja3"):
+            hits += self.matcher.match_ja3(hello.ja3, ts)
+        if self.matcher.has("ja4"):
+            hits += self.matcher.match_ja4(hello.ja4, ts)
         self._alert(info, ts, hits, "tls client hello")
+
+    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+        """Indicators are in the heads (Host, User-Agent): bodies are not read."""
+        return False
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         if not isinstance(message.head, Request):
@@ -287,7 +294,7 @@ class TlsClientHello:
             return
         hello = self.parser.feed(data)
         if hello is not None:
-            self.detector.client_hello(self.info, ts, hello.sni, hello.ja3, hello.ja4)
+            self.detector.client_hello(self.info, ts, hello)
 
     def wants_more(self, bytes_seen: int) -> bool:
         return self.parser.state is State.NEED_DATA

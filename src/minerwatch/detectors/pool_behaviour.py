@@ -40,6 +40,9 @@ from minerwatch.protocols.mining import (
     Submit,
 )
 
+# JSON lines without a single pool message before a flow is given up (a mid-session pickup shows a job
+# or share within a few lines; subscribe/login come first in a whole session).
+MAX_OTHER_LINES = 64
 # Dialects with no separate subscribe: their login is also the registration.
 LOGIN_REGISTERS = frozenset(
     {"cryptonote", "eth-proxy", "eth-getwork", "getwork", "getblocktemplate", "coinhive"}
@@ -290,8 +293,11 @@ class PoolStreamAnalyzer:
             self.detector.on_mining(self.info, ts, direction, message)
 
     def wants_more(self, bytes_seen: int) -> bool:
-        """A pool flow is evidence to its end; anything else only up to the stream depth."""
-        return self.session.mining_messages > 0 or bytes_seen <= self.depth
+        """A pool flow is evidence to its end; anything else only up to the stream depth, or until
+        MAX_OTHER_LINES lines have gone by with no pool message (a JSON log or API stream)."""
+        if self.session.mining_messages > 0:
+            return True
+        return bytes_seen <= self.depth and self.session.other_lines < MAX_OTHER_LINES
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         for framer in self.session.framers.values():

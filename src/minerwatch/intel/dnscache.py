@@ -10,7 +10,7 @@ holds at most `capacity` addresses, least recently seen dropped first, so memory
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections import OrderedDict
 
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage
@@ -21,14 +21,22 @@ _MAX_CHAIN = 16
 _MAX_NAMES_PER_IP = 8
 
 
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+
+
 def _key(ip: str | bytes) -> bytes | None:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
+    """The packed address (IPv4-mapped IPv6 as IPv4). socket.inet_pton is an order of magnitude cheaper
+    than ipaddress, and this runs for every DNS answer and every new flow."""
+    if isinstance(ip, str):
+        try:
+            packed = socket.inet_pton(socket.AF_INET6 if ":" in ip else socket.AF_INET, ip)
+        except (OSError, ValueError):
+            return None
+    elif len(ip) in (4, 16):
+        packed = bytes(ip)
+    else:
         return None
-    if addr.version == 6 and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    return addr.packed
+    return packed[12:] if len(packed) == 16 and packed.startswith(_V4_MAPPED) else packed
 
 
 class DnsCache:

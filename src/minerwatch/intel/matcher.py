@@ -151,6 +151,11 @@ class IntelMatcher:
                 hits += self._hits("domain", suffix, name, refs, ts)
         return hits
 
+    def has(self, kind: str) -> bool:
+        """Whether any indicator of an exact-match type (wallet, hash, agent, ja3, ja4) is loaded, so a
+        caller can skip computing what nothing could match (a JA4 costs a hash per TLS flow)."""
+        return bool(self._exact.get(kind))
+
     def match_ip(self, ip: str | bytes, ts: float | None = None) -> list[Hit]:
         """Hits for an address (text, or 4/16 packed bytes) in any stored address or CIDR."""
         try:

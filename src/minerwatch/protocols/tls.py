@@ -21,6 +21,8 @@ MAX_HELLO = 64 * 1024  # real ClientHellos, even with post-quantum key shares, a
 _MAX_BUFFER = 2 * MAX_HELLO  # the payload plus record headers; only hostile tiny records need more
 
 _RECORD = struct.Struct("!BHH")  # content type, version, length
+_U16 = struct.Struct("!H")
+_EXT = struct.Struct("!HH")  # extension type, length
 _HANDSHAKE = 22
 _CLIENT_HELLO = 1
 EXT_SNI = 0x0000
@@ -149,21 +151,43 @@ def _u16_list(data: bytes) -> tuple[int, ...]:
 
 
 def parse_client_hello(body: bytes) -> ClientHello:
-    """Parse a ClientHello handshake body (after the 4-byte handshake header)."""
-    r = _Reader(body)
-    legacy_version = r.uint(2)
-    r.take(32)  # random
-    r.vector(1)  # session id
-    ciphers = _u16_list(r.vector(2))
-    r.vector(1)  # compression methods
+    """Parse a ClientHello handshake body (after the 4-byte handshake header).
+
+    The fixed part and the extension list are walked with struct offsets (one hello is parsed per TLS
+    flow, so this is on the per-flow path); the few extensions fingerprints need use the bounded reader.
+    """
+    end = len(body)
+    try:
+        legacy_version = _U16.unpack_from(body, 0)[0]
+        pos = 35 + body[34]  # version, random, then the session id
+        (cipher_bytes,) = _U16.unpack_from(body, pos)
+        ciphers = _u16_list(body[pos + 2 : pos + 2 + cipher_bytes])
+        pos += 2 + cipher_bytes
+        pos += 1 + body[pos]  # compression methods
+    except (struct.error, IndexError):
+        raise TlsParseError("ClientHello ends inside its fixed fields") from None
+    if pos > end:
+        raise TlsParseError("ClientHello ends inside its fixed fields")
     extensions: list[int] = []
     fields: dict[int, bytes] = {}
-    if r.remaining:
-        ext = _Reader(r.vector(2))
-        while ext.remaining:
-            ext_type = ext.uint(2)
+    if pos < end:
+        if pos + 2 > end:
+            raise TlsParseError("extension list length runs past the ClientHello")
+        (ext_bytes,) = _U16.unpack_from(body, pos)
+        pos += 2
+        stop = pos + ext_bytes
+        if stop > end:
+            raise TlsParseError("extension list runs past the ClientHello")
+        while pos < stop:
+            if pos + 4 > stop:
+                raise TlsParseError(f"extension header at offset {pos} runs past the list")
+            ext_type, size = _EXT.unpack_from(body, pos)
+            pos += 4
+            if pos + size > stop:
+                raise TlsParseError(f"extension {ext_type} runs past the list")
             extensions.append(ext_type)
-            fields.setdefault(ext_type, ext.vector(2))
+            fields.setdefault(ext_type, body[pos : pos + size])
+            pos += size
     groups = _u16_list(_Reader(fields[EXT_GROUPS]).vector(2)) if EXT_GROUPS in fields else ()
     points = tuple(_Reader(fields[EXT_POINT_FORMATS]).vector(1)) if EXT_POINT_FORMATS in fields else ()
     sigs = _u16_list(_Reader(fields[EXT_SIG_ALGS]).vector(2)) if EXT_SIG_ALGS in fields else ()
