@@ -274,3 +274,22 @@ def test_bodies_asked_for_are_json_or_encoded_pool_requests_and_answers_on_minin
     assert not scanner.wants_body(flow, message(b"GIF89a", image, from_client=False))
     assert not scanner.wants_body(flow, message(b"#!/bin/sh\n", huge, from_client=False))
     assert not scanner.wants_body(flow, message(b"\x7fELF\x02\x01\x00", answer_head, from_client=False))
+
+
+def test_a_long_getwork_session_is_followed_past_the_stream_depth(write_capture, analyse):
+    """Known mining over HTTP is evidence to its end, like a Stratum flow: every share is counted."""
+    work = ["0x" + "d4" * 32, "0x" + "71" * 32, "0x00000000" + "5b" * 28]
+    target = f"/?miner=30@{ETH_WALLET}@rig7"
+    exchanges = [
+        (
+            post(target, {"id": 1, "jsonrpc": "2.0", "method": "eth_getWork"}),
+            answer({"id": 1, "jsonrpc": "2.0", "result": work}),
+        )
+    ]
+    submit = {"jsonrpc": "2.0", "method": "eth_submitWork", "params": ["0x11", work[0], "0x" + "ee" * 32]}
+    exchanges += [
+        (post(target, {**submit, "id": 10 + i}), answer({"id": 10 + i, "jsonrpc": "2.0", "result": True}))
+        for i in range(60)
+    ]
+    events = analyse(write_capture(conversation(exchanges, port=80).packets), stream_depth=4096)
+    assert only_verdict(events)["submits"] == 60

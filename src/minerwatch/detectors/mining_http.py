@@ -62,6 +62,10 @@ class MiningHttpConsumer:
         self.stats = stats
         self._flows: dict[int, _FlowState] = {}
 
+    def keeps_flow(self, flow: FlowInfo) -> bool:
+        """A connection that carried pool protocol is evidence to its end, like a Stratum flow."""
+        return flow.flow_id in self._flows
+
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
         """Asked at a body's first bytes: requests that start like JSON or an encoded pool request, and
         every answer on a flow already known to mine; other bodies may be skipped by the HTTP layer."""

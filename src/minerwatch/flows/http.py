@@ -48,7 +48,9 @@ class HttpMessage:
 class HttpConsumer(Protocol):
     """Receives complete messages. A consumer may also define `wants_body(flow, message) -> bool`, asked
     once per message at its first body bytes (already in `message.body`); a body no consumer wants is
-    skipped when its length is known, so its packets never reach Python. Without it: always wanted."""
+    skipped when its length is known, so its packets never reach Python. Without it: always wanted.
+    And `keeps_flow(flow) -> bool`: true keeps the connection parsed past the stream depth (a long
+    getwork session that is known to mine)."""
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None: ...
 
@@ -193,7 +195,9 @@ class HttpStreamAnalyzer:
         if self.failed:
             return False
         receiving = any(m is not None and m.body_wanted for m in self.current.values())
-        return self.websocket is not None or receiving or self.parsed <= self.depth
+        if self.websocket is not None or receiving or self.parsed <= self.depth:
+            return True
+        return any(getattr(c, "keeps_flow", _never)(self.info) for c in self.consumers)
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         """The connection is over: a body delimited by the close ends now; a message cut short is still
@@ -211,6 +215,10 @@ class HttpStreamAnalyzer:
         self.unanswered.clear()
         for consumer in self.consumers:
             consumer.on_http_end(self.info, flow, reason)
+
+
+def _never(flow: FlowInfo) -> bool:
+    return False
 
 
 def http_analyzer_factory(

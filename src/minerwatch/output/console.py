@@ -33,7 +33,7 @@ class FindingDigest:
         kind = event["event_type"]
         if kind == "alert":
             key = (kind, str(event["alert"].get("signature", "?")))
-        elif kind == "bruteforce":
+        elif kind == "bruteforce" and event["bruteforce"].get("phase") != "threshold":
             body = event["bruteforce"]
             success = " (a login succeeded)" if body.get("success") else ""
             key = (kind, f"{body.get('service', '?')} brute force{success}")
