@@ -56,6 +56,7 @@ class AnalysisOptions:
     intel_db: str | None = None  # default: $MINERWATCH_INTEL_DB or the user's data directory
     record_discovered: bool = True  # write behaviour-confirmed pools unknown to intel into the knowledge base
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
+    bruteforce: bruteforce.BruteForceSettings = field(default_factory=bruteforce.BruteForceSettings)
     carve_all: bool = False  # carve every named HTTP download, not only implant-like files
     extract_dir: str | None = None  # carved files are written here (by sha256) only when set
     rule_paths: tuple[str, ...] = ()  # user exploit/dropper rule files or directories, next to the shipped

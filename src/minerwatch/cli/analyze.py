@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from minerwatch.correlate.verdicts import VerdictPolicy
+from minerwatch.detectors.bruteforce import BruteForceSettings
+from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.jsonlines import JsonLinesWriter
 from minerwatch.pipeline import Analysis, AnalysisOptions
@@ -43,6 +45,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--idle-timeout", type=float, default=300.0, help="flow idle timeout, seconds (default 300)"
     )
     p.add_argument("--max-flows", type=int, default=500_000, help="flow table capacity (default 500000)")
+    p.add_argument(
+        "--bruteforce-threshold",
+        type=int,
+        default=10,
+        metavar="N",
+        help="failed logins from one attacker to one service that make a brute-force campaign (default 10)",
+    )
+    p.add_argument(
+        "--bruteforce-window",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="... within this many seconds (default 300)",
+    )
     p.add_argument(
         "--intel-db",
         metavar="FILE",
@@ -90,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         use_intel=not args.no_intel,
         intel_db=args.intel_db,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
+        bruteforce=BruteForceSettings(
+            campaigns=BruteForceConfig(threshold=args.bruteforce_threshold, window=args.bruteforce_window)
+        ),
         extract_dir=args.extract_dir,
         carve_all=args.carve_all,
         yara_dirs=tuple(args.yara_rules),

@@ -112,7 +112,7 @@ def connection_counter(ports: Mapping[int, str], tracker: CampaignTracker) -> Ca
 
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    settings: BruteForceSettings = getattr(ctx.options, "bruteforce", None) or BruteForceSettings()
+    settings: BruteForceSettings = ctx.options.bruteforce
     unknown = sorted(set(settings.ports.values()) - set(SESSIONS))
     if unknown:
         known = ", ".join(SESSIONS)
