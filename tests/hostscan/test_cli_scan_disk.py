@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import orjson
 
 from minerwatch.cli.main import main
 from minerwatch.events import iso_timestamp
 
-from .conftest import SECRET
+from .conftest import SECRET, bladebit_header
 
 
 def _events(path: Path) -> list[dict]:
@@ -58,3 +61,26 @@ def test_missing_path_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
     assert main(["scan-disk", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no such file or directory" in err[0]
+
+
+def test_every_kind_of_finding_follows_the_event_schema(tmp_path: Path, plots) -> None:
+    shutil.copy(plots.v1, tmp_path / "renamed.bin")
+    (tmp_path / "bb.plot").write_bytes(bladebit_header(k=32, level=5))
+    shutil.copytree(plots.interrupted_dir, tmp_path / "tmpdir")
+    cfg = tmp_path / ".chia" / "mainnet" / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "config.yaml").write_text("farmer:\n  xch_target_address: xch1abc\n")
+    (tmp_path / "bladebit").write_bytes(b"\x7fELF" + bytes(100))
+    (tmp_path / "bladebit").chmod(0o755)
+    out = tmp_path / "events.jsonl"
+    assert main(["scan-disk", str(tmp_path), "-o", str(out), "--no-progress"]) == 1
+    events = _events(out)
+    assert {e["diskmining"]["kind"] for e in events} >= {
+        "plot",
+        "plot_in_progress",
+        "farming_config",
+        "plotter_binary",
+    }
+    schema = json.loads(resources.files("minerwatch").joinpath("schema/events.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    assert [error.message for e in events for error in validator.iter_errors(e)] == []
