@@ -25,7 +25,7 @@ from minerwatch.detectors import (
     stratum_v2,
 )
 from minerwatch.detectors.base import DetectorContext, PluginSetup
-from minerwatch.errors import InputError
+from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.http import HttpStats, http_analyzer_factory
 from minerwatch.flows.inspector import Inspector
@@ -46,9 +46,20 @@ PLUGINS: tuple[PluginSetup, ...] = (
 )
 
 
+def detector_name(setup: PluginSetup) -> str:
+    """A detector's name for --detectors: its module or package under minerwatch.detectors."""
+    module = getattr(setup, "func", setup).__module__  # partial() wrappers (tests) included
+    return module.removeprefix("minerwatch.detectors.").split(".")[0]
+
+
+def detector_names() -> list[str]:
+    return [detector_name(setup) for setup in PLUGINS]
+
+
 @dataclass
 class AnalysisOptions:
     stream_depth: int = 256 * 1024
+    detectors: tuple[str, ...] | None = None  # None: all of PLUGINS
     idle_timeout: float = 300.0
     max_flows: int = 500_000
     show_secrets: bool = False
@@ -78,7 +89,15 @@ class Analysis:
         self.events = EventFactory()
         self.correlator = VerdictCorrelator(self.options.policy)
         context = DetectorContext(self.events, self.emit, self.correlator, self.options)
-        self.plugins = [setup(context) for setup in PLUGINS]
+        wanted = self.options.detectors
+        unknown = set(wanted or ()) - set(detector_names())
+        if unknown:
+            raise UsageError(
+                f"unknown detector(s): {', '.join(sorted(unknown))}; known: {', '.join(detector_names())}"
+            )
+        self.plugins = [
+            setup(context) for setup in PLUGINS if wanted is None or detector_name(setup) in wanted
+        ]
         http_consumers = [c for p in self.plugins for c in p.http_consumers]
         self.http_stats = HttpStats()
         http = [http_analyzer_factory(http_consumers, self.options.stream_depth, self.http_stats)]

@@ -15,7 +15,7 @@ from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.jsonlines import JsonLinesWriter
-from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
     p.add_argument(
         "--json", action="store_true", help="write events as JSON lines to stdout (summary to stderr)"
+    )
+    p.add_argument(
+        "--detectors",
+        metavar="LIST",
+        help="comma-separated detectors to run (default: all): " + ", ".join(detector_names()),
     )
     p.add_argument("--window", type=float, default=120.0, help="stage-1 window in seconds (default 120)")
     p.add_argument("--min-submits", type=int, default=1, help="shares needed for stage 2 (default 1)")
@@ -99,6 +104,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = AnalysisOptions(
+        detectors=tuple(d.strip() for d in args.detectors.split(",") if d.strip())
+        if args.detectors
+        else None,
         stream_depth=args.stream_depth,
         idle_timeout=args.idle_timeout,
         max_flows=args.max_flows,
