@@ -226,6 +226,19 @@ def main(argv: list[str] | None = None) -> int:
         mw = minerwatch_cmd()
         tools: list[tuple[str, list[str]]] = [
             ("minerwatch analyze", [*mw, "analyze", str(args.capture), "-o", "/dev/null", "--no-progress"]),
+            (
+                "minerwatch analyze --detectors pool_behaviour",
+                [
+                    *mw,
+                    "analyze",
+                    str(args.capture),
+                    "-o",
+                    "/dev/null",
+                    "--no-progress",
+                    "--detectors",
+                    "pool_behaviour",
+                ],
+            ),
             ("tshark -q -z io,stat,0", ["tshark", "-n", "-r", str(args.capture), "-q", "-z", "io,stat,0"]),
             ("ndpiReader -q", ["ndpiReader", "-i", str(args.capture), "-q"]),
             (
@@ -290,13 +303,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"{mw_full.rss_kib / 1024:.1f} MiB on {packets:,} packets"
             )
             ndpi_r = next((r for r in results if r.name.startswith("ndpiReader")), None)
-            goals = [
-                f"packets/s >= 1,000,000: {'yes' if packets / mw_full.best >= 1e6 else 'no'}",
-                f"Gbit/s >= 2: {'yes' if wire * 8 / mw_full.best >= 2e9 else 'no'}",
-            ]
-            if ndpi_r:
-                goals.append(f">= ndpiReader packets/s: {'yes' if mw_full.best <= ndpi_r.best else 'no'}")
-            print("Goals (minerwatch, one process): " + "; ".join(goals))
+            for run_result in (r for r in results if r.name.startswith("minerwatch analyze")):
+                goals = [
+                    f"packets/s >= 1,000,000: {'yes' if packets / run_result.best >= 1e6 else 'no'}",
+                    f"Gbit/s >= 2: {'yes' if wire * 8 / run_result.best >= 2e9 else 'no'}",
+                ]
+                if ndpi_r:
+                    goals.append(
+                        f">= ndpiReader packets/s: {'yes' if run_result.best <= ndpi_r.best else 'no'}"
+                    )
+                print(f"Goals ({run_result.name}): " + "; ".join(goals))
         notes.append(
             "the python walk's RSS counts the capture's pages it maps (page cache, not private memory)"
         )

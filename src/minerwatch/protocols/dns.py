@@ -12,9 +12,10 @@ counts in the header cannot make a parser loop longer than the message.
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 TYPE_A = 1
 TYPE_CNAME = 5
@@ -31,15 +32,13 @@ class DnsParseError(ValueError):
     """The bytes are not a well-formed DNS message; the message says where it went wrong."""
 
 
-@dataclass(frozen=True, slots=True)
-class Question:
+class Question(NamedTuple):
     name: str
     qtype: int
     qclass: int
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """An answer record; `data` is the address text (A/AAAA), the target name (CNAME), else None."""
 
     name: str
@@ -142,7 +141,7 @@ def _rdata(buf: bytes, pos: int, rdlength: int, rtype: int, index: int) -> str |
         size = 4 if rtype == TYPE_A else 16
         if rdlength != size:
             raise DnsParseError(f"answer {index + 1}: address of {rdlength} bytes for type {rtype}")
-        return str(ipaddress.ip_address(buf[pos : pos + size]))
+        return socket.inet_ntop(socket.AF_INET if size == 4 else socket.AF_INET6, buf[pos : pos + size])
     if rtype == TYPE_CNAME:
         target, _ = _read_name(buf, pos)
         return target
