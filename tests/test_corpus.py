@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from corpus_rows import BENIGN
+from corpus_rows import MINING as MINING_CAPTURES
+
 
 @dataclass(frozen=True)
 class Expected:
@@ -92,6 +95,14 @@ MINING = {
     "DI-cryptominingdetection/cgminer.s2.pcapng": [
         Expected("192.168.1.100", [1], dialect="stratum", min_pools=20, activity="probing-pools")
     ],
+    # Ethereum getWork over HTTP, wallet in the URL; the capture holds no eth_submitWork (hashrate 0x0).
+    "DI-cryptominingdetection/pool.eth.pp.ua.pcapng": [
+        Expected("147.229.13.222", [1], {("88.198.15.41", 80)}, "eth-getwork", login_prefix="0x")
+    ],
+    # getwork / getblocktemplate over HTTP and Stratum, to many pools, no share: probing, one verdict.
+    "DI-cryptominingdetection/cgminer.g0.pcapng": [
+        Expected("192.168.1.100", [1], dialect="getwork", min_pools=10, activity="probing-pools")
+    ],
     "CryptominingDetector/e52b224/miner.pcap": [
         # Mid-session: below a full session's 0.95 even with the shipped intel knowing the pool (+0.1).
         Expected(
@@ -106,22 +117,13 @@ MINING = {
     ],
 }
 
-BENIGN = [
-    "nDPI/ethereum.pcap",
-    "nDPI/bitcoin.pcap",
-    "nDPI/monero.pcap",
-    "nDPI/nano.pcapng",
-    "nDPI/jsonrpc.pcap",
-    "peafowl/ethereum-js-http.pcap",
-    "nDPI/NTPv4.pcap",
-    "nDPI/443-curl.pcap",
-    "nDPI/http.pcapng",
-    "nDPI/dns.pcap",
-]
-
 
 def dialects(pool: dict) -> set[str]:
     return {pool["dialect"]} if isinstance(pool["dialect"], str) else set(pool["dialect"])
+
+
+def test_every_mining_capture_of_the_index_has_expectations():
+    assert set(MINING) == set(MINING_CAPTURES)
 
 
 @pytest.mark.parametrize("name", sorted(MINING))

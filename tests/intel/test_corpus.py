@@ -12,24 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from corpus_rows import BENIGN
 from minerwatch.intel import DnsCache, IntelMatcher
 from minerwatch.protocols.dns import DnsParseError, parse_message
 from minerwatch.protocols.tls import ClientHelloParser
 
 dpkt = pytest.importorskip("dpkt")
 
-BENIGN = [
-    "nDPI/ethereum.pcap",
-    "nDPI/bitcoin.pcap",
-    "nDPI/monero.pcap",
-    "nDPI/nano.pcapng",
-    "nDPI/jsonrpc.pcap",
-    "peafowl/ethereum-js-http.pcap",
-    "nDPI/NTPv4.pcap",
-    "nDPI/443-curl.pcap",
-    "nDPI/http.pcapng",
-    "nDPI/dns.pcap",
-]
+
 # Pool endpoints of mining captures that the shipped set names (see rules/intel/*.csv references).
 MINING = {
     "CryptominingDetector/e52b224/miner.pcap": {"49.12.80.38"},
