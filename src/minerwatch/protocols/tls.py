@@ -147,7 +147,7 @@ class _Reader:
 def _u16_list(data: bytes) -> tuple[int, ...]:
     if len(data) % 2:
         raise TlsParseError("list of 16-bit values has an odd length")
-    return tuple(v for (v,) in struct.iter_unpack("!H", data))
+    return struct.unpack(f"!{len(data) // 2}H", data)
 
 
 def parse_client_hello(body: bytes) -> ClientHello:
