@@ -91,7 +91,14 @@ def test_repeated_hits_are_counted_not_repeated(kb, write_capture, analyse):
         packets += dns_exchange("10.0.0.5", "192.0.2.53", POOL_NAME, POOL_IP, 100.0 + i, 20 + i)
     events = analyse(write_capture(packets), intel_db=kb)
     assert len(alerts(events)) == 1
-    assert events[-1]["stats"]["intel"]["repeated_hits"] == 9  # 5 questions and 5 answers name the pool
+    # Answered queries are read through their responses: five responses name the pool, one alert.
+    assert events[-1]["stats"]["intel"]["repeated_hits"] == 4
+
+
+def test_a_query_nobody_answers_is_still_matched_at_its_own_time(kb, write_capture, analyse):
+    query = dns_exchange("10.0.0.5", "192.0.2.53", POOL_NAME, POOL_IP, 100.0, 9)[:1]
+    [alert] = alerts(analyse(write_capture(query), intel_db=kb))
+    assert alert["alert"]["where"] == "dns" and alert["timestamp"].endswith("01:40.000000Z")
 
 
 def test_no_intel_option_matches_nothing(kb, write_capture, analyse):

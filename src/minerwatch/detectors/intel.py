@@ -236,13 +236,31 @@ def _epoch_of(event: Event) -> float:
 
 
 class DnsDatagrams:
-    """DatagramAnalyzer for DNS over UDP."""
+    """DatagramAnalyzer for DNS over UDP.
+
+    A response repeats its question, so a query is parsed only if no response answers it (when the flow
+    ends): half the parsing, the same names seen. At most MAX_UNANSWERED queries wait per flow.
+    """
+
+    MAX_UNANSWERED = 16
 
     def __init__(self, detector: IntelDetector, info: FlowInfo) -> None:
         self.detector = detector
         self.info = info
+        self.unanswered: dict[bytes, tuple[float, bytes]] = {}  # transaction id -> (ts, query)
 
     def datagram(self, to_server: bool, payload: bytes, ts: float) -> None:
+        is_response = len(payload) > 2 and payload[2] & 0x80
+        if not is_response:
+            if len(self.unanswered) < self.MAX_UNANSWERED:
+                self.unanswered.setdefault(payload[:2], (ts, payload))
+            else:
+                self._parse(payload, ts)
+            return
+        self.unanswered.pop(payload[:2], None)
+        self._parse(payload, ts)
+
+    def _parse(self, payload: bytes, ts: float) -> None:
         try:
             message = parse_message(payload)
         except DnsParseError:
@@ -251,7 +269,10 @@ class DnsDatagrams:
         self.detector.dns_message(self.info, message, ts)
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
-        """Nothing pending."""
+        """Queries nobody answered are looked at now, at their own time."""
+        for query_ts, query in self.unanswered.values():
+            self._parse(query, query_ts)
+        self.unanswered.clear()
 
 
 class DnsOverTcp:
