@@ -29,6 +29,11 @@ def iso_timestamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def event_time(event: Event) -> float:
+    """An event's capture time back as seconds since the epoch (the inverse of iso_timestamp)."""
+    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).timestamp()
+
+
 class EventFactory:
     """Numbers events in the order they are made, so verdicts can cite the events they rest on."""
 

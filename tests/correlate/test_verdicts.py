@@ -139,3 +139,27 @@ def test_intel_about_another_address_does_not_corroborate_and_the_pool_is_a_cand
     [(_, _, v)] = c.verdicts()
     assert v["confidence"] == 0.6 and v["pools"][0]["pool_candidate"] is True
     assert [(h, p.ip, known) for h, p, known in c.staged_pools()] == [("10.0.0.5", "198.51.100.1", False)]
+
+
+def test_a_carved_wallet_corroborates_only_the_host_mining_for_it():
+    from minerwatch.correlate.observations import IntelObservation
+
+    def carved(wallet: str) -> IntelObservation:
+        return IntelObservation(
+            ts=3,
+            host="10.0.0.5",
+            peer_ip=None,
+            indicator_type="wallet",
+            indicator=wallet,
+            source="carved-file",
+            family="",
+            confidence=0.6,
+            event_id=77,
+        )
+
+    for wallet, expected in (("4WALLET", 0.7), ("4OTHER", 0.6)):
+        c = VerdictCorrelator()
+        c.observe(obs(B.SUBMIT, 1, login="4WALLET.rig1"))
+        c.observe_intel(carved(wallet))
+        [(_, _, v)] = c.verdicts()
+        assert v["confidence"] == expected, wallet

@@ -246,7 +246,12 @@ class VerdictCorrelator:
         first, last = min(p.first_seen for p in pools), max(p.last_seen for p in pools)
         agents: set[str] = set().union(*(p.agents for p in pools))
         pool_ips = {p.ip for p in pools}
-        corroborated = any(h.peer_ip in pool_ips or h.indicator_type == "wallet" for h in hits)
+        logins = set().union(*(p.logins for p in pools))
+        corroborated = any(
+            h.peer_ip in pool_ips
+            or (h.indicator_type == "wallet" and any(login.startswith(h.indicator) for login in logins))
+            for h in hits
+        )
         confidence = max(p.confidence() for p in pools)
         if corroborated:
             confidence = min(0.99, round(confidence + INTEL_CORROBORATION, 2))

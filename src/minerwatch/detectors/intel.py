@@ -17,7 +17,7 @@ from typing import Any
 from minerwatch.correlate.observations import IntelObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
-from minerwatch.events import Event
+from minerwatch.events import Event, event_time
 from minerwatch.flows.http import HttpMessage
 from minerwatch.flows.info import FlowInfo
 from minerwatch.intel import DnsCache, Hit, IntelMatcher, KnowledgeBase
@@ -121,7 +121,7 @@ class IntelDetector:
         """Indicators carried by other detectors' events: wallets, agents, pool URLs, file hashes."""
         kind = event["event_type"]
         if kind == "mining":
-            body, ts = event["mining"], _epoch_of(event)
+            body, ts = event["mining"], event_time(event)
             hits: list[Hit] = []
             if body.get("login"):
                 hits += self.matcher.match_wallet(body["login"], ts)
@@ -131,7 +131,7 @@ class IntelDetector:
                 hits += self.matcher.match_url(url, ts)
             self._alert_event(event, hits, f"mining {body.get('behaviour', '')}".strip())
         elif kind == "file":
-            body, ts = event["file"], _epoch_of(event)
+            body, ts = event["file"], event_time(event)
             hashes = body.get("hashes") or {k: body[k] for k in ("md5", "sha1", "sha256") if body.get(k)}
             hits = [
                 hit
@@ -172,7 +172,7 @@ class IntelDetector:
             event = dict(source)
             for key in ("event_type", "event_id", source["event_type"]):
                 event.pop(key, None)
-            built = self.ctx.events.make("alert", _epoch_of(source), hit.as_alert() | {"where": where})
+            built = self.ctx.events.make("alert", event_time(source), hit.as_alert() | {"where": where})
             built.update({k: v for k, v in event.items() if k != "timestamp"})
             built["alert"]["related_event_id"] = source["event_id"]
             self._publish(host, peer, hit, built)
@@ -192,7 +192,7 @@ class IntelDetector:
         self.ctx.emit(event)
         self.ctx.correlator.observe_intel(
             IntelObservation(
-                ts=_epoch_of(event),
+                ts=event_time(event),
                 host=host,
                 peer_ip=peer,
                 indicator_type=hit.indicator_type,
@@ -227,12 +227,6 @@ class IntelDetector:
     def counters(self) -> dict[str, Any]:
         counts = {k: v for k, v in vars(self.stats).items() if k != "hosts_with_hits"}
         return counts | {"hosts_with_hits": len(self.stats.hosts_with_hits)}
-
-
-def _epoch_of(event: Event) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).timestamp()
 
 
 class DnsDatagrams:

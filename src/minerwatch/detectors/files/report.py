@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from minerwatch.correlate.observations import IntelObservation
 from minerwatch.detectors.files.carve import CarvedFile
 from minerwatch.detectors.files.indicators import Indicator, extract_indicators
 from minerwatch.detectors.files.magic import FileType, identify
 from minerwatch.detectors.files.store import FileStore
 from minerwatch.detectors.files.yara_scan import YaraMatch, YaraScanner
-from minerwatch.events import Event, EventFactory, FlowLike
+from minerwatch.events import Event, EventFactory, FlowLike, event_time
 
 # Suricata's classification.config names for the `classtype` meta of a rule, as its alerts spell them.
 CLASSTYPES = {
@@ -67,6 +68,11 @@ class FileStats:
     smtp_starttls: int = 0
 
 
+# A pool URL or wallet inside a file someone received: suggestive, not proof (it may be a config of a
+# miner that never ran, or a security tool's test file).
+CARVED_INDICATOR_CONFIDENCE = 0.6
+
+
 class FileReporter:
     def __init__(
         self,
@@ -75,9 +81,11 @@ class FileReporter:
         scanner: YaraScanner,
         store: FileStore | None,
         stats: FileStats,
+        observe: Callable[[IntelObservation], None] | None = None,
     ) -> None:
         self.events = events
         self.emit = emit
+        self.observe = observe
         self.scanner = scanner
         self.store = store
         self.stats = stats
@@ -125,9 +133,30 @@ class FileReporter:
         event.update(transfer.app)
         self.emit(event)
         self._count(body)
+        self._feed_verdicts(event, indicators)
         for match in matches:
             self.emit(self._alert(flow, ts, transfer, event, match))
         return event
+
+    def _feed_verdicts(self, event: Event, indicators: list[dict[str, Any]]) -> None:
+        """Pool URLs and wallets found in a file are evidence about the machine that received it (the
+        event's destination): alone they make it a suspect, with its mining they corroborate it."""
+        if self.observe is None:
+            return
+        for indicator in indicators:
+            self.observe(
+                IntelObservation(
+                    ts=event_time(event),
+                    host=event["dest_ip"],
+                    peer_ip=None,
+                    indicator_type=indicator["type"],
+                    indicator=indicator["value"],
+                    source="carved-file",
+                    family="",
+                    confidence=CARVED_INDICATOR_CONFIDENCE,
+                    event_id=event["event_id"],
+                )
+            )
 
     def _alert(
         self, flow: FlowLike, ts: float, transfer: Transfer, file_event: Event, match: YaraMatch
