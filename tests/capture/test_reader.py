@@ -139,3 +139,15 @@ def test_garbage_after_a_valid_header_never_raises(tmp_path, garbage, pcapng):
         out.write(garbage)
     engine, _, _stats = read(path)
     assert engine.counters.packets >= 0
+
+
+def test_a_timestamp_past_year_9999_is_counted_and_the_capture_clock_used(tmp_path):
+    path = tmp_path / "far.pcapng"
+    with path.open("wb") as out:
+        w = PcapngWriter(out)
+        w.interface()
+        w.write(TS, FRAME)
+        w.write(1e13, FRAME)  # year ~318,000: a corrupt record
+    engine, sink, _ = read(path)
+    assert engine.counters.bad_timestamps == 1
+    assert sink.ts == [pytest.approx(TS, abs=1e-6)] * 2

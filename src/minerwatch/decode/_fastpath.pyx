@@ -43,6 +43,9 @@ cdef enum:
 cdef enum:
     MAX_RECORD = 262144 * 4   # larger record lengths mean a corrupt file, as libpcap judges
 
+# Timestamps past 9999-12-31 (or before 1970) come from corrupt records: ISO 8601 cannot write them.
+cdef double MAX_TIMESTAMP = 253402300799.0
+
 # The longest record or block a reader must be ready to hold.
 MAX_RECORD_BYTES = MAX_RECORD + 64
 
@@ -113,6 +116,7 @@ cdef class Counters:
     cdef public long long packets
     cdef public long long bytes
     cdef public long long truncated_packets
+    cdef public long long bad_timestamps
     cdef public long long unsupported_linktype
     cdef public long long non_ip
     cdef public long long other_ip_proto
@@ -128,7 +132,7 @@ cdef class Counters:
 
     def as_dict(self):
         return {name: getattr(self, name) for name in (
-            "packets", "bytes", "truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto",
+            "packets", "bytes", "bad_timestamps", "truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto",
             "ip_fragments", "ip_reassembled", "bad_ip_header", "flows_created", "flows_expired", "flows_evicted",
             "packets_inspected", "packets_bypassed", "packets_skipped")}
 
@@ -175,6 +179,9 @@ cdef class Engine:
         cdef uint32_t family
         self.counters.packets += 1
         self.counters.bytes += wirelen
+        if not (0.0 <= ts <= MAX_TIMESTAMP):   # a corrupt record: keep the capture's own clock
+            self.counters.bad_timestamps += 1
+            ts = self.now
         if ts > self.now:
             self.now = ts
             if ts >= self.next_expiry:

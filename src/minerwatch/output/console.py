@@ -117,6 +117,7 @@ def render_summary(
 
 _NOT_USED = frozenset(
     {
+        "bad_timestamps",
         "truncated_packets",
         "unsupported_linktype",
         "non_ip",
