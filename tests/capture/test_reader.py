@@ -76,9 +76,14 @@ def test_pcapng_with_several_interfaces_and_block_types(tmp_path):
         w.write(TS, FRAME, 0)
         w.write(TS + 1, FRAME[14:], raw)
         w.write_simple(FRAME)
+        ticks = round((TS + 2) * 1e6)  # an obsolete packet block (type 2), as old tools wrote them
+        body = struct.pack("<HHIIII", 0, 0, ticks >> 32, ticks & 0xFFFFFFFF, len(FRAME), len(FRAME)) + FRAME
+        body += b"\0" * (-len(body) % 4)
+        out.write(struct.pack("<II", 2, len(body) + 12) + body + struct.pack("<I", len(body) + 12))
     engine, sink, stats = read(path)
     assert stats.format == "pcapng" and not stats.warnings
-    assert engine.counters.packets == 3
+    assert engine.counters.packets == 4
+    assert sink.ts[-1] == pytest.approx(TS + 2, abs=1e-6)
     assert sink.ts[:2] == [pytest.approx(TS, abs=1e-6), pytest.approx(TS + 1, abs=1e-6)]
 
 
