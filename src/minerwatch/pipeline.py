@@ -63,7 +63,6 @@ class AnalysisOptions:
     idle_timeout: float = 300.0
     max_flows: int = 500_000
     show_secrets: bool = False
-    use_intel: bool = True
     intel_db: str | None = None  # default: $MINERWATCH_INTEL_DB or the user's data directory
     record_discovered: bool = True  # write behaviour-confirmed pools unknown to intel into the knowledge base
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)

@@ -8,6 +8,7 @@ import struct
 import pytest
 
 from minerwatch.capture.writer import TcpConversation, dns_exchange
+from minerwatch.cli.main import main
 from minerwatch.intel import Indicator, KnowledgeBase
 
 POOL_IP, POOL_NAME = "198.51.100.77", "eu.test-pool.example"
@@ -101,13 +102,10 @@ def test_a_query_nobody_answers_is_still_matched_at_its_own_time(kb, write_captu
     assert alert["alert"]["where"] == "dns" and alert["timestamp"].endswith("01:40.000000Z")
 
 
-def test_no_intel_option_matches_nothing(kb, write_capture, analyse):
-    events = analyse(
-        write_capture(dns_exchange("10.0.0.5", "192.0.2.53", POOL_NAME, POOL_IP, 100.0, 9)),
-        intel_db=kb,
-        use_intel=False,
-    )
-    assert alerts(events) == []
+def test_no_intel_matches_nothing(kb, write_capture):
+    path = write_capture(dns_exchange("10.0.0.5", "192.0.2.53", POOL_NAME, POOL_IP, 100.0, 9))
+    assert main(["analyze", str(path), "--intel-db", kb, "--no-progress"]) == 1
+    assert main(["analyze", str(path), "--intel-db", kb, "--no-progress", "--no-intel"]) == 0
 
 
 def test_a_pool_behaviour_confirmed_but_unknown_to_intel_is_recorded_as_discovered(

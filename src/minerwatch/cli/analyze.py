@@ -69,7 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="threat-intel knowledge base (default: $MINERWATCH_INTEL_DB, else ~/.local/share/minerwatch)",
     )
-    p.add_argument("--no-intel", action="store_true", help="do not match threat intelligence")
+    p.add_argument(
+        "--no-intel",
+        action="store_true",
+        help="do not match threat intelligence (the same as leaving intel out of --detectors)",
+    )
     p.add_argument(
         "--show-secrets", action="store_true", help="print passwords seen in traffic instead of masking"
     )
@@ -103,15 +107,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    detectors = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else None
+    if args.no_intel:
+        detectors = [d for d in detectors or detector_names() if d != "intel"]
     options = AnalysisOptions(
-        detectors=tuple(d.strip() for d in args.detectors.split(",") if d.strip())
-        if args.detectors
-        else None,
+        detectors=tuple(detectors) if detectors is not None else None,
         stream_depth=args.stream_depth,
         idle_timeout=args.idle_timeout,
         max_flows=args.max_flows,
         show_secrets=args.show_secrets,
-        use_intel=not args.no_intel,
         intel_db=args.intel_db,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
         bruteforce=BruteForceSettings(

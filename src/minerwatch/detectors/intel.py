@@ -322,8 +322,6 @@ class TlsClientHello:
 
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    if not ctx.options.use_intel:
-        return DetectorPlugin(name="intel")
     detector = IntelDetector(ctx, IntelMatcher.load(ctx.options.intel_db))
 
     def dns_udp(info: FlowInfo) -> DnsDatagrams | None:
