@@ -11,6 +11,9 @@ from typing import Any, Protocol
 
 Event = dict[str, Any]
 
+# What a secret seen in traffic (a password) is shown as, unless the user asks for secrets.
+SECRET_MASK = "********"
+
 
 class FlowLike(Protocol):
     """What an event needs to know about the flow it belongs to."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from minerwatch.detectors.bruteforce.campaign import (
     FAILED,
-    MASK,
     SUCCEEDED,
     UNKNOWN,
     Attempt,
     BruteForceConfig,
     CampaignTracker,
 )
-from minerwatch.events import Event, EventFactory
+from minerwatch.events import SECRET_MASK, Event, EventFactory
 
 
 def tracker(**config) -> tuple[CampaignTracker, list[Event]]:
@@ -53,7 +52,7 @@ def test_success_is_reported_only_after_a_refusal() -> None:
     t.finish()
     final = events[-1]["bruteforce"]
     assert final["success"] == {"username": "admin", "timestamp": "1970-01-01T00:00:03.000000Z", "flow_id": 3}
-    assert final["succeeded"] == 1 and final["passwords"] == [MASK] * 3 and final["passwords_masked"]
+    assert final["succeeded"] == 1 and final["passwords"] == [SECRET_MASK] * 3 and final["passwords_masked"]
 
 
 def test_distinct_values_share_one_budget_given_back_when_a_campaign_closes() -> None:

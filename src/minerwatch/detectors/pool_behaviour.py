@@ -24,7 +24,7 @@ from minerwatch.detectors.mining_identity import (
     login_fields,
     normalised_algorithms,
 )
-from minerwatch.events import Event, EventFactory, iso_timestamp
+from minerwatch.events import SECRET_MASK, Event, EventFactory, iso_timestamp
 from minerwatch.flows.info import FlowInfo
 from minerwatch.identity import WalletInfo
 from minerwatch.protocols.mining import (
@@ -47,7 +47,6 @@ MAX_OTHER_LINES = 64
 LOGIN_REGISTERS = frozenset(
     {"cryptonote", "eth-proxy", "eth-getwork", "getwork", "getblocktemplate", "coinhive"}
 )
-MASK = "********"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +243,7 @@ class PoolBehaviourDetector:
         return {}, None
 
     def _login(self, message: Login) -> tuple[dict[str, Any], WalletInfo | None]:
-        password = message.password if self.show_secrets else (MASK if message.password else None)
+        password = message.password if self.show_secrets else (SECRET_MASK if message.password else None)
         fields = _present(
             login=message.login,
             password=password,

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from minerwatch.events import Event, EventFactory, iso_timestamp
+from minerwatch.events import SECRET_MASK, Event, EventFactory, iso_timestamp
 
-MASK = "********"
 # How each service's refusals are known, and how far that can be trusted: a server that says "access
 # denied" is read directly; SSH/RDP sessions and HTTP form pages are judged by heuristics.
 JUDGED_BY = {"ssh": "session-shape", "rdp": "session-shape", "http-form": "response-heuristics"}
@@ -200,7 +199,7 @@ class Campaign:
         }
         if self.passwords.seen:
             passwords = self.passwords.first
-            body["passwords"] = list(passwords) if show_secrets else [MASK] * len(passwords)
+            body["passwords"] = list(passwords) if show_secrets else [SECRET_MASK] * len(passwords)
             body["passwords_count"] = len(self.passwords.seen)
             body["passwords_masked"] = not show_secrets
         body.update({key: list(values.first) for key, values in sorted(self.details.items())})
