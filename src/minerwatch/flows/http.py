@@ -42,6 +42,7 @@ class HttpMessage:
     end: EndOfMessage | None = None
     request: HttpMessage | None = None  # for a response: the request it answers
     body_wanted: bool | None = None  # decided at the first body bytes by asking the consumers
+    wanted_by: tuple[HttpConsumer, ...] = ()  # the consumers that asked for the body
     clipped: bool = False  # the body was cut short to keep all flows' buffered bodies within budget
 
 
@@ -122,7 +123,8 @@ class HttpStreamAnalyzer:
             if message is not None:
                 self._hold(message, event.data)
                 if message.body_wanted is None:
-                    message.body_wanted = any(self._wants_body(c, message) for c in self.consumers)
+                    message.wanted_by = tuple(c for c in self.consumers if self._wants_body(c, message))
+                    message.body_wanted = bool(message.wanted_by)
         elif isinstance(event, EndOfMessage):
             message = self.current[from_client]
             if message is not None:

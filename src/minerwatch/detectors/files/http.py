@@ -89,7 +89,7 @@ class HttpFileConsumer:
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         if not message.body:
             return
-        if message.body_wanted is False or not self.wants_body(flow, message):
+        if self not in message.wanted_by:
             self.reporter.stats.http_bodies_skipped += 1  # not a file worth carving: counted only
             return
         head = message.head
