@@ -1,0 +1,75 @@
+"""What each detector costs: analysis time of the core sensor alone, with each issue's detectors added, and
+the marginal cost of every detector in the full configuration.
+
+Why: issues 3 and 5 bound how much their detectors may slow the core benchmark (10% and 15%); this script
+is where that is measured. It runs minerwatch's Analysis in this process (start-up and the intel matcher
+load excluded, events discarded, best of --repeat) on a capture made by make_mixed_capture.py:
+
+    python benchmarks/make_mixed_capture.py /tmp/mixed.pcap --packets 1100000 --seed 1
+    python benchmarks/bench_detectors.py /tmp/mixed.pcap --repeat 3
+
+The knowledge base is a fresh one in a temporary folder holding only the shipped set, so a user's own
+feeds neither change the figures nor get written to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
+
+CORE = ("pool_behaviour",)
+BY_ISSUE = {
+    "issue 3 (mining variants)": ("obfuscated_stratum", "mining_http", "pool_urls", "stratum_v2"),
+    "issue 4 (intel)": ("intel",),
+    "issue 5 (intrusion, implant)": ("files", "bruteforce", "exploits"),
+}
+
+
+def seconds(capture: Path, detectors: tuple[str, ...], repeat: int, intel_db: str) -> tuple[float, int]:
+    """Best wall time of `repeat` analyses of `capture` with `detectors`, and the packet count."""
+    best, packets = float("inf"), 0
+    for _ in range(repeat):
+        options = AnalysisOptions(detectors=detectors, intel_db=intel_db, record_discovered=False)
+        analysis = Analysis([], options)
+        start = time.perf_counter()
+        analysis.feed_file(capture)
+        result = analysis.finish()
+        best = min(best, time.perf_counter() - start)
+        packets = result.stats["stats"]["capture"]["packets"]
+    return best, packets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("capture", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    everything = tuple(detector_names())
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "intel.sqlite")
+
+        def run(detectors: tuple[str, ...]) -> float:
+            return seconds(args.capture, detectors, args.repeat, db)[0]
+
+        core, packets = seconds(args.capture, CORE, args.repeat, db)
+        rows = [("core sensor (pool_behaviour)", core)]
+        rows += [(f"core + {name}", run(CORE + extra)) for name, extra in BY_ISSUE.items()]
+        full = run(everything)
+        rows.append(("every detector (the default)", full))
+        print(f"{packets:,} packets, best of {args.repeat}\n")
+        print(f"{'configuration':<42} {'seconds':>8} {'packets/s':>11} {'throughput vs core':>19}")
+        for name, took in rows:
+            print(f"{name:<42} {took:>8.3f} {packets / took:>11,.0f} {core / took - 1:>+18.1%}")
+        print(f"\n{'leaving one detector out of the default':<42} {'seconds':>8} {'its marginal cost':>18}")
+        for name in everything[1:]:
+            took = run(tuple(d for d in everything if d != name))
+            print(f"{'without ' + name:<42} {took:>8.3f} {full - took:>+17.3f}s")
+
+
+if __name__ == "__main__":
+    main()
