@@ -13,7 +13,7 @@ from minerwatch.cli.main import main
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "minerwatch.cli.main", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
     )
 
 
