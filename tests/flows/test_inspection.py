@@ -89,3 +89,17 @@ def test_hole_in_a_stream_is_counted_and_parsing_resumes(write_capture, analyse)
     [verdict] = by_type(events, "verdict")
     assert verdict["verdict"]["submits"] == 2
     assert events[-1]["stats"]["inspection"]["reassembly_gaps"] >= 1
+
+
+def test_eviction_counts_separately_the_flows_cut_short_in_analysis(write_capture, analyse):
+    """A scan fills the flow table: its SYN-only flows lose nothing when evicted, the pool session does."""
+    pool = TcpConversation("10.0.0.9", 51000, "203.0.113.5", 3333).open()
+    pool.send(True, line(SUBMIT))  # still being analysed (a pool protocol keeps its flow inspected)
+    scan = [
+        frame("10.0.0.66", f"10.2.0.{i + 1}", 6, tcp_segment(40000 + i, 6379, 1, 0, 0x02)) for i in range(50)
+    ]
+    start = pool.packets[-1][0] + 1
+    packets = pool.packets + [(start + i / 100, f) for i, f in enumerate(scan)]
+    [stats] = by_type(analyse(write_capture(packets), max_flows=10), "stats")
+    assert stats["stats"]["capture"]["flows_evicted"] > 1
+    assert stats["stats"]["inspection"]["flows_evicted_in_analysis"] == 1

@@ -32,6 +32,7 @@ class InspectorStats:
     gap_bytes: int = 0
     retransmitted_bytes: int = 0
     skipped_bytes: int = 0
+    flows_evicted_in_analysis: int = 0  # a full flow table ended them while an analyser still read them
 
 
 @dataclass
@@ -148,6 +149,8 @@ class Inspector:
     def flow_end(self, flow: Flow, reason: str) -> None:
         session = flow.state
         flow.state = None
+        if session is not None and reason == "evicted":
+            self.stats.flows_evicted_in_analysis += 1
         if isinstance(session, TcpSession):
             for to_server, stream in session.streams.items():
                 data, gap = stream.flush()

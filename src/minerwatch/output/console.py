@@ -100,14 +100,17 @@ def render_summary(
         f"{capture['packets']:,} packets, {capture['flows_created']:,} flows "
         f"({body['inspection']['flows_bypassed']:,} bypassed), {len(body['files'])} file(s) read."
     )
-    skipped = {k: v for k, v in capture.items() if v and k in _NOT_USED}
-    for section in body.values():
-        if isinstance(section, dict) and section is not capture:
-            skipped.update({k: v for k, v in section.items() if v and k in _NOT_USED})
+    skipped = [
+        f"{section.replace('_', ' ')}: {key.replace('_', ' ')} {counts[key]:,}"
+        for section, keys in NOT_ANALYSED.items()
+        if isinstance(counts := body.get(section), dict)
+        for key in keys
+        if counts.get(key)
+    ]
     if skipped:
-        console.print(
-            "Not analysed: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in skipped.items())
-        )
+        console.print("Not analysed (counted): " + "; ".join(skipped))
+    if capture.get("bad_timestamps"):
+        console.print(f"Corrupt timestamps replaced by the capture's clock: {capture['bad_timestamps']:,}")
     for f in body["files"]:
         for warning in f["warnings"]:
             console.print(f"[yellow]warning[/]: {f['path']}: {warning}")
@@ -115,19 +118,16 @@ def render_summary(
         console.print(f"[red]error[/]: {error}")
 
 
-_NOT_USED = frozenset(
-    {
-        "bad_timestamps",
-        "truncated_packets",
-        "unsupported_linktype",
-        "non_ip",
-        "other_ip_proto",
-        "ip_fragments",
-        "bad_ip_header",
-        "flows_evicted",
-        "reassembly_gaps",
-        "overlong_lines",
-        "invalid_json_lines",
-        "dropped_requests",
-    }
-)
+# What each stage could not use, by stats section: what the summary's "Not analysed" line reports.
+# (IP fragments are not here: they are reassembled and analysed; the defragmenter counts what it drops.)
+NOT_ANALYSED: dict[str, tuple[str, ...]] = {
+    "capture": ("truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto", "bad_ip_header"),
+    "inspection": ("flows_evicted_in_analysis", "reassembly_gaps"),
+    "defrag": ("expired", "dropped_full", "invalid"),
+    "http": ("protocol_errors", "bodies_clipped"),
+    "pool_protocols": ("overlong_lines", "invalid_json_lines", "dropped_requests"),
+    "obfuscated_pool_protocols": ("decode_failures",),
+    "carving": ("ftp_data_unmatched", "yara_timeouts", "yara_errors"),
+    "bruteforce": ("campaigns_evicted",),
+    "intel": ("dns_errors",),
+}

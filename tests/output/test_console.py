@@ -1,0 +1,39 @@
+"""The console summary says exactly what was not analysed, by stage, and nothing that was."""
+
+import io
+
+from minerwatch.output.console import render_summary
+
+
+def summary(stats: dict) -> str:
+    base = {
+        "capture": {"packets": 10, "flows_created": 2, "ip_fragments": 4, "ip_reassembled": 2},
+        "inspection": {"flows_bypassed": 0},
+        "files": [],
+        "input_errors": [],
+    }
+    out = io.StringIO()
+    render_summary([], {"stats": base | stats}, out)
+    return out.getvalue()
+
+
+def test_lost_input_is_listed_by_stage():
+    text = summary(
+        {
+            "capture": {"packets": 10, "flows_created": 2, "truncated_packets": 3, "ip_fragments": 4},
+            "defrag": {"completed": 2, "expired": 1},
+            "inspection": {"flows_bypassed": 0, "flows_evicted_in_analysis": 5},
+        }
+    )
+    line = next(x for x in text.splitlines() if x.startswith("Not analysed"))
+    assert "capture: truncated packets 3" in line
+    assert "defrag: expired 1" in line
+    assert "inspection: flows evicted in analysis 5" in line
+    assert "fragments" not in line and "completed" not in line  # reassembled fragments were analysed
+
+
+def test_nothing_lost_prints_no_such_line_and_bad_clocks_are_said_apart():
+    assert "Not analysed" not in summary({})
+    text = summary({"capture": {"packets": 10, "flows_created": 2, "bad_timestamps": 7}})
+    assert "Not analysed" not in text
+    assert "Corrupt timestamps replaced by the capture's clock: 7" in text
