@@ -202,7 +202,7 @@ def table(results: list[Result], packets: int, wire: int) -> str:
 def byte_compile_minerwatch() -> None:
     """Write the package's bytecode once, as pip does for a regular install. An editable install, or
     PYTHONDONTWRITEBYTECODE in the environment, would otherwise make every timed run compile the sources
-    again (about 0.4 s of start-up on the development machine), which no user pays twice."""
+    again (about 0.1 s of start-up on the development machine), which no user pays twice."""
     spec = importlib.util.find_spec("minerwatch")
     for folder in spec.submodule_search_locations or () if spec else ():
         compileall.compile_dir(folder, quiet=1)
