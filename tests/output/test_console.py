@@ -37,3 +37,33 @@ def test_nothing_lost_prints_no_such_line_and_bad_clocks_are_said_apart():
     text = summary({"capture": {"packets": 10, "flows_created": 2, "bad_timestamps": 7}})
     assert "Not analysed" not in text
     assert "Corrupt timestamps replaced by the capture's clock: 7" in text
+
+
+def test_findings_name_both_ends():
+    """A dropper script's alert comes from the server that sent it: the row must also say who received it."""
+    from minerwatch.output.console import FindingDigest
+
+    digest = FindingDigest()
+    alert = {"event_type": "alert", "alert": {"signature": "dropper"}, "src_ip": "203.0.113.66"}
+    digest(alert | {"dest_ip": "10.1.1.20"})
+    digest(alert | {"dest_ip": "10.1.1.20"})
+    digest({"event_type": "alert", "alert": {"signature": "no peer"}, "src_ip": "10.1.1.5"})
+    out = io.StringIO()
+    render_summary(
+        [],
+        {
+            "stats": {
+                "capture": {"packets": 1, "flows_created": 1},
+                "inspection": {"flows_bypassed": 0},
+                "files": [],
+                "input_errors": [],
+            }
+        },
+        out,
+        digest,
+    )
+    text = out.getvalue()
+    assert "203.0.113.66 -> 10.1.1.20" in text and "10.1.1.5" in text
+    assert digest.counts[("alert", "dropper")] == 2 and digest.hosts[("alert", "dropper")] == [
+        "203.0.113.66 -> 10.1.1.20"
+    ]

@@ -21,7 +21,9 @@ def _pool_lines(verdict: dict) -> str:
 
 class FindingDigest:
     """An event sink that keeps, in bounded memory, what the summary shows of alerts and brute force:
-    per signature, how often and from which hosts (the first few)."""
+    per signature, how often and between which hosts (the first few `source -> destination` pairs: an
+    exploit goes from its attacker, a dropper script from the server that sent it, so a source alone
+    would say nothing about who was hit)."""
 
     HOSTS_SHOWN = 4
 
@@ -41,9 +43,10 @@ class FindingDigest:
             return
         self.counts[key] += 1
         hosts = self.hosts.setdefault(key, [])
-        host = event.get("src_ip")
-        if host and host not in hosts and len(hosts) < self.HOSTS_SHOWN:
-            hosts.append(host)
+        source, destination = event.get("src_ip"), event.get("dest_ip")
+        pair = f"{source} -> {destination}" if destination else source
+        if pair and pair not in hosts and len(hosts) < self.HOSTS_SHOWN:
+            hosts.append(pair)
 
     @property
     def total(self) -> int:
@@ -52,7 +55,7 @@ class FindingDigest:
 
 def _findings_table(digest: FindingDigest) -> Table:
     table = Table(title="Alerts and brute force", show_lines=False)
-    for column in ("kind", "what", "count", "hosts"):
+    for column in ("kind", "what", "count", "source -> destination"):
         table.add_column(column, overflow="fold")
     for (kind, what), count in digest.counts.most_common(20):
         table.add_row(kind, what, str(count), ", ".join(digest.hosts[(kind, what)]))
