@@ -106,6 +106,8 @@ class FtpFiles:
 
     def data_analyzer(self, info: FlowInfo, first: bytes, to_server: bool) -> FtpDataAnalyzer | None:
         """StreamFactory: a flow whose server side was announced on a control channel."""
+        if not self.expected:  # the common case: no FTP transfer announced, no address text to make
+            return None
         transfer = self.expected.get((info.server_ip, info.server_port))
         if transfer is None or transfer.carve is not None:
             return None
