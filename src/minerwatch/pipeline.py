@@ -103,7 +103,7 @@ class Analysis:
         self.inspector = Inspector(
             [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
             [f for p in self.plugins for f in p.datagram_factories],
-            [o for p in self.plugins for o in p.flow_end_observers],
+            [self.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
             [o for p in self.plugins for o in p.flow_start_observers],
         )
         self.event_observers = [o for p in self.plugins for o in p.event_observers]
@@ -145,6 +145,7 @@ class Analysis:
             "capture": self.engine.counters.as_dict(),
             "inspection": vars(self.inspector.stats).copy(),
             "defrag": vars(self.inspector.defrag.stats).copy(),
+            "correlation": dict(self.correlator.peers.stats),
             "http": vars(self.http_stats).copy(),
             **{p.name: p.stats() for p in self.plugins if p.stats is not None},
             "files": [

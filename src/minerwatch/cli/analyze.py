@@ -41,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--window", type=float, default=120.0, help="stage-1 window in seconds (default 120)")
     p.add_argument("--min-submits", type=int, default=1, help="shares needed for stage 2 (default 1)")
     p.add_argument(
+        "--peer-window",
+        type=float,
+        default=3600.0,
+        help="hosts reaching a confirmed pool's address within this many seconds of its activity are"
+        " reported as suspects (default 3600)",
+    )
+    p.add_argument(
         "--stream-depth",
         type=int,
         default=256 * 1024,
@@ -117,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         max_flows=args.max_flows,
         show_secrets=args.show_secrets,
         intel_db=args.intel_db,
-        policy=VerdictPolicy(window=args.window, min_submits=args.min_submits),
+        policy=VerdictPolicy(window=args.window, min_submits=args.min_submits, peer_window=args.peer_window),
         bruteforce=BruteForceSettings(
             campaigns=BruteForceConfig(threshold=args.bruteforce_threshold, window=args.bruteforce_window)
         ),

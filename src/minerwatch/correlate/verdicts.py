@@ -9,6 +9,11 @@ Per (miner host, pool endpoint):
   submissions and jobs, and the host is reported as mining at a lower, stated confidence.
 One verdict per host lists all its pools. A host that reaches many pools without ever submitting a share
 is reported once, as probing pools, not as a verdict per connection.
+
+Suspects, stated as such (`stages: []`): a host whose only link to mining is a threat-intelligence hit, and
+a host that connected to the address of a pool another host was confirmed on, in the same period
+(`peer_window` around the pool's activity). The second catches the miners whose own traffic shows no pool
+protocol, such as Stratum over TLS to the pool's TLS port.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minerwatch.correlate.observations import Behaviour, BehaviourObservation, IntelObservation
+from minerwatch.correlate.peers import Contact, PoolPeers
 from minerwatch.events import iso_timestamp
 from minerwatch.identity import WalletInfo, infer_coin, parse_agent
 
@@ -24,6 +30,8 @@ EVIDENCE_IDS_PER_BEHAVIOUR = 20
 INTEL_HITS_PER_HOST = 32
 INTEL_CORROBORATION = 0.1  # added to a behaviour verdict's confidence when intel agrees (capped at 0.99)
 INTEL_ONLY_WEIGHT = 0.5  # an intel-only verdict's confidence: this times the indicator's confidence
+PEER_WEIGHT = 0.5  # a peer suspect's confidence: this times the confirmed pool's, on the pool's own port ...
+PEER_OTHER_PORT_WEIGHT = 0.3  # ... or this, on another port of its address (a TLS or other-difficulty port)
 STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
 
 
@@ -34,6 +42,7 @@ class VerdictPolicy:
     window: float = 120.0  # seconds within which registration, job and login must fall for stage 1
     min_submits: int = 1  # shares needed for stage 2
     prober_min_pools: int = 10  # pools reached without a share before a host counts as probing pools
+    peer_window: float = 3600.0  # seconds around a confirmed pool's activity in which its peers are suspects
 
 
 @dataclass
@@ -179,6 +188,7 @@ class VerdictCorrelator:
         self.policy = policy or VerdictPolicy()
         self.hosts: dict[str, dict[tuple[str, int], PoolEvidence]] = {}
         self.intel: dict[str, list[IntelObservation]] = {}
+        self.peers = PoolPeers()
 
     def observe_intel(self, obs: IntelObservation) -> None:
         hits = self.intel.setdefault(obs.host, [])
@@ -202,16 +212,70 @@ class VerdictCorrelator:
         evidence.add(obs, self.policy)
 
     def verdicts(self) -> list[tuple[float, str, dict[str, Any]]]:
-        """(last seen, host, verdict body) for every host that reached a stage or hit intelligence."""
+        """(last seen, host, verdict body) for every host that reached a stage, hit intelligence, or
+        contacted a confirmed pool's address in the same period."""
+        staged = {
+            host: [p for p in pools.values() if p.stages]
+            for host, pools in self.hosts.items()
+            if any(p.stages for p in pools.values())
+        }
+        contacts = self._peer_contacts(staged)
         out = []
-        for host in sorted(self.hosts.keys() | self.intel.keys()):
-            staged = [p for p in self.hosts.get(host, {}).values() if p.stages]
+        for host in sorted(self.hosts.keys() | self.intel.keys() | contacts.keys()):
             hits = self.intel.get(host, [])
-            if staged:
-                out.append(self._verdict(host, staged, hits))
+            if host in staged:
+                out.append(self._verdict(host, staged[host], hits))
+            elif host in contacts:
+                out.append(self._peer_suspect(host, contacts[host], hits))
             elif hits:
                 out.append(self._intel_only(host, hits))
         return out
+
+    def _peer_contacts(self, staged: dict[str, list[PoolEvidence]]) -> dict[str, list[dict[str, Any]]]:
+        """Hosts without a verdict of their own that reached a confirmed pool's address in its period."""
+        confirmed: dict[tuple[str, int], list[tuple[str, PoolEvidence]]] = {}
+        for host, pools in staged.items():
+            for pool in pools:
+                confirmed.setdefault((pool.ip, pool.port), []).append((host, pool))
+        window = self.policy.peer_window
+        found: dict[str, list[dict[str, Any]]] = {}
+        for (ip, port), confirmers in sorted(confirmed.items()):
+            start = min(pool.first_seen for _, pool in confirmers) - window
+            end = max(pool.last_seen for _, pool in confirmers) + window
+            for client, contact in sorted(self.peers.clients_of(ip).items()):
+                if client in staged or contact.last_seen < start or contact.first_seen > end:
+                    continue
+                found.setdefault(client, []).append(_peer_entry(ip, port, confirmers, contact))
+        return found
+
+    @staticmethod
+    def _peer_suspect(
+        host: str, entries: list[dict[str, Any]], hits: list[IntelObservation]
+    ) -> tuple[float, str, dict[str, Any]]:
+        """A host that talked to a confirmed pool: a suspect, with the confirming pool as its evidence."""
+        confidence = max(
+            (PEER_WEIGHT if e["same_port"] else PEER_OTHER_PORT_WEIGHT) * e["pool_confidence"]
+            for e in entries
+        )
+        if hits:
+            confidence = max(confidence, INTEL_ONLY_WEIGHT * max(h.confidence for h in hits))
+        first = min([e["first_ts"] for e in entries] + [h.ts for h in hits])
+        last = max([e["last_ts"] for e in entries] + [h.ts for h in hits])
+        body = {
+            "host": host,
+            "activity": "contacted-confirmed-pool",
+            "stages": [],
+            "confidence": round(confidence, 2),
+            "first_seen": iso_timestamp(first),
+            "last_seen": iso_timestamp(last),
+            "pools": [],
+            "confirmed_pools": [{k: v for k, v in e.items() if not k.endswith("_ts")} for e in entries],
+            "intel": [intel_dict(h) for h in hits],
+            "evidence": {
+                "event_ids": sorted({i for e in entries for i in e["event_ids"]} | {h.event_id for h in hits})
+            },
+        }
+        return last, host, body
 
     @staticmethod
     def _intel_only(host: str, hits: list[IntelObservation]) -> tuple[float, str, dict[str, Any]]:
@@ -287,6 +351,28 @@ class VerdictCorrelator:
         """The pool entry, with the intel hits about it; a pool intel did not know is a new candidate."""
         about = [intel_dict(h) for h in hits if h.peer_ip == pool.ip]
         return pool.as_dict() | {"intel": about, "pool_candidate": not about}
+
+
+def _peer_entry(
+    ip: str, port: int, confirmers: list[tuple[str, PoolEvidence]], contact: Contact
+) -> dict[str, Any]:
+    """How a suspect reached one confirmed pool endpoint, and which hosts' verdicts confirmed it."""
+    evidence = sorted({i for _, pool in confirmers for ids in pool.event_ids.values() for i in ids})
+    return {
+        "ip": ip,
+        "port": port,
+        "same_port": port in contact.ports,
+        "ports_contacted": sorted(contact.ports),
+        "confirmed_by": sorted({host for host, _ in confirmers}),
+        "pool_confidence": max(pool.confidence() for _, pool in confirmers),
+        "flows": contact.flows,
+        "flow_ids": list(contact.flow_ids),
+        "first_seen": iso_timestamp(contact.first_seen),
+        "last_seen": iso_timestamp(contact.last_seen),
+        "event_ids": evidence[:EVIDENCE_IDS_PER_BEHAVIOUR],
+        "first_ts": contact.first_seen,
+        "last_ts": contact.last_seen,
+    }
 
 
 def intel_dict(hit: IntelObservation) -> dict[str, Any]:

@@ -12,11 +12,19 @@ from minerwatch.events import Event
 
 
 def _pool_lines(verdict: dict) -> str:
-    return "\n".join(
+    lines = [
         f"{p['ip']}:{p['port']} {p['dialect'] if isinstance(p['dialect'], str) else '/'.join(p['dialect'])}"
         f" st{'+'.join(map(str, p['stages']))} sub {p['submits']} ({p['accepted']} ok/{p['rejected']} rej)"
         for p in verdict["pools"][:8]
-    ) + (f"\n… {len(verdict['pools']) - 8} more pools" if len(verdict["pools"]) > 8 else "")
+    ]
+    if len(verdict["pools"]) > 8:
+        lines.append(f"… {len(verdict['pools']) - 8} more pools")
+    lines += [
+        f"{c['ip']}:{'/'.join(map(str, c['ports_contacted']))} {c['flows']} flow(s), pool confirmed on"
+        f" {', '.join(c['confirmed_by'][:2])}"
+        for c in verdict.get("confirmed_pools", [])[:4]
+    ]
+    return "\n".join(lines)
 
 
 class FindingDigest:
@@ -127,6 +135,7 @@ NOT_ANALYSED: dict[str, tuple[str, ...]] = {
     "capture": ("truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto", "bad_ip_header"),
     "inspection": ("flows_evicted_in_analysis", "reassembly_gaps"),
     "defrag": ("expired", "dropped_full", "invalid"),
+    "correlation": ("servers_forgotten", "clients_dropped"),
     "http": ("protocol_errors", "bodies_clipped"),
     "pool_protocols": ("overlong_lines", "invalid_json_lines", "dropped_requests"),
     "obfuscated_pool_protocols": ("decode_failures",),
