@@ -30,7 +30,7 @@ def test_mining_found_exits_1_and_writes_events(sample, tmp_path):
     assert result.returncode == 1, result.stderr
     events = [json.loads(line) for line in out.read_text().splitlines()]
     verdict_hosts = {e["src_ip"] for e in events if e["event_type"] == "verdict"}
-    assert verdict_hosts == {"10.1.1.20", "10.1.1.21"}
+    assert verdict_hosts == {"10.1.1.20", "10.1.1.21", "10.1.1.22"}
     assert "10.1.1.20" in result.stdout and "Mining verdicts" in result.stdout
     assert "Traceback" not in result.stderr
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from minerwatch.capture.sample import ATTACKER, DROP_SITE, STRATUM_MINER, VICTIM, write_sample
+from minerwatch.capture.sample import (
+    ATTACKER,
+    BTC_POOL,
+    DROP_SITE,
+    STRATUM_MINER,
+    TLS_PEER,
+    VICTIM,
+    write_sample,
+)
 
 
 def test_the_sample_shows_every_stage_of_the_infection(tmp_path, analyse):
@@ -32,7 +40,15 @@ def test_the_sample_shows_every_stage_of_the_infection(tmp_path, analyse):
     )
 
     verdicts = {e["src_ip"]: e["verdict"] for e in events if e["event_type"] == "verdict"}
-    assert set(verdicts) == {VICTIM, STRATUM_MINER}
+    assert set(verdicts) == {VICTIM, STRATUM_MINER, TLS_PEER}
     assert verdicts[VICTIM]["stages"] == [1, 2]
     assert {h["source"] for h in verdicts[VICTIM]["intel"]} == {"minerwatch-builtin", "carved-file"}
     assert verdicts[STRATUM_MINER]["rejected"] == 1
+    peer = verdicts[TLS_PEER]  # encrypted: a suspect only because 10.1.1.21 confirmed the pool
+    assert peer["activity"] == "contacted-confirmed-pool" and peer["stages"] == []
+    [contact] = peer["confirmed_pools"]
+    assert (contact["ip"], contact["ports_contacted"], contact["confirmed_by"]) == (
+        BTC_POOL,
+        [443],
+        [STRATUM_MINER],
+    )

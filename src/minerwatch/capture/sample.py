@@ -3,7 +3,9 @@
 The story, as a Redis mining worm tells it: 203.0.113.50 guesses the Redis password of host 10.1.1.20,
 then uses Redis to write a cron job; the cron job downloads a dropper script and an xmrig build from
 203.0.113.66; 10.1.1.20 then mines Monero through a CryptoNote pool. Host 10.1.1.21 mines with a
-Stratum v1 miner; host 10.1.1.30 only browses and resolves names. Addresses are from the documentation
+Stratum v1 miner; meanwhile host 10.1.1.22 holds an encrypted (TLS) connection to the same pool's address
+on port 443, which only the pool's confirmation by 10.1.1.21 can expose; host 10.1.1.30 only browses and
+resolves names. Addresses are from the documentation
 ranges (RFC 5737); the pool name is a real pool domain, so the shipped threat intelligence knows it.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from minerwatch.capture.writer import PcapWriter, TcpConversation, dns_exchange
 
 START = 1_764_000_000.0  # 2025-11-24T16:00:00Z
-VICTIM, STRATUM_MINER, BYSTANDER = "10.1.1.20", "10.1.1.21", "10.1.1.30"
+VICTIM, STRATUM_MINER, TLS_PEER, BYSTANDER = "10.1.1.20", "10.1.1.21", "10.1.1.22", "10.1.1.30"
 XMR_POOL, BTC_POOL, WEB = "198.51.100.7", "198.51.100.9", "203.0.113.80"
 ATTACKER, DROP_SITE = "203.0.113.50", "203.0.113.66"
 WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
@@ -201,6 +203,17 @@ def _stratum_session(rng: random.Random) -> TcpConversation:
     return c.close()
 
 
+def _tls_peer(rng: random.Random) -> TcpConversation:
+    """Stratum over TLS to the pool's TLS port: a handshake, then small encrypted records both ways."""
+    c = TcpConversation(TLS_PEER, 50400, BTC_POOL, 443, ts=START + 230).open()
+    c.send(True, b"\x16\x03\x01\x00\xc0" + rng.randbytes(192))
+    c.send(False, b"\x16\x03\x03\x04\x00" + rng.randbytes(1024))
+    for _ in range(8):
+        c.send(False, b"\x17\x03\x03\x01\x00" + rng.randbytes(256), dt=rng.uniform(15, 40))
+        c.send(True, b"\x17\x03\x03\x00\xa0" + rng.randbytes(160), dt=rng.uniform(1, 5))
+    return c.close()
+
+
 def _browsing(rng: random.Random) -> Iterator[TcpConversation]:
     for i in range(6):
         c = TcpConversation(BYSTANDER, 40000 + i, WEB, 80, ts=START + 30 * i).open()
@@ -225,6 +238,7 @@ def write_sample(path: Path, seed: int = 7) -> int:
         *downloads,
         _xmrig_session(rng),
         _stratum_session(rng),
+        _tls_peer(rng),
         *_browsing(rng),
     ):
         packets += conversation.packets
