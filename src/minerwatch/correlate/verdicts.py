@@ -33,6 +33,7 @@ INTEL_ONLY_WEIGHT = 0.5  # an intel-only verdict's confidence: this times the in
 PEER_WEIGHT = 0.5  # a peer suspect's confidence: this times the confirmed pool's, on the pool's own port ...
 PEER_OTHER_PORT_WEIGHT = 0.3  # ... or this, on another port of its address (a TLS or other-difficulty port)
 STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
+PeerContact = tuple[dict[str, Any], Contact]  # a `confirmed_pools` entry and the contact it describes
 
 
 @dataclass
@@ -231,36 +232,37 @@ class VerdictCorrelator:
                 out.append(self._intel_only(host, hits))
         return out
 
-    def _peer_contacts(self, staged: dict[str, list[PoolEvidence]]) -> dict[str, list[dict[str, Any]]]:
+    def _peer_contacts(self, staged: dict[str, list[PoolEvidence]]) -> dict[str, list[PeerContact]]:
         """Hosts without a verdict of their own that reached a confirmed pool's address in its period."""
         confirmed: dict[tuple[str, int], list[tuple[str, PoolEvidence]]] = {}
         for host, pools in staged.items():
             for pool in pools:
                 confirmed.setdefault((pool.ip, pool.port), []).append((host, pool))
         window = self.policy.peer_window
-        found: dict[str, list[dict[str, Any]]] = {}
+        found: dict[str, list[PeerContact]] = {}
         for (ip, port), confirmers in sorted(confirmed.items()):
             start = min(pool.first_seen for _, pool in confirmers) - window
             end = max(pool.last_seen for _, pool in confirmers) + window
             for client, contact in sorted(self.peers.clients_of(ip).items()):
                 if client in staged or contact.last_seen < start or contact.first_seen > end:
                     continue
-                found.setdefault(client, []).append(_peer_entry(ip, port, confirmers, contact))
+                found.setdefault(client, []).append((_peer_entry(ip, port, confirmers, contact), contact))
         return found
 
     @staticmethod
     def _peer_suspect(
-        host: str, entries: list[dict[str, Any]], hits: list[IntelObservation]
+        host: str, contacts: list[PeerContact], hits: list[IntelObservation]
     ) -> tuple[float, str, dict[str, Any]]:
         """A host that talked to a confirmed pool: a suspect, with the confirming pool as its evidence."""
+        entries = [entry for entry, _ in contacts]
         confidence = max(
             (PEER_WEIGHT if e["same_port"] else PEER_OTHER_PORT_WEIGHT) * e["pool_confidence"]
             for e in entries
         )
         if hits:
             confidence = max(confidence, INTEL_ONLY_WEIGHT * max(h.confidence for h in hits))
-        first = min([e["first_ts"] for e in entries] + [h.ts for h in hits])
-        last = max([e["last_ts"] for e in entries] + [h.ts for h in hits])
+        first = min([c.first_seen for _, c in contacts] + [h.ts for h in hits])
+        last = max([c.last_seen for _, c in contacts] + [h.ts for h in hits])
         body = {
             "host": host,
             "activity": "contacted-confirmed-pool",
@@ -269,7 +271,7 @@ class VerdictCorrelator:
             "first_seen": iso_timestamp(first),
             "last_seen": iso_timestamp(last),
             "pools": [],
-            "confirmed_pools": [{k: v for k, v in e.items() if not k.endswith("_ts")} for e in entries],
+            "confirmed_pools": entries,
             "intel": [intel_dict(h) for h in hits],
             "evidence": {
                 "event_ids": sorted({i for e in entries for i in e["event_ids"]} | {h.event_id for h in hits})
@@ -370,8 +372,6 @@ def _peer_entry(
         "first_seen": iso_timestamp(contact.first_seen),
         "last_seen": iso_timestamp(contact.last_seen),
         "event_ids": evidence[:EVIDENCE_IDS_PER_BEHAVIOUR],
-        "first_ts": contact.first_seen,
-        "last_ts": contact.last_seen,
     }
 
 
