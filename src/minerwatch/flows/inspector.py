@@ -97,7 +97,16 @@ class Inspector:
     ) -> None:
         session: TcpSession | None = flow.state
         if session is None:
-            session = flow.state = TcpSession(FlowInfo(flow))
+            info = FlowInfo(flow)
+            analyzers = None
+            if self._in_order_start(flow, to_server, seq, flags):
+                # The usual first payload: classify it as it is, and bypass the flow at once if nobody
+                # wants it, before any reassembly state exists (most flows end here).
+                analyzers = [a for f in self.stream_factories if (a := f(info, payload, to_server))]
+                if not analyzers:
+                    self._bypass(flow)
+                    return
+            session = flow.state = TcpSession(info, analyzers=analyzers)
             for direction, isn in ((True, flow.isn_toserver), (False, flow.isn_toclient)):
                 if isn is not None:
                     session.streams[direction].syn(isn)
@@ -108,6 +117,15 @@ class Inspector:
         data, gap = stream.segment(seq, payload)
         if data:
             self._data(flow, session, to_server, data, gap, ts)
+
+    @staticmethod
+    def _in_order_start(flow: Flow, to_server: bool, seq: int, flags: int) -> bool:
+        """Whether a flow's first payload starts where its direction's stream starts (right after the
+        SYN, or anywhere when the SYN was not seen), so that reassembly would deliver it unchanged."""
+        if flags & TCP_SYN:
+            return False
+        isn = flow.isn_toserver if to_server else flow.isn_toclient
+        return isn is None or seq == (isn + 1) & 0xFFFFFFFF
 
     def _data(
         self, flow: Flow, session: TcpSession, to_server: bool, data: bytes, gap: bool, ts: float
