@@ -110,3 +110,9 @@ def test_a_base64_mime_attachment_of_a_png_decodes_but_is_not_mining():
     attachment = base64.encodebytes(b"\x89PNG\r\n\x1a\n" + bytes(4000))
     assert Base64Decoder().feed(attachment).startswith(b"\x89PNG")
     assert sniff(attachment) is None
+
+
+@given(st.binary(max_size=64))
+def test_the_first_two_bytes_decide_which_encodings_are_candidates(data):
+    """The obfuscated-Stratum factory rejects a flow on `candidates(first[:2])` alone: it must agree."""
+    assert [type(d) for d in candidates(data[:2])] == [type(d) for d in candidates(data)]

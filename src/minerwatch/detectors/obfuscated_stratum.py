@@ -19,7 +19,7 @@ from minerwatch.detectors.pool_behaviour import (
     make_detector,
 )
 from minerwatch.flows.info import FlowInfo
-from minerwatch.protocols.encodings import Decoder
+from minerwatch.protocols.encodings import Decoder, candidates
 from minerwatch.protocols.http import looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.mining import PoolSession
 from minerwatch.protocols.mining.obfuscated import SNIFF_BYTES, is_json_rpc, sniff
@@ -95,6 +95,8 @@ def obfuscated_analyzer_factory(detector: PoolBehaviourDetector, depth: int, sta
     """StreamFactory: flows that are not JSON or HTTP but decode to pool-protocol JSON-RPC."""
 
     def make(info: FlowInfo, first: bytes, to_server: bool) -> ObfuscatedPoolAnalyzer | None:
+        if not candidates(first[:2]):  # no encoding starts like this (TLS, SSH...): the cheap test first
+            return None
         if looks_like_json(first) or looks_like_http_request(first) or looks_like_http_response(first):
             return None
         decoder = sniff(first)

@@ -168,7 +168,9 @@ class XorDecoder(Decoder):
 
 
 def candidates(head: bytes) -> list[Decoder]:
-    """Fresh decoders worth trying on a stream that starts with `head`, cheapest checks first."""
+    """Fresh decoders worth trying on a stream that starts with `head`, cheapest checks first.
+
+    Only the first two bytes decide (callers test `candidates(first[:2])` as a cheap pre-check)."""
     found: list[Decoder] = []
     if head[:2] == b"\x1f\x8b" or (len(head) > 1 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0):
         found.append(ZlibDecoder(gzip=head[:1] == b"\x1f"))
