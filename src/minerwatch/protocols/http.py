@@ -67,7 +67,7 @@ def looks_like_http_request(first_bytes: bytes) -> bool:
 def looks_like_http_response(first_bytes: bytes) -> bool:
     """Whether a direction starting with these bytes can be an HTTP/1.x response: `HTTP/d.d ddd` prefix."""
     head = first_bytes[: len(_STATUS_TEMPLATE)]
-    if not head:
+    if not head or not b"HTTP/".startswith(head[:5]):  # rejects almost every other protocol at once
         return False
     for got, want in zip(head, _STATUS_TEMPLATE, strict=False):
         if want == 0x30:
