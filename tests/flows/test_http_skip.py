@@ -12,12 +12,12 @@ BODY = bytes(range(256)) * 800  # 200 KiB
 
 
 class Consumer:
-    def __init__(self, wants: bool) -> None:
+    def __init__(self, wants: bool | int) -> None:
         self.wants = wants
         self.messages = []
         self.bodies = []
 
-    def wants_body(self, flow, message) -> bool:
+    def wants_body(self, flow, message) -> bool | int:
         return self.wants
 
     def on_http(self, flow, message) -> None:
@@ -39,9 +39,9 @@ def download_twice(write_capture):
     return write_capture(c.close().packets)
 
 
-def run(path, consumer):
+def run(path, *consumers):
     stats = HttpStats()
-    engine = Engine(Inspector([http_analyzer_factory([consumer], 10**9, stats)]))
+    engine = Engine(Inspector([http_analyzer_factory(list(consumers), 10**9, stats)]))
     feed_capture(path, engine)
     engine.finish()
     return engine.counters, stats
@@ -64,3 +64,21 @@ def test_wanted_body_is_delivered_whole(write_capture):
     bodies = [b for m, b in zip(consumer.messages, consumer.bodies, strict=True) if not m.from_client]
     assert bodies == [BODY, BODY]
     assert stats.bodies_skipped == 0 and counters.packets_skipped == 0
+
+
+def test_a_prefix_is_read_and_the_rest_skipped_unless_someone_wants_it_all(write_capture):
+    """Consumers that read only the start of a body (an int) get that prefix; the rest never reaches Python,
+    and the next request is still parsed. One consumer wanting the whole body keeps it whole for all."""
+    scanner = Consumer(wants=16 * 1024)
+    counters, stats = run(download_twice(write_capture), scanner, Consumer(wants=1024))
+    heads = [m.head.target if m.from_client else m.head.status for m in scanner.messages]
+    assert heads == [b"/big.bin", 200, b"/after", 200]
+    bodies = [b for m, b in zip(scanner.messages, scanner.bodies, strict=True) if not m.from_client]
+    assert bodies == [BODY[: 16 * 1024]] * 2  # the longest prefix asked for, not more
+    assert stats.bodies_cut == 2 and stats.bodies_skipped == 0
+    assert counters.packets_skipped > 200 and counters.packets_inspected < 60
+
+    whole = Consumer(wants=True)
+    counters, stats = run(download_twice(write_capture), Consumer(wants=16 * 1024), whole)
+    assert [b for m, b in zip(whole.messages, whole.bodies, strict=True) if not m.from_client] == [BODY] * 2
+    assert stats.bodies_cut == 0 and counters.packets_skipped == 0

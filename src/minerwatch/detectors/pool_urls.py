@@ -76,14 +76,15 @@ class PoolIndicatorScanner:
         return self.events.make("mining", ts, body, flow)
 
     # HttpConsumer
-    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
-        """Text bodies of modest size (scripts, configs, pages); media, binaries and large downloads may be
-        skipped by the HTTP layer (a binary is the file carver's concern)."""
+    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> int:
+        """The first SCAN_BYTES of text bodies of modest size (scripts, configs, pages); media, binaries and
+        large downloads may be skipped by the HTTP layer (a binary is the file carver's concern)."""
         headers = message.head.headers
         media = (headers.get(b"content-type") or b"").lstrip().lower()
         length = headers.get(b"content-length")
         too_long = length is not None and length.strip().isdigit() and int(length) > MAX_TEXT_BODY
-        return not (media.startswith(SKIPPED_MEDIA) or too_long or b"\0" in message.body[:256])
+        skip = media.startswith(SKIPPED_MEDIA) or too_long or b"\0" in message.body[:256]
+        return 0 if skip else SCAN_BYTES
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         media = (message.head.headers.get(b"content-type") or b"").lstrip().lower()

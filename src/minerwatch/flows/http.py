@@ -43,13 +43,16 @@ class HttpMessage:
     request: HttpMessage | None = None  # for a response: the request it answers
     body_wanted: bool | None = None  # decided at the first body bytes by asking the consumers
     wanted_by: tuple[HttpConsumer, ...] = ()  # the consumers that asked for the body
+    body_limit: int | None = None  # the longest prefix they read (None: the whole body); the rest is skipped
     clipped: bool = False  # the body was cut short to keep all flows' buffered bodies within budget
 
 
 class HttpConsumer(Protocol):
-    """Receives complete messages. A consumer may also define `wants_body(flow, message) -> bool`, asked
-    once per message at its first body bytes (already in `message.body`); a body no consumer wants is
-    skipped when its length is known, so its packets never reach Python. Without it: always wanted.
+    """Receives complete messages. A consumer may also define `wants_body(flow, message) -> bool | int`,
+    asked once per message at its first body bytes (already in `message.body`); a body no consumer wants is
+    skipped when its length is known, so its packets never reach Python. Without it: always wanted. An int
+    is how many leading bytes the consumer reads: past the longest such prefix (if nobody wants it all) a
+    body of known length is skipped too, and the message ends as truncated.
     And `keeps_flow(flow) -> bool`: true keeps the connection parsed past the stream depth (a long
     getwork session that is known to mine)."""
 
@@ -66,7 +69,8 @@ class HttpStats:
     messages: int = 0
     protocol_errors: int = 0
     websocket_flows: int = 0
-    bodies_skipped: int = 0
+    bodies_skipped: int = 0  # nobody read them: skipped whole
+    bodies_cut: int = 0  # read up to the longest prefix a consumer asked for, the rest skipped
     bodies_clipped: int = 0
     buffered: int = 0  # body bytes held right now, over all flows (bounded by MAX_BUFFERED)
 
@@ -100,12 +104,17 @@ class HttpStreamAnalyzer:
         for event_side, event in self.connection.feed(side, data):
             self._event(event_side == "client", event, ts)
         message = self.current[to_server]
-        if message is None or message.body_wanted is not False:
+        if message is None or message.body_wanted is None:
+            return None
+        if message.body_wanted and (message.body_limit is None or len(message.body) < message.body_limit):
             return None
         skipped, ending = self.connection.skip_body(side)
         if not skipped:
             return None
-        self.stats.bodies_skipped += 1
+        if message.body_wanted:
+            self.stats.bodies_cut += 1
+        else:
+            self.stats.bodies_skipped += 1
         for event_side, event in ending:
             self._event(event_side == "client", event, ts)
         return skipped
@@ -123,8 +132,7 @@ class HttpStreamAnalyzer:
             if message is not None:
                 self._hold(message, event.data)
                 if message.body_wanted is None:
-                    message.wanted_by = tuple(c for c in self.consumers if self._wants_body(c, message))
-                    message.body_wanted = bool(message.wanted_by)
+                    self._ask_consumers(message)
         elif isinstance(event, EndOfMessage):
             message = self.current[from_client]
             if message is not None:
@@ -145,8 +153,23 @@ class HttpStreamAnalyzer:
             self.stats.protocol_errors += 1
             self.failed = True
 
+    def _ask_consumers(self, message: HttpMessage) -> None:
+        """At the first body bytes: who reads this body, and how much of it."""
+        answers = [(c, want) for c in self.consumers if (want := self._wants_body(c, message))]
+        message.wanted_by = tuple(c for c, _ in answers)
+        message.body_wanted = bool(answers)
+        prefixes = [want for _, want in answers if want is not True]
+        if answers and len(prefixes) == len(answers):
+            message.body_limit = max(prefixes)
+            excess = len(message.body) - message.body_limit
+            if excess > 0:
+                del message.body[message.body_limit :]
+                self.stats.buffered -= excess
+
     def _hold(self, message: HttpMessage, data: bytes) -> None:
         """Keep body bytes while the budget shared by all flows allows; beyond it the body is clipped."""
+        if message.body_limit is not None:
+            data = data[: max(message.body_limit - len(message.body), 0)]
         room = MAX_BUFFERED - self.stats.buffered
         if len(data) > room:
             self.stats.bodies_clipped += not message.clipped
@@ -186,7 +209,7 @@ class HttpStreamAnalyzer:
                 for consumer in self.consumers:
                     consumer.on_websocket(self.info, ts, from_client, event)
 
-    def _wants_body(self, consumer: HttpConsumer, message: HttpMessage) -> bool:
+    def _wants_body(self, consumer: HttpConsumer, message: HttpMessage) -> bool | int:
         wants = getattr(consumer, "wants_body", None)
         return True if wants is None else wants(self.info, message)
 
