@@ -86,18 +86,34 @@ def test_only_answered_tcp_connections_are_contacts():
 
 
 def test_the_contact_table_is_bounded_and_says_what_it_dropped():
-    peers = PoolPeers(max_servers=2, max_clients=2)
+    peers = PoolPeers(max_contacts=2)
     for server in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
         peers.flow_ended(flow("10.0.0.6", server=server), "timeout")
-    assert peers.clients_of("198.51.100.1") == {} and peers.stats["servers_forgotten"] == 1
-    for client in ("10.0.0.7", "10.0.0.8"):
-        peers.flow_ended(flow(client, server="198.51.100.3"), "timeout")
-    assert set(peers.clients_of("198.51.100.3")) == {"10.0.0.6", "10.0.0.7"}
-    assert peers.stats["clients_dropped"] == 1
+    assert peers.clients_of("198.51.100.1") == {} and peers.stats["contacts_forgotten"] == 1
+    peers.flow_ended(flow("10.0.0.6", server="198.51.100.2"), "timeout")  # refreshed: now the newest
+    peers.flow_ended(flow("10.0.0.7", server="198.51.100.4"), "timeout")
+    assert set(peers.clients_of("198.51.100.2")) == {"10.0.0.6"} and peers.clients_of("198.51.100.3") == {}
     for n in range(20):
-        peers.flow_ended(flow("10.0.0.6", server="198.51.100.3", port=4000 + n, flow_id=n), "timeout")
-    contact = peers.clients_of("198.51.100.3")["10.0.0.6"]
-    assert contact.flows == 21 and len(contact.ports) == 8 and len(contact.flow_ids) == 8
+        peers.flow_ended(flow("10.0.0.6", server="198.51.100.2", port=4000 + n, flow_id=n), "timeout")
+    contact = peers.clients_of("198.51.100.2")["10.0.0.6"]
+    assert contact.flows == 22 and len(contact.ports) == 8 and len(contact.flow_ids) == 8
+
+
+def test_ipv6_contacts():
+    peers = PoolPeers()
+    v6 = SimpleNamespace(
+        proto=6,
+        pkts_toclient=2,
+        client_addr=socket.inet_pton(socket.AF_INET6, "2001:db8::5"),
+        server_addr=socket.inet_pton(socket.AF_INET6, "2001:db8:ffff::10"),
+        server_port=10128,
+        first_ts=1.0,
+        last_ts=2.0,
+        flow_id=3,
+    )
+    peers.flow_ended(v6, "timeout")
+    assert set(peers.clients_of("2001:db8:ffff::10")) == {"2001:db8::5"}
+    assert peers.clients_of("not an address") == {}
 
 
 def line(obj) -> bytes:

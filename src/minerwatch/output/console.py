@@ -135,7 +135,7 @@ NOT_ANALYSED: dict[str, tuple[str, ...]] = {
     "capture": ("truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto", "bad_ip_header"),
     "inspection": ("flows_evicted_in_analysis", "reassembly_gaps"),
     "defrag": ("expired", "dropped_full", "invalid"),
-    "correlation": ("servers_forgotten", "clients_dropped"),
+    "correlation": ("contacts_forgotten",),
     "http": ("protocol_errors", "bodies_clipped"),
     "pool_protocols": ("overlong_lines", "invalid_json_lines", "dropped_requests"),
     "obfuscated_pool_protocols": ("decode_failures",),
