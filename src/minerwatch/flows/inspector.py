@@ -102,7 +102,7 @@ class Inspector:
             if self._in_order_start(flow, to_server, seq, flags):
                 # The usual first payload: classify it as it is, and bypass the flow at once if nobody
                 # wants it, before any reassembly state exists (most flows end here).
-                analyzers = [a for f in self.stream_factories if (a := f(info, payload, to_server))]
+                analyzers = self._analyzers_for(info, payload, to_server)
                 if not analyzers:
                     self._bypass(flow)
                     return
@@ -118,6 +118,10 @@ class Inspector:
         if data:
             self._data(flow, session, to_server, data, gap, ts)
 
+    def _analyzers_for(self, info: FlowInfo, first: bytes, to_server: bool) -> list[StreamAnalyzer]:
+        """The analysers that take a flow whose stream starts with `first` (asked once per flow)."""
+        return [a for f in self.stream_factories if (a := f(info, first, to_server))]
+
     @staticmethod
     def _in_order_start(flow: Flow, to_server: bool, seq: int, flags: int) -> bool:
         """Whether a flow's first payload starts where its direction's stream starts (right after the
@@ -131,7 +135,7 @@ class Inspector:
         self, flow: Flow, session: TcpSession, to_server: bool, data: bytes, gap: bool, ts: float
     ) -> None:
         if session.analyzers is None:
-            session.analyzers = [a for f in self.stream_factories if (a := f(session.info, data, to_server))]
+            session.analyzers = self._analyzers_for(session.info, data, to_server)
         skips = [analyzer.data(to_server, data, ts, gap) for analyzer in session.analyzers]
         seen = flow.bytes_toserver + flow.bytes_toclient
         active = [a for a in session.analyzers if a.wants_more(seen)]
