@@ -196,12 +196,20 @@ class VerdictCorrelator:
         if len(hits) < INTEL_HITS_PER_HOST:
             hits.append(obs)
 
+    def _staged(self) -> dict[str, list[PoolEvidence]]:
+        """Per host, the pool endpoints that reached a stage (hosts with none left out)."""
+        return {
+            host: staged
+            for host, pools in self.hosts.items()
+            if (staged := [p for p in pools.values() if p.stages])
+        }
+
     def staged_pools(self) -> list[tuple[str, PoolEvidence, bool]]:
         """(host, pool, whether intel knew the pool) for every pool endpoint that reached a stage."""
         out = []
-        for host, pools in sorted(self.hosts.items()):
+        for host, pools in sorted(self._staged().items()):
             known = {hit.peer_ip for hit in self.intel.get(host, ())}
-            out += [(host, p, p.ip in known) for p in pools.values() if p.stages]
+            out += [(host, p, p.ip in known) for p in pools]
         return out
 
     def observe(self, obs: BehaviourObservation) -> None:
@@ -215,11 +223,7 @@ class VerdictCorrelator:
     def verdicts(self) -> list[tuple[float, str, dict[str, Any]]]:
         """(last seen, host, verdict body) for every host that reached a stage, hit intelligence, or
         contacted a confirmed pool's address in the same period."""
-        staged = {
-            host: [p for p in pools.values() if p.stages]
-            for host, pools in self.hosts.items()
-            if any(p.stages for p in pools.values())
-        }
+        staged = self._staged()
         contacts = self._peer_contacts(staged)
         out = []
         for host in sorted(self.hosts.keys() | self.intel.keys() | contacts.keys()):
