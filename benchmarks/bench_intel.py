@@ -23,11 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_detectors import seconds  # same folder: the in-process timing of an analysis
 from minerwatch.intel.formats import read_indicators
 from minerwatch.intel.formats.base import Problems
 from minerwatch.intel.matcher import IntelMatcher
 from minerwatch.intel.store import KnowledgeBase
-from minerwatch.pipeline import Analysis, AnalysisOptions
 
 LOOKUPS = 200_000
 
@@ -59,14 +59,8 @@ def write_feed(path: Path, size: int, rng: random.Random) -> list[str]:
 
 def per_packet_ns(capture: Path, db: Path, repeat: int) -> float:
     """Best-of-`repeat` wall time per packet of core + intel on `capture`, without the matcher load."""
-    best = float("inf")
-    for _ in range(repeat):
-        analysis = Analysis([], AnalysisOptions(detectors=("pool_behaviour", "intel"), intel_db=str(db)))
-        start = time.perf_counter()
-        analysis.feed_file(capture)
-        result = analysis.finish()
-        best = min(best, time.perf_counter() - start)
-    return best * 1e9 / result.stats["stats"]["capture"]["packets"]
+    best, packets = seconds(capture, ("pool_behaviour", "intel"), repeat, str(db))
+    return best * 1e9 / packets
 
 
 def run(size: int, folder: Path, capture: Path | None, repeat: int) -> dict[str, float]:
