@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
-$(BIN)/minerwatch: pyproject.toml setup.py src/minerwatch/decode/_fastpath.pyx
+$(BIN)/minerwatch: pyproject.toml setup.py $(wildcard src/minerwatch/decode/*.pyx src/minerwatch/decode/*.pxd)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -30,4 +30,4 @@ bench: $(BIN)/minerwatch
 	$(BIN)/python benchmarks/bench_analyze.py
 
 clean:
-	rm -rf $(VENV) build sample src/*.egg-info src/minerwatch/decode/_fastpath.c src/minerwatch/decode/*.so
+	rm -rf $(VENV) build sample src/*.egg-info src/minerwatch/decode/*.c src/minerwatch/decode/*.so

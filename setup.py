@@ -5,7 +5,11 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("minerwatch.decode._fastpath", ["src/minerwatch/decode/_fastpath.pyx"])],
+        [
+            Extension("minerwatch.decode._httpgate", ["src/minerwatch/decode/_httpgate.pyx"]),
+            Extension("minerwatch.decode._fastpath", ["src/minerwatch/decode/_fastpath.pyx"]),
+        ],
+        include_path=["src"],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
     ),
 )

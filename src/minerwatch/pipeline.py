@@ -28,6 +28,7 @@ from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.http import HttpStats, http_analyzer_factory
+from minerwatch.flows.http_interest import gate_config
 from minerwatch.flows.inspector import Inspector
 
 EventSink = Callable[[Event], None]
@@ -71,6 +72,7 @@ class AnalysisOptions:
     extract_dir: str | None = None  # carved files are written here (by sha256) only when set
     rule_paths: tuple[str, ...] = ()  # user exploit/dropper rule files or directories, next to the shipped
     yara_dirs: tuple[str, ...] = ()  # user YARA rule directories, next to the shipped rules
+    http_gate: bool = True  # frame HTTP no detector wants in C (off: all HTTP through the Python parser)
 
 
 @dataclass
@@ -100,11 +102,13 @@ class Analysis:
         http_consumers = [c for p in self.plugins for c in p.http_consumers]
         self.http_stats = HttpStats()
         http = [http_analyzer_factory(http_consumers, self.options.stream_depth, self.http_stats)]
+        gate = gate_config(http_consumers, self.options.stream_depth) if self.options.http_gate else None
         self.inspector = Inspector(
             [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
             [f for p in self.plugins for f in p.datagram_factories],
             [self.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
             [o for p in self.plugins for o in p.flow_start_observers],
+            http_gate=gate,
         )
         self.event_observers = [o for p in self.plugins for o in p.event_observers]
         self.engine = Engine(

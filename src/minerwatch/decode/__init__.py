@@ -1,5 +1,7 @@
-"""The hot path: link/IP/TCP/UDP decoding and flow lookup, compiled (see _fastpath.pyx for why)."""
+"""The hot path: link/IP/TCP/UDP decoding, flow lookup and HTTP framing, compiled (see _fastpath.pyx and
+_httpgate.pyx for why)."""
 
 from minerwatch.decode._fastpath import MAX_RECORD_BYTES, SUPPORTED_LINKTYPES, Counters, Engine, Flow
+from minerwatch.decode._httpgate import GateConfig, HttpGate
 
-__all__ = ["MAX_RECORD_BYTES", "SUPPORTED_LINKTYPES", "Counters", "Engine", "Flow"]
+__all__ = ["MAX_RECORD_BYTES", "SUPPORTED_LINKTYPES", "Counters", "Engine", "Flow", "GateConfig", "HttpGate"]

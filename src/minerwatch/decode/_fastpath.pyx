@@ -13,6 +13,13 @@ Worst case per packet: O(header bytes) plus one dict lookup; memory is bounded b
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
+from minerwatch.decode._httpgate cimport (
+    GATE_BYPASS,
+    GATE_CONSUMED,
+    GATE_HANDOVER,
+    HttpGate,
+)
+
 # Link types (https://www.tcpdump.org/linktypes.html)
 cdef enum:
     LT_NULL = 0
@@ -106,6 +113,8 @@ cdef class Flow:
     cdef public object skip_toclient
     # Python-side state of the flow (reassembly, parsers): owned by the sink, opaque here.
     cdef public object state
+    # Compiled HTTP framing (see _httpgate.pyx) while no detector needs this flow's messages, or None.
+    cdef public HttpGate gate
     cdef bint client_is_lo
     cdef bytes key
 
@@ -129,12 +138,13 @@ cdef class Counters:
     cdef public long long packets_inspected
     cdef public long long packets_bypassed
     cdef public long long packets_skipped
+    cdef public long long packets_gated
 
     def as_dict(self):
         return {name: getattr(self, name) for name in (
             "packets", "bytes", "bad_timestamps", "truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto",
             "ip_fragments", "ip_reassembled", "bad_ip_header", "flows_created", "flows_expired", "flows_evicted",
-            "packets_inspected", "packets_bypassed", "packets_skipped")}
+            "packets_inspected", "packets_bypassed", "packets_skipped", "packets_gated")}
 
 
 cdef class Engine:
@@ -142,7 +152,8 @@ cdef class Engine:
 
     The sink has: ip_fragment(ts, packet) -> whole datagram or None, flow_start(flow), tcp_segment(flow, ts, to_server, seq, flags, payload) (only for segments
     with payload: SYNs are recorded on the flow, FIN/RST end flows by timeout),
-    udp_datagram(flow, ts, to_server, payload), flow_end(flow, reason).
+    udp_datagram(flow, ts, to_server, payload), flow_end(flow, reason); and for flows given an HTTP gate:
+    gate_handover(flow, ts) (the Python side takes the flow over from the gate) and gate_bypass(flow).
     """
 
     cdef dict flows
@@ -322,6 +333,7 @@ cdef class Engine:
         cdef bytes key
         cdef object skip_until
         cdef uint32_t skip_seq
+        cdef int verdict
         if proto == 6:
             if n < 20:
                 self.counters.truncated_packets += 1
@@ -421,6 +433,19 @@ cdef class Engine:
                         flow.skip_toserver = None
                     else:
                         flow.skip_toclient = None
+                if flow.gate is not None:
+                    verdict = flow.gate.segment(to_server, seq, flags, l4 + hlen, n - hlen)
+                    if verdict == GATE_CONSUMED:
+                        self.counters.packets_gated += 1
+                        return
+                    if verdict == GATE_BYPASS:
+                        self.counters.packets_gated += 1
+                        self.sink.gate_bypass(flow)
+                        return
+                    self.sink.gate_handover(flow, ts)
+                    if verdict == GATE_HANDOVER:
+                        self.counters.packets_inspected += 1
+                        return
                 self.counters.packets_inspected += 1
                 self.sink.tcp_segment(flow, ts, to_server, seq, flags,
                                       PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))

@@ -11,6 +11,7 @@ not re-emitted). Pool-port hits are weak evidence and raise no alert on their ow
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.events import Event, event_time
 from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.intel import DnsCache, Hit, IntelMatcher, KnowledgeBase
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
@@ -42,6 +44,10 @@ class IntelStats:
     weak_port_hits: int = 0
     discovered_pools: int = 0
     hosts_with_hits: set[str] = field(default_factory=set)
+
+
+# Host and User-Agent lines of a head as the HTTP gate passes it (`name: value`, CRLF-terminated).
+_HOST_OR_AGENT = re.compile(rb"\r\n(host|user-agent): ([^\r]*)", re.IGNORECASE)
 
 
 class IntelDetector:
@@ -89,6 +95,20 @@ class IntelDetector:
         if self.matcher.has("ja4"):
             hits += self.matcher.match_ja4(hello.ja4, ts)
         self._alert(info, ts, hits, "tls client hello")
+
+    def http_interest(self) -> HttpInterest:
+        """Requests whose Host or User-Agent is an indicator (expiry left to the exact check)."""
+        return HttpInterest(request_filter=self._head_has_indicator)
+
+    def _head_has_indicator(self, head: bytes) -> bool:
+        for name, value in _HOST_OR_AGENT.findall(head):
+            text = value.decode("latin-1")
+            if name.lower() == b"host":
+                if not text.startswith("[") and self.matcher.match_domain(text.rsplit(":", 1)[0]):
+                    return True
+            elif self.matcher.match_agent(text):
+                return True
+        return False
 
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
         """Indicators are in the heads (Host, User-Agent): bodies are not read."""

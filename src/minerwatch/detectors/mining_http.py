@@ -22,6 +22,7 @@ from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.detectors.pool_behaviour import Channel, PoolBehaviourDetector, make_detector
 from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, Response
@@ -65,6 +66,11 @@ class MiningHttpConsumer:
     def keeps_flow(self, flow: FlowInfo) -> bool:
         """A connection that carried pool protocol is evidence to its end, like a Stratum flow."""
         return flow.flow_id in self._flows
+
+    def http_interest(self) -> HttpInterest:
+        """Pool protocol over HTTP is POSTed (getwork, getblocktemplate, eth_getWork) or upgraded to a
+        WebSocket: the gate hands both over itself; a plain GET and its answer say nothing here."""
+        return HttpInterest()
 
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
         """Asked at a body's first bytes: requests that start like JSON or an encoded pool request, and

@@ -17,6 +17,7 @@ from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.detectors.indicator_scan import Indicator, scan
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http_interest import HttpInterest, looks_binary
 from minerwatch.flows.info import FlowInfo
 from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, looks_like_http_request, looks_like_http_response
@@ -76,6 +77,9 @@ class PoolIndicatorScanner:
         return self.events.make("mining", ts, body, flow)
 
     # HttpConsumer
+    def http_interest(self) -> HttpInterest:
+        return HttpInterest(text_bodies=True)
+
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> int:
         """The first SCAN_BYTES of text bodies of modest size (scripts, configs, pages); media, binaries and
         large downloads may be skipped by the HTTP layer (a binary is the file carver's concern)."""
@@ -83,12 +87,13 @@ class PoolIndicatorScanner:
         media = (headers.get(b"content-type") or b"").lstrip().lower()
         length = headers.get(b"content-length")
         too_long = length is not None and length.strip().isdigit() and int(length) > MAX_TEXT_BODY
-        skip = media.startswith(SKIPPED_MEDIA) or too_long or b"\0" in message.body[:256]
+        binary = b"\0" in message.body[:256] or looks_binary(message.body)
+        skip = media.startswith(SKIPPED_MEDIA) or too_long or binary
         return 0 if skip else SCAN_BYTES
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
-        media = (message.head.headers.get(b"content-type") or b"").lstrip().lower()
-        if message.body and not media.startswith(SKIPPED_MEDIA):
+        """Scans the bodies it asked for (text: the cleartext that pool URLs and command lines are in)."""
+        if message.body and self in message.wanted_by:
             where = "http-request-body" if isinstance(message.head, Request) else "http-response-body"
             self.scan(flow, message.ts, message.from_client, bytes(message.body[:SCAN_BYTES]), where)
 

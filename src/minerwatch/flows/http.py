@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from minerwatch.decode import Flow
@@ -73,6 +74,8 @@ class HttpStats:
     bodies_cut: int = 0  # read up to the longest prefix a consumer asked for, the rest skipped
     bodies_clipped: int = 0
     buffered: int = 0  # body bytes held right now, over all flows (bounded by MAX_BUFFERED)
+    flows_gated: int = 0  # framed by the compiled gate from their first request (decode/_httpgate.pyx)
+    handovers: int = 0  # of those, handed to the Python parser at a message some detector may want
 
 
 class HttpStreamAnalyzer:
@@ -81,7 +84,6 @@ class HttpStreamAnalyzer:
         self.consumers = consumers
         self.depth = depth
         self.stats = stats
-        self.connection = HttpConnection(max_body=MAX_BODY)
         self.current: dict[bool, HttpMessage | None] = {True: None, False: None}
         self.unanswered: list[HttpMessage] = []
         self.websocket: dict[bool, WebSocketParser] | None = None
@@ -89,6 +91,11 @@ class HttpStreamAnalyzer:
         self.parsed = 0
         self.last_response: Response | None = None
         stats.flows += 1
+
+    @cached_property
+    def connection(self) -> HttpConnection:
+        """Made at the first bytes: most connections are framed by the compiled gate and never need it."""
+        return HttpConnection(max_body=MAX_BODY)
 
     def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> int | None:
         if self.failed:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minerwatch.decode import Flow
+from minerwatch.decode import Flow, GateConfig, HttpGate
+from minerwatch.decode._httpgate import BYPASS, CONSUMED
 from minerwatch.flows.analyzers import (
     DatagramAnalyzer,
     DatagramFactory,
@@ -19,8 +20,9 @@ from minerwatch.flows.analyzers import (
     StreamFactory,
 )
 from minerwatch.flows.defrag import Defragmenter
+from minerwatch.flows.http import HttpStreamAnalyzer
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.reassembly import StreamReassembler
+from minerwatch.flows.reassembly import MASK, StreamReassembler
 
 TCP_SYN = 0x02
 
@@ -47,6 +49,15 @@ class TcpSession:
     last_ts: float = 0.0
 
 
+@dataclass(slots=True)
+class GatedHttp:
+    """Flow.state while the compiled HTTP gate frames the connection (Flow.gate): the analyser that takes
+    over when the gate hands the connection to Python."""
+
+    info: FlowInfo
+    analyzer: HttpStreamAnalyzer
+
+
 @dataclass
 class UdpSession:
     info: FlowInfo
@@ -63,6 +74,7 @@ class Inspector:
         datagram_factories: list[DatagramFactory] = (),  # type: ignore[assignment]
         flow_end_observers: list[FlowEndObserver] = (),  # type: ignore[assignment]
         flow_start_observers: list[FlowStartObserver] = (),  # type: ignore[assignment]
+        http_gate: GateConfig | None = None,
     ) -> None:
         self.stream_factories = list(stream_factories)
         self.datagram_factories = list(datagram_factories)
@@ -70,6 +82,7 @@ class Inspector:
         self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
         self.defrag = Defragmenter()
+        self.http_gate = http_gate  # None: every HTTP connection is parsed in Python
 
     def ip_fragment(self, ts: float, packet: bytes) -> bytes | None:
         return self.defrag.add(ts, packet)
@@ -106,6 +119,9 @@ class Inspector:
                 if not analyzers:
                     self._bypass(flow)
                     return
+                if self._gateable(analyzers, to_server):
+                    self._gate(flow, info, analyzers[0], ts, seq, flags, payload)  # type: ignore[arg-type]
+                    return
             session = flow.state = TcpSession(info, analyzers=analyzers)
             for direction, isn in ((True, flow.isn_toserver), (False, flow.isn_toclient)):
                 if isn is not None:
@@ -121,6 +137,70 @@ class Inspector:
     def _analyzers_for(self, info: FlowInfo, first: bytes, to_server: bool) -> list[StreamAnalyzer]:
         """The analysers that take a flow whose stream starts with `first` (asked once per flow)."""
         return [a for f in self.stream_factories if (a := f(info, first, to_server))]
+
+    def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> bool:
+        """An HTTP connection that starts with a request and that no other analyser reads."""
+        return (
+            self.http_gate is not None
+            and to_server
+            and len(analyzers) == 1
+            and isinstance(analyzers[0], HttpStreamAnalyzer)
+        )
+
+    def _gate(
+        self,
+        flow: Flow,
+        info: FlowInfo,
+        analyzer: HttpStreamAnalyzer,
+        ts: float,
+        seq: int,
+        flags: int,
+        data: bytes,
+    ) -> None:
+        """Let the compiled gate frame the connection from its first request on."""
+        gate = flow.gate = HttpGate(self.http_gate, seq, flow.isn_toclient)
+        flow.state = GatedHttp(info, analyzer)
+        analyzer.stats.flows_gated += 1
+        verdict = gate.feed(True, seq, flags, data)
+        if verdict == BYPASS:
+            self.gate_bypass(flow)
+        elif verdict != CONSUMED:
+            self.gate_handover(flow, ts)
+
+    def gate_handover(self, flow: Flow, ts: float) -> None:
+        """The gate met a message some detector may want: the Python side goes on from the message
+        boundaries the gate gives, as if it had read the connection from the start."""
+        gated: GatedHttp = flow.state
+        gate: HttpGate = flow.gate
+        flow.gate = None
+        (client_seq, client), server = gate.pending()
+        self._gate_ended(gated, gate, ended=False)
+        gated.analyzer.stats.handovers += 1
+        gated.analyzer.parsed = gate.parsed - len(client) - (len(server[1]) if server else 0)
+        session = flow.state = TcpSession(gated.info, analyzers=[gated.analyzer], last_ts=ts)
+        session.streams[True].syn((client_seq - 1) & MASK)
+        if server is not None:
+            session.streams[False].syn((server[0] - 1) & MASK)
+        elif flow.isn_toclient is not None:
+            session.streams[False].syn(flow.isn_toclient)
+        for to_server, data in ((True, client), (False, server[1] if server else b"")):
+            stream = session.streams[to_server]
+            if data and flow.state is session:
+                delivered, gap = stream.segment(stream.next_seq, data)  # type: ignore[arg-type]
+                self._data(flow, session, to_server, delivered, gap, ts)
+
+    def gate_bypass(self, flow: Flow) -> None:
+        """The gate read past the inspection depth: like a Python analyser past it, the flow is bypassed."""
+        self._gate_ended(flow.state, flow.gate)
+        flow.gate = None
+        self._bypass(flow)
+
+    def _gate_ended(self, gated: GatedHttp, gate: HttpGate, ended: bool = True) -> None:
+        """Add what the gate read to the counters the Python side keeps."""
+        http = gated.analyzer.stats
+        http.messages += gate.messages + (gate.in_flight() if ended else 0)
+        http.bodies_skipped += gate.bodies_skipped
+        self.stats.retransmitted_bytes += gate.retransmitted_bytes
 
     @staticmethod
     def _in_order_start(flow: Flow, to_server: bool, seq: int, flags: int) -> bool:
@@ -173,7 +253,10 @@ class Inspector:
         flow.state = None
         if session is not None and reason == "evicted":
             self.stats.flows_evicted_in_analysis += 1
-        if isinstance(session, TcpSession):
+        if isinstance(session, GatedHttp):
+            self._gate_ended(session, flow.gate)
+            flow.gate = None  # no detector saw a message of it: nothing to end
+        elif isinstance(session, TcpSession):
             for to_server, stream in session.streams.items():
                 data, gap = stream.flush()
                 if data and session.analyzers:

@@ -20,6 +20,7 @@ import orjson
 from minerwatch.decode import Flow
 from minerwatch.detectors.bruteforce.campaign import FAILED, SUCCEEDED, UNKNOWN, Attempt
 from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.protocols.http import Request, Response
 from minerwatch.protocols.websocket import Message
@@ -90,6 +91,10 @@ class HttpLogins:
 
     def __init__(self, report: Callable[[Attempt], object]) -> None:
         self.report = report
+
+    def http_interest(self) -> HttpInterest:
+        """Basic logins carry Authorization; form logins are POSTed (which the gate hands over anyway)."""
+        return HttpInterest(request_headers=frozenset({b"authorization"}))
 
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
         """Form logins are judged from the POSTed fields and the page that answers them: only POST bodies,

@@ -16,10 +16,11 @@ from urllib.parse import unquote, urlsplit
 
 from minerwatch.decode import Flow
 from minerwatch.detectors.files.carve import Budget, Carve, FileLimits
-from minerwatch.detectors.files.magic import identify
+from minerwatch.detectors.files.magic import identify, signatures
 from minerwatch.detectors.files.mime import disposition_filename, leaf_parts, parse_form_data
 from minerwatch.detectors.files.report import FileReporter, Transfer
 from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.protocols.http import Request, Response
 from minerwatch.protocols.websocket import Message
@@ -64,6 +65,16 @@ class HttpFileConsumer:
         self.limits = limits
         self.budget = budget
         self.carve_all = carve_all
+
+    def http_interest(self) -> HttpInterest | None:
+        """Bodies that start like an implant (a signature of IMPLANT_CATEGORIES) or hold no NUL byte (a
+        config, or text with shell hints); uploads are request bodies, which the gate hands over anyway.
+        With `carve_all` every named download counts: no gate."""
+        if self.carve_all:
+            return None
+        return HttpInterest(
+            typed_bodies=True, signatures=signatures(IMPLANT_CATEGORIES), typed_sample=SNIFF_BYTES
+        )
 
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
         """Asked at a body's first bytes. By default only what an implant is made of is read: uploads,

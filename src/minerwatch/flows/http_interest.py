@@ -1,0 +1,74 @@
+"""What each HTTP consumer reads, declared, so that the compiled gate (decode/_httpgate.pyx) frames the
+rest of the traffic without Python.
+
+A consumer declares an `HttpInterest` through `http_interest()`. The gate always hands a connection to the
+Python parser for what only the parser reads exactly (other methods than GET and HEAD, request bodies,
+upgrades, chunked or content-encoded responses, interim responses, reordered heads); beyond that, a
+GET/HEAD request or its response goes to Python only when some consumer's declaration says it may care.
+A declaration must cover every message the consumer acts on (tests check this against the consumers'
+own `wants_body`/`on_http`); a consumer without one turns the gate off, so nothing is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from minerwatch.decode import GateConfig
+
+HeadFilter = Callable[[bytes], bool]  # raw head bytes (request or status line and fields, CRLFCRLF included)
+
+BINARY_SAMPLE = 512
+BINARY_CONTROL_BYTES = 4  # more control bytes than this in the sample: not text
+_CONTROL = bytes(range(0x09)) + bytes(range(0x0E, 0x20)) + b"\x7f"
+
+
+def looks_binary(body: bytes | bytearray) -> bool:
+    """Control bytes in the first 512 (text has none but tab and line breaks): images, archives,
+    executables, compressed or encrypted data. The gate applies the same test in C."""
+    sample = bytes(body[:BINARY_SAMPLE])
+    return len(sample) - len(sample.translate(None, _CONTROL)) > BINARY_CONTROL_BYTES
+
+
+@dataclass(frozen=True)
+class HttpInterest:
+    request_headers: frozenset[bytes] = frozenset()  # lower-case names: a request carrying one goes to Python
+    response_headers: frozenset[bytes] = frozenset()
+    statuses: frozenset[int] = frozenset()  # responses with these statuses go to Python
+    text_bodies: bool = False  # response bodies that look like text (few control bytes in their start)
+    typed_bodies: bool = False  # response bodies with one of `signatures`, or no NUL in `typed_sample` bytes
+    signatures: tuple[tuple[int, bytes], ...] = ()  # (offset, bytes) of the file types meant
+    typed_sample: int = 0
+    request_filter: HeadFilter | None = None  # true for a request head the consumer may act on
+    response_filter: HeadFilter | None = None
+
+
+def gate_config(consumers: Iterable[object], depth: int) -> GateConfig | None:
+    """The union of the consumers' declarations, or None (no gate) when one has none."""
+    interests = []
+    for consumer in consumers:
+        declare = getattr(consumer, "http_interest", None)
+        interest = declare() if declare is not None else None
+        if interest is None:
+            return None
+        interests.append(interest)
+    return GateConfig(
+        request_headers=frozenset().union(*(i.request_headers for i in interests)),
+        response_headers=frozenset().union(*(i.response_headers for i in interests)),
+        statuses=frozenset().union(*(i.statuses for i in interests)),
+        text_bodies=any(i.text_bodies for i in interests),
+        typed_bodies=any(i.typed_bodies for i in interests),
+        magics=tuple(dict.fromkeys(s for i in interests for s in i.signatures)),
+        request_filter=_any([i.request_filter for i in interests if i.request_filter]),
+        response_filter=_any([i.response_filter for i in interests if i.response_filter]),
+        depth=depth,
+        binary_sample=BINARY_SAMPLE,
+        control_limit=BINARY_CONTROL_BYTES,
+        nul_sample=max((i.typed_sample for i in interests), default=0),
+    )
+
+
+def _any(filters: list[HeadFilter]) -> HeadFilter | None:
+    if len(filters) <= 1:
+        return filters[0] if filters else None
+    return lambda head: any(accepts(head) for accepts in filters)
