@@ -8,6 +8,10 @@ load excluded, events discarded, best of --repeat) on a capture made by make_mix
     python benchmarks/make_mixed_capture.py /tmp/mixed.pcap --packets 1100000 --seed 1
     python benchmarks/bench_detectors.py /tmp/mixed.pcap --repeat 3
 
+With --cli it times the core benchmark itself instead, `minerwatch analyze` end to end (start-up and rule
+loading included), for the core sensor and for the core plus each issue's detectors, the configurations
+taking turns so that a noisy machine slows them alike.
+
 The knowledge base is a fresh one in a temporary folder holding only the shipped set, so a user's own
 feeds neither change the figures nor get written to.
 """
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -44,11 +50,36 @@ def seconds(capture: Path, detectors: tuple[str, ...], repeat: int, intel_db: st
     return best, packets
 
 
+def cli_seconds(capture: Path, repeat: int, intel_db: str) -> dict[str, float]:
+    """Best wall time of `minerwatch analyze` per configuration, the configurations taking turns."""
+    configs = {"core sensor (pool_behaviour)": CORE} | {f"core + {k}": CORE + v for k, v in BY_ISSUE.items()}
+    command = [shutil.which("minerwatch") or "minerwatch", "analyze", str(capture), "-o", os.devnull]
+    env = os.environ | {"MINERWATCH_INTEL_DB": intel_db}
+    best = dict.fromkeys(configs, float("inf"))
+    for _ in range(repeat):
+        for name, detectors in configs.items():
+            start = time.perf_counter()
+            flags = ["--no-progress", "--detectors", ",".join(detectors)]
+            subprocess.run(command + flags, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("capture", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cli", action="store_true", help="time `minerwatch analyze` end to end instead")
     args = parser.parse_args()
+    if args.cli:
+        with tempfile.TemporaryDirectory() as tmp:
+            best = cli_seconds(args.capture, args.repeat, os.path.join(tmp, "intel.sqlite"))
+        core = best["core sensor (pool_behaviour)"]
+        print(f"`minerwatch analyze` end to end, best of {args.repeat}\n")
+        print(f"{'configuration':<42} {'seconds':>8} {'throughput vs core':>19}")
+        for name, took in best.items():
+            print(f"{name:<42} {took:>8.3f} {core / took - 1:>+18.1%}")
+        return
     everything = tuple(detector_names())
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "intel.sqlite")
