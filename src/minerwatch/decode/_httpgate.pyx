@@ -422,16 +422,15 @@ cdef class HttpGate:
         """What the Python side is handed: ((client start seq, bytes), (server start seq, bytes) or None).
 
         The client part starts at the oldest unanswered request; the server part at the response being
-        read. A response whose body is being skipped is finished here: the server part starts after it."""
+        read. A response whose body is being skipped stays the gate's: the server part starts after it."""
         cdef bytes client = bytes(self.cbuf)
         cdef uint32_t start = self.c_next - <uint32_t>len(client)
         cdef Py_ssize_t answered
         server = None
-        if self.s_known and self.s_state in (S_BODY, S_CLOSE):
+        if self.s_state in (S_BODY, S_CLOSE):
             answered = self.unanswered[0][0]
             client = client[answered:]
             start += <uint32_t>answered
-            self.messages += 2
             if self.s_state == S_BODY:
                 server = (<uint32_t>(self.s_next + <uint32_t>self.remaining), b"")
         elif self.s_known:
@@ -439,9 +438,16 @@ cdef class HttpGate:
         return (start, client), server
 
     def in_flight(self):
-        """Messages begun and not finished (unanswered requests, a response being read): counted by the
-        caller when the connection ends inside them."""
+        """Messages begun and not finished: unanswered requests, a response being read."""
         return len(self.unanswered) + (self.s_state != S_HEAD)
+
+    def messages_read(self, bint handover):
+        """The messages that are the gate's to count: those it read whole, and either (at a handover) the
+        response whose body it was skipping with its request, which `pending` leaves out, or (at the
+        connection's end) every message begun."""
+        if handover:
+            return self.messages + 2 * (self.s_state in (S_BODY, S_CLOSE))
+        return self.messages + self.in_flight()
 
 
 # The verdicts of HttpGate.feed, for the Python side.

@@ -174,7 +174,7 @@ class Inspector:
         gate: HttpGate = flow.gate
         flow.gate = None
         (client_seq, client), server = gate.pending()
-        self._gate_ended(gated, gate, ended=False)
+        self._gate_ended(gated, gate, handover=True)
         gated.analyzer.stats.handovers += 1
         gated.analyzer.parsed = gate.parsed - len(client) - (len(server[1]) if server else 0)
         session = flow.state = TcpSession(gated.info, analyzers=[gated.analyzer], last_ts=ts)
@@ -195,10 +195,10 @@ class Inspector:
         flow.gate = None
         self._bypass(flow)
 
-    def _gate_ended(self, gated: GatedHttp, gate: HttpGate, ended: bool = True) -> None:
+    def _gate_ended(self, gated: GatedHttp, gate: HttpGate, handover: bool = False) -> None:
         """Add what the gate read to the counters the Python side keeps."""
         http = gated.analyzer.stats
-        http.messages += gate.messages + (gate.in_flight() if ended else 0)
+        http.messages += gate.messages_read(handover)
         http.bodies_skipped += gate.bodies_skipped
         self.stats.retransmitted_bytes += gate.retransmitted_bytes
 
