@@ -50,6 +50,11 @@ class IntelStats:
 _HOST_OR_AGENT = re.compile(rb"\r\n(host|user-agent): ([^\r]*)", re.IGNORECASE)
 
 
+def _host_name(host: bytes) -> str:
+    """The name in a Host header (port dropped); "" for an IPv6 literal, which is no domain."""
+    return host.decode("latin-1").rsplit(":", 1)[0] if not host.startswith(b"[") else ""
+
+
 class IntelDetector:
     def __init__(self, ctx: DetectorContext, matcher: IntelMatcher) -> None:
         self.ctx = ctx
@@ -102,11 +107,10 @@ class IntelDetector:
 
     def _head_has_indicator(self, head: bytes) -> bool:
         for name, value in _HOST_OR_AGENT.findall(head):
-            text = value.decode("latin-1")
             if name.lower() == b"host":
-                if not text.startswith("[") and self.matcher.match_domain(text.rsplit(":", 1)[0]):
+                if self.matcher.match_domain(_host_name(value)):
                     return True
-            elif self.matcher.match_agent(text):
+            elif self.matcher.match_agent(value.decode("latin-1")):
                 return True
         return False
 
@@ -120,8 +124,8 @@ class IntelDetector:
         host = message.head.headers.get(b"host")
         if host:
             self.stats.http_hosts += 1
-            name = host.decode("latin-1").rsplit(":", 1)[0] if not host.startswith(b"[") else ""
-            self._alert(flow, message.ts, self.matcher.match_domain(name, message.ts), "http host")
+            hits = self.matcher.match_domain(_host_name(host), message.ts)
+            self._alert(flow, message.ts, hits, "http host")
         agent = message.head.headers.get(b"user-agent")
         if agent:
             self._alert(
