@@ -51,6 +51,12 @@ _SIGNATURES: tuple[tuple[int, bytes, str, str, str, str], ...] = (
     (0, b"{\\rtf", "rtf", "text/rtf", "document", "RTF document"),
 )
 
+# Signatures that `identify` reads further than their bytes (headers, shebang lines).
+_ELF = b"\x7fELF"
+_MZ = b"MZ"
+_CAFEBABE = b"\xca\xfe\xba\xbe"  # Java class or fat Mach-O
+_SHEBANG_START = b"#!"
+
 _ELF_MACHINES = {3: "x86", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 40: "ARM", 62: "x86-64", 183: "AArch64"}
 _ELF_KINDS = {1: "relocatable", 2: "executable", 3: "shared object", 4: "core file"}
 _SHEBANG = re.compile(rb"#!\s*(\S+)(?:[ \t]+(\S+))?")
@@ -66,21 +72,21 @@ _TEXT_SAMPLE = 4096
 def signatures(categories: frozenset[str]) -> tuple[tuple[int, bytes], ...]:
     """(offset, bytes) that begin every file `identify` puts in one of `categories` (text excepted, which
     has no signature): what the compiled HTTP gate looks for in bodies."""
-    fixed = ((0, b"\x7fELF", "executable"), (0, b"MZ", "executable"), (0, b"\xca\xfe\xba\xbe", "executable"))
+    fixed = ((0, _ELF, "executable"), (0, _MZ, "executable"), (0, _CAFEBABE, "executable"))
     table = [(offset, signature, category) for offset, signature, _, _, category, _ in _SIGNATURES]
     found = [
         (offset, signature) for offset, signature, category in (*fixed, *table) if category in categories
     ]
-    return (*found, (0, b"#!")) if "script" in categories else tuple(found)
+    return (*found, (0, _SHEBANG_START)) if "script" in categories else tuple(found)
 
 
 def identify(data: bytes) -> FileType:
     """The type of a file whose first bytes (the more the better, 4 KiB suffice) are `data`."""
-    if data[:4] == b"\x7fELF":
+    if data.startswith(_ELF):
         return _elf(data)
-    if data[:2] == b"MZ":
+    if data.startswith(_MZ):
         return _pe(data)
-    if data[:4] == b"\xca\xfe\xba\xbe" and len(data) >= 8:
+    if data.startswith(_CAFEBABE) and len(data) >= 8:
         # Shared by Java classes (major version >= 45) and fat Mach-O (a handful of architectures).
         if struct.unpack_from(">I", data, 4)[0] < 45:
             return FileType("macho", "application/x-mach-binary", "executable", "Mach-O universal binary")
@@ -88,7 +94,7 @@ def identify(data: bytes) -> FileType:
     for offset, signature, name, mime, category, description in _SIGNATURES:
         if data.startswith(signature, offset):
             return FileType(name, mime, category, description)
-    if data[:2] == b"#!":
+    if data.startswith(_SHEBANG_START):
         return _script(data)
     return _text_or_data(data)
 
