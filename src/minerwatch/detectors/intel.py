@@ -22,6 +22,7 @@ from minerwatch.events import Event, event_time
 from minerwatch.flows.http import HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening, takes
 from minerwatch.intel import DnsCache, Hit, IntelMatcher, KnowledgeBase
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
@@ -355,6 +356,7 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
             else None
         )
 
+    @takes(Opening.ANY)  # DNS over TCP is chosen by port, whatever its first bytes
     def streams(info: FlowInfo, first: bytes, to_server: bool) -> DnsOverTcp | TlsClientHello | None:
         if info.server_port in DNS_PORTS:
             return DnsOverTcp(detector, info)

@@ -19,6 +19,7 @@ from minerwatch.detectors.pool_behaviour import (
     make_detector,
 )
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening, takes
 from minerwatch.protocols.encodings import Decoder, candidates
 from minerwatch.protocols.http import looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.mining import PoolSession
@@ -94,6 +95,7 @@ class ObfuscatedPoolAnalyzer:
 def obfuscated_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: ObfuscationStats):
     """StreamFactory: flows that are not JSON or HTTP but decode to pool-protocol JSON-RPC."""
 
+    @takes(Opening.OTHER)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> ObfuscatedPoolAnalyzer | None:
         if not candidates(first[:2]):  # no encoding starts like this (TLS, SSH...): the cheap test first
             return None

@@ -10,7 +10,6 @@ Every transport (TCP, HTTP, WebSocket, a decoded obfuscated stream) feeds the sa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from minerwatch.detectors.mining_identity import (
 )
 from minerwatch.events import SECRET_MASK, Event, EventFactory, iso_timestamp
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening, opening, takes
 from minerwatch.identity import WalletInfo
 from minerwatch.protocols.mining import (
     Difficulty,
@@ -308,22 +308,21 @@ class PoolStreamAnalyzer:
             self.detector.on_flow_end(self.info, flow, self.session, reason)
 
 
-_HTTP_START = re.compile(rb"(?:[A-Z]{3,10} [^ \r\n]{1,2048} HTTP/1\.[01]\r?\n|HTTP/1\.[01] \d{3})")
-
-
 def looks_like_json(data: bytes) -> bool:
-    """First bytes of a JSON-lines stream, also when the capture starts mid-line. A whole HTTP request or
-    status line is left to the shared HTTP parse (detectors/mining_http.py), which frames JSON-RPC bodies
-    properly; the check is strict so that a pickup inside a long hex blob still counts as JSON lines."""
+    """First bytes of a JSON-lines stream, also when the capture starts mid-line (a line then follows),
+    unless the stream opens like another protocol. A whole HTTP request or status line is left to the
+    shared HTTP parse (detectors/mining_http.py), which frames JSON-RPC bodies properly; that test is
+    strict so that a pickup inside a long hex blob still counts as JSON lines."""
     head = data[:4096].lstrip()
     if head[:1] in (b"{", b"["):
         return True
-    return b"\n{" in head and _HTTP_START.match(head) is None
+    return b"\n{" in head and opening(head) is Opening.OTHER
 
 
 def pool_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: PoolProtocolStats):
     """StreamFactory for flows whose first bytes look like JSON lines."""
 
+    @takes(Opening.OTHER)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> PoolStreamAnalyzer | None:
         return PoolStreamAnalyzer(detector, info, depth, stats) if looks_like_json(first) else None
 

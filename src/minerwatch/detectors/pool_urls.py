@@ -19,13 +19,13 @@ from minerwatch.events import Event, EventFactory
 from minerwatch.flows.http import HttpMessage
 from minerwatch.flows.http_interest import HttpInterest, looks_binary
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening, opening, takes
 from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.websocket import Message
 
 SCAN_BYTES = 16 * 1024  # scripts and configs that name pools are small; keeps the per-flow cost bounded
 SKIPPED_MEDIA = (b"image/", b"video/", b"audio/", b"font/")
-TLS_HANDSHAKE = 0x16
 MAX_TEXT_BODY = 1 << 20  # a longer body is not asked for (only its first SCAN_BYTES would be read)
 MAX_PER_FLOW = 16
 
@@ -103,11 +103,11 @@ class PoolIndicatorScanner:
     def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
         self._seen.pop(flow.flow_id, None)
 
+    @takes(Opening.OTHER)  # TLS and SSH are ciphertext past their first lines; HTTP is scanned per message
     def first_bytes(self, info: FlowInfo, first: bytes, to_server: bool) -> None:
-        """A StreamFactory that never takes the flow: it only scans the first payload it is shown
-        (HTTP flows are scanned message by message instead, TLS is ciphertext)."""
+        """A StreamFactory that never takes the flow: it only scans the first payload it is shown."""
         if (
-            first[:1] == bytes([TLS_HANDSHAKE])
+            opening(first) is not Opening.OTHER
             or looks_like_http_request(first)
             or looks_like_http_response(first)
         ):

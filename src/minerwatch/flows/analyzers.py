@@ -1,7 +1,8 @@
 """The contract between the flow layer and application analysers (mining pools, HTTP, brute force...).
 
-At a TCP flow's first payload every registered `StreamFactory` is asked, with those first bytes, whether
-the flow speaks its protocol; each that says yes returns a `StreamAnalyzer` that then receives the flow's
+At a TCP flow's first payload every registered `StreamFactory` that takes what the stream opens with
+(TLS, SSH, HTTP or anything else: flows/opening.py) is asked, with those first bytes, whether the flow
+speaks its protocol; each that says yes returns a `StreamAnalyzer` that then receives the flow's
 reassembled bytes in order. When no analyser wants more, the flow is bypassed. UDP works the same way
 with `DatagramFactory`, chosen at the flow's first packet.
 """

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from minerwatch.decode import Flow
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import SSH_BANNER, Opening, takes
 from minerwatch.protocols.http import (
     Data,
     EndOfMessage,
@@ -258,8 +259,10 @@ def http_analyzer_factory(
 ) -> Callable[[FlowInfo, bytes, bool], HttpStreamAnalyzer | None]:
     """StreamFactory for flows whose first bytes are an HTTP request (or a response, if picked up late)."""
 
+    @takes(Opening.HTTP | Opening.OTHER)  # OTHER: a request cut short in its first segment
     def make(info: FlowInfo, first: bytes, to_server: bool) -> HttpStreamAnalyzer | None:
-        if looks_like_http_request(first) or looks_like_http_response(first):
+        request = looks_like_http_request(first) and not first.startswith(SSH_BANNER)  # "SSH-" cut short
+        if request or looks_like_http_response(first):
             return HttpStreamAnalyzer(info, consumers, depth, stats)
         return None
 

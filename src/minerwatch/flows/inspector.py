@@ -22,6 +22,7 @@ from minerwatch.flows.analyzers import (
 from minerwatch.flows.defrag import Defragmenter
 from minerwatch.flows.http import HttpStreamAnalyzer
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import KINDS, opening, openings_of
 from minerwatch.flows.reassembly import MASK, StreamReassembler
 
 TCP_SYN = 0x02
@@ -77,6 +78,10 @@ class Inspector:
         http_gate: GateConfig | None = None,
     ) -> None:
         self.stream_factories = list(stream_factories)
+        # The factories worth asking about a flow, by what its stream opens with (flows/opening.py).
+        self.factories_by_opening = {
+            kind: [f for f in self.stream_factories if kind & openings_of(f)] for kind in KINDS
+        }
         self.datagram_factories = list(datagram_factories)
         self.flow_end_observers = list(flow_end_observers)
         self.flow_start_observers = list(flow_start_observers)
@@ -136,7 +141,7 @@ class Inspector:
 
     def _analyzers_for(self, info: FlowInfo, first: bytes, to_server: bool) -> list[StreamAnalyzer]:
         """The analysers that take a flow whose stream starts with `first` (asked once per flow)."""
-        return [a for f in self.stream_factories if (a := f(info, first, to_server))]
+        return [a for f in self.factories_by_opening[opening(first)] if (a := f(info, first, to_server))]
 
     def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> bool:
         """An HTTP connection that starts with a request and that no other analyser reads."""

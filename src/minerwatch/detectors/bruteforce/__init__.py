@@ -30,9 +30,14 @@ from minerwatch.detectors.bruteforce.sessions import (
 )
 from minerwatch.errors import UsageError
 from minerwatch.flows.info import FlowInfo, ip_text
+from minerwatch.flows.opening import Opening, opening, takes
 from minerwatch.protocols import postgres, tds
 
 __all__ = ["DEFAULT_PORTS", "SESSIONS", "BruteForceConfig", "BruteForceSettings", "plugin"]
+
+# A login session opens with its own protocol: TLS on a watched port hides the login, and HTTP logins are
+# read from the shared HTTP parse.
+SESSION_OPENINGS = Opening.SSH | Opening.OTHER
 
 DEFAULT_PORTS: Mapping[int, str] = {
     22: "ssh",
@@ -91,9 +96,10 @@ class BruteForceSettings:
 def session_factory(ports: Mapping[int, str], report: Callable[[Attempt], object], depth: int):
     """StreamFactory: a login session for flows to a watched port that speak its protocol."""
 
+    @takes(SESSION_OPENINGS)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> LoginSession | None:
         service = ports.get(info.server_port)
-        if service is None or not _speaks(service, first, to_server):
+        if service is None or not opening(first) & SESSION_OPENINGS or not _speaks(service, first, to_server):
             return None
         return SESSIONS[service](report, info, depth)
 

@@ -18,6 +18,7 @@ from minerwatch.detectors.files.smtp import SmtpFileAnalyzer, looks_like_smtp
 from minerwatch.detectors.files.store import FileStore
 from minerwatch.detectors.files.yara_scan import YaraScanner
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening, takes
 
 
 def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPlugin:
@@ -31,6 +32,7 @@ def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPl
     budget = Budget(limits.max_total)
     ftp = FtpFiles(reporter, limits, budget)
 
+    @takes(Opening.OTHER)
     def smtp(info: FlowInfo, first: bytes, to_server: bool) -> SmtpFileAnalyzer | None:
         return (
             SmtpFileAnalyzer(info, reporter, limits, budget)
@@ -38,6 +40,7 @@ def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPl
             else None
         )
 
+    @takes(Opening.OTHER)
     def ftp_control(info: FlowInfo, first: bytes, to_server: bool) -> FtpControlAnalyzer | None:
         return FtpControlAnalyzer(ftp, info) if looks_like_ftp(info, first, to_server) else None
 

@@ -18,6 +18,7 @@ from minerwatch.decode import Flow
 from minerwatch.detectors.files.carve import Budget, Carve, FileLimits
 from minerwatch.detectors.files.report import FileReporter, Transfer
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening, opening, takes
 
 FTP_PORTS = frozenset({21})
 MAX_LINE = 4096
@@ -34,8 +35,8 @@ Endpoint = tuple[str, int]
 
 
 def looks_like_ftp(info: FlowInfo, first: bytes, to_server: bool) -> bool:
-    if info.server_port in FTP_PORTS:
-        return True
+    if info.server_port in FTP_PORTS:  # unless it opens like another protocol (TLS, SSH, HTTP)
+        return opening(first) is Opening.OTHER
     return bool(_GREETING.match(first)) if not to_server else first.startswith(_CLIENT_FIRST)
 
 
@@ -104,6 +105,7 @@ class FtpFiles:
         while len(self.expected) > MAX_EXPECTED:
             self.expected.popitem(last=False)
 
+    @takes(Opening.ANY)  # a transferred file may start with any bytes
     def data_analyzer(self, info: FlowInfo, first: bytes, to_server: bool) -> FtpDataAnalyzer | None:
         """StreamFactory: a flow whose server side was announced on a control channel."""
         if not self.expected:  # the common case: no FTP transfer announced, no address text to make

@@ -13,6 +13,7 @@ from minerwatch.detectors.files.carve import Budget, Carve, FileLimits
 from minerwatch.detectors.files.mime import header_text, leaf_parts, parse_message
 from minerwatch.detectors.files.report import FileReporter, Transfer
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening, opening
 from minerwatch.protocols.smtp import (
     Command,
     MessageData,
@@ -31,8 +32,8 @@ _HELLO = (b"EHLO ", b"HELO ", b"ehlo ", b"helo ")
 
 
 def looks_like_smtp(info: FlowInfo, first: bytes, to_server: bool) -> bool:
-    if info.server_port in SMTP_PORTS:
-        return True
+    if info.server_port in SMTP_PORTS:  # unless it opens like another protocol (TLS, SSH, HTTP)
+        return opening(first) is Opening.OTHER
     return bool(_GREETING.match(first)) if not to_server else first.startswith(_HELLO)
 
 
