@@ -9,8 +9,8 @@ with `DatagramFactory`, chosen at the flow's first packet.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from minerwatch.decode import Flow
 from minerwatch.flows.info import FlowInfo
@@ -45,5 +45,19 @@ StreamFactory = Callable[[FlowInfo, bytes, bool], StreamAnalyzer | None]
 DatagramFactory = Callable[[FlowInfo], DatagramAnalyzer | None]
 # Called for every new flow, inspected or not (address intelligence); must be cheap.
 FlowStartObserver = Callable[[Flow], None]
-# Called for every flow that ends, inspected or not (connection counting); must be cheap.
+# Called for every flow that ends, inspected or not (connection counting); must be cheap. One that is
+# declared `@to_ports(...)` is called only for flows to those server ports.
 FlowEndObserver = Callable[[Flow, str], None]
+
+Observer = TypeVar("Observer", bound=FlowEndObserver)
+
+
+def to_ports(ports: Iterable[int]) -> Callable[[Observer], Observer]:
+    """Declare the server ports whose flows a flow-end observer wants: the inspector then finds it with one
+    dict lookup per ended flow, instead of calling it for every flow (most flows are to other ports)."""
+
+    def declare(observer: Observer) -> Observer:
+        observer.server_ports = frozenset(ports)  # type: ignore[attr-defined]
+        return observer
+
+    return declare

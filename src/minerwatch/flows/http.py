@@ -14,7 +14,7 @@ from typing import Protocol
 
 from minerwatch.decode import Flow
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import SSH_BANNER, Opening, takes
+from minerwatch.flows.opening import HTTP_START, SSH_BANNER, Opening, takes
 from minerwatch.protocols.http import (
     Data,
     EndOfMessage,
@@ -261,8 +261,13 @@ def http_analyzer_factory(
 
     @takes(Opening.HTTP | Opening.OTHER)  # OTHER: a request cut short in its first segment
     def make(info: FlowInfo, first: bytes, to_server: bool) -> HttpStreamAnalyzer | None:
-        request = looks_like_http_request(first) and not first.startswith(SSH_BANNER)  # "SSH-" cut short
-        if request or looks_like_http_response(first):
+        if first.startswith(SSH_BANNER):  # not a method, even cut short
+            return None
+        if (
+            HTTP_START.match(first) is not None  # the usual case in one compiled match (implies the next)
+            or looks_like_http_request(first)
+            or looks_like_http_response(first)
+        ):
             return HttpStreamAnalyzer(info, consumers, depth, stats)
         return None
 

@@ -83,7 +83,11 @@ class Inspector:
             kind: [f for f in self.stream_factories if kind & openings_of(f)] for kind in KINDS
         }
         self.datagram_factories = list(datagram_factories)
-        self.flow_end_observers = list(flow_end_observers)
+        self.flow_end_observers = [o for o in flow_end_observers if not hasattr(o, "server_ports")]
+        self.flow_end_observers_by_port: dict[int, list[FlowEndObserver]] = {}
+        for observer in flow_end_observers:
+            for port in getattr(observer, "server_ports", ()):
+                self.flow_end_observers_by_port.setdefault(port, []).append(observer)
         self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
         self.defrag = Defragmenter()
@@ -272,6 +276,8 @@ class Inspector:
             for udp_analyzer in session.analyzers:
                 udp_analyzer.end(flow, session.last_ts, reason)
         for observer in self.flow_end_observers:
+            observer(flow, reason)
+        for observer in self.flow_end_observers_by_port.get(flow.server_port, ()):
             observer(flow, reason)
 
     def _end_session(

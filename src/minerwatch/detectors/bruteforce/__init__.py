@@ -29,6 +29,7 @@ from minerwatch.detectors.bruteforce.sessions import (
     TelnetSession,
 )
 from minerwatch.errors import UsageError
+from minerwatch.flows.analyzers import to_ports
 from minerwatch.flows.info import FlowInfo, ip_text
 from minerwatch.flows.opening import Opening, opening, takes
 from minerwatch.protocols import postgres, tds
@@ -109,9 +110,10 @@ def session_factory(ports: Mapping[int, str], report: Callable[[Attempt], object
 def connection_counter(ports: Mapping[int, str], tracker: CampaignTracker) -> Callable[[Flow, str], None]:
     """FlowEndObserver: every TCP connection to a watched port, whatever it carried."""
 
+    @to_ports(ports)
     def observe(flow: Flow, reason: str) -> None:
-        service = ports.get(flow.server_port)
-        if service is not None and flow.proto == 6:
+        if flow.proto == 6:
+            service = ports[flow.server_port]
             tracker.connection((ip_text(flow.client_addr), ip_text(flow.server_addr), service))
 
     return observe
