@@ -62,15 +62,20 @@ cdef bint _name_in(const uint8_t* p, Py_ssize_t n, tuple names):
 cdef Py_ssize_t _head_end(const uint8_t* b, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* resume) noexcept nogil:
     """Index just past the CRLFCRLF that ends a head, searching from i; 0 while incomplete (*resume says
     where to go on); -1 at a bare LF or CR, which the Python parser would split differently."""
-    while i < n:
-        if b[i] == 10:
-            if i == 0 or b[i - 1] != 13:
-                return -1
-            if i >= 3 and b[i - 2] == 10 and b[i - 3] == 13:
-                return i + 1
-        elif b[i] == 13 and i + 1 < n and b[i + 1] != 10:
-            return -1
-        i += 1
+    cdef const uint8_t* lf
+    cdef Py_ssize_t j
+    while True:  # line by line with memchr: every CR must be the one just before an LF
+        lf = <const uint8_t*>memchr(b + i, 10, n - i)
+        j = lf - b if lf != NULL else n
+        if memchr(b + i, 13, max(j - 1 - i, 0)) != NULL:
+            return -1  # a CR inside the line
+        if lf == NULL:
+            break
+        if j == 0 or b[j - 1] != 13:
+            return -1  # a bare LF
+        if j >= 3 and b[j - 2] == 10 and b[j - 3] == 13:
+            return j + 1
+        i = j + 1
     resume[0] = n - 1 if n > 0 and b[n - 1] == 13 else n
     return 0
 
@@ -406,7 +411,9 @@ cdef class HttpGate:
             for i in range(limit):
                 if p[i] < 9 or 14 <= p[i] < 32 or p[i] == 127:
                     controls += 1
-            return controls <= self.cfg.control_limit
+                    if controls > self.cfg.control_limit:
+                        return False  # binary: most bodies tell within their first bytes
+            return True
         return False
 
     cdef void _answered(self):
