@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -69,14 +70,22 @@ def rule_files(directories: Iterable[Path], prefix: str) -> dict[str, str]:
 
 class YaraScanner:
     def __init__(self, user_dirs: Iterable[Path] = ()) -> None:
-        files = rule_files([shipped_rules_dir()], "minerwatch") | rule_files(user_dirs, "user")
-        try:
-            self.rules = yara.compile(filepaths=files) if files else None
-        except yara.Error as exc:
-            raise InputError(f"YARA rules do not compile: {exc}") from exc
-        self.rule_files = len(files)
+        user = rule_files(user_dirs, "user")
+        self.files = rule_files([shipped_rules_dir()], "minerwatch") | user
+        self.rule_files = len(self.files)
         self.timeouts = 0
         self.errors = 0
+        if user:  # a user's rule that does not compile is an error now, not at the first carved file
+            self.rules  # noqa: B018
+
+    @cached_property
+    def rules(self) -> yara.Rules | None:
+        """Compiled at the first scan when only the shipped rules are loaded (most analyses carve
+        nothing, and compiling costs a few milliseconds of every start-up); tests compile them."""
+        try:
+            return yara.compile(filepaths=self.files) if self.files else None
+        except yara.Error as exc:
+            raise InputError(f"YARA rules do not compile: {exc}") from exc
 
     def scan(self, data: bytes) -> list[YaraMatch]:
         if self.rules is None or not data:
