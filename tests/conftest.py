@@ -20,6 +20,14 @@ def private_intel_db(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_dir(tmp_path_factory) -> Path:
+    """Tests never write to the user's cache of parsed rule files."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["MINERWATCH_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The read-only corpus of public captures (../shared/corpus, or $MINERWATCH_CORPUS)."""
