@@ -22,7 +22,7 @@ from minerwatch.events import Event, event_time
 from minerwatch.flows.http import HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import Opening, takes
+from minerwatch.flows.opening import NOT_HTTP, Opening, opening, takes
 from minerwatch.intel import DnsCache, Hit, IntelMatcher, KnowledgeBase
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
@@ -356,10 +356,10 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
             else None
         )
 
-    @takes(Opening.ANY)  # DNS over TCP is chosen by port, whatever its first bytes
+    @takes(NOT_HTTP)  # DNS over TCP is chosen by port, unless it opens with a whole HTTP request line
     def streams(info: FlowInfo, first: bytes, to_server: bool) -> DnsOverTcp | TlsClientHello | None:
         if info.server_port in DNS_PORTS:
-            return DnsOverTcp(detector, info)
+            return DnsOverTcp(detector, info) if opening(first) is not Opening.HTTP else None
         if first.startswith(TLS_HANDSHAKE) and to_server:
             return TlsClientHello(detector, info, to_server)
         return None

@@ -18,7 +18,7 @@ from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import Opening, takes
+from minerwatch.flows.opening import NOT_HTTP, Opening, opening, takes
 
 HANDSHAKES = {(64, 234), (64, 170), (32, 170)}  # (client's first message, server's answer) in bytes
 MIN_RECORD = 22 + 16  # encrypted frame header + the payload's MAC
@@ -113,9 +113,11 @@ class StratumV2Analyzer:
 def stratum_v2_factory(events: EventFactory, emit: Callable[[Event], None], stats: StratumV2Stats):
     """StreamFactory: flows whose client's first message is exactly one Noise ephemeral key."""
 
-    @takes(Opening.ANY)  # an ephemeral key is random bytes: it may start like anything
+    # An ephemeral key is random bytes: it may start like TLS, or even "SSH-", but it is never a whole
+    # HTTP request line (a stream that is one goes to the HTTP parse, or the compiled gate, alone).
+    @takes(NOT_HTTP)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> StratumV2Analyzer | None:
-        if not to_server or len(first) not in (32, 64):
+        if not to_server or len(first) not in (32, 64) or opening(first) is Opening.HTTP:
             return None
         stats.candidates += 1
         return StratumV2Analyzer(events, emit, info, len(first), stats)

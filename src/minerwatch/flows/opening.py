@@ -34,6 +34,9 @@ class Opening(enum.IntFlag):
 
 
 KINDS = (Opening.TLS, Opening.SSH, Opening.HTTP, Opening.OTHER)
+# What a factory that must see random or port-chosen bytes declares: a stream that opens with a whole
+# HTTP request line is the HTTP parse's (and the compiled gate's) alone.
+NOT_HTTP = Opening.TLS | Opening.SSH | Opening.OTHER
 
 
 def opening(first: bytes) -> Opening:

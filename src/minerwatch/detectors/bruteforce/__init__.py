@@ -31,7 +31,7 @@ from minerwatch.detectors.bruteforce.sessions import (
 from minerwatch.errors import UsageError
 from minerwatch.flows.analyzers import to_ports
 from minerwatch.flows.info import FlowInfo, ip_text
-from minerwatch.flows.opening import Opening, opening, takes
+from minerwatch.flows.opening import KINDS, Opening, opening, takes
 from minerwatch.protocols import postgres, tds
 
 __all__ = ["DEFAULT_PORTS", "SESSIONS", "BruteForceConfig", "BruteForceSettings", "plugin"]
@@ -39,6 +39,7 @@ __all__ = ["DEFAULT_PORTS", "SESSIONS", "BruteForceConfig", "BruteForceSettings"
 # A login session opens with its own protocol: TLS on a watched port hides the login, and HTTP logins are
 # read from the shared HTTP parse.
 SESSION_OPENINGS = Opening.SSH | Opening.OTHER
+SESSION_KINDS = frozenset(kind for kind in KINDS if kind & SESSION_OPENINGS)  # `in` it costs no enum code
 
 DEFAULT_PORTS: Mapping[int, str] = {
     22: "ssh",
@@ -100,7 +101,7 @@ def session_factory(ports: Mapping[int, str], report: Callable[[Attempt], object
     @takes(SESSION_OPENINGS)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> LoginSession | None:
         service = ports.get(info.server_port)
-        if service is None or not opening(first) & SESSION_OPENINGS or not _speaks(service, first, to_server):
+        if service is None or opening(first) not in SESSION_KINDS or not _speaks(service, first, to_server):
             return None
         return SESSIONS[service](report, info, depth)
 
