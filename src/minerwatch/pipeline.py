@@ -108,6 +108,7 @@ class Analysis:
             [f for p in self.plugins for f in p.datagram_factories],
             [self.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
             [o for p in self.plugins for o in p.flow_start_observers],
+            expected_flows=[e for p in self.plugins for e in p.expected_flows],
             http_gate=gate,
         )
         self.event_observers = [o for p in self.plugins for o in p.event_observers]

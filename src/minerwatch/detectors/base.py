@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from minerwatch.events import Event, EventFactory
-from minerwatch.flows.analyzers import DatagramFactory, FlowEndObserver, FlowStartObserver, StreamFactory
+from minerwatch.flows.analyzers import (
+    DatagramFactory,
+    ExpectedFlows,
+    FlowEndObserver,
+    FlowStartObserver,
+    StreamFactory,
+)
 from minerwatch.flows.http import HttpConsumer
 
 if TYPE_CHECKING:
@@ -30,6 +36,7 @@ class DetectorContext:
 class DetectorPlugin:
     name: str
     stream_factories: list[StreamFactory] = field(default_factory=list)
+    expected_flows: list[ExpectedFlows] = field(default_factory=list)  # flows announced by other flows
     datagram_factories: list[DatagramFactory] = field(default_factory=list)
     flow_end_observers: list[FlowEndObserver] = field(default_factory=list)
     http_consumers: list[HttpConsumer] = field(default_factory=list)  # share one HTTP parse per flow

@@ -9,7 +9,8 @@ with `DatagramFactory`, chosen at the flow's first packet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from minerwatch.decode import Flow
@@ -41,6 +42,19 @@ class DatagramAnalyzer(Protocol):
 
 # (flow, first bytes, their direction) -> analyser, or None when the protocol is not its own.
 StreamFactory = Callable[[FlowInfo, bytes, bool], StreamAnalyzer | None]
+
+
+@dataclass(frozen=True)
+class ExpectedFlows:
+    """A factory for flows another flow announced (an FTP data channel, from PORT or PASV): asked at a
+    flow's first payload, whatever it opens with, but only while `pending` (the announced endpoints) is
+    not empty, so that it costs nothing per flow the rest of the time (Suricata's app-layer expectations).
+    """
+
+    pending: Sized
+    factory: StreamFactory
+
+
 # (flow) -> analyser, or None; decided at the first packet from ports and addresses alone.
 DatagramFactory = Callable[[FlowInfo], DatagramAnalyzer | None]
 # Called for every new flow, inspected or not (address intelligence); must be cheap.

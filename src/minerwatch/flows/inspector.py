@@ -14,6 +14,7 @@ from minerwatch.decode._httpgate import BYPASS, CONSUMED
 from minerwatch.flows.analyzers import (
     DatagramAnalyzer,
     DatagramFactory,
+    ExpectedFlows,
     FlowEndObserver,
     FlowStartObserver,
     StreamAnalyzer,
@@ -75,6 +76,7 @@ class Inspector:
         datagram_factories: list[DatagramFactory] = (),  # type: ignore[assignment]
         flow_end_observers: list[FlowEndObserver] = (),  # type: ignore[assignment]
         flow_start_observers: list[FlowStartObserver] = (),  # type: ignore[assignment]
+        expected_flows: list[ExpectedFlows] = (),  # type: ignore[assignment]
         http_gate: GateConfig | None = None,
     ) -> None:
         self.stream_factories = list(stream_factories)
@@ -82,6 +84,7 @@ class Inspector:
         self.factories_by_opening = {
             kind: [f for f in self.stream_factories if kind & openings_of(f)] for kind in KINDS
         }
+        self.expected_flows = list(expected_flows)
         self.datagram_factories = list(datagram_factories)
         self.flow_end_observers = [o for o in flow_end_observers if not hasattr(o, "server_ports")]
         self.flow_end_observers_by_port: dict[int, list[FlowEndObserver]] = {}
@@ -145,7 +148,11 @@ class Inspector:
 
     def _analyzers_for(self, info: FlowInfo, first: bytes, to_server: bool) -> list[StreamAnalyzer]:
         """The analysers that take a flow whose stream starts with `first` (asked once per flow)."""
-        return [a for f in self.factories_by_opening[opening(first)] if (a := f(info, first, to_server))]
+        expected = [e.factory for e in self.expected_flows if e.pending]
+        factories = self.factories_by_opening[opening(first)]
+        return [
+            a for f in (expected + factories if expected else factories) if (a := f(info, first, to_server))
+        ]
 
     def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> bool:
         """An HTTP connection that starts with a request and that no other analyser reads."""

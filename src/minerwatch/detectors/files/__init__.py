@@ -17,6 +17,7 @@ from minerwatch.detectors.files.report import FileReporter, FileStats
 from minerwatch.detectors.files.smtp import SmtpFileAnalyzer, looks_like_smtp
 from minerwatch.detectors.files.store import FileStore
 from minerwatch.detectors.files.yara_scan import YaraScanner
+from minerwatch.flows.analyzers import ExpectedFlows
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.opening import Opening, takes
 
@@ -56,7 +57,8 @@ def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPl
 
     return DetectorPlugin(
         name="carving",
-        stream_factories=[ftp.data_analyzer, ftp_control, smtp],
+        stream_factories=[ftp_control, smtp],
+        expected_flows=[ExpectedFlows(ftp.expected, ftp.data_analyzer)],
         http_consumers=[HttpFileConsumer(reporter, limits, budget, ctx.options.carve_all)],
         finish=ftp.finish,
         stats=file_stats,

@@ -18,7 +18,7 @@ from minerwatch.decode import Flow
 from minerwatch.detectors.files.carve import Budget, Carve, FileLimits
 from minerwatch.detectors.files.report import FileReporter, Transfer
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import Opening, opening, takes
+from minerwatch.flows.opening import Opening, opening
 
 FTP_PORTS = frozenset({21})
 MAX_LINE = 4096
@@ -105,11 +105,10 @@ class FtpFiles:
         while len(self.expected) > MAX_EXPECTED:
             self.expected.popitem(last=False)
 
-    @takes(Opening.ANY)  # a transferred file may start with any bytes
     def data_analyzer(self, info: FlowInfo, first: bytes, to_server: bool) -> FtpDataAnalyzer | None:
-        """StreamFactory: a flow whose server side was announced on a control channel."""
-        if not self.expected:  # the common case: no FTP transfer announced, no address text to make
-            return None
+        """StreamFactory for the expected flows (ExpectedFlows): a flow whose server side was announced
+        on a control channel. Asked only while `expected` holds an endpoint, whatever the flow opens with
+        (a transferred file may start with any bytes)."""
         transfer = self.expected.get((info.server_ip, info.server_port))
         if transfer is None or transfer.carve is not None:
             return None
