@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,9 @@ from minerwatch.detectors import (
 from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
-from minerwatch.flows.http import HttpStats, http_analyzer_factory
+from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer, http_analyzer_factory
 from minerwatch.flows.http_interest import gate_config
-from minerwatch.flows.inspector import Inspector
+from minerwatch.flows.inspector import HttpGating, Inspector
 
 EventSink = Callable[[Event], None]
 
@@ -103,18 +104,25 @@ class Analysis:
         self.http_stats = HttpStats()
         http = [http_analyzer_factory(http_consumers, self.options.stream_depth, self.http_stats)]
         gate = gate_config(http_consumers, self.options.stream_depth) if self.options.http_gate else None
+        gating = None
+        if gate is not None:
+            depth, stats = self.options.stream_depth, self.http_stats
+            new_analyzer = partial(HttpStreamAnalyzer, consumers=http_consumers, depth=depth, stats=stats)
+            gating = HttpGating(gate, http[0], new_analyzer, stats)
         self.inspector = Inspector(
             [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
             [f for p in self.plugins for f in p.datagram_factories],
             [self.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
             [o for p in self.plugins for o in p.flow_start_observers],
             expected_flows=[e for p in self.plugins for e in p.expected_flows],
-            http_gate=gate,
+            http_gate=gating,
         )
         self.event_observers = [o for p in self.plugins for o in p.event_observers]
         self.engine = Engine(
             self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
         )
+        if engine_gate := self.inspector.engine_gate():
+            self.engine.first_request_gate, self.engine.gate_blockers = engine_gate
         self.files: list[CaptureStats] = []
         self.input_errors: list[str] = []
 

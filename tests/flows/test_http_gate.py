@@ -14,6 +14,7 @@ from minerwatch.capture.writer import TcpConversation
 from minerwatch.decode import GateConfig, HttpGate
 from minerwatch.detectors.files.http import IMPLANT_CATEGORIES
 from minerwatch.detectors.files.magic import signatures
+from minerwatch.flows.opening import Opening
 from minerwatch.pipeline import Analysis, AnalysisOptions
 
 BINARY = bytes(range(256)) * 8  # 2 KiB, NULs and control bytes: no detector reads it
@@ -239,3 +240,24 @@ def test_the_gate_keeps_boring_exchanges_out_of_python_and_hands_over_the_rest(w
     assert (http["flows_gated"], http["handovers"], http["messages"]) == (1, 1, 8)
     alerts = [e["alert"]["signature"] for e in events if e["event_type"] == "alert"]
     assert any("ThinkPHP" in name for name in alerts)
+
+
+def test_the_engine_gates_first_requests_itself_only_when_the_http_factory_alone_takes_them(tmp_path):
+    def options(**more) -> AnalysisOptions:
+        return AnalysisOptions(record_discovered=False, intel_db=str(tmp_path / "intel.sqlite"), **more)
+
+    assert Analysis([], options()).engine.first_request_gate is not None
+    assert Analysis([], options(http_gate=False)).engine.first_request_gate is None
+    analysis = Analysis([], options())
+    analysis.inspector.factories_by_opening[Opening.HTTP].insert(0, lambda info, first, to_server: None)
+    assert analysis.inspector.engine_gate() is None  # an undeclared factory would be asked: Python's path
+
+
+def test_a_file_starting_like_a_request_still_reaches_the_ftp_data_analyser(tmp_path):
+    """While a data connection is expected, first payloads go to Python, whatever they look like."""
+    from tests.detectors.test_files_carving import ftp_session, run
+
+    upload = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n" + BINARY
+    events = run(tmp_path, *ftp_session(upload, command=b"STOR"))  # passive: the client sends it
+    [file] = [e for e in events if e["event_type"] == "file"]
+    assert file["file"]["size"] == len(upload) and file["ftp"]["command"] == "STOR"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from minerwatch.decode._httpgate import starts_with_request_line
 
 from minerwatch.decode import Flow
 from minerwatch.flows.info import FlowInfo
@@ -133,3 +134,20 @@ def test_every_factory_refuses_the_openings_it_did_not_declare(factories, data, 
             seen = len(events)
             assert factory(flow_info(port), first, to_server) is None, (factory, first)
             assert len(events) == seen, (factory, first)  # nor does it report anything from them
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    first=st.one_of(
+        OPENINGS[Opening.HTTP],
+        st.builds(
+            lambda head, rest: head + rest, st.sampled_from([*FRAGMENTS, b"GET ", b"SSH-2.0 / "]), TAIL
+        ),
+        st.binary(max_size=64),
+    )
+)
+def test_the_engine_recognises_exactly_the_request_lines_opening_reads(first: bytes) -> None:
+    """The engine gates a first payload itself only when it is a whole request line by HTTP_START's
+    reading: the HTTP opening, not a status line, and no CRLF before it (the Python path takes those)."""
+    expected = opening(first) is Opening.HTTP and not first.startswith((b"\r", b"\n", b"HTTP/"))
+    assert starts_with_request_line(first) == expected

@@ -17,7 +17,9 @@ from minerwatch.decode._httpgate cimport (
     GATE_BYPASS,
     GATE_CONSUMED,
     GATE_HANDOVER,
+    GateConfig,
     HttpGate,
+    request_line_start,
 )
 
 # Link types (https://www.tcpdump.org/linktypes.html)
@@ -162,6 +164,11 @@ cdef class Engine:
     cdef public double idle_timeout
     cdef public double closed_timeout
     cdef public Py_ssize_t max_flows
+    # When set, a flow whose first payload is the client's whole HTTP request line gets an HTTP gate here,
+    # with no call to the sink: the owner sets it only when the sink would do exactly that (see
+    # flows/inspector.py, Inspector.engine_gate), and not while any of `gate_blockers` is non-empty.
+    cdef public GateConfig first_request_gate
+    cdef public tuple gate_blockers
     cdef public double now
     cdef double next_expiry
     cdef long long next_flow_id
@@ -174,6 +181,8 @@ cdef class Engine:
         self.idle_timeout = idle_timeout
         self.closed_timeout = closed_timeout
         self.max_flows = max_flows
+        self.first_request_gate = None
+        self.gate_blockers = ()
         self.now = 0.0
         self.next_expiry = 0.0
         self.next_flow_id = 1
@@ -433,6 +442,11 @@ cdef class Engine:
                         flow.skip_toserver = None
                     else:
                         flow.skip_toclient = None
+                if (flow.gate is None and flow.state is None and self.first_request_gate is not None
+                        and to_server and not flags & TCP_SYN
+                        and (flow.isn_toserver is None or <uint32_t>(<uint32_t>flow.isn_toserver + 1) == seq)
+                        and request_line_start(l4 + hlen, n - hlen) and not self.gate_blocked()):
+                    flow.gate = HttpGate(self.first_request_gate, seq, flow.isn_toclient)
                 if flow.gate is not None:
                     verdict = flow.gate.segment(to_server, seq, flags, l4 + hlen, n - hlen)
                     if verdict == GATE_CONSUMED:
@@ -452,6 +466,13 @@ cdef class Engine:
         elif n > hlen:
             self.counters.packets_inspected += 1
             self.sink.udp_datagram(flow, ts, to_server, PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))
+
+    cdef bint gate_blocked(self):
+        cdef object pending
+        for pending in self.gate_blockers:
+            if pending:
+                return True
+        return False
 
     # ---- expiry -----------------------------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ cdef enum:
     GATE_BYPASS = 3           # past the inspection depth: nobody reads this flow any more
 
 
+cdef bint request_line_start(const uint8_t* p, Py_ssize_t n) noexcept nogil
+
+
 cdef class GateConfig:
     cdef readonly tuple request_headers
     cdef readonly tuple response_headers

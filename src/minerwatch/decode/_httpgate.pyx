@@ -38,6 +38,42 @@ cdef tuple REQUEST_FRAMING = (b"content-length", b"transfer-encoding", b"upgrade
 cdef tuple RESPONSE_FRAMING = (b"transfer-encoding", b"content-encoding")
 
 
+cdef bint _TOKEN[256]  # RFC 9110 tchar: the bytes of a method
+for _c in list(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
+    _TOKEN[_c] = True
+
+
+cdef bint request_line_start(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """Whether p[:n] starts with a whole request line as flows/opening.py reads one (HTTP_START's request
+    branch: a token method of 1-20 bytes, a target without spaces or controls, HTTP/d.d, the line end),
+    and not with an SSH banner (which opening() tells first). The engine gates such a first payload
+    itself (Engine.first_request_gate)."""
+    cdef Py_ssize_t i = 0, target
+    if n >= 4 and memcmp(p, b"SSH-", 4) == 0:
+        return False
+    while i < n and i <= 20 and _TOKEN[p[i]]:
+        i += 1
+    if i == 0 or i > 20 or i >= n or p[i] != 32:
+        return False
+    i += 1
+    target = i
+    while i < n and p[i] > 32 and p[i] != 127:
+        i += 1
+    if i == target or n - i < 10 or memcmp(p + i, b" HTTP/", 6) != 0:
+        return False
+    if not (48 <= p[i + 6] <= 57 and p[i + 7] == 46 and 48 <= p[i + 8] <= 57):
+        return False
+    i += 9
+    if p[i] == 13:
+        i += 1
+    return i < n and p[i] == 10
+
+
+def starts_with_request_line(const uint8_t[::1] payload):
+    """`request_line_start` for Python (tests hold it to flows/opening.py)."""
+    return request_line_start(&payload[0] if payload.shape[0] else NULL, payload.shape[0])
+
+
 cdef inline int _lower(int c) noexcept nogil:
     return c + 32 if 65 <= c <= 90 else c
 

@@ -7,6 +7,7 @@ that has found what it looks for (a pool protocol) keeps the flow inspected to i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 
 from minerwatch.decode import Flow, GateConfig, HttpGate
@@ -21,9 +22,9 @@ from minerwatch.flows.analyzers import (
     StreamFactory,
 )
 from minerwatch.flows.defrag import Defragmenter
-from minerwatch.flows.http import HttpStreamAnalyzer
+from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import KINDS, opening, openings_of
+from minerwatch.flows.opening import KINDS, Opening, opening, openings_of
 from minerwatch.flows.reassembly import MASK, StreamReassembler
 
 TCP_SYN = 0x02
@@ -60,6 +61,18 @@ class GatedHttp:
     analyzer: HttpStreamAnalyzer
 
 
+@dataclass(frozen=True)
+class HttpGating:
+    """What the inspector needs to gate HTTP connections: the gate's configuration, the HTTP stream
+    factory (the one that takes HTTP openings), how to make the Python analyser that takes a connection
+    over, and the HTTP counters they share."""
+
+    config: GateConfig
+    factory: StreamFactory
+    analyzer: Callable[[FlowInfo], HttpStreamAnalyzer]
+    stats: HttpStats
+
+
 @dataclass
 class UdpSession:
     info: FlowInfo
@@ -77,7 +90,7 @@ class Inspector:
         flow_end_observers: list[FlowEndObserver] = (),  # type: ignore[assignment]
         flow_start_observers: list[FlowStartObserver] = (),  # type: ignore[assignment]
         expected_flows: list[ExpectedFlows] = (),  # type: ignore[assignment]
-        http_gate: GateConfig | None = None,
+        http_gate: HttpGating | None = None,
     ) -> None:
         self.stream_factories = list(stream_factories)
         # The factories worth asking about a flow, by what its stream opens with (flows/opening.py).
@@ -94,7 +107,7 @@ class Inspector:
         self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
         self.defrag = Defragmenter()
-        self.http_gate = http_gate  # None: every HTTP connection is parsed in Python
+        self.http = http_gate  # None: every HTTP connection is parsed in Python
 
     def ip_fragment(self, ts: float, packet: bytes) -> bytes | None:
         return self.defrag.add(ts, packet)
@@ -154,10 +167,19 @@ class Inspector:
             a for f in (expected + factories if expected else factories) if (a := f(info, first, to_server))
         ]
 
+    def engine_gate(self) -> tuple[GateConfig, tuple[Sized, ...]] | None:
+        """What the engine needs to gate a connection itself when its first payload is the client's whole
+        request line (Engine.first_request_gate), or None. Only when the HTTP factory alone takes HTTP
+        openings: then tcp_segment would gate such a flow just the same, with several Python calls per
+        flow. Not while an expected flow is pending (its factory is asked about every flow)."""
+        if self.http is None or self.factories_by_opening[Opening.HTTP] != [self.http.factory]:
+            return None
+        return self.http.config, tuple(e.pending for e in self.expected_flows)
+
     def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> bool:
         """An HTTP connection that starts with a request and that no other analyser reads."""
         return (
-            self.http_gate is not None
+            self.http is not None
             and to_server
             and len(analyzers) == 1
             and isinstance(analyzers[0], HttpStreamAnalyzer)
@@ -174,9 +196,8 @@ class Inspector:
         data: bytes,
     ) -> None:
         """Let the compiled gate frame the connection from its first request on."""
-        gate = flow.gate = HttpGate(self.http_gate, seq, flow.isn_toclient)
+        gate = flow.gate = HttpGate(self.http.config, seq, flow.isn_toclient)  # type: ignore[union-attr]
         flow.state = GatedHttp(info, analyzer)
-        analyzer.stats.flows_gated += 1
         verdict = gate.feed(True, seq, flags, data)
         if verdict == BYPASS:
             self.gate_bypass(flow)
@@ -186,11 +207,11 @@ class Inspector:
     def gate_handover(self, flow: Flow, ts: float) -> None:
         """The gate met a message some detector may want: the Python side goes on from the message
         boundaries the gate gives, as if it had read the connection from the start."""
-        gated: GatedHttp = flow.state
+        gated = self._gated(flow)
         gate: HttpGate = flow.gate
         flow.gate = None
         (client_seq, client), server = gate.pending()
-        self._gate_ended(gated, gate, handover=True)
+        self._gate_ended(gate, handover=True)
         gated.analyzer.stats.handovers += 1
         gated.analyzer.parsed = gate.parsed - len(client) - (len(server[1]) if server else 0)
         session = flow.state = TcpSession(gated.info, analyzers=[gated.analyzer], last_ts=ts)
@@ -207,13 +228,23 @@ class Inspector:
 
     def gate_bypass(self, flow: Flow) -> None:
         """The gate read past the inspection depth: like a Python analyser past it, the flow is bypassed."""
-        self._gate_ended(flow.state, flow.gate)
+        self._gate_ended(flow.gate, engine_only=flow.state is None)
         flow.gate = None
         self._bypass(flow)
 
-    def _gate_ended(self, gated: GatedHttp, gate: HttpGate, handover: bool = False) -> None:
-        """Add what the gate read to the counters the Python side keeps."""
-        http = gated.analyzer.stats
+    def _gated(self, flow: Flow) -> GatedHttp:
+        """The Python side of a gated flow; made now if the engine gated the flow at its first payload."""
+        if flow.state is None:
+            info = FlowInfo(flow)
+            return GatedHttp(info, self.http.analyzer(info))  # type: ignore[union-attr]
+        return flow.state  # type: ignore[no-any-return]
+
+    def _gate_ended(self, gate: HttpGate, handover: bool = False, engine_only: bool = False) -> None:
+        """Add what the gate read to the counters the Python side keeps (once per gated flow);
+        `engine_only`: the engine gated the flow and no analyser was ever made for it (which counts)."""
+        http = self.http.stats  # type: ignore[union-attr]
+        http.flows_gated += 1
+        http.flows += engine_only
         http.messages += gate.messages_read(handover)
         http.bodies_skipped += gate.bodies_skipped
         self.stats.retransmitted_bytes += gate.retransmitted_bytes
@@ -269,8 +300,8 @@ class Inspector:
         flow.state = None
         if session is not None and reason == "evicted":
             self.stats.flows_evicted_in_analysis += 1
-        if isinstance(session, GatedHttp):
-            self._gate_ended(session, flow.gate)
+        if flow.gate is not None:  # gated here or by the engine to its end
+            self._gate_ended(flow.gate, engine_only=session is None)
             flow.gate = None  # no detector saw a message of it: nothing to end
         elif isinstance(session, TcpSession):
             for to_server, stream in session.streams.items():
