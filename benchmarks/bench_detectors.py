@@ -10,7 +10,9 @@ load excluded, events discarded, best of --repeat) on a capture made by make_mix
 
 With --cli it times the core benchmark itself instead, `minerwatch analyze` end to end (start-up and rule
 loading included), for the core sensor and for the core plus each issue's detectors, the configurations
-taking turns so that a noisy machine slows them alike.
+taking turns so that a noisy machine slows them alike. The package is byte-compiled first and a first
+round is not timed, so that every timed run starts as a user's second run does (bytecode written, the
+parsed rule files cached, the capture in the page cache).
 
 The knowledge base is a fresh one in a temporary folder holding only the shipped set, so a user's own
 feeds neither change the figures nor get written to.
@@ -26,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_analyze import byte_compile_minerwatch
 from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
 
 CORE = ("pool_behaviour",)
@@ -56,12 +59,14 @@ def cli_seconds(capture: Path, repeat: int, intel_db: str) -> dict[str, float]:
     command = [shutil.which("minerwatch") or "minerwatch", "analyze", str(capture), "-o", os.devnull]
     env = os.environ | {"MINERWATCH_INTEL_DB": intel_db}
     best = dict.fromkeys(configs, float("inf"))
-    for _ in range(repeat):
+    byte_compile_minerwatch()
+    for round_ in range(repeat + 1):  # round 0 is not timed (see the module's docstring)
         for name, detectors in configs.items():
             start = time.perf_counter()
             flags = ["--no-progress", "--detectors", ",".join(detectors)]
             subprocess.run(command + flags, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            best[name] = min(best[name], time.perf_counter() - start)
+            if round_ > 0:
+                best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
