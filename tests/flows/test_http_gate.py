@@ -261,3 +261,47 @@ def test_a_file_starting_like_a_request_still_reaches_the_ftp_data_analyser(tmp_
     events = run(tmp_path, *ftp_session(upload, command=b"STOR"))  # passive: the client sends it
     [file] = [e for e in events if e["event_type"] == "file"]
     assert file["file"]["size"] == len(upload) and file["ftp"]["command"] == "STOR"
+
+
+LITERAL_PARTS = [
+    b"invokefunction",
+    b"${jndi:",
+    b"/script",
+    b"ognl",
+    b"#cmd",
+    b"/containers/create",
+    b"GETRUNTIME",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.sampled_from(LITERAL_PARTS).map(lambda b: b[: len(b) - 1]),  # cut short: must not match
+            st.sampled_from(LITERAL_PARTS).flatmap(
+                lambda b: st.lists(st.booleans(), min_size=len(b), max_size=len(b)).map(
+                    lambda ups: bytes(
+                        c - 32 if up and 97 <= c <= 122 else c for c, up in zip(b, ups, strict=True)
+                    )
+                )
+            ),
+            st.binary(max_size=12).filter(lambda b: b"%" not in b),
+            st.sampled_from([b"GET /index.html HTTP/1.1\r\n", b"Host: example.com\r\n", b"\r\n", b"%41"]),
+        ),
+        max_size=8,
+    )
+)
+def test_the_literal_screen_never_hides_a_head_the_exploit_filter_wants(parts):
+    """The gate calls the exploit rules' head filter only on heads its C screen lets through: every head
+    the filter accepts must pass the screen (a '%' always does: the filter decodes it)."""
+    from minerwatch.decode import LiteralScreen
+    from minerwatch.detectors.exploits.detector import rule_set
+
+    rules = rule_set(())
+    head = b"".join(parts)
+    screen = LiteralScreen(rules.head_literals(True))
+    if rules.head_filter(True)(head):
+        assert not screen.screens_out(head)
+    if any(p.lower() in head.lower() for p in LITERAL_PARTS if p.lower() in rules.head_literals(True)):
+        assert not screen.screens_out(head)

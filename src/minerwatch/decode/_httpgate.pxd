@@ -10,6 +10,13 @@ cdef enum:
 cdef bint request_line_start(const uint8_t* p, Py_ssize_t n) noexcept nogil
 
 
+cdef class LiteralScreen:
+    cdef unsigned short start[65536]
+    cdef unsigned short count[65536]
+    cdef tuple literals
+    cdef bint may_match(self, const uint8_t* h, Py_ssize_t n)
+
+
 cdef class GateConfig:
     cdef readonly tuple request_headers
     cdef readonly tuple response_headers
@@ -18,6 +25,7 @@ cdef class GateConfig:
     cdef readonly bint typed_bodies
     cdef readonly tuple magics
     cdef readonly object request_filter
+    cdef readonly LiteralScreen request_screen
     cdef readonly object response_filter
     cdef readonly long long depth
     cdef readonly Py_ssize_t binary_sample

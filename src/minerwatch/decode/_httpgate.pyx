@@ -205,13 +205,63 @@ cdef inline void _append(bytearray buf, const uint8_t* p, Py_ssize_t n):
     memcpy(PyByteArray_AS_STRING(buf) + size, p, n)
 
 
+cdef inline int _pair(int a, int b) noexcept nogil:
+    return _lower(a) << 8 | _lower(b)
+
+
+cdef class LiteralScreen:
+    """Whether a head may hold one of some literals, ignoring ASCII case: a table on each literal's first
+    two bytes, then a comparison of the rest. It lets the gate skip a consumer's head filter (a Python
+    call per request) on heads that hold none of the literals that filter looks for; a head with a '%'
+    always passes, as the filter also reads its percent-decoded copy."""
+
+    def __init__(self, literals):
+        found = sorted({bytes(literal).lower() for literal in literals}, key=lambda b: (b[0], b[1]))
+        if any(len(literal) < 2 for literal in found) or len(found) >= 65536:
+            raise ValueError("a literal screen takes fewer than 65,536 literals of 2 bytes or more")
+        self.literals = tuple(found)
+        cdef Py_ssize_t i
+        cdef int key
+        for i in range(len(found)):
+            key = _pair(found[i][0], found[i][1])
+            if self.count[key] == 0:
+                self.start[key] = i
+            self.count[key] += 1
+
+    cdef bint may_match(self, const uint8_t* h, Py_ssize_t n):
+        cdef Py_ssize_t i, j, k, m
+        cdef int key
+        cdef bytes literal
+        cdef const uint8_t* q
+        if memchr(h, 37, n) != NULL:
+            return True
+        for i in range(n - 1):
+            key = _pair(h[i], h[i + 1])
+            for k in range(self.start[key], self.start[key] + self.count[key]):
+                literal = <bytes>self.literals[k]
+                m = len(literal)
+                if i + m > n:
+                    continue
+                q = <const uint8_t*><char*>literal
+                for j in range(2, m):
+                    if _lower(h[i + j]) != q[j]:
+                        break
+                else:
+                    return True
+        return False
+
+    def screens_out(self, const uint8_t[::1] head):
+        """True when `head` surely holds none of the literals (for tests)."""
+        return not self.may_match(&head[0] if head.shape[0] else NULL, head.shape[0])
+
+
 cdef class GateConfig:
     """What the detectors declared (flows/http_interest.py builds it); shared by every gated flow."""
 
     def __init__(self, request_headers=(), response_headers=(), statuses=frozenset(), text_bodies=False,
                  typed_bodies=False, magics=(), request_filter=None, response_filter=None,
                  long long depth=256 * 1024, Py_ssize_t binary_sample=512, int control_limit=4,
-                 Py_ssize_t nul_sample=0):
+                 Py_ssize_t nul_sample=0, LiteralScreen request_screen=None):
         self.request_headers = tuple(bytes(h).lower() for h in request_headers)
         self.response_headers = tuple(bytes(h).lower() for h in response_headers)
         self.statuses = frozenset(statuses)
@@ -219,6 +269,7 @@ cdef class GateConfig:
         self.typed_bodies = typed_bodies
         self.magics = tuple((int(offset), bytes(signature)) for offset, signature in magics)
         self.request_filter = request_filter
+        self.request_screen = request_screen  # None: the request filter sees every head
         self.response_filter = response_filter
         self.depth = depth
         self.binary_sample = binary_sample
@@ -333,8 +384,9 @@ cdef class HttpGate:
             return HEAD_HANDOVER
         if _fields(h, pos + 5, n, REQUEST_FRAMING, self.cfg.request_headers, &length) != n - 2:
             return HEAD_HANDOVER
-        if self.cfg.request_filter is not None and self.cfg.request_filter(
-                PyBytes_FromStringAndSize(<char*>h, n)):
+        if self.cfg.request_filter is not None and (
+                self.cfg.request_screen is None or self.cfg.request_screen.may_match(h, n)) and (
+                self.cfg.request_filter(PyBytes_FromStringAndSize(<char*>h, n))):
             return HEAD_HANDOVER
         return method
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from minerwatch.decode import GateConfig
+from minerwatch.decode import GateConfig, LiteralScreen
 
 HeadFilter = Callable[[bytes], bool]  # raw head bytes (request or status line and fields, CRLFCRLF included)
 
@@ -40,6 +40,9 @@ class HttpInterest:
     signatures: tuple[tuple[int, bytes], ...] = ()  # (offset, bytes) of the file types meant
     typed_sample: int = 0
     request_filter: HeadFilter | None = None  # true for a request head the consumer may act on
+    # The filter is false for a head without a '%' that holds none of these (ASCII case ignored): the gate
+    # then screens heads in C and calls the filter only for those that may hold one.
+    request_literals: frozenset[bytes] | None = None
     response_filter: HeadFilter | None = None
 
 
@@ -60,12 +63,21 @@ def gate_config(consumers: Iterable[object], depth: int) -> GateConfig | None:
         typed_bodies=any(i.typed_bodies for i in interests),
         magics=tuple(dict.fromkeys(s for i in interests for s in i.signatures)),
         request_filter=_any([i.request_filter for i in interests if i.request_filter]),
+        request_screen=_screen([i for i in interests if i.request_filter]),
         response_filter=_any([i.response_filter for i in interests if i.response_filter]),
         depth=depth,
         binary_sample=BINARY_SAMPLE,
         control_limit=BINARY_CONTROL_BYTES,
         nul_sample=max((i.typed_sample for i in interests), default=0),
     )
+
+
+def _screen(filtering: list[HttpInterest]) -> LiteralScreen | None:
+    """A screen for the union of the request filters, when every one of them declared its literals."""
+    if not filtering or any(i.request_literals is None for i in filtering):
+        return None
+    literals = frozenset().union(*(i.request_literals or () for i in filtering))
+    return LiteralScreen(literals) if literals and len(literals) < 65536 else None
 
 
 def _any(filters: list[HeadFilter]) -> HeadFilter | None:
