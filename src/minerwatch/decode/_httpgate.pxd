@@ -1,4 +1,4 @@
-from libc.stdint cimport uint8_t, uint32_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
 
 cdef enum:
     GATE_CONSUMED = 0         # the gate read the segment: nothing for Python
@@ -11,10 +11,12 @@ cdef bint request_line_start(const uint8_t* p, Py_ssize_t n) noexcept nogil
 
 
 cdef class LiteralScreen:
+    cdef uint64_t present[1024]
     cdef unsigned short start[65536]
     cdef unsigned short count[65536]
     cdef tuple literals
     cdef bint may_match(self, const uint8_t* h, Py_ssize_t n)
+    cdef bint _match_at(self, const uint8_t* h, Py_ssize_t i, Py_ssize_t n, unsigned int key)
 
 
 cdef class GateConfig:

@@ -18,7 +18,7 @@ MAX_UNANSWERED of MAX_HEAD bytes) and one response head per gated connection.
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from libc.stdint cimport int32_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
 cdef enum:
@@ -205,8 +205,9 @@ cdef inline void _append(bytearray buf, const uint8_t* p, Py_ssize_t n):
     memcpy(PyByteArray_AS_STRING(buf) + size, p, n)
 
 
-cdef inline int _pair(int a, int b) noexcept nogil:
-    return _lower(a) << 8 | _lower(b)
+cdef uint8_t _LOWER[256]  # ASCII lower case, as bytes.lower()
+for _c in range(256):
+    _LOWER[_c] = _c + 32 if 65 <= _c <= 90 else _c
 
 
 cdef class LiteralScreen:
@@ -221,33 +222,45 @@ cdef class LiteralScreen:
             raise ValueError("a literal screen takes fewer than 65,536 literals of 2 bytes or more")
         self.literals = tuple(found)
         cdef Py_ssize_t i
-        cdef int key
+        cdef unsigned int key
         for i in range(len(found)):
-            key = _pair(found[i][0], found[i][1])
+            key = found[i][0] << 8 | found[i][1]
             if self.count[key] == 0:
                 self.start[key] = i
             self.count[key] += 1
+            self.present[key >> 6] |= (<uint64_t>1) << (key & 63)
 
     cdef bint may_match(self, const uint8_t* h, Py_ssize_t n):
-        cdef Py_ssize_t i, j, k, m
-        cdef int key
-        cdef bytes literal
-        cdef const uint8_t* q
+        """One pass with a rolling pair of lower-cased bytes; the 8 KiB bitmap stays in the L1 cache."""
+        cdef Py_ssize_t i
+        cdef unsigned int key
+        if n < 2:
+            return False
         if memchr(h, 37, n) != NULL:
             return True
+        key = _LOWER[h[0]]
         for i in range(n - 1):
-            key = _pair(h[i], h[i + 1])
-            for k in range(self.start[key], self.start[key] + self.count[key]):
-                literal = <bytes>self.literals[k]
-                m = len(literal)
-                if i + m > n:
-                    continue
-                q = <const uint8_t*><char*>literal
-                for j in range(2, m):
-                    if _lower(h[i + j]) != q[j]:
-                        break
-                else:
-                    return True
+            key = (key << 8 | _LOWER[h[i + 1]]) & 0xFFFF
+            if self.present[key >> 6] >> (key & 63) & 1 and self._match_at(h, i, n, key):
+                return True
+        return False
+
+    cdef bint _match_at(self, const uint8_t* h, Py_ssize_t i, Py_ssize_t n, unsigned int key):
+        """Whether a literal starting with the pair `key` occurs at h[i]."""
+        cdef Py_ssize_t j, k, m
+        cdef bytes literal
+        cdef const uint8_t* q
+        for k in range(self.start[key], self.start[key] + self.count[key]):
+            literal = <bytes>self.literals[k]
+            m = len(literal)
+            if i + m > n:
+                continue
+            q = <const uint8_t*><char*>literal
+            for j in range(2, m):
+                if _LOWER[h[i + j]] != q[j]:
+                    break
+            else:
+                return True
         return False
 
     def screens_out(self, const uint8_t[::1] head):
