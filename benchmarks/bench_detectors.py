@@ -3,7 +3,8 @@ the marginal cost of every detector in the full configuration.
 
 Why: issues 3 and 5 bound how much their detectors may slow the core benchmark (10% and 15%); this script
 is where that is measured. It runs minerwatch's Analysis in this process (start-up and the intel matcher
-load excluded, events discarded, best of --repeat) on a capture made by make_mixed_capture.py:
+load excluded, events discarded, best of --repeat, the configurations taking turns) on a capture made by
+make_mixed_capture.py:
 
     python benchmarks/make_mixed_capture.py /tmp/mixed.pcap --packets 1100000 --seed 1
     python benchmarks/bench_detectors.py /tmp/mixed.pcap --repeat 3
@@ -39,17 +40,21 @@ BY_ISSUE = {
 }
 
 
-def seconds(capture: Path, detectors: tuple[str, ...], repeat: int, intel_db: str) -> tuple[float, int]:
-    """Best wall time of `repeat` analyses of `capture` with `detectors`, and the packet count."""
-    best, packets = float("inf"), 0
+def in_process_seconds(
+    capture: Path, configs: dict[str, tuple[str, ...]], repeat: int, intel_db: str
+) -> tuple[dict[str, float], int]:
+    """Best wall time per configuration of `repeat` analyses of `capture` in this process (start-up
+    excluded), the configurations taking turns, and the packet count."""
+    best, packets = dict.fromkeys(configs, float("inf")), 0
     for _ in range(repeat):
-        options = AnalysisOptions(detectors=detectors, intel_db=intel_db, record_discovered=False)
-        analysis = Analysis([], options)
-        start = time.perf_counter()
-        analysis.feed_file(capture)
-        result = analysis.finish()
-        best = min(best, time.perf_counter() - start)
-        packets = result.stats["stats"]["capture"]["packets"]
+        for name, detectors in configs.items():
+            options = AnalysisOptions(detectors=detectors, intel_db=intel_db, record_discovered=False)
+            analysis = Analysis([], options)
+            start = time.perf_counter()
+            analysis.feed_file(capture)
+            result = analysis.finish()
+            best[name] = min(best[name], time.perf_counter() - start)
+            packets = result.stats["stats"]["capture"]["packets"]
     return best, packets
 
 
@@ -86,25 +91,22 @@ def main() -> None:
             print(f"{name:<42} {took:>8.3f} {core / took - 1:>+18.1%}")
         return
     everything = tuple(detector_names())
+    configs = {"core sensor (pool_behaviour)": CORE} | {f"core + {k}": CORE + v for k, v in BY_ISSUE.items()}
+    configs["every detector (the default)"] = everything
+    left_out = {f"without {name}": tuple(d for d in everything if d != name) for name in everything[1:]}
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "intel.sqlite")
-
-        def run(detectors: tuple[str, ...]) -> float:
-            return seconds(args.capture, detectors, args.repeat, db)[0]
-
-        core, packets = seconds(args.capture, CORE, args.repeat, db)
-        rows = [("core sensor (pool_behaviour)", core)]
-        rows += [(f"core + {name}", run(CORE + extra)) for name, extra in BY_ISSUE.items()]
-        full = run(everything)
-        rows.append(("every detector (the default)", full))
-        print(f"{packets:,} packets, best of {args.repeat}\n")
-        print(f"{'configuration':<42} {'seconds':>8} {'packets/s':>11} {'throughput vs core':>19}")
-        for name, took in rows:
-            print(f"{name:<42} {took:>8.3f} {packets / took:>11,.0f} {core / took - 1:>+18.1%}")
-        print(f"\n{'leaving one detector out of the default':<42} {'seconds':>8} {'its marginal cost':>18}")
-        for name in everything[1:]:
-            took = run(tuple(d for d in everything if d != name))
-            print(f"{'without ' + name:<42} {took:>8.3f} {full - took:>+17.3f}s")
+        best, packets = in_process_seconds(
+            args.capture, configs | left_out, args.repeat, os.path.join(tmp, "intel.sqlite")
+        )
+    core, full = best["core sensor (pool_behaviour)"], best["every detector (the default)"]
+    print(f"{packets:,} packets, best of {args.repeat}\n")
+    print(f"{'configuration':<42} {'seconds':>8} {'packets/s':>11} {'throughput vs core':>19}")
+    for name in configs:
+        took = best[name]
+        print(f"{name:<42} {took:>8.3f} {packets / took:>11,.0f} {core / took - 1:>+18.1%}")
+    print(f"\n{'leaving one detector out of the default':<42} {'seconds':>8} {'its marginal cost':>18}")
+    for name in left_out:
+        print(f"{name:<42} {best[name]:>8.3f} {full - best[name]:>+17.3f}s")
 
 
 if __name__ == "__main__":
