@@ -305,3 +305,29 @@ def test_the_literal_screen_never_hides_a_head_the_exploit_filter_wants(parts):
         assert not screen.screens_out(head)
     if any(p.lower() in head.lower() for p in LITERAL_PARTS if p.lower() in rules.head_literals(True)):
         assert not screen.screens_out(head)
+
+
+def test_a_gated_connection_evicted_from_a_full_table_counts_as_cut_short(write_capture, tmp_path):
+    """Gated by the engine (default detectors) or by the inspector (an undeclared factory keeps the
+    engine from gating), the connection is counted the same when the flow table evicts it."""
+    from minerwatch.capture.writer import frame, tcp_segment
+
+    web = TcpConversation("10.0.0.9", 51000, "203.0.113.5", 80).open().send(True, GET)
+    scan = [
+        frame("10.0.0.66", f"10.2.0.{i + 1}", 6, tcp_segment(40000 + i, 22, 1, 0, 0x02)) for i in range(30)
+    ]
+    start = web.packets[-1][0] + 1
+    path = write_capture(web.packets + [(start + i / 100, f) for i, f in enumerate(scan)])
+    for engine_gates in (True, False):
+        events: list[dict] = []
+        options = AnalysisOptions(
+            record_discovered=False, intel_db=str(tmp_path / "intel.sqlite"), max_flows=10
+        )
+        analysis = Analysis([events.append], options)
+        if not engine_gates:
+            analysis.engine.first_request_gate = None
+        analysis.feed_file(path)
+        analysis.finish()
+        stats = events[-1]["stats"]
+        assert stats["http"]["flows_gated"] == 1 and stats["http"]["flows"] == 1
+        assert stats["inspection"]["flows_evicted_in_analysis"] == 1

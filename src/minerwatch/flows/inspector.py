@@ -298,7 +298,7 @@ class Inspector:
     def flow_end(self, flow: Flow, reason: str) -> None:
         session = flow.state
         flow.state = None
-        if session is not None and reason == "evicted":
+        if (session is not None or flow.gate is not None) and reason == "evicted":
             self.stats.flows_evicted_in_analysis += 1
         if flow.gate is not None:  # gated here or by the engine to its end
             self._gate_ended(flow.gate, engine_only=session is None)
