@@ -77,7 +77,10 @@ def _screen(filtering: list[HttpInterest]) -> LiteralScreen | None:
     if not filtering or any(i.request_literals is None for i in filtering):
         return None
     literals = frozenset().union(*(i.request_literals or () for i in filtering))
-    return LiteralScreen(literals) if literals and len(literals) < 65536 else None
+    try:
+        return LiteralScreen(literals) if literals else None
+    except ValueError:  # a literal under 2 bytes, or 65,536 of them: the filters see every head
+        return None
 
 
 def _any(filters: list[HeadFilter]) -> HeadFilter | None:
