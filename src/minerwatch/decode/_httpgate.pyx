@@ -74,8 +74,9 @@ def starts_with_request_line(const uint8_t[::1] payload):
     return request_line_start(&payload[0] if payload.shape[0] else NULL, payload.shape[0])
 
 
-cdef inline int _lower(int c) noexcept nogil:
-    return c + 32 if 65 <= c <= 90 else c
+cdef uint8_t _LOWER[256]  # ASCII lower case, as bytes.lower()
+for _c in range(256):
+    _LOWER[_c] = _c + 32 if 65 <= _c <= 90 else _c
 
 
 cdef bint _name_in(const uint8_t* p, Py_ssize_t n, tuple names):
@@ -88,7 +89,7 @@ cdef bint _name_in(const uint8_t* p, Py_ssize_t n, tuple names):
             continue
         q = <const uint8_t*><char*>name
         for i in range(n):
-            if _lower(p[i]) != q[i]:
+            if _LOWER[p[i]] != q[i]:
                 break
         else:
             return True
@@ -123,7 +124,7 @@ cdef Py_ssize_t _fields(const uint8_t* h, Py_ssize_t pos, Py_ssize_t n, tuple fr
     name or value: so head filters see fields as the parser joins them), too many fields, a framing or
     declared header, a Content-Length the gate does not read exactly as the parser. *length gets the
     Content-Length, or -1."""
-    cdef Py_ssize_t eol, colon, a, b, count = 0, i
+    cdef Py_ssize_t eol, colon, count = 0, i
     cdef const uint8_t* found
     length[0] = -1
     while pos < n and h[pos] != 13:
@@ -137,31 +138,19 @@ cdef Py_ssize_t _fields(const uint8_t* h, Py_ssize_t pos, Py_ssize_t n, tuple fr
         if found == NULL:
             return -1
         colon = found - h
-        a, b = pos, colon
-        while a < b and (h[a] == 32 or h[a] == 9):
-            a += 1
-        while b > a and (h[b - 1] == 32 or h[b - 1] == 9):
-            b -= 1
         count += 1
-        if a != pos or b != colon or a == b or count > MAX_FIELDS:
+        if colon == pos or h[colon - 1] == 32 or h[colon - 1] == 9 or count > MAX_FIELDS:
             return -1  # not `name: value` as written by the parser's consumers (see head filters)
-        if colon + 1 < eol and (h[colon + 1] != 32 or (colon + 2 < eol and (h[colon + 2] == 32 or
-                h[colon + 2] == 9)) or h[eol - 1] == 32 or h[eol - 1] == 9):
+        if (colon + 2 >= eol or h[colon + 1] != 32 or h[colon + 2] == 32 or h[colon + 2] == 9
+                or h[eol - 1] == 32 or h[eol - 1] == 9):
+            return -1  # the value is not h[colon + 2:eol]: one space, then no space or tab at either end
+        if _name_in(h + pos, colon - pos, framing) or _name_in(h + pos, colon - pos, declared):
             return -1
-        if colon + 1 == eol or _name_in(h + a, b - a, framing) or _name_in(h + a, b - a, declared):
-            return -1
-        if b - a == 14 and _name_in(h + a, 14, (b"content-length",)):
-            if length[0] >= 0:
-                return -1
-            a, b = colon + 1, eol
-            while a < b and (h[a] == 32 or h[a] == 9):
-                a += 1
-            while b > a and (h[b - 1] == 32 or h[b - 1] == 9):
-                b -= 1
-            if a == b or b - a > 18:
+        if colon - pos == 14 and _name_in(h + pos, 14, (b"content-length",)):
+            if length[0] >= 0 or eol - colon - 2 > 18:
                 return -1
             length[0] = 0
-            for i in range(a, b):
+            for i in range(colon + 2, eol):
                 if not 48 <= h[i] <= 57:
                     return -1
                 length[0] = length[0] * 10 + (h[i] - 48)
@@ -203,11 +192,6 @@ cdef inline void _append(bytearray buf, const uint8_t* p, Py_ssize_t n):
     cdef Py_ssize_t size = PyByteArray_GET_SIZE(buf)
     PyByteArray_Resize(buf, size + n)
     memcpy(PyByteArray_AS_STRING(buf) + size, p, n)
-
-
-cdef uint8_t _LOWER[256]  # ASCII lower case, as bytes.lower()
-for _c in range(256):
-    _LOWER[_c] = _c + 32 if 65 <= _c <= 90 else _c
 
 
 cdef class LiteralScreen:
