@@ -212,7 +212,6 @@ class Inspector:
         flow.gate = None
         (client_seq, client), server = gate.pending()
         self._gate_ended(gate, handover=True)
-        gated.analyzer.stats.handovers += 1
         gated.analyzer.parsed = gate.parsed - len(client) - (len(server[1]) if server else 0)
         session = flow.state = TcpSession(gated.info, analyzers=[gated.analyzer], last_ts=ts)
         session.streams[True].syn((client_seq - 1) & MASK)
@@ -244,6 +243,7 @@ class Inspector:
         `engine_only`: the engine gated the flow and no analyser was ever made for it (which counts)."""
         http = self.http.stats  # type: ignore[union-attr]
         http.flows_gated += 1
+        http.handovers += handover
         http.flows += engine_only
         http.messages += gate.messages_read(handover)
         http.bodies_skipped += gate.bodies_skipped
