@@ -14,7 +14,7 @@ CORPUS_DIR = Path(
 
 @pytest.fixture(autouse=True, scope="session")
 def private_intel_db(tmp_path_factory) -> Path:
-    """Tests never touch the user's knowledge base: each session gets its own, seeded with the shipped set."""
+    """Tests never touch the user's knowledge base: each session gets its own (read as the shipped set)."""
     path = tmp_path_factory.mktemp("intel") / "intel.sqlite"
     os.environ["MINERWATCH_INTEL_DB"] = str(path)
     return path

@@ -31,6 +31,7 @@ from minerwatch.events import Event, EventFactory
 from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer, http_analyzer_factory
 from minerwatch.flows.http_interest import gate_config
 from minerwatch.flows.inspector import HttpGating, Inspector
+from minerwatch.intel.learn import learn_verdicts
 
 EventSink = Callable[[Event], None]
 
@@ -66,7 +67,9 @@ class AnalysisOptions:
     max_flows: int = 500_000
     show_secrets: bool = False
     intel_db: str | None = None  # default: $MINERWATCH_INTEL_DB or the user's data directory
-    record_discovered: bool = True  # write behaviour-confirmed pools unknown to intel into the knowledge base
+    # Record behaviour-confirmed pools unknown to intel in the knowledge base (analyze --learn-pools).
+    # Off by default: a capture is untrusted, so an analysis only reads intelligence (see intel/learn.py).
+    record_discovered: bool = False
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
     bruteforce: bruteforce.BruteForceSettings = field(default_factory=bruteforce.BruteForceSettings)
     carve_all: bool = False  # carve every named HTTP download, not only implant-like files
@@ -96,6 +99,10 @@ class Analysis:
         if unknown:
             raise UsageError(
                 f"unknown detector(s): {', '.join(sorted(unknown))}; known: {', '.join(detector_names())}"
+            )
+        if self.options.record_discovered and wanted is not None and "intel" not in wanted:
+            raise UsageError(
+                "learning pools needs the intel detector: it tells which pools intel did not know"
             )
         self.plugins = [
             setup(context) for setup in PLUGINS if wanted is None or detector_name(setup) in wanted
@@ -151,6 +158,9 @@ class Analysis:
             self.emit(event)
         stats = self.events.make("stats", self.engine.now, self._stats())
         self.emit(stats)
+        if self.options.record_discovered:  # last: a knowledge base that cannot be written loses no event
+            origin = "analysis of " + ", ".join(f.path for f in self.files)
+            learn_verdicts(self.options.intel_db, [v["verdict"] for v in verdicts], origin[:500])
         return AnalysisResult(verdicts, self.files, self.input_errors, stats)
 
     def _stats(self) -> dict[str, Any]:

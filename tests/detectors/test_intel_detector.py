@@ -108,9 +108,7 @@ def test_no_intel_matches_nothing(kb, write_capture):
     assert main(["analyze", str(path), "--intel-db", kb, "--no-progress", "--no-intel"]) == 0
 
 
-def test_a_pool_behaviour_confirmed_but_unknown_to_intel_is_recorded_as_discovered(
-    kb, write_capture, analyse
-):
+def test_a_pool_behaviour_confirmed_but_unknown_to_intel_is_recorded_when_asked(kb, write_capture, analyse):
     packets = dns_exchange("10.0.0.9", "192.0.2.53", "fresh.pool.example", "192.0.2.200", 50.0, 3)
     c = TcpConversation("10.0.0.9", 40005, "192.0.2.200", 7777, ts=51.0).open()
     c.send(
@@ -120,10 +118,10 @@ def test_a_pool_behaviour_confirmed_but_unknown_to_intel_is_recorded_as_discover
         ).encode()
         + b"\n",
     )
-    events = analyse(write_capture(packets + c.close().packets), intel_db=kb)
+    events = analyse(write_capture(packets + c.close().packets), intel_db=kb, record_discovered=True)
     [verdict] = [e["verdict"] for e in events if e["event_type"] == "verdict"]
     assert verdict["pools"][0]["pool_candidate"] is True
-    with KnowledgeBase.open(kb, seed=False) as base:
+    with KnowledgeBase.read(kb) as base:
         found = {(i.type, i.value) for i in base.discovered()}
     assert found == {("ip", "192.0.2.200"), ("domain", "fresh.pool.example")}
     assert events[-1]["stats"]["intel"]["discovered_pools"] == 1

@@ -61,10 +61,11 @@ def test_export_reimports_to_the_same_indicators(kb: Path, tmp_path: Path, fmt: 
 
 
 def test_export_discovered(kb: Path, capsys) -> None:
+    from minerwatch.intel.model import Sighting
     from minerwatch.intel.store import KnowledgeBase
 
     with KnowledgeBase.open(kb) as opened:
-        opened.record_discovered("domain", "fresh.pool.example", ts=0.0, port=3333)
+        opened.learn([Sighting.build("domain", "fresh.pool.example", 3333, "1970-01-01", "", "")], origin="t")
     assert main(["intel", "export", "--discovered"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("type,value,source")

@@ -160,6 +160,7 @@ def test_alert_body_names_everything() -> None:
         "tags": ["c2"],
         "reference": "https://r.example",
         "weak": False,
+        "discovered": False,
     }
     assert "Kinsing" in body["signature"]
 
@@ -168,3 +169,4 @@ def test_shipped_set_loads_without_import(tmp_path) -> None:
     m = IntelMatcher.load(tmp_path / "kb.sqlite")
     hits = m.match_domain("donate.v2.xmrig.com")
     assert hits and hits[0].source == "minerwatch-builtin" and hits[0].reference.startswith("https://")
+    assert not (tmp_path / "kb.sqlite").exists()  # reading creates nothing

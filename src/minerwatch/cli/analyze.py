@@ -82,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="do not match threat intelligence (the same as leaving intel out of --detectors)",
     )
     p.add_argument(
+        "--learn-pools",
+        action="store_true",
+        help="record pools confirmed by behaviour and unknown to intel in the knowledge base, as discovered"
+        " (default: the knowledge base is only read; a crafted capture could plant pools)",
+    )
+    p.add_argument(
         "--show-secrets", action="store_true", help="print passwords seen in traffic instead of masking"
     )
     p.add_argument(
@@ -124,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         max_flows=args.max_flows,
         show_secrets=args.show_secrets,
         intel_db=args.intel_db,
+        record_discovered=args.learn_pools,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits, peer_window=args.peer_window),
         bruteforce=BruteForceSettings(
             campaigns=BruteForceConfig(threshold=args.bruteforce_threshold, window=args.bruteforce_window)

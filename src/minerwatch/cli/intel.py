@@ -15,7 +15,8 @@ from minerwatch.errors import UsageError
 from minerwatch.intel import builtin
 from minerwatch.intel.formats import FORMATS, read_indicators
 from minerwatch.intel.formats.base import Problems
-from minerwatch.intel.model import Indicator
+from minerwatch.intel.learn import from_events
+from minerwatch.intel.model import DISCOVERED_SOURCE, Indicator
 from minerwatch.intel.normalize import TYPES
 from minerwatch.intel.store import ENV_PATH, KnowledgeBase, default_path
 
@@ -38,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     imp = actions.add_parser("import", help="import a feed; replaces that source as a whole")
     imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--discovered",
+        action="store_true",
+        help="FILE is an events file of 'minerwatch analyze': record the pools its verdicts confirmed and"
+        " intel did not know, as discovered pools (kept apart from feeds, lower confidence)",
+    )
     imp.add_argument("--source", help="source name (default: the file name without extension)")
     imp.add_argument("--format", choices=FORMATS, help="feed format (default: from the extension/content)")
     imp.add_argument("--type", choices=TYPES, help="indicator type for every line of a plain list or CSV")
@@ -64,7 +71,22 @@ def _open(args: argparse.Namespace) -> KnowledgeBase:
     return KnowledgeBase.open(args.db)
 
 
+def _read(args: argparse.Namespace) -> KnowledgeBase:
+    return KnowledgeBase.read(args.db)
+
+
+def _report(path: Path, problems: Problems) -> None:
+    if problems.count:
+        print(f"skipped {problems.count} bad entries:", file=sys.stderr)
+        for where, reason in problems.samples:
+            print(f"  {path}:{where}: {reason}", file=sys.stderr)
+        if problems.count > len(problems.samples):
+            print(f"  ... and {problems.count - len(problems.samples)} more", file=sys.stderr)
+
+
 def _import(args: argparse.Namespace) -> int:
+    if args.discovered:
+        return _import_discovered(args)
     source = args.source or args.file.stem
     if source == builtin.BUILTIN_SOURCE:
         raise UsageError(f"{source} is minerwatch's shipped set; use 'minerwatch intel seed'")
@@ -79,17 +101,27 @@ def _import(args: argparse.Namespace) -> int:
         )
         version = kb.version
     print(f"imported {count} indicators into source {source!r} (knowledge base version {version})")
-    if problems.count:
-        print(f"skipped {problems.count} bad entries:", file=sys.stderr)
-        for where, reason in problems.samples:
-            print(f"  {args.file}:{where}: {reason}", file=sys.stderr)
-        if problems.count > len(problems.samples):
-            print(f"  ... and {problems.count - len(problems.samples)} more", file=sys.stderr)
+    _report(args.file, problems)
+    return 0
+
+
+def _import_discovered(args: argparse.Namespace) -> int:
+    if args.source or args.format or args.type:
+        raise UsageError("--discovered reads an events file: --source, --format and --type do not apply")
+    problems = Problems()
+    with _open(args) as kb:
+        count = kb.learn(from_events(args.file, problems), origin=str(args.file), rejected=problems)
+        version = kb.version
+    print(
+        f"recorded {count} behaviour-confirmed pools as {DISCOVERED_SOURCE!r}"
+        f" (knowledge base version {version})"
+    )
+    _report(args.file, problems)
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _open(args) as kb:
+    with _read(args) as kb:
         for s in kb.sources():
             cells = (
                 s.name,
@@ -99,18 +131,35 @@ def _list(args: argparse.Namespace) -> int:
                 f"v{s.kb_version}",
             )
             print("\t".join((*cells, s.origin)))
+        if discovered := kb.discovered_count():
+            print(f"{DISCOVERED_SOURCE}\t{discovered} indicators\tlearnt from captures, not curated")
+        _note_shipped(kb)
     return 0
 
 
+def _note_shipped(kb: KnowledgeBase) -> None:
+    """Say where what is shown differs from what analyses match: a missing file, an older shipped set."""
+    if not kb.stored:
+        print(f"note: {kb.path} does not exist yet; this is minerwatch's shipped set", file=sys.stderr)
+    elif builtin.stale(kb):
+        print(
+            "note: the stored copy of the shipped set is older than this minerwatch's, which analyses use;"
+            " 'minerwatch intel seed' stores it",
+            file=sys.stderr,
+        )
+
+
 def _stats(args: argparse.Namespace) -> int:
-    with _open(args) as kb:
+    with _read(args) as kb:
         print(f"knowledge base: {kb.path or ':memory:'}")
         print(f"version: {kb.version}")
         for kind, count in kb.type_counts().items():
             print(f"  {kind}: {count}")
+        print(f"  discovered pools ({DISCOVERED_SOURCE}): {kb.discovered_count()}")
         print("history (newest first):")
         for at, action, source, count, rejected, version in kb.history():
             print(f"  v{version} {at} {action} {source}: {count} indicators, {rejected} rejected")
+        _note_shipped(kb)
     return 0
 
 
@@ -131,27 +180,11 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    with _open(args) as kb:
+    with _read(args) as kb:
         if args.discovered:
-            items: Iterable[tuple[str, Indicator]] = (("minerwatch-discovered", i) for i in kb.discovered())
+            items: Iterable[tuple[str, Indicator]] = ((DISCOVERED_SOURCE, i) for i in kb.discovered())
         else:
-            items = (
-                (
-                    row[0],
-                    Indicator(
-                        row[1],
-                        row[2],
-                        row[3] or "",
-                        tuple(filter(None, (row[4] or "").split(","))),
-                        row[5],
-                        row[6],
-                        row[7],
-                        row[8],
-                        row[9] or "",
-                    ),
-                )
-                for row in kb.rows(args.source)
-            )
+            items = (Indicator.from_row(row) for row in kb.rows(args.source))
         out = args.output.open("w", encoding="utf-8", newline="") if args.output else sys.stdout
         try:
             _WRITERS[args.format](items, out)

@@ -56,3 +56,4 @@ class IntelObservation:
     family: str
     confidence: float  # 0 to 1
     event_id: int
+    discovered: bool = False  # a pool learnt from an earlier capture, not curated intelligence

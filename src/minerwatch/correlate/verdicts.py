@@ -72,6 +72,7 @@ class PoolEvidence:
     first_submit: float | None = None
     last_submit: float | None = None
     event_ids: dict[Behaviour, list[int]] = field(default_factory=dict)
+    resolved_names: set[str] = field(default_factory=set)  # DNS names of the address, when intel set them
 
     def add(self, obs: BehaviourObservation, policy: VerdictPolicy) -> None:
         self.first_seen = min(self.first_seen, obs.ts)
@@ -177,6 +178,7 @@ class PoolEvidence:
             "encodings": sorted(self.encodings),
             "pool_hosts": sorted(self.hosts),
             "redirects": sorted(self.redirects),
+            "resolved_names": sorted(self.resolved_names)[:8],
             "wallets": self.wallet_list(),
             "coin": self.coin(),
             "first_seen": iso_timestamp(self.first_seen),
@@ -205,10 +207,10 @@ class VerdictCorrelator:
         }
 
     def staged_pools(self) -> list[tuple[str, PoolEvidence, bool]]:
-        """(host, pool, whether intel knew the pool) for every pool endpoint that reached a stage."""
+        """(host, pool, whether curated intel knew the pool) for every pool endpoint that reached a stage."""
         out = []
         for host, pools in sorted(self._staged().items()):
-            known = {hit.peer_ip for hit in self.intel.get(host, ())}
+            known = {hit.peer_ip for hit in self.intel.get(host, ()) if not hit.discovered}
             out += [(host, p, p.ip in known) for p in pools]
         return out
 
@@ -317,10 +319,11 @@ class VerdictCorrelator:
         agents: set[str] = set().union(*(p.agents for p in pools))
         pool_ips = {p.ip for p in pools}
         logins = set().union(*(p.logins for p in pools))
-        corroborated = any(
+        corroborated = any(  # a pool learnt from a capture is no independent confirmation of it
             h.peer_ip in pool_ips
             or (h.indicator_type == "wallet" and any(login.startswith(h.indicator) for login in logins))
             for h in hits
+            if not h.discovered
         )
         confidence = max(p.confidence() for p in pools)
         if corroborated:
@@ -354,9 +357,10 @@ class VerdictCorrelator:
 
     @staticmethod
     def _pool_dict(pool: PoolEvidence, hits: list[IntelObservation]) -> dict[str, Any]:
-        """The pool entry, with the intel hits about it; a pool intel did not know is a new candidate."""
-        about = [intel_dict(h) for h in hits if h.peer_ip == pool.ip]
-        return pool.as_dict() | {"intel": about, "pool_candidate": not about}
+        """The pool entry, with the intel hits about it; a pool no curated intel knew is a new candidate."""
+        about = [h for h in hits if h.peer_ip == pool.ip]
+        candidate = all(h.discovered for h in about)
+        return pool.as_dict() | {"intel": [intel_dict(h) for h in about], "pool_candidate": candidate}
 
 
 def _peer_entry(
@@ -387,6 +391,7 @@ def intel_dict(hit: IntelObservation) -> dict[str, Any]:
         "family": hit.family or None,
         "confidence": hit.confidence,
         "event_id": hit.event_id,
+        "discovered": hit.discovered,
     }
 
 

@@ -23,7 +23,7 @@ from minerwatch.flows.http import HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.opening import NOT_HTTP, Opening, opening, takes
-from minerwatch.intel import DnsCache, Hit, IntelMatcher, KnowledgeBase
+from minerwatch.intel import DnsCache, Hit, IntelMatcher
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
 from minerwatch.protocols.tls import ClientHello, ClientHelloParser, State
@@ -226,27 +226,16 @@ class IntelDetector:
                 family=hit.family,
                 confidence=hit.confidence / 100,
                 event_id=event["event_id"],
+                discovered=hit.discovered,
             )
         )
 
-    def record_discovered(self) -> None:
-        """Pools that behaviour confirmed and intel did not know become candidates in the knowledge base
-        (`minerwatch intel export --discovered`), with the names DNS gave them."""
-        candidates = [(h, p) for h, p, known in self.ctx.correlator.staged_pools() if not known]
-        if not candidates or not self.ctx.options.record_discovered:
-            return
-        with KnowledgeBase.open(self.ctx.options.intel_db) as kb:
-            for host, pool in candidates:
-                evidence = (
-                    f"stages {sorted(pool.stages)}, {pool.submits} shares, {'/'.join(sorted(pool.dialects))}"
-                )
-                kb.record_discovered(
-                    "ip", pool.ip, ts=pool.last_seen, port=pool.port, host=host, evidence=evidence
-                )
-                for name in self.dns.names_for(pool.ip, pool.last_seen):
-                    kb.record_discovered(
-                        "domain", name, ts=pool.last_seen, port=pool.port, host=host, evidence=evidence
-                    )
+    def name_pools(self) -> None:
+        """Give each behaviour-confirmed pool that no curated intel knew the names DNS resolved to it, for
+        its verdict entry (`resolved_names`) and `--learn-pools` (see intel/learn.py)."""
+        for _host, pool, known in self.ctx.correlator.staged_pools():
+            if not known:
+                pool.resolved_names.update(self.dns.names_for(pool.ip, pool.last_seen))
                 self.stats.discovered_pools += 1
 
     def counters(self) -> dict[str, Any]:
@@ -371,6 +360,6 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
         http_consumers=[detector],
         flow_start_observers=[detector.flow_start],
         event_observers=[detector.event],
-        finish=detector.record_discovered,
+        finish=detector.name_pools,
         stats=detector.counters,
     )

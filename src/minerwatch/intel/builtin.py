@@ -61,3 +61,8 @@ def ensure_builtin(kb: KnowledgeBase, *, force: bool = False) -> bool:
 def disable(kb: KnowledgeBase) -> None:
     """Remember that the user removed the shipped set, so that it is not seeded again."""
     kb.set_meta("builtin_disabled", "1")
+
+
+def stale(kb: KnowledgeBase) -> bool:
+    """Whether the KB's copy of the shipped set is missing or older than these files (and not removed)."""
+    return kb.meta("builtin_disabled") != "1" and kb.meta("builtin_version") != version()

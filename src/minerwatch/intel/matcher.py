@@ -82,13 +82,15 @@ class IntelMatcher:
 
     @classmethod
     def load(cls, db_path: Path | str | None = None) -> IntelMatcher:
-        """Snapshot of the KB at `db_path` (default: see store.default_path), seeding the shipped set."""
-        with KnowledgeBase.open(db_path) as kb:
+        """Snapshot of the KB at `db_path` (default: see store.default_path), opened read-only: feeds, the
+        shipped set, and the discovered pools (see KnowledgeBase.match_rows)."""
+        with KnowledgeBase.read(db_path) as kb:
             kb.conn.execute("BEGIN")
             try:
-                return cls.from_rows(kb.rows())
+                return cls.from_rows(kb.match_rows())
             finally:
-                kb.conn.execute("COMMIT")
+                if kb.conn.in_transaction:
+                    kb.conn.execute("COMMIT")
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[Any, ...]]) -> IntelMatcher:

@@ -8,6 +8,11 @@ from typing import Any
 from minerwatch.intel import normalize
 
 PORT_CONFIDENCE_CAP = 10  # a pool port alone is weak evidence: many services share 3333, 4444, 8080...
+# Pools an analysis confirmed by behaviour and the user chose to keep (analyze --learn-pools, intel import
+# --discovered): matched apart from curated feeds, under this source and below a feed's default confidence,
+# because they come from captures, which anyone can craft.
+DISCOVERED_SOURCE = "minerwatch-discovered"
+DISCOVERED_CONFIDENCE = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,30 @@ class Indicator:
             last_seen=normalize.timestamp(fields.get("last_seen")),
             valid_until=normalize.timestamp(fields.get("valid_until")),
             reference=str(fields.get("reference") or "").strip(),
+        )
+
+    def row(self, source: Any) -> tuple[Any, ...]:
+        """The stored columns after `source` (a name, or an id in the indicators table)."""
+        return (
+            source,
+            self.type,
+            self.value,
+            self.family,
+            ",".join(self.tags),
+            self.confidence,
+            self.first_seen,
+            self.last_seen,
+            self.valid_until,
+            self.reference,
+        )
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> tuple[Any, Indicator]:
+        """(source, Indicator) from a `row()` tuple, as KnowledgeBase.rows() returns them."""
+        source, kind, value, family, tags, confidence, first, last, valid_until, reference = row
+        tag_list = tuple(filter(None, (tags or "").split(",")))
+        return source, cls(
+            kind, value, family or "", tag_list, confidence, first, last, valid_until, reference or ""
         )
 
 
@@ -87,15 +116,25 @@ class Hit:
         return self.indicator_type == "port"
 
     @property
+    def discovered(self) -> bool:
+        """A pool learnt from a capture (see DISCOVERED_SOURCE), not curated intelligence."""
+        return self.meta.source == DISCOVERED_SOURCE
+
+    @property
     def confidence(self) -> int:
         return min(self.meta.confidence, PORT_CONFIDENCE_CAP) if self.weak else self.meta.confidence
+
+    def _category(self) -> str:
+        if self.weak:
+            return "weak mining evidence"
+        return "previously discovered mining pool" if self.discovered else "known mining infrastructure"
 
     def as_alert(self) -> dict[str, Any]:
         """The body of an `alert` event (EventFactory.make("alert", ts, hit.as_alert(), flow))."""
         family = f" ({self.family})" if self.family else ""
         return {
             "signature": f"minerwatch intel: {self.indicator_type} {self.indicator}{family} [{self.source}]",
-            "category": "weak mining evidence" if self.weak else "known mining infrastructure",
+            "category": self._category(),
             "confidence": self.confidence,
             "intel": {
                 "indicator_type": self.indicator_type,
@@ -106,5 +145,35 @@ class Hit:
                 "tags": list(self.tags),
                 "reference": self.reference or None,
                 "weak": self.weak,
+                "discovered": self.discovered,
             },
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A pool endpoint that behaviour confirmed: kind `ip` (one address, with the port) or `domain` (a
+    name DNS resolved to that address). Built by `build`, which normalises every field."""
+
+    kind: str
+    value: str
+    port: int
+    seen: str  # capture time, ISO 8601 UTC
+    host: str  # the miner's address
+    evidence: str
+
+    @classmethod
+    def build(cls, kind: str, value: Any, port: Any, seen: Any, host: Any, evidence: str) -> Sighting:
+        """Raises ValueError naming the first bad field (values may come from an untrusted events file)."""
+        if not isinstance(value, str) or (kind == "ip" and "/" in value):
+            raise ValueError(f"a discovered {kind} must be a single {kind}, not {value!r:.80}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"not a port: {port!r:.20}")
+        return cls(
+            kind,
+            normalize.normalise(kind, value),
+            port,
+            normalize.timestamp(seen) or "",
+            normalize.ip(host) if isinstance(host, str) and host else "",
+            evidence[:200],
+        )

@@ -3,6 +3,10 @@
 Importing a source replaces all of that source's indicators in one transaction, so a crash half-way
 leaves the previous version answering (SQLite's write-ahead log discards an uncommitted import on the
 next open). Every change bumps the knowledge base version and is written to the history.
+
+Readers (analyses, `intel list/stats/export`) open the file read-only and write nothing, not even at
+open; in WAL mode they read the last committed version while an import runs. Writers wait at most
+LOCK_TIMEOUT for one another. Every SQLite failure leaves as one KnowledgeBaseError naming the file.
 """
 
 from __future__ import annotations
@@ -11,20 +15,28 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from minerwatch.errors import InputError, UsageError
-from minerwatch.intel.builtin import ensure_builtin
-from minerwatch.intel.model import Indicator
-from minerwatch.intel.normalize import normalise
+from minerwatch.intel import builtin
+from minerwatch.intel.formats.base import Problems
+from minerwatch.intel.model import DISCOVERED_CONFIDENCE, DISCOVERED_SOURCE, Indicator, Sighting
 
 ENV_PATH = "MINERWATCH_INTEL_DB"
-DISCOVERED_SOURCE = "minerwatch-discovered"
 _SCHEMA_VERSION = "1"
 _BATCH = 10_000
+LOCK_TIMEOUT = 5.0  # seconds a writer waits for another one before it gives up with one line
+_REMEDY = "move it away and re-import your feeds (or analyse with --no-intel)"
+MAX_HOSTS = 64  # miners kept per discovered pool
+_TABLES = {"meta", "sources", "indicators", "history", "discovered"}
+_META = (
+    f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{_SCHEMA_VERSION}');"
+    " INSERT OR IGNORE INTO meta VALUES ('kb_version', '0')"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,22 +64,6 @@ def default_path() -> Path:
     return Path(base) / "minerwatch" / "intel.sqlite"
 
 
-def _row(source_id: int, i: Indicator) -> tuple[Any, ...]:
-    tags = ",".join(i.tags)
-    return (
-        source_id,
-        i.type,
-        i.value,
-        i.family,
-        tags,
-        i.confidence,
-        i.first_seen,
-        i.last_seen,
-        i.valid_until,
-        i.reference,
-    )
-
-
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -83,48 +79,125 @@ class SourceInfo:
     kb_version: int
 
 
-class KnowledgeBase:
-    """Open with `KnowledgeBase.open(path)`; use as a context manager to close it."""
+class KnowledgeBaseError(InputError):
+    """The knowledge base file is locked by a writer, damaged, or not one of ours."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+
+def _error(exc: sqlite3.Error, path: object) -> KnowledgeBaseError:
+    """One line for the user: what is wrong with which file, and what to do about it."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return KnowledgeBaseError(
+            f"the intel knowledge base {path} is being changed by another process (waited"
+            f" {LOCK_TIMEOUT:g} s); try again when it has finished"
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return KnowledgeBaseError(
+            f"the intel knowledge base {path} is damaged or not a database ({exc}): {_REMEDY}"
+        )
+    return KnowledgeBaseError(f"cannot use the intel knowledge base {path}: {exc}")
+
+
+class KnowledgeBase:
+    """Open with `KnowledgeBase.open(path)` to change it, `KnowledgeBase.read(path)` to read it; use as a
+    context manager, which closes it and turns SQLite errors into one KnowledgeBaseError."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, *, stored: bool = True) -> None:
         self.conn = conn
         self.path = path
+        self.stored = stored  # False: the file does not exist yet and this is the shipped set in memory
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, seed: bool = True) -> KnowledgeBase:
-        """Open (creating if needed) the KB; with `seed`, bring the shipped indicator set up to date."""
+        """Open for writing (creating if needed); with `seed`, bring the shipped indicator set up to date."""
         target = Path(path) if path is not None else default_path()
         memory = str(target) == ":memory:"
         try:
             if not memory:
                 target.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(target), timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
+            conn = sqlite3.connect(str(target), timeout=LOCK_TIMEOUT, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise InputError(f"cannot open the intel knowledge base {target}: {exc}") from None
+            raise KnowledgeBaseError(f"cannot open the intel knowledge base {target}: {exc}") from None
         kb = cls(conn, None if memory else target)
-        kb._init_meta()
-        if seed:
-            ensure_builtin(kb)
+        with kb._translated():
+            empty = kb._check_schema() == "empty"
+            conn.execute("PRAGMA journal_mode=WAL")  # readers then never wait for a writer
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if empty:
+                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} {_META}; COMMIT;")
+            if seed:
+                builtin.ensure_builtin(kb)
+        return kb
+
+    @classmethod
+    def read(cls, path: Path | str | None = None) -> KnowledgeBase:
+        """Open read-only: nothing is written, and an import in progress neither blocks nor shows.
+
+        A file that does not exist yet reads as the shipped set, held in memory (nothing is created)."""
+        target = Path(path) if path is not None else default_path()
+        if str(target) == ":memory:" or not target.exists():
+            kb = cls.open(":memory:")
+            kb.path, kb.stored = target, False
+            return kb
+        try:
+            uri = target.resolve().as_uri() + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise KnowledgeBaseError(f"cannot open the intel knowledge base {target}: {exc}") from None
+        kb = cls(conn, target)
+        with kb._translated():
+            kb._check_schema()
         return kb
 
     def __enter__(self) -> KnowledgeBase:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         self.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _error(exc, self.path or ":memory:") from None
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite errors become one KnowledgeBaseError, and the connection is closed."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            self.close()
+            raise _error(exc, self.path or ":memory:") from None
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.conn.close()
 
-    def _init_meta(self) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (_SCHEMA_VERSION,))
-        self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('kb_version', '0')")
-        found = self.meta("schema_version")
-        if found != _SCHEMA_VERSION:
-            raise InputError(f"intel knowledge base schema {found} is not {_SCHEMA_VERSION}; re-create it")
+    def _check_schema(self) -> str:
+        """ "empty" for a database without tables, "ours" for a minerwatch KB; else KnowledgeBaseError, so
+        that another application's SQLite file is never read as intelligence, or written to."""
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return "empty"
+        try:
+            found = self.meta("schema_version") if "meta" in tables else None
+        except sqlite3.OperationalError:  # a `meta` table of someone else's making
+            found = None
+        if found == _SCHEMA_VERSION and tables >= _TABLES:
+            return "ours"
+        what = f"schema version {found}, expected {_SCHEMA_VERSION}" if found else "another schema"
+        raise KnowledgeBaseError(f"{self.path} is not a minerwatch intel knowledge base ({what}): {_REMEDY}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (waiting at most LOCK_TIMEOUT for another writer), all or nothing."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -162,9 +235,10 @@ class KnowledgeBase:
         """
         if not name or name != name.strip():
             raise UsageError("a source name must be non-empty without surrounding spaces")
+        if name == DISCOVERED_SOURCE:
+            raise UsageError(f"{name} names the discovered pools; use 'minerwatch intel import --discovered'")
         rows = iter(indicators)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self.conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (name,))
             (source_id,) = self.conn.execute("SELECT id FROM sources WHERE name = ?", (name,)).fetchone()
             self.conn.execute("DELETE FROM indicators WHERE source_id = ?", (source_id,))
@@ -172,7 +246,7 @@ class KnowledgeBase:
             while batch := list(islice(rows, _BATCH)):
                 self.conn.executemany(
                     "INSERT INTO indicators VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_row(source_id, i) for i in batch],
+                    [i.row(source_id) for i in batch],
                 )
                 count += len(batch)
             bad = rejected if isinstance(rejected, int) else rejected.count
@@ -182,27 +256,23 @@ class KnowledgeBase:
                 " WHERE id=?",
                 (origin, fmt, _now(), count, bad, version, source_id),
             )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
         return count
 
     def remove_source(self, name: str) -> int:
-        """Delete a source and its indicators; returns how many indicators went."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = self.conn.execute("SELECT id, count FROM sources WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise UsageError(f"no source named {name!r} (see 'minerwatch intel list')")
-            self.conn.execute("DELETE FROM indicators WHERE source_id = ?", (row[0],))
-            self.conn.execute("DELETE FROM sources WHERE id = ?", (row[0],))
-            self._bump("remove", name, row[1] or 0, 0, "")
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        return row[1] or 0
+        """Delete a source and its indicators (DISCOVERED_SOURCE: every discovered pool); returns how many
+        indicators went."""
+        with self._transaction():
+            if name == DISCOVERED_SOURCE:
+                count = self.conn.execute("DELETE FROM discovered").rowcount
+            else:
+                row = self.conn.execute("SELECT id, count FROM sources WHERE name = ?", (name,)).fetchone()
+                if row is None:
+                    raise UsageError(f"no source named {name!r} (see 'minerwatch intel list')")
+                self.conn.execute("DELETE FROM indicators WHERE source_id = ?", (row[0],))
+                self.conn.execute("DELETE FROM sources WHERE id = ?", (row[0],))
+                count = row[1] or 0
+            self._bump("remove", name, count, 0, "")
+        return count
 
     def sources(self) -> list[SourceInfo]:
         rows = self.conn.execute(
@@ -220,40 +290,63 @@ class KnowledgeBase:
     def type_counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT type, count(*) FROM indicators GROUP BY type ORDER BY type"))
 
-    def rows(self, source: str | None = None) -> Iterator[tuple[Any, ...]]:
-        """(source, type, value, family, tags, confidence, first_seen, last_seen, valid_until, reference),
-        read in one snapshot."""
+    def discovered_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM discovered").fetchone()[0])
+
+    def rows(self, source: str | None = None, *, without: str | None = None) -> Iterator[tuple[Any, ...]]:
+        """(source, type, value, family, tags, confidence, first_seen, last_seen, valid_until, reference)
+        of the imported feeds (`source` only, or all `without` one), read in one snapshot."""
         query = (
             "SELECT s.name, i.type, i.value, i.family, i.tags, i.confidence, i.first_seen, i.last_seen,"
             " i.valid_until, i.reference FROM indicators i JOIN sources s ON s.id = i.source_id"
         )
-        if source is None:
-            return self.conn.execute(query)
-        return self.conn.execute(query + " WHERE s.name = ?", (source,))
+        if source is not None:
+            return self.conn.execute(query + " WHERE s.name = ?", (source,))
+        if without is not None:
+            return self.conn.execute(query + " WHERE s.name != ?", (without,))
+        return self.conn.execute(query)
 
-    def record_discovered(
-        self, kind: str, value: str, *, ts: float, port: int = 0, host: str | None = None, evidence: str = ""
-    ) -> None:
-        """Remember a pool endpoint that behaviour confirmed but the KB did not know (kind: domain|ip).
+    def match_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every indicator an analysis matches, as rows(): the imported feeds; the shipped set as this
+        minerwatch ships it (a read-only open cannot refresh an older stored copy); the discovered pools,
+        under their own source and confidence."""
+        stale = builtin.stale(self)
+        yield from self.rows(without=builtin.BUILTIN_SOURCE if stale else None)
+        if stale:
+            yield from (i.row(builtin.BUILTIN_SOURCE) for i in builtin.indicators(Problems()))
+        yield from (i.row(DISCOVERED_SOURCE) for i in self.discovered())
 
-        Repeated sightings update last_seen, the count and the set of hosts (capture time, ISO UTC).
-        """
-        value = normalise(kind, value)
-        seen = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    def learn(self, sightings: Iterable[Sighting], *, origin: str, rejected: Any = 0) -> int:
+        """Record behaviour-confirmed pools in one transaction (consumed lazily, like replace_source);
+        returns how many pool endpoints (address and port) were recorded."""
+        with self._transaction():
+            pools = 0
+            for sighting in sightings:
+                self._record(sighting)
+                pools += sighting.kind == "ip"
+            bad = rejected if isinstance(rejected, int) else rejected.count
+            self._bump("learn", DISCOVERED_SOURCE, pools, bad, origin)
+        return pools
+
+    def _record(self, s: Sighting) -> None:
+        """One sighting of a pool endpoint: first/last seen, count and hosts (at most MAX_HOSTS) updated."""
         row = self.conn.execute(
             "SELECT first_seen, last_seen, hosts, count FROM discovered WHERE kind=? AND value=? AND port=?",
-            (kind, value, port),
+            (s.kind, s.value, s.port),
         ).fetchone()
-        hosts = set(filter(None, (row[2] if row else "").split(","))) | ({host} if host else set())
-        first = min(row[0], seen) if row else seen
-        last = max(row[1], seen) if row else seen
+        hosts = set(filter(None, (row[2] if row else "").split(",")))
+        if s.host and len(hosts) < MAX_HOSTS:
+            hosts.add(s.host)
+        first = min(row[0], s.seen) if row else s.seen
+        last = max(row[1], s.seen) if row else s.seen
+        count = (row[3] or 0) + 1 if row else 1
         self.conn.execute(
             "INSERT OR REPLACE INTO discovered VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (kind, value, port, first, last, ",".join(sorted(hosts)), (row[3] if row else 0) + 1, evidence),
+            (s.kind, s.value, s.port, first, last, ",".join(sorted(hosts)), count, s.evidence),
         )
 
     def discovered(self) -> Iterator[Indicator]:
-        """The discovered pool endpoints as indicators, ready to export or import elsewhere."""
+        """The discovered pool endpoints as indicators, ready to match, export or import elsewhere."""
         for kind, value, port, first, last, hosts, count, evidence in self.conn.execute(
             "SELECT * FROM discovered ORDER BY kind, value, port"
         ):
@@ -262,7 +355,7 @@ class KnowledgeBase:
                 type=kind,
                 value=value,
                 tags=("discovered", "mining-pool"),
-                confidence=40,
+                confidence=DISCOVERED_CONFIDENCE,
                 first_seen=first,
                 last_seen=last,
                 reference=f"behaviour-confirmed pool{where}, {count} sightings, hosts {hosts}; {evidence}"[

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import orjson
+
 from minerwatch.intel.model import Indicator
 from minerwatch.intel.normalize import guess
 
@@ -39,20 +41,34 @@ class Problems:
             self.samples.append((where, reason))
 
 
-def iter_lines(fh: IO[str], problems: Problems) -> Iterator[tuple[int, str]]:
-    """(line number, line without newline); over-long lines are skipped in chunks and reported."""
+def iter_lines(fh: IO[str], problems: Problems, limit: int = MAX_LINE) -> Iterator[tuple[int, str]]:
+    """(line number, line without newline); lines over `limit` are skipped in chunks and reported."""
     number = 0
     while True:
-        line = fh.readline(MAX_LINE + 1)
+        line = fh.readline(limit + 1)
         if not line:
             return
         number += 1
-        if len(line) > MAX_LINE and not line.endswith("\n"):
-            while (rest := fh.readline(MAX_LINE)) and not rest.endswith("\n"):
+        if len(line) > limit and not line.endswith("\n"):
+            while (rest := fh.readline(limit)) and not rest.endswith("\n"):
                 pass
-            problems.add(number, f"line longer than {MAX_LINE} characters")
+            problems.add(number, f"line longer than {limit} characters")
             continue
         yield number, line.rstrip("\r\n")
+
+
+def iter_json(fh: IO[str], problems: Problems, limit: int = MAX_LINE) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of JSON lines; lines that are not JSON are
+    reported."""
+    for number, line in iter_lines(fh, problems, limit):
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            problems.add(number, f"not JSON: {exc}")
+            continue
+        yield number, value
 
 
 def pick(row: Mapping[str, Any], name: str) -> Any:

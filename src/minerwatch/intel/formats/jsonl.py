@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
-import orjson
-
-from minerwatch.intel.formats.base import Problems, iter_lines, row_indicator
+from minerwatch.intel.formats.base import Problems, iter_json, row_indicator
 from minerwatch.intel.model import Indicator
 
 
 def read(fh: IO[str], problems: Problems, default_type: str | None = None) -> Iterator[Indicator]:
-    for number, line in iter_lines(fh, problems):
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            problems.add(number, f"not JSON: {exc}")
-            continue
+    for number, row in iter_json(fh, problems):
         if not isinstance(row, dict):
             problems.add(number, "not a JSON object")
             continue
