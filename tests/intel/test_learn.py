@@ -10,14 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minerwatch.capture.writer import TcpConversation, dns_exchange
 from minerwatch.cli.main import main
 from minerwatch.intel import Indicator, IntelMatcher, KnowledgeBase
 from minerwatch.intel.formats.base import Problems
 from minerwatch.intel.learn import from_events
 from minerwatch.intel.model import DISCOVERED_CONFIDENCE, DISCOVERED_SOURCE
 
-MINER, POOL_IP, POOL_NAME = "10.0.0.9", "192.0.2.200", "fresh.pool.example"
+POOL_IP, POOL_NAME = "192.0.2.200", "fresh.pool.example"  # as in conftest.pool_capture
 
 
 @pytest.fixture
@@ -28,18 +27,9 @@ def kb(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def capture(write_capture) -> Path:
-    """A miner resolving a pool name no intel knows, then submitting a share to it (stage 2)."""
-    packets = dns_exchange(MINER, "192.0.2.53", POOL_NAME, POOL_IP, 50.0, 3)
-    c = TcpConversation(MINER, 40005, POOL_IP, 7777, ts=51.0).open()
-    submit = {"id": 1, "method": "submit", "params": {"id": "s", "job_id": "j", "nonce": "1", "result": "ff"}}
-    c.send(True, json.dumps(submit).encode() + b"\n")
-    return write_capture(packets + c.close().packets)
-
-
-def analyze(capture: Path, kb: Path, out: Path, *more: str) -> list[dict]:
-    assert main(["analyze", str(capture), "--intel-db", str(kb), "-o", str(out), "--no-progress", *more]) == 1
+def analyze(capture: Path, kb: Path, out: Path, *more: str, status: int = 1) -> list[dict]:
+    args = [str(capture), "--intel-db", str(kb), "-o", str(out), "--no-progress", *more]
+    assert main(["analyze", *args]) == status
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
@@ -48,9 +38,9 @@ def discovered(kb: Path) -> set[tuple[str, str]]:
         return {(i.type, i.value) for i in base.discovered()}
 
 
-def test_analysis_leaves_the_knowledge_base_untouched(kb: Path, capture: Path, tmp_path: Path) -> None:
+def test_analysis_leaves_the_knowledge_base_untouched(kb: Path, pool_capture: Path, tmp_path: Path) -> None:
     before, stat = kb.read_bytes(), kb.stat()
-    events = analyze(capture, kb, tmp_path / "events.jsonl")
+    events = analyze(pool_capture, kb, tmp_path / "events.jsonl")
     [verdict] = [e["verdict"] for e in events if e["event_type"] == "verdict"]
     assert verdict["pools"][0]["pool_candidate"] is True
     assert verdict["pools"][0]["resolved_names"] == [POOL_NAME]
@@ -59,22 +49,22 @@ def test_analysis_leaves_the_knowledge_base_untouched(kb: Path, capture: Path, t
     assert discovered(kb) == set()
 
 
-def test_a_missing_knowledge_base_is_not_created(capture: Path, tmp_path: Path) -> None:
-    analyze(capture, tmp_path / "absent.sqlite", tmp_path / "events.jsonl")
+def test_a_missing_knowledge_base_is_not_created(pool_capture: Path, tmp_path: Path) -> None:
+    analyze(pool_capture, tmp_path / "absent.sqlite", tmp_path / "events.jsonl")
     assert not (tmp_path / "absent.sqlite").exists()
 
 
-def test_learn_pools_records_them_as_discovered(kb: Path, capture: Path, tmp_path: Path) -> None:
-    analyze(capture, kb, tmp_path / "events.jsonl", "--learn-pools")
+def test_learn_pools_records_them_as_discovered(kb: Path, pool_capture: Path, tmp_path: Path) -> None:
+    analyze(pool_capture, kb, tmp_path / "events.jsonl", "--learn-pools")
     assert discovered(kb) == {("ip", POOL_IP), ("domain", POOL_NAME)}
     with KnowledgeBase.read(kb) as base:
         assert [s.name for s in base.sources()] == ["feed", "minerwatch-builtin"]  # no feed of its own
         assert base.history()[0][1:4] == ("learn", DISCOVERED_SOURCE, 1)
 
 
-def test_import_discovered_from_an_events_file(kb: Path, capture: Path, tmp_path: Path, capsys) -> None:
+def test_import_discovered_from_an_events_file(kb: Path, pool_capture: Path, tmp_path: Path, capsys) -> None:
     events = tmp_path / "events.jsonl"
-    analyze(capture, kb, events)
+    analyze(pool_capture, kb, events)
     with events.open("a") as fh:
         fh.write("not json\n" + json.dumps({"event_type": "verdict", "verdict": []}) + "\n")
     capsys.readouterr()
@@ -88,8 +78,8 @@ def test_import_discovered_from_an_events_file(kb: Path, capture: Path, tmp_path
     assert main(["intel", "--db", str(kb), "import", "--discovered", "--source", "x", str(events)]) == 2
 
 
-def test_discovered_pools_match_below_feeds_and_say_so(kb: Path, capture: Path, tmp_path: Path) -> None:
-    analyze(capture, kb, tmp_path / "first.jsonl", "--learn-pools")
+def test_discovered_pools_match_below_feeds_and_say_so(kb: Path, pool_capture: Path, tmp_path: Path) -> None:
+    analyze(pool_capture, kb, tmp_path / "first.jsonl", "--learn-pools")
     with KnowledgeBase.open(kb) as base:
         base.replace_source("curated", [Indicator.build("domain", "other.pool.example")])
     matcher = IntelMatcher.load(kb)
@@ -97,7 +87,7 @@ def test_discovered_pools_match_below_feeds_and_say_so(kb: Path, capture: Path, 
     (curated,) = matcher.match_domain("other.pool.example")
     assert learnt.discovered and not curated.discovered
     assert learnt.confidence == DISCOVERED_CONFIDENCE < curated.confidence
-    events = analyze(capture, kb, tmp_path / "second.jsonl")
+    events = analyze(pool_capture, kb, tmp_path / "second.jsonl")
     alerts = [e["alert"] for e in events if e["event_type"] == "alert"]
     assert alerts and all(a["intel"]["discovered"] for a in alerts)
     assert {a["category"] for a in alerts} == {"previously discovered mining pool"}
@@ -108,15 +98,14 @@ def test_discovered_pools_match_below_feeds_and_say_so(kb: Path, capture: Path, 
     assert pool["pool_candidate"] is True and all(h["discovered"] for h in pool["intel"])
 
 
-def test_removing_discovered_pools(kb: Path, capture: Path, tmp_path: Path, capsys) -> None:
-    analyze(capture, kb, tmp_path / "events.jsonl", "--learn-pools")
+def test_removing_discovered_pools(kb: Path, pool_capture: Path, tmp_path: Path, capsys) -> None:
+    analyze(pool_capture, kb, tmp_path / "events.jsonl", "--learn-pools")
     assert main(["intel", "--db", str(kb), "remove", DISCOVERED_SOURCE]) == 0
     assert discovered(kb) == set()
 
 
-def test_learn_pools_needs_intel(kb: Path, capture: Path, capsys) -> None:
-    args = ["analyze", str(capture), "--intel-db", str(kb), "--no-progress", "--learn-pools", "--no-intel"]
-    assert main(args) == 2
+def test_learn_pools_needs_intel(kb: Path, pool_capture: Path, tmp_path: Path, capsys) -> None:
+    analyze(pool_capture, kb, tmp_path / "e.jsonl", "--learn-pools", "--no-intel", status=2)
     assert "needs the intel detector" in capsys.readouterr().err
 
 

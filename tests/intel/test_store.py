@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import minerwatch
+from minerwatch.cli.main import main
 from minerwatch.errors import UsageError
 from minerwatch.intel import builtin
 from minerwatch.intel.formats.base import Problems
@@ -115,6 +116,31 @@ def test_shipped_set_is_seeded_once_and_can_be_removed(tmp_path: Path) -> None:
         assert kb.sources() == []
         assert builtin.ensure_builtin(kb, force=True)
         assert [s.name for s in kb.sources()] == [builtin.BUILTIN_SOURCE]
+
+
+def test_an_older_stored_shipped_set_is_matched_as_shipped_without_writing(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "kb.sqlite"
+    with KnowledgeBase.open(path) as kb:
+        kb.replace_source(builtin.BUILTIN_SOURCE, [Indicator.build("domain", "stale.example")])
+        kb.set_meta("builtin_version", "older")
+    before = path.read_bytes()
+    m = IntelMatcher.load(path)
+    assert m.match_domain("donate.v2.xmrig.com") and not m.match_domain("stale.example")
+    assert main(["intel", "--db", str(path), "list"]) == 0
+    assert "older than this minerwatch's, which analyses use" in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_an_empty_file_reads_as_the_shipped_set(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "kb.sqlite"
+    path.write_bytes(b"")
+    assert main(["intel", "--db", str(path), "list"]) == 0
+    out, err = capsys.readouterr()
+    assert builtin.BUILTIN_SOURCE in out and "holds no knowledge base yet" in err
+    assert path.read_bytes() == b""
+    assert main(["intel", "--db", str(path), "seed"]) == 0  # a writer makes it one
+    with KnowledgeBase.read(path) as kb:
+        assert kb.stored and [s.name for s in kb.sources()] == [builtin.BUILTIN_SOURCE]
 
 
 def test_shipped_files_are_clean() -> None:

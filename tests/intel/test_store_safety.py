@@ -3,6 +3,7 @@ line, quickly) and corruption (a damaged, foreign or non-SQLite file is one line
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -86,6 +87,17 @@ def test_a_second_writer_gets_one_line(kb: Path, writer, tmp_path: Path, monkeyp
     one_error_line(capsys, str(kb), "being changed by another process", "waited 0.1 s")
     assert main(["intel", "--db", str(kb), "remove", "feed"]) == 2
     one_error_line(capsys, "being changed by another process")
+
+
+def test_learning_while_another_writer_runs_is_one_line_after_every_event(
+    kb: Path, writer, tmp_path: Path, pool_capture: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr(store, "LOCK_TIMEOUT", 0.1)
+    out = tmp_path / "events.jsonl"
+    args = [str(pool_capture), "--intel-db", str(kb), "-o", str(out), "--learn-pools"]
+    assert main(["analyze", "--no-progress", *args]) == 2
+    one_error_line(capsys, "being changed by another process")
+    assert json.loads(out.read_text().splitlines()[-1])["event_type"] == "stats"
 
 
 def test_the_writer_finishing_is_seen_by_the_next_reader(kb: Path, writer) -> None:

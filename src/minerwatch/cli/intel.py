@@ -140,7 +140,9 @@ def _list(args: argparse.Namespace) -> int:
 def _note_shipped(kb: KnowledgeBase) -> None:
     """Say where what is shown differs from what analyses match: a missing file, an older shipped set."""
     if not kb.stored:
-        print(f"note: {kb.path} does not exist yet; this is minerwatch's shipped set", file=sys.stderr)
+        print(
+            f"note: {kb.path} holds no knowledge base yet; this is minerwatch's shipped set", file=sys.stderr
+        )
     elif builtin.stale(kb):
         print(
             "note: the stored copy of the shipped set is older than this minerwatch's, which analyses use;"

@@ -102,10 +102,10 @@ class KnowledgeBase:
     """Open with `KnowledgeBase.open(path)` to change it, `KnowledgeBase.read(path)` to read it; use as a
     context manager, which closes it and turns SQLite errors into one KnowledgeBaseError."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None, *, stored: bool = True) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
         self.conn = conn
         self.path = path
-        self.stored = stored  # False: the file does not exist yet and this is the shipped set in memory
+        self.stored = True  # False: no KB in the file yet, and this is the shipped set in memory
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, seed: bool = True) -> KnowledgeBase:
@@ -133,20 +133,21 @@ class KnowledgeBase:
     def read(cls, path: Path | str | None = None) -> KnowledgeBase:
         """Open read-only: nothing is written, and an import in progress neither blocks nor shows.
 
-        A file that does not exist yet reads as the shipped set, held in memory (nothing is created)."""
+        A file that does not exist yet (or holds no table) reads as the shipped set, held in memory."""
         target = Path(path) if path is not None else default_path()
-        if str(target) == ":memory:" or not target.exists():
-            kb = cls.open(":memory:")
-            kb.path, kb.stored = target, False
-            return kb
-        try:
-            uri = target.resolve().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise KnowledgeBaseError(f"cannot open the intel knowledge base {target}: {exc}") from None
-        kb = cls(conn, target)
-        with kb._translated():
-            kb._check_schema()
+        if str(target) != ":memory:" and target.exists():
+            try:
+                uri = target.resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT, isolation_level=None)
+            except (OSError, sqlite3.Error) as exc:
+                raise KnowledgeBaseError(f"cannot open the intel knowledge base {target}: {exc}") from None
+            kb = cls(conn, target)
+            with kb._translated():
+                if kb._check_schema() == "ours":
+                    return kb
+            kb.close()
+        kb = cls.open(":memory:")
+        kb.path, kb.stored = target, False
         return kb
 
     def __enter__(self) -> KnowledgeBase:
