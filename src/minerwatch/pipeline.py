@@ -32,6 +32,7 @@ from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer, http_analyzer_f
 from minerwatch.flows.http_interest import gate_config
 from minerwatch.flows.inspector import HttpGating, Inspector
 from minerwatch.intel.learn import learn_verdicts
+from minerwatch.output.secrets import mask_event
 
 EventSink = Callable[[Event], None]
 
@@ -134,6 +135,9 @@ class Analysis:
         self.input_errors: list[str] = []
 
     def emit(self, event: Event) -> None:
+        """Hand `event` to every output and observer, its secrets masked first unless asked for."""
+        if not self.options.show_secrets:
+            mask_event(event)
         for sink in self.sinks:
             sink(event)
         for observer in self.event_observers:

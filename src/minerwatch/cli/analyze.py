@@ -88,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " (default: the knowledge base is only read; a crafted capture could plant pools)",
     )
     p.add_argument(
-        "--show-secrets", action="store_true", help="print passwords seen in traffic instead of masking"
+        "--show-secrets",
+        action="store_true",
+        help="print secrets seen in traffic (passwords, login passwords, URL credentials, tokens) unmasked",
     )
     p.add_argument(
         "--carve-all",

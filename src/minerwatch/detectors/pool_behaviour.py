@@ -23,7 +23,7 @@ from minerwatch.detectors.mining_identity import (
     login_fields,
     normalised_algorithms,
 )
-from minerwatch.events import SECRET_MASK, Event, EventFactory, iso_timestamp
+from minerwatch.events import Event, EventFactory, iso_timestamp
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.opening import Opening, opening, takes
 from minerwatch.identity import WalletInfo
@@ -68,12 +68,10 @@ class PoolBehaviourDetector:
         events: EventFactory,
         emit: Callable[[Event], None],
         observe: Callable[[BehaviourObservation], None],
-        show_secrets: bool = False,
     ) -> None:
         self.events = events
         self.emit = emit
         self.observe = observe
-        self.show_secrets = show_secrets
         self._awaiting: dict[int, dict[int, Pending]] = {}  # flow id -> id(request) -> pending behaviour
         self._difficulty: dict[int, float] = {}  # flow id -> last difficulty seen
 
@@ -180,7 +178,7 @@ class PoolBehaviourDetector:
         details, wallet = self._details(message, behaviour, difficulty)
         body.update(details)
         event = self.events.make("mining", ts, body, flow, reverse=not miner_is_client)
-        self.emit(event)
+        self.emit(event)  # masks secrets in a copy of `body`: the correlator below gets the raw login
         self.observe(
             BehaviourObservation(
                 behaviour=behaviour,
@@ -243,10 +241,9 @@ class PoolBehaviourDetector:
         return {}, None
 
     def _login(self, message: Login) -> tuple[dict[str, Any], WalletInfo | None]:
-        password = message.password if self.show_secrets else (SECRET_MASK if message.password else None)
         fields = _present(
             login=message.login,
-            password=password,
+            password=message.password,  # masked with the login's own password by output/secrets.py
             worker=message.worker,
             agent=message.agent,
             algorithms=list(message.algorithms) or None,
@@ -331,7 +328,7 @@ def pool_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: Po
 
 def make_detector(ctx: DetectorContext) -> PoolBehaviourDetector:
     """A behaviour engine for one plugin; engines keep per-flow state only, so plugins need not share one."""
-    return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe, ctx.options.show_secrets)
+    return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe)
 
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:

@@ -6,7 +6,7 @@ All entry points take untrusted strings from the wire, never raise, and reject o
 from minerwatch.identity.agent import AgentInfo, parse_agent
 from minerwatch.identity.algorithm import AlgorithmGuess, algorithm_from_job, normalise_algorithm
 from minerwatch.identity.coin import CoinGuess, infer_coin
-from minerwatch.identity.login import LoginInfo, parse_login
+from minerwatch.identity.login import LoginInfo, parse_login, split_password
 from minerwatch.identity.wallet import WalletInfo, validate_wallet
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "normalise_algorithm",
     "parse_agent",
     "parse_login",
+    "split_password",
     "validate_wallet",
 ]

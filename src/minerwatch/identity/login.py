@@ -53,6 +53,21 @@ def _kind(account: str, wallet: WalletInfo | None) -> str:
     return "username" if _USERNAME.fullmatch(account) else "invalid"
 
 
+def split_password(login: str) -> tuple[str | None, str, str | None]:
+    """(coin ticker, the login without ticker and password, the password after its colon).
+
+    `COIN:wallet...` when the left side of the first colon is a ticker and the right side carries a
+    wallet; otherwise that colon separates the password (`wallet:password`). output/secrets.py masks
+    logins with this very split, so what is masked is exactly what identity reads as the password.
+    """
+    head, sep, tail = login.partition(":")
+    if not sep:
+        return None, login, None
+    if _TICKER.fullmatch(head) and validate_wallet(_split_worker(tail.split("#")[0])[0]):
+        return head.upper(), tail, None
+    return None, head, tail
+
+
 def parse_login(login: str, password: str | None = None) -> LoginInfo:
     """Split a pool login into its parts and validate the wallet in it. Never raises."""
     if not isinstance(login, str) or len(login) > MAX_LOGIN_LENGTH:
@@ -63,16 +78,8 @@ def parse_login(login: str, password: str | None = None) -> LoginInfo:
     if _EMAIL.fullmatch(rest):
         return LoginInfo("email", account=rest, password=password)
 
-    coin_hint = None
-    head, sep, tail = rest.partition(":")
-    if sep:
-        # `COIN:wallet...` when the left side is a ticker and the right side carries a wallet,
-        # otherwise the colon separates the password (`wallet:password`).
-        if _TICKER.fullmatch(head) and validate_wallet(_split_worker(tail.split("#")[0])[0]):
-            coin_hint, rest = head.upper(), tail
-        else:
-            rest = head
-            password = tail if password is None else password
+    coin_hint, rest, in_login = split_password(rest)
+    password = in_login if password is None else password
 
     rest, referral = _split_last(rest, "#")
     rest, difficulty_text = _split_last(rest, "+")
