@@ -11,12 +11,13 @@ $(BIN)/minerwatch: pyproject.toml setup.py $(wildcard src/minerwatch/decode/*.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# Install, write the demonstration capture, analyse it (exit 1 = mining found, which is the point).
+# Install, write the demonstration capture, analyse it (exit 1 = mining found, which is the point), write the report.
 demo: $(BIN)/minerwatch
 	mkdir -p sample
 	$(BIN)/minerwatch sample sample/demo.pcap
-	$(BIN)/minerwatch analyze sample/demo.pcap -o sample/events.jsonl --no-progress || [ $$? -eq 1 ]
-	@echo "events written to sample/events.jsonl"
+	$(BIN)/minerwatch analyze sample/demo.pcap -o sample/events.jsonl --report sample/report.html --no-progress \
+		|| [ $$? -eq 1 ]
+	@echo "events written to sample/events.jsonl, the report to sample/report.html"
 
 lint: $(BIN)/minerwatch
 	$(BIN)/ruff check src tests benchmarks

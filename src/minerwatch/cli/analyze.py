@@ -10,11 +10,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
+from minerwatch.cli.report import write_report
 from minerwatch.correlate.verdicts import VerdictPolicy
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.jsonlines import JsonLinesWriter
+from minerwatch.output.report import ReportBuilder
 from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
 
 
@@ -117,6 +119,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="also scan carved files with the .yar/.yara rules in DIR (repeatable; see docs/files.md)",
     )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the analyst's report, a self-contained HTML page, to FILE (see `minerwatch report`)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -143,8 +150,9 @@ def run(args: argparse.Namespace) -> int:
         rule_paths=tuple(args.rules),
     )
     digest = FindingDigest()
+    report = ReportBuilder() if args.report else None
     with ExitStack() as stack:
-        sinks = [digest]
+        sinks = [digest] + ([report] if report else [])
         for target in ([args.output] if args.output else []) + (["-"] if args.json else []):
             writer = JsonLinesWriter(target)
             stack.callback(writer.close)
@@ -167,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
                 analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
         result = analysis.finish()
     render_summary(result.verdicts, result.stats, sys.stderr if args.json else sys.stdout, digest)
+    if report is not None:
+        write_report(report, args.report, "html")
     if result.input_errors:
         return 2
     return 1 if result.verdicts or digest.total else 0

@@ -1,0 +1,61 @@
+"""`minerwatch report EVENTS.jsonl`: the analyst's report of an analysis, from the events it wrote."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from minerwatch.errors import InputError
+from minerwatch.output.jsonlines import ReadCounts, read_events
+from minerwatch.output.report import FORMATS, ReportBuilder, render
+from minerwatch.output.terminal import visible
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="write the analyst's report (HTML, Markdown or JSON) from an events file",
+        description="Write the report of an analysis from the events it wrote (analyze -o EVENTS.jsonl): "
+        "incidents with their kill-chain stages, timeline, attackers, pools, evidence and what to do. "
+        "The HTML page is self-contained and makes no network request.",
+        epilog="Exit status: 0 report written, 2 usage error or an unreadable events file.",
+    )
+    p.add_argument(
+        "events", metavar="EVENTS", help="events file written by `minerwatch analyze -o` ('-': stdin)"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", default="-", help="write the report to FILE (default stdout)"
+    )
+    p.add_argument("--format", choices=FORMATS, default="html", help="html (default), markdown or json")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    builder = ReportBuilder()
+    counts = ReadCounts()
+    try:
+        with sys.stdin.buffer if args.events == "-" else Path(args.events).open("rb") as stream:
+            for event in read_events(stream, counts):
+                builder(event)
+    except OSError as exc:
+        raise InputError(f"cannot read events from {visible(args.events)}: {exc.strerror or exc}") from None
+    if not counts.events:
+        raise InputError(f"{visible(args.events)}: no minerwatch event in it ({counts.bad_lines} bad lines)")
+    if counts.bad_lines or counts.overlong_lines:
+        print(
+            f"minerwatch: warning: {visible(args.events)}: {counts.bad_lines} lines that are not events and"
+            f" {counts.overlong_lines} overlong lines skipped",
+            file=sys.stderr,
+        )
+    write_report(builder, args.output, args.format)
+    return 0
+
+
+def write_report(builder: ReportBuilder, output: str, form: str) -> None:
+    """The report in `form` to a file or ('-') stdout."""
+    content = render(builder.build(), form)
+    if output == "-":
+        sys.stdout.buffer.write(content)
+    else:
+        Path(output).write_bytes(content)
