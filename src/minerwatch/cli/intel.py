@@ -15,10 +15,12 @@ from minerwatch.errors import UsageError
 from minerwatch.intel import builtin
 from minerwatch.intel.formats import FORMATS, read_indicators
 from minerwatch.intel.formats.base import Problems
+from minerwatch.intel.formats.csvfile import neutralise
 from minerwatch.intel.learn import from_events
 from minerwatch.intel.model import DISCOVERED_SOURCE, Indicator
 from minerwatch.intel.normalize import TYPES
 from minerwatch.intel.store import ENV_PATH, KnowledgeBase, default_path
+from minerwatch.output.terminal import visible
 
 _EXPORT_FIELDS = ("type", "value", "source", "family", "tags", "confidence")
 _EXPORT_FIELDS += ("first_seen", "last_seen", "valid_until", "reference")
@@ -79,7 +81,7 @@ def _report(path: Path, problems: Problems) -> None:
     if problems.count:
         print(f"skipped {problems.count} bad entries:", file=sys.stderr)
         for where, reason in problems.samples:
-            print(f"  {path}:{where}: {reason}", file=sys.stderr)
+            print(f"  {visible(str(path))}:{where}: {reason}", file=sys.stderr)
         if problems.count > len(problems.samples):
             print(f"  ... and {problems.count - len(problems.samples)} more", file=sys.stderr)
 
@@ -217,7 +219,7 @@ def _write_csv(items: Iterable[tuple[str, Indicator]], out: IO[str]) -> None:
     for source, i in items:
         record = _record(source, i)
         record["tags"] = ",".join(i.tags)
-        writer.writerow([record[f] if record[f] is not None else "" for f in _EXPORT_FIELDS])
+        writer.writerow([neutralise(str(record[f] if record[f] is not None else "")) for f in _EXPORT_FIELDS])
 
 
 def _write_jsonl(items: Iterable[tuple[str, Indicator]], out: IO[str]) -> None:

@@ -31,21 +31,19 @@ class Indicator:
 
     @classmethod
     def build(cls, kind: str, value: str, **fields: Any) -> Indicator:
-        """Normalise every field; raises ValueError naming the first bad one."""
-        kind = kind.strip().lower()
-        tags = fields.get("tags") or ()
-        if isinstance(tags, str):
-            tags = tags.split(",")
+        """Normalise every field; raises ValueError naming the first bad one. Fields come from feeds as
+        parsed JSON, so any type may arrive where a string is expected: only text and numbers pass."""
+        kind = normalize.text("type", kind).lower()
         return cls(
             type=kind,
-            value=normalize.normalise(kind, value),
-            family=str(fields.get("family") or "").strip(),
-            tags=tuple(sorted({str(t).strip() for t in tags if str(t).strip()})),
+            value=normalize.normalise(kind, normalize.text("value", value)),
+            family=normalize.text("family", fields.get("family")),
+            tags=normalize.tags(fields.get("tags")),
             confidence=normalize.confidence(fields.get("confidence")),
             first_seen=normalize.timestamp(fields.get("first_seen")),
             last_seen=normalize.timestamp(fields.get("last_seen")),
             valid_until=normalize.timestamp(fields.get("valid_until")),
-            reference=str(fields.get("reference") or "").strip(),
+            reference=normalize.text("reference", fields.get("reference")),
         )
 
     def row(self, source: Any) -> tuple[Any, ...]:

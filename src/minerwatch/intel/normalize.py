@@ -212,26 +212,52 @@ def guess(token: str) -> tuple[str, str]:
         raise ValueError("cannot tell what kind of indicator this is; write it as TYPE:VALUE") from None
 
 
-def timestamp(value: str | None) -> str | None:
+def text(name: str, value: object) -> str:
+    """A string field of a feed entry, stripped; None is ''. Numbers are spelled as text (a JSON port or
+    family may be one); lists, objects and booleans are refused rather than turned into their repr."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"'{name}' must be a string, not {type(value).__name__}")
+
+
+def tags(value: object) -> tuple[str, ...]:
+    """Sorted unique tags from a comma-separated string or a list of strings."""
+    items = value.split(",") if isinstance(value, str) else value
+    if items is None or items == "":
+        return ()
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"'tags' must be a string or a list of strings, not {type(value).__name__}")
+    return tuple(sorted({t for t in (text("tags", i) for i in items) if t}))
+
+
+def timestamp(value: object) -> str | None:
     """ISO 8601 in UTC ('2024-05-01T00:00:00Z'); None or '' stays None."""
-    if value is None or not str(value).strip():
+    spelled = text("time", value)
+    if not spelled:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(spelled.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
-        raise ValueError(f"not an ISO 8601 time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise ValueError(f"not an ISO 8601 time: {spelled[:40]!r}") from None
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"time out of range in UTC: {spelled[:40]!r}") from None
 
 
 def confidence(value: object, default: int = 50) -> int:
-    if value is None or value == "":
+    spelled = text("confidence", value)
+    if not spelled:
         return default
     try:
-        number = int(str(value).strip())
+        number = int(spelled)
     except ValueError:
-        raise ValueError(f"confidence must be an integer 0-100, not {value!r}") from None
+        raise ValueError(f"confidence must be an integer 0-100, not {spelled[:40]!r}") from None
     if not 0 <= number <= 100:
         raise ValueError(f"confidence must be 0-100, not {number}")
     return number

@@ -1,7 +1,8 @@
 """Feed formats: detect one, and read a file into normalised indicators plus a report of bad entries.
 
 Line formats (plain, csv, jsonl) stream, so a huge feed costs memory for one line at a time. Document
-formats (STIX bundles, MISP events) are JSON documents read whole, up to MAX_DOCUMENT bytes.
+formats (STIX bundles, MISP events) are JSON documents, streamed too (stream.py): memory for one
+object or attribute at a time, whatever the document's size.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from minerwatch.errors import InputError
 from minerwatch.intel.formats import csvfile, jsonl, plain
 from minerwatch.intel.formats.base import Problems
 from minerwatch.intel.model import Indicator
 
 FORMATS = ("plain", "csv", "jsonl", "stix", "misp")
-MAX_DOCUMENT = 1 << 30
 _LINE_READERS = {"plain": plain.read, "csv": csvfile.read, "jsonl": jsonl.read}
 _DOCUMENT_READERS = ("stix", "misp")  # modules imported on use: stix2 takes a while to import
 
@@ -63,13 +61,5 @@ def read_indicators(
         return
     if fmt not in _DOCUMENT_READERS:
         raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    with _opened(path, "rb") as fh:
-        data = fh.read(MAX_DOCUMENT + 1)
-    if len(data) > MAX_DOCUMENT:
-        raise InputError(f"{path}: {fmt} documents larger than {MAX_DOCUMENT >> 20} MiB are not read")
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
-    del data
-    yield from importlib.import_module(f"minerwatch.intel.formats.{fmt}").read(document, problems)
+    _opened(path, "rb").close()  # an unreadable file fails here, before any walk
+    yield from importlib.import_module(f"minerwatch.intel.formats.{fmt}").read(path, problems)

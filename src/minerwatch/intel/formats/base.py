@@ -9,7 +9,8 @@ from typing import IO, Any
 import orjson
 
 from minerwatch.intel.model import Indicator
-from minerwatch.intel.normalize import guess
+from minerwatch.intel.normalize import guess, text
+from minerwatch.output.terminal import visible
 
 MAX_LINE = 64 * 1024  # longer lines are reported and skipped, never held in memory whole
 SAMPLE_LIMIT = 20  # problems kept verbatim; all are counted
@@ -38,7 +39,7 @@ class Problems:
     def add(self, where: int, reason: str) -> None:
         self.count += 1
         if len(self.samples) < SAMPLE_LIMIT:
-            self.samples.append((where, reason))
+            self.samples.append((where, visible(reason)))  # reasons quote the feed: one printable line
 
 
 def iter_lines(fh: IO[str], problems: Problems, limit: int = MAX_LINE) -> Iterator[tuple[int, str]]:
@@ -81,11 +82,11 @@ def pick(row: Mapping[str, Any], name: str) -> Any:
 
 def row_indicator(row: Mapping[str, Any], default_type: str | None) -> Indicator:
     """An Indicator from a CSV row or JSON object keyed by (lower-case) field names."""
-    value = pick(row, "value")
-    if value is None:
+    value = text("value", pick(row, "value"))
+    if not value:
         raise ValueError("no value")
-    kind = pick(row, "type") or default_type
+    kind = text("type", pick(row, "type")) or default_type
     fields = {name: pick(row, name) for name in ALIASES if name not in ("type", "value")}
-    if kind is None:
-        kind, value = guess(str(value))
-    return Indicator.build(str(kind), str(value), **fields)
+    if not kind:
+        kind, value = guess(value)
+    return Indicator.build(kind, value, **fields)
