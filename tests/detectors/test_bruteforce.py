@@ -29,6 +29,10 @@ Login = Callable[[TcpConversation, int, bool], None]  # (conversation, attempt n
 
 
 def run(tmp_path: Path, conversations: list[TcpConversation], **options) -> list[Event]:
+    return [e for e in run_all(tmp_path, conversations, **options) if e["event_type"] == "bruteforce"]
+
+
+def run_all(tmp_path: Path, conversations: list[TcpConversation], **options) -> list[Event]:
     path = tmp_path / "capture.pcap"
     packets = sorted((p for c in conversations for p in c.packets), key=lambda p: p[0])
     with path.open("wb") as fh:
@@ -37,7 +41,7 @@ def run(tmp_path: Path, conversations: list[TcpConversation], **options) -> list
     analysis = Analysis([events.append], AnalysisOptions(**options))
     analysis.feed_file(path)
     analysis.finish()
-    return [e for e in events if e["event_type"] == "bruteforce"]
+    return events
 
 
 def campaign(
@@ -86,6 +90,12 @@ def postgres(c: TcpConversation, i: int, ok: bool) -> None:
     c.send(True, pg_message(b"p", b"guess%d\0" % i))
     failed = b'SFATAL\0C28P01\0Mpassword authentication failed for user "postgres"\0\0'
     c.send(False, pg_message(b"R", struct.pack("!I", 0)) if ok else pg_message(b"E", failed))
+
+
+def postgres_tls(c: TcpConversation, i: int, ok: bool) -> None:
+    """libpq with sslmode=prefer against a server with SSL: 'S', then the login inside TLS."""
+    c.send(True, struct.pack("!II", 8, 80877103)).send(False, b"S")
+    c.send(True, b"\x16\x03\x01\x00\x05hello").send(False, b"\x16\x03\x03\x00\x05hello")
 
 
 def tds_packet(kind: int, payload: bytes) -> bytes:
@@ -444,3 +454,11 @@ def test_sessions_never_raise_on_hostile_bytes(
         session.wants_more(4096)
     session.end(FakeFlow(), T0 + 1, "end-of-capture")  # type: ignore[arg-type]
     assert all(a.outcome in (FAILED, SUCCEEDED, UNKNOWN) and a.service == service for a in attempts)
+
+
+def test_postgres_logins_inside_tls_are_counted_not_judged(tmp_path: Path) -> None:
+    """An SSLRequest answered 'S' hides the login: no attempt, no campaign, but the stats say how many."""
+    events = run_all(tmp_path, campaign(postgres_tls, 5432, 12))
+    assert not [e for e in events if e["event_type"] == "bruteforce"]
+    [stats] = [e["stats"]["bruteforce"] for e in events if e["event_type"] == "stats"]
+    assert stats["encrypted_logins"] == 12 and stats["attempts"] == 0

@@ -20,6 +20,7 @@ CANCEL_REQUEST = 80877102
 AUTH_OK, AUTH_CLEARTEXT = 0, 3
 INVALID_PASSWORD = "28P01"
 INVALID_AUTHORIZATION = "28000"
+ENCRYPTION_REQUESTS = (SSL_REQUEST, GSSENC_REQUEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,44 @@ class TlsStarted:
 
 
 PostgresMessage = Startup | PasswordSent | AuthRequest | ServerError | TlsStarted
+
+
+def typed_start(data: bytes) -> int | None:
+    """Where a client's typed messages (queries) begin in its first bytes, past the untyped opening.
+
+    A real client (libpq's default sslmode=prefer) may open with an SSLRequest or a GSSENCRequest, and on
+    the server's 'N' go on in clear with another request or the startup message; so requests are skipped
+    until the startup message, after which typed messages follow. None when none can: after a
+    CancelRequest, or when a request is followed by anything else (a TLS or GSSAPI token: the server said
+    'S' or 'G' and the rest is ciphertext). Bytes that do not open with an untyped message are read as
+    typed from the start (a capture that began mid-session).
+    """
+    pos = 0
+    while len(data) - pos >= 8:
+        length, code = struct.unpack_from("!II", data, pos)
+        if code in ENCRYPTION_REQUESTS and length == 8:
+            pos += 8
+        elif code == PROTOCOL_3 and length >= 8:
+            return pos + length
+        elif code == CANCEL_REQUEST or pos:
+            return None
+        else:
+            return 0
+    return pos
+
+
+def went_encrypted(data: bytes) -> bool:
+    """Did the client's first bytes ask for encryption and go on in ciphertext (the server said 'S'/'G')?"""
+    return _untyped_code(data) in ENCRYPTION_REQUESTS and typed_start(data) is None
+
+
+def opens_login(data: bytes) -> bool:
+    """Do a client's first bytes open a login (a startup message, or an encryption request before one)?"""
+    return _untyped_code(data) in (PROTOCOL_3, *ENCRYPTION_REQUESTS)
+
+
+def _untyped_code(data: bytes) -> int:
+    return struct.unpack_from("!I", data, 4)[0] if len(data) >= 8 else 0
 
 
 def _untyped_length(header: bytes) -> int:
@@ -103,8 +142,8 @@ class PostgresParser:
                 cleartext = self.auth_method == AUTH_CLEARTEXT
                 return PasswordSent(_text(record[5:].rstrip(b"\0")) if cleartext else None)
             return None
-        code = struct.unpack_from("!I", record, 4)[0] if len(record) >= 8 else 0
-        if code in (SSL_REQUEST, GSSENC_REQUEST):
+        code = _untyped_code(record)
+        if code in ENCRYPTION_REQUESTS:
             self.ssl_asked = True
             return None
         if code != PROTOCOL_3:

@@ -9,13 +9,12 @@ without payload, at the cost of one dict lookup per ended flow.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
-from minerwatch.detectors.bruteforce.campaign import Attempt, BruteForceConfig, CampaignTracker
+from minerwatch.detectors.bruteforce.campaign import BruteForceConfig, CampaignTracker
 from minerwatch.detectors.bruteforce.http import HttpLogins
 from minerwatch.detectors.bruteforce.sessions import (
     FtpSession,
@@ -66,8 +65,7 @@ def _speaks(service: str, first: bytes, to_server: bool) -> bool:
     if service == "mssql":
         return to_server and first[:1] in (bytes([tds.PRELOGIN]), bytes([tds.LOGIN7]))
     if service == "postgresql":
-        code = struct.unpack_from("!I", first, 4)[0] if len(first) >= 8 else 0
-        return to_server and code in (postgres.PROTOCOL_3, postgres.SSL_REQUEST, postgres.GSSENC_REQUEST)
+        return to_server and postgres.opens_login(first)
     if service == "redis":
         return to_server and (first[:1] == b"*" or first[:1].isalpha())
     if service == "ftp":
@@ -95,7 +93,7 @@ class BruteForceSettings:
     ports: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_PORTS))
 
 
-def session_factory(ports: Mapping[int, str], report: Callable[[Attempt], object], depth: int):
+def session_factory(ports: Mapping[int, str], tracker: CampaignTracker, depth: int):
     """StreamFactory: a login session for flows to a watched port that speak its protocol."""
 
     @takes(SESSION_OPENINGS)
@@ -103,7 +101,9 @@ def session_factory(ports: Mapping[int, str], report: Callable[[Attempt], object
         service = ports.get(info.server_port)
         if service is None or opening(first) not in SESSION_KINDS or not _speaks(service, first, to_server):
             return None
-        return SESSIONS[service](report, info, depth)
+        session = SESSIONS[service](tracker.attempt, info, depth)
+        session.encrypted_login = tracker.encrypted_login
+        return session
 
     return make
 
@@ -129,7 +129,7 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
     tracker = CampaignTracker(ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets)
     return DetectorPlugin(
         name="bruteforce",
-        stream_factories=[session_factory(settings.ports, tracker.attempt, ctx.options.stream_depth)],
+        stream_factories=[session_factory(settings.ports, tracker, ctx.options.stream_depth)],
         flow_end_observers=[connection_counter(settings.ports, tracker)],
         http_consumers=[HttpLogins(tracker.attempt)],
         finish=tracker.finish,

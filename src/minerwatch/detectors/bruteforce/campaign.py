@@ -221,7 +221,7 @@ class CampaignTracker:
         self.campaigns: OrderedDict[Key, Campaign] = OrderedDict()
         self.connections: OrderedDict[Key, int] = OrderedDict()  # TCP connections to the service port
         self.budget = Budget(config.max_distinct_total)
-        self.stats = {"attempts": 0, "campaigns_raised": 0, "campaigns_evicted": 0}
+        self.stats = {"attempts": 0, "campaigns_raised": 0, "campaigns_evicted": 0, "encrypted_logins": 0}
 
     def attempt(self, attempt: Attempt) -> None:
         self.stats["attempts"] += 1
@@ -241,6 +241,10 @@ class CampaignTracker:
         if campaign.add(attempt):
             self.stats["campaigns_raised"] += 1
             self._event(campaign, "threshold", attempt.ts)
+
+    def encrypted_login(self) -> None:
+        """A login that went into TLS or GSSAPI (PostgreSQL 'S'/'G', MySQL SSL): not judged, counted."""
+        self.stats["encrypted_logins"] += 1
 
     def connection(self, key: Key) -> None:
         """One more TCP connection from attacker to victim's service port, whatever it carried."""

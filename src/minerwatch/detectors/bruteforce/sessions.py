@@ -29,6 +29,10 @@ MAX_PENDING_COMMANDS = 256
 Report = Callable[[Attempt], Any]
 
 
+def _nothing() -> None:
+    pass
+
+
 class LoginParser(Protocol):
     """What every protocols/<login protocol>.py parser offers."""
 
@@ -48,6 +52,7 @@ class LoginSession:
 
     def __init__(self, report: Report, info: FlowInfo, depth: int) -> None:
         self.report = report
+        self.encrypted_login: Callable[[], Any] = _nothing  # told when the login went into TLS/GSSAPI
         self.info = info
         self.depth = depth
         self.finished = False
@@ -124,6 +129,8 @@ class MysqlSession(LoginSession):
             self.judge(SUCCEEDED)
         elif isinstance(message, mysql.ServerError):
             self.answer(message.code in mysql.LOGIN_DENIED)
+        elif isinstance(message, mysql.TlsRequested):
+            self.encrypted_login()
 
 
 class PostgresSession(LoginSession):
@@ -142,6 +149,8 @@ class PostgresSession(LoginSession):
             self.judge(SUCCEEDED)
         elif isinstance(message, postgres.ServerError):
             self.answer(message.sqlstate in self.DENIED)
+        elif isinstance(message, postgres.TlsStarted):
+            self.encrypted_login()
 
 
 class TdsSession(LoginSession):
