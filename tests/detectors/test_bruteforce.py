@@ -92,12 +92,6 @@ def postgres(c: TcpConversation, i: int, ok: bool) -> None:
     c.send(False, pg_message(b"R", struct.pack("!I", 0)) if ok else pg_message(b"E", failed))
 
 
-def postgres_tls(c: TcpConversation, i: int, ok: bool) -> None:
-    """libpq with sslmode=prefer against a server with SSL: 'S', then the login inside TLS."""
-    c.send(True, struct.pack("!II", 8, 80877103)).send(False, b"S")
-    c.send(True, b"\x16\x03\x01\x00\x05hello").send(False, b"\x16\x03\x03\x00\x05hello")
-
-
 def tds_packet(kind: int, payload: bytes) -> bytes:
     return struct.pack("!BBHHBB", kind, 1, 8 + len(payload), 0, 1, 0) + payload
 
@@ -162,11 +156,15 @@ def ssh_packet(kind: int, body: bytes = b"") -> bytes:
     return struct.pack("!IB", 1 + len(payload) + padding, padding) + payload + b"\0" * padding
 
 
-def ssh(c: TcpConversation, i: int, ok: bool) -> None:
+def ssh_key_exchange(c: TcpConversation) -> None:
     c.send(True, b"SSH-2.0-libssh_0.9.6\r\n").send(False, b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3\r\n")
     c.send(True, ssh_packet(20, b"c" * 16 + b"\0" * 300)).send(False, ssh_packet(20, b"s" * 16 + b"\0" * 300))
     c.send(True, ssh_packet(30, b"e" * 36)).send(False, ssh_packet(31, b"f" * 500) + ssh_packet(21))
     c.send(True, ssh_packet(21) + b"\x8a" * 52)  # NEWKEYS and the first encrypted packet together
+
+
+def ssh(c: TcpConversation, i: int, ok: bool) -> None:
+    ssh_key_exchange(c)
     for _ in range(3):  # service accept, password refused, ...
         c.send(False, b"\x17" * 68).send(True, b"\x42" * 100)
     if ok:  # an interactive shell: keystrokes and their echo, then output
@@ -462,3 +460,32 @@ def test_postgres_logins_inside_tls_are_counted_not_judged(tmp_path: Path) -> No
     assert not [e for e in events if e["event_type"] == "bruteforce"]
     [stats] = [e["stats"]["bruteforce"] for e in events if e["event_type"] == "stats"]
     assert stats["encrypted_logins"] == 12 and stats["attempts"] == 0
+
+
+def ssh_lockstep(*replies: int) -> Login:
+    """An SSH login whose server replies (sizes, chacha20-poly1305) follow the service request: 44 is
+    SERVICE_ACCEPT, 52 USERAUTH_FAILURE, 28 USERAUTH_SUCCESS; the client hangs up after the last."""
+
+    def login(c: TcpConversation, i: int, ok: bool) -> None:
+        ssh_key_exchange(c)
+        for size in replies[:-1] if not ok else (*replies[:-1], 28):
+            c.send(False, b"\x17" * size).send(True, b"\x42" * 84)
+        c.send(False, b"\x17" * replies[-1])
+
+    return login
+
+
+def test_ssh_success_seen_in_the_login_lockstep(tmp_path: Path) -> None:
+    """hydra hangs up right after USERAUTH_SUCCESS, and a bot's `uname -a` session is short: the shape
+    judged both failed. The success reply is smaller than SERVICE_ACCEPT whatever the cipher."""
+    [_, event] = run(tmp_path, campaign(ssh_lockstep(44, 52, 52, 52), 22, failures=11, success=True))
+    final = event["bruteforce"]
+    assert (final["failed"], final["succeeded"]) == (11, 1) and final["success"] is not None
+
+
+def test_ssh_banner_and_refusals_are_not_successes(tmp_path: Path) -> None:
+    """A banner sent with the first refusal makes that reply big; later refusals are smaller than it but
+    not smaller than SERVICE_ACCEPT."""
+    [_, event] = run(tmp_path, campaign(ssh_lockstep(44, 400, 52, 52), 22, failures=12))
+    final = event["bruteforce"]
+    assert (final["failed"], final["succeeded"]) == (12, 0)

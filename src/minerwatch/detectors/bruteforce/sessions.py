@@ -292,13 +292,31 @@ class ShapeSession(LoginSession):
 
 
 class SshSession(ShapeSession):
+    """Besides the session's shape, the login's lock-step: the client's service request is answered by
+    SERVICE_ACCEPT, then each login request by one reply. USERAUTH_SUCCESS carries one byte, so whatever
+    the cipher its packet is smaller than SERVICE_ACCEPT's (17 bytes), and refusals (a method name-list)
+    and banners are not: a later reply smaller than SERVICE_ACCEPT is a success, even when the client
+    hangs up at once (hydra) or runs a single command (a bot's `uname -a`)."""
+
     service = "ssh"
+
+    def __init__(self, report: Report, info: FlowInfo, depth: int) -> None:
+        super().__init__(report, info, depth)
+        self.requests = 0  # encrypted client segments (the service request is the first)
+        self.accept_size: int | None = None  # the server's reply to the service request
 
     def new_parser(self) -> ssh.SshParser:
         return ssh.SshParser()
 
     def on_message(self, message: Any, ts: float, to_server: bool) -> None:
         if isinstance(message, ssh.Encrypted):
+            if to_server:
+                self.requests += 1
+            elif self.requests and self.pending is not None:
+                if self.accept_size is None:
+                    self.accept_size = message.size
+                elif message.size < self.accept_size:
+                    self.judge(SUCCEEDED)
             self.encrypted(to_server, message.size)
         elif isinstance(message, ssh.NewKeys) and self.secured_at is None:
             self.secured_at = ts
