@@ -25,7 +25,9 @@ def test_psql_copy_from_program_after_sslrequest(analyse) -> None:
     events = analyse(RECORDINGS / "postgres-psql-15-copy-program.pcapng")
     [alert] = of_type(events, "alert")
     assert alert["signature_id"] == 9100801 and alert["app_proto"] == "pgsql"
-    assert alert["matched"] == [{"field": "pgsql.query", "excerpt": "COPY cmd_exec FROM PROGRAM 'id'"}]
+    assert {(m["field"], m["excerpt"]) for m in alert["matched"]} == {
+        ("pgsql.query", "COPY cmd_exec FROM PROGRAM 'id'")
+    }
     [stats] = of_type(events, "stats")
     assert stats["bruteforce"]["attempts"] == 2 and stats["exploits"]["encrypted"] == 0
     assert not of_type(events, "bruteforce")
