@@ -111,3 +111,15 @@ def test_random_documents_load_or_fail_in_one_line(text: str) -> None:
         rules, errors = load_rules([path])
     assert all(isinstance(e, str) and "\n" not in e and e.startswith(str(path)) for e in errors)
     assert all(r.sid > 0 for r in rules)
+
+
+def test_rule_names_are_shown_escaped_never_as_markup(tmp_path: Path, capsys) -> None:
+    """A name is the user's text: Rich markup in it raised MarkupError in `rules list`, and terminal escapes
+    reached the terminal in `rules test`."""
+    path = tmp_path / "names.yml"
+    path.write_text(RULE.format(name='"[/bold] evil \\e[31mred \\u202e"'))
+    assert main(["rules", "list", "--no-shipped", "--rules", str(path)]) == 0
+    assert main(["rules", "test", str(path)]) == 1  # no examples: the rule fails, the file loads
+    out = capsys.readouterr().out
+    assert out.count("[/bold] evil \\x1b[31mred \\u202e") == 2
+    assert "\x1b" not in out and "\u202e" not in out

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from minerwatch.detectors.exploits import SHIPPED, Rule, load_rules
 from minerwatch.detectors.exploits.examples import check, counts
+from minerwatch.output.terminal import untrusted, visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,13 +61,13 @@ def _list(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for rule in sorted(rules, key=lambda r: r.sid):
         positive, negative = counts(rule)
-        table.add_row(
+        table.add_row(  # names and ids come from user files: never parsed as markup, controls visible
             str(rule.sid),
-            rule.name,
+            untrusted(rule.name),
             rule.stage,
             str(rule.severity),
             rule.protocol,
-            " ".join(rule.cve + rule.cnvd),
+            untrusted(" ".join(rule.cve + rule.cnvd)),
             f"{positive}+ {negative}-",
         )
     Console(width=None if sys.stdout.isatty() else 200).print(table)  # pipes get full lines
@@ -82,9 +83,9 @@ def _test(args: argparse.Namespace) -> int:
         if not positive or not negative:
             problems.append("needs at least one 'match' and one 'nomatch' example")
         status = "FAIL" if problems else "ok"
-        print(f"{status:4} {rule.sid} {rule.name} ({positive} match, {negative} nomatch)")
+        print(f"{status:4} {rule.sid} {visible(rule.name)} ({positive} match, {negative} nomatch)")
         for problem in problems:
-            print(f"     {rule.source}: {problem}")
+            print(visible(f"     {rule.source}: {problem}"))
         failed += bool(problems)
     print(f"{len(rules) - failed} passed, {failed} failed")
     if errors:
