@@ -32,9 +32,17 @@ def incident_event(event_id: int, host: str, ids: list[int], text: str = "") -> 
         "incident": {
             "id": f"inc-{host}",
             "host": host,
-            "role": "compromised",
-            "status": "open",
+            "role": "victim",
+            "status": "compromised",
             "score": 0.9,
+            "first_seen": "2025-11-24T16:00:00.000000Z",
+            "last_seen": "2025-11-24T16:04:00.000000Z",
+            "entry": {
+                "stage": "exploitation",
+                "peer": f"203.0.113.9{text}",
+                "services": ["ssh"],
+                "what": "ssh",
+            },
             "stages": [
                 {
                     "name": stage.value,
@@ -47,10 +55,11 @@ def incident_event(event_id: int, host: str, ids: list[int], text: str = "") -> 
             ],
             "attackers": [f"203.0.113.9{text}"],
             "spread_to": [],
-            "pools": [{"ip": "198.51.100.7", "port": 3333}],
+            "pools": [{"address": "198.51.100.7:3333", "basis": "behaviour", "confidence": 0.99}],
             "wallets": [],
+            "agents": [f"xmrig{text}"],
             "files": [],
-            "recommendations": [f"Block the pool {text}"],
+            "recommendations": [{"id": "block-pools", "text": f"Block the pool {text}"}],
         },
     }
 
@@ -83,7 +92,14 @@ def big_events(hosts: int, events: int) -> list[dict]:
                 "event_type": "host",
                 "event_id": next_id + 1,
                 "src_ip": host,
-                "host": {"host": host, "role": "compromised", "reason": "pool behaviour confirmed"},
+                "host": {
+                    "host": host,
+                    "status": "compromised",
+                    "reason": "pool behaviour confirmed",
+                    "incident": f"inc-{host}",
+                    "first_seen": "2025-11-24T16:00:00.000000Z",
+                    "last_seen": "2025-11-24T16:05:00.000000Z",
+                },
             }
         )
         next_id += 2

@@ -42,10 +42,11 @@ def _tables(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "incidents": (
             [
                 "host",
-                "role",
                 "status",
+                "role",
                 "score",
                 "stages",
+                "entry",
                 "attackers",
                 "pools",
                 "spread to",
@@ -55,23 +56,31 @@ def _tables(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
             [
                 [
                     i.get("host"),
-                    i.get("role"),
                     i.get("status"),
+                    i.get("role"),
                     _link(i.get("score"), [i.get("event_id")]),
                     " ".join(str(Stage(s["name"]).number) for s in _stages(i)),
+                    entry_text(i.get("entry")),
                     _join(i.get("attackers")),
                     _join(i.get("pools")),
                     _join(i.get("spread_to")),
-                    min((s.get("first_seen") or "" for s in _stages(i)), default=""),
-                    max((s.get("last_seen") or "" for s in _stages(i)), default=""),
+                    i.get("first_seen"),
+                    i.get("last_seen"),
                 ]
                 for i in report["incidents"]
             ],
         ),
         "hosts": (
-            ["host", "role", "reason"],
+            ["host", "status", "reason", "incident", "first seen", "last seen"],
             [
-                [_link(h.get("host"), [h.get("event_id")]), h.get("role"), h.get("reason")]
+                [
+                    _link(h.get("host"), [h.get("event_id")]),
+                    h.get("status"),
+                    h.get("reason"),
+                    h.get("incident") or _join(h.get("incidents")),
+                    h.get("first_seen"),
+                    h.get("last_seen"),
+                ]
                 for h in report["hosts"]
             ],
         ),
@@ -201,6 +210,14 @@ def _tables(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return specs
 
 
+def entry_text(entry: Any) -> str:
+    """How the host was entered: `ssh brute force from 203.0.113.5 (exploitation)`."""
+    if not isinstance(entry, dict):
+        return ""
+    peer = f" from {entry['peer']}" if entry.get("peer") else ""
+    return f"{entry.get('what', '?')}{peer} ({str(entry.get('stage', '?')).replace('_', ' ')})"
+
+
 def _stages(incident: dict[str, Any]) -> list[dict[str, Any]]:
     known = {stage.value for stage in Stage}
     return [s for s in incident.get("stages") or [] if isinstance(s, dict) and s.get("name") in known]
@@ -215,6 +232,7 @@ def _incident_tables(
 ) -> dict[str, dict[str, Any]]:
     """The evidence of one incident: pool sessions, rules matched, intel, carved files."""
     host = incident.get("host")
+    carved = {f.get("sha256") for f in report["files"] if host in f["receivers"]}
     ids = {i for s in _stages(incident) for i in s.get("event_ids") or [] if i in row_of}
     pools = (verdict or {}).get("pools") or []
     return {
@@ -276,6 +294,11 @@ def _incident_tables(
                 ]
                 for f in report["files"]
                 if host in f["receivers"]
+            ]
+            + [  # files the incident names that this input did not carve (a stored incident's, say)
+                [f.get("what"), None, f.get("sha256"), [], f.get("from")]
+                for f in incident.get("files") or []
+                if isinstance(f, dict) and f.get("sha256") not in carved
             ],
         },
     }
@@ -313,6 +336,8 @@ def render_html(report: dict[str, Any]) -> str:
     ]
     return template.render(
         report=report,
+        entry_text=entry_text,
+        endpoint_label=charts.endpoint_label,
         detailed=detailed,
         more_incidents=max(0, len(report["incidents"]) - DETAILED),
         css=(templates / "report.css").read_text(encoding="utf-8"),

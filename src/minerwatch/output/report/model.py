@@ -47,7 +47,7 @@ def _summary(event: Event) -> str:
         case "incident":
             parts = [body.get("host"), body.get("status"), f"score {body.get('score')}"]
         case "host":
-            parts = [body.get("host"), body.get("role"), body.get("reason")]
+            parts = [body.get("host"), body.get("status"), body.get("reason")]
         case "flow":
             parts = [body.get("app_proto"), body.get("reason")]
         case _:
@@ -218,7 +218,7 @@ class ReportBuilder:
             "counts": self._counts(incidents),
             "stages": [stage.value for stage in Stage],
             "incidents": incidents,
-            "hosts": sorted(self.hosts.values(), key=lambda h: (str(h.get("role")), str(h.get("host")))),
+            "hosts": sorted(self.hosts.values(), key=lambda h: (str(h.get("status")), str(h.get("host")))),
             "verdicts": sorted(verdicts, key=lambda v: (-_number(v.get("confidence")), str(v.get("host")))),
             "pools": _pools(verdicts),
             "wallets": _wallets(verdicts),
@@ -250,12 +250,12 @@ class ReportBuilder:
         }
 
     def _counts(self, incidents: list[dict[str, Any]]) -> dict[str, Any]:
-        roles: dict[str, list[int]] = {"compromised": [], "suspicious": [], "attacker": []}
+        statuses: dict[str, list[int]] = {"compromised": [], "suspicious": [], "attacker": []}
         for host in self.hosts.values():
-            if isinstance(ids := roles.get(str(host.get("role"))), list):
+            if isinstance(ids := statuses.get(str(host.get("status"))), list):
                 ids.append(host["event_id"])
         return {
-            **{role: {"count": len(ids), "event_ids": ids[:IDS_KEPT]} for role, ids in roles.items()},
+            **{status: {"count": len(ids), "event_ids": ids[:IDS_KEPT]} for status, ids in statuses.items()},
             "incidents": {
                 "count": len(incidents),
                 "event_ids": [i["event_id"] for i in incidents][:IDS_KEPT],
