@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from minerwatch.cli.main import main
-from minerwatch.output.jsonlines import ReadCounts, read_events
+from minerwatch.intel.formats.base import Problems
+from minerwatch.output.jsonlines import read_events
 from minerwatch.output.report import ReportBuilder, render
 from minerwatch.output.report.markdown import md
 from report_inputs import HOSTILE, big_events, demo_events, incident_event
@@ -81,13 +82,11 @@ def test_markdown_escapes_every_special_character():
 
 
 def test_events_reader_counts_what_it_cannot_use():
-    lines = (
-        b'{"event_type": "stats", "event_id": 1}\nnot json\n[1, 2]\n{"no": "type"}\n\n' + b"x" * 5000 + b"\n"
-    )
-    counts = ReadCounts()
-    events = list(read_events(io.BytesIO(lines + b'{"event_type": "flow"}'), counts, max_line=1000))
-    assert [e["event_type"] for e in events] == ["stats", "flow"]
-    assert (counts.events, counts.bad_lines, counts.overlong_lines) == (2, 3, 1)
+    lines = '{"event_type": "stats", "event_id": 1}\nnot json\n[1, 2]\n{"no": "type"}\n\n' + "x" * 5000 + "\n"
+    problems = Problems()
+    events = list(read_events(io.StringIO(lines + '{"event_type": "flow"}'), problems, max_line=1000))
+    assert [(n, e["event_type"]) for n, e in events] == [(1, "stats"), (7, "flow")]
+    assert problems.count == 4 and [n for n, _ in problems.samples] == [2, 3, 4, 6]
 
 
 def test_report_command_writes_each_format(demo, tmp_path, capsys):

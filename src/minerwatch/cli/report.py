@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from minerwatch.errors import InputError
-from minerwatch.output.jsonlines import ReadCounts, read_events
+from minerwatch.intel.formats.base import Problems
+from minerwatch.output.jsonlines import read_events
 from minerwatch.output.report import FORMATS, ReportBuilder, render
 from minerwatch.output.terminal import visible
 
@@ -33,19 +34,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     builder = ReportBuilder()
-    counts = ReadCounts()
+    problems = Problems()
     try:
-        with sys.stdin.buffer if args.events == "-" else Path(args.events).open("rb") as stream:
-            for event in read_events(stream, counts):
+        with (
+            open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
+            if args.events == "-"
+            else Path(args.events).open(encoding="utf-8", errors="replace")
+        ) as stream:
+            for _, event in read_events(stream, problems):
                 builder(event)
     except OSError as exc:
         raise InputError(f"cannot read events from {visible(args.events)}: {exc.strerror or exc}") from None
-    if not counts.events:
-        raise InputError(f"{visible(args.events)}: no minerwatch event in it ({counts.bad_lines} bad lines)")
-    if counts.bad_lines or counts.overlong_lines:
+    if not builder.types:
+        raise InputError(f"{visible(args.events)}: no minerwatch event in it ({problems.count} bad lines)")
+    if problems.count:
+        where, reason = problems.samples[0]
         print(
-            f"minerwatch: warning: {visible(args.events)}: {counts.bad_lines} lines that are not events and"
-            f" {counts.overlong_lines} overlong lines skipped",
+            f"minerwatch: warning: {visible(args.events)}: {problems.count} lines skipped"
+            f" (the first, line {where}: {reason})",
             file=sys.stderr,
         )
     write_report(builder, args.output, args.format)

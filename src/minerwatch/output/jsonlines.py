@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import orjson
 
 from minerwatch.errors import InputError
 from minerwatch.events import Event
+from minerwatch.intel.formats.base import Problems, iter_json
 
 
 class JsonLinesWriter:
@@ -33,36 +33,14 @@ class JsonLinesWriter:
             self._out.flush()
 
 
-@dataclass
-class ReadCounts:
-    """What reading an events file could not use, by reason."""
+def read_events(fh: IO[str], problems: Problems, max_line: int = 16 << 20) -> Iterator[tuple[int, Event]]:
+    """(line number, event) of a JSON-lines file written by minerwatch (or anyone: it is not trusted).
 
-    events: int = 0
-    bad_lines: int = 0  # not a JSON object, or not an event
-    overlong_lines: int = 0  # longer than the reader's line limit: skipped without being held in memory
-
-
-def read_events(stream: BinaryIO, counts: ReadCounts, max_line: int = 16 << 20) -> Iterator[Event]:
-    """Events from a JSON-lines stream written by minerwatch (or anyone: the file is not trusted).
-
-    A line is held in memory only up to `max_line` bytes; a longer one is skipped to its end and counted,
-    as are lines that are not JSON objects with an `event_type`. Cost is linear in the stream's size.
+    Lines are read with the feeds' bounded reader (a line over `max_line` characters is skipped without being
+    held whole); a line that is not a JSON object with an `event_type` is a problem, with its number.
     """
-    while line := stream.readline(max_line + 1):
-        if len(line) > max_line and not line.endswith(b"\n"):
-            counts.overlong_lines += 1
-            while (rest := stream.readline(max_line)) and not rest.endswith(b"\n"):
-                pass
-            continue
-        if not line.strip():
-            continue
-        try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            counts.bad_lines += 1
-            continue
-        if not isinstance(event, dict) or not isinstance(event.get("event_type"), str):
-            counts.bad_lines += 1
-            continue
-        counts.events += 1
-        yield event
+    for number, event in iter_json(fh, problems, max_line):
+        if isinstance(event, dict) and isinstance(event.get("event_type"), str):
+            yield number, event
+        else:
+            problems.add(number, "not an event (a JSON object with an event_type)")
