@@ -33,6 +33,16 @@ def test_psql_copy_from_program_after_sslrequest(analyse) -> None:
     assert not of_type(events, "bruteforce")
 
 
+def test_psql_over_tls_is_counted_not_read(analyse) -> None:
+    """The same psql against a server with SSL: 'S', then TLS 1.3. Neither the query nor the login can be
+    read; both detectors count the session as encrypted, and nothing is made up."""
+    events = analyse(RECORDINGS / "postgres-psql-15-tls.pcapng")
+    assert not of_type(events, "alert") and not of_type(events, "bruteforce")
+    [stats] = of_type(events, "stats")
+    assert stats["exploits"]["encrypted"] == 1 and stats["bruteforce"]["encrypted_logins"] == 1
+    assert stats["bruteforce"]["attempts"] == 0
+
+
 def test_redis_cli_cron_write(analyse) -> None:
     """The worm's sequence, one redis-cli per command: CONFIG SET dir and dbfilename (Redis 7 refuses
     both: protected configs), SET of a cron line that pipes a download into sh, SAVE."""
