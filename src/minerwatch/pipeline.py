@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from minerwatch.capture import CaptureStats, feed_capture
+from minerwatch.correlate.incidents import IncidentCorrelator
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
 from minerwatch.detectors import (
@@ -83,6 +84,7 @@ class AnalysisOptions:
 @dataclass
 class AnalysisResult:
     verdicts: list[Event]
+    incidents: list[Event]
     files: list[CaptureStats]
     input_errors: list[str]
     stats: Event
@@ -94,7 +96,8 @@ class Analysis:
         self.sinks = sinks
         self.events = EventFactory()
         self.correlator = VerdictCorrelator(self.options.policy)
-        context = DetectorContext(self.events, self.emit, self.correlator, self.options)
+        self.incidents = IncidentCorrelator()
+        context = DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
         wanted = self.options.detectors
         unknown = set(wanted or ()) - set(detector_names())
         if unknown:
@@ -160,19 +163,31 @@ class Analysis:
             event = self.events.make("verdict", last_seen, body, host=host)
             verdicts.append(event)
             self.emit(event)
+        incidents = self._incidents()
         stats = self.events.make("stats", self.engine.now, self._stats())
         self.emit(stats)
         if self.options.record_discovered:  # last: a knowledge base that cannot be written loses no event
             origin = "analysis of " + ", ".join(f.path for f in self.files)
             learn_verdicts(self.options.intel_db, [v["verdict"] for v in verdicts], origin[:500])
-        return AnalysisResult(verdicts, self.files, self.input_errors, stats)
+        return AnalysisResult(verdicts, incidents, self.files, self.input_errors, stats)
+
+    def _incidents(self) -> list[Event]:
+        """The final state of every incident, then the hosts it marks (compromised, suspicious, attacker)."""
+        bodies, hosts = self.incidents.incidents(self.correlator)
+        made = []
+        for kind, body in [("incident", b) for b in bodies] + [("host", h) for h in hosts]:
+            event = self.events.make(kind, body.pop("_ts"), body, host=body["host"])
+            self.emit(event)
+            if kind == "incident":
+                made.append(event)
+        return made
 
     def _stats(self) -> dict[str, Any]:
         return {
             "capture": self.engine.counters.as_dict(),
             "inspection": vars(self.inspector.stats).copy(),
             "defrag": vars(self.inspector.defrag.stats).copy(),
-            "correlation": dict(self.correlator.peers.stats),
+            "correlation": dict(self.correlator.peers.stats) | self.incidents.stats,
             "http": vars(self.http_stats).copy(),
             **{p.name: p.stats() for p in self.plugins if p.stats is not None},
             "files": [

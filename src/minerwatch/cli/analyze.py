@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analyze",
         help="analyse pcap/pcapng captures (gzip too) for mining",
         description="Analyse captures for cryptocurrency mining: pool protocols, staged verdicts per host.",
-        epilog="Exit status: 0 nothing found, 1 mining, alerts or brute force found, 2 usage error or an "
-        "unreadable input.",
+        epilog="Exit status: 0 nothing found, 1 an incident, mining, alerts or brute force found, 2 usage "
+        "error or an unreadable input.",
     )
     p.add_argument(
         "captures", nargs="+", type=Path, metavar="CAPTURE", help="pcap or pcapng file, may be gzipped"
@@ -179,4 +179,4 @@ def run(args: argparse.Namespace) -> int:
         write_report(report, args.report, "html")
     if result.input_errors:
         return 2
-    return 1 if result.verdicts or digest.total else 0
+    return 1 if result.incidents or result.verdicts or digest.total else 0

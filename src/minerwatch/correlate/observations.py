@@ -1,10 +1,12 @@
-"""What detectors tell the correlator: one pool behaviour seen between a miner host and a pool endpoint."""
+"""What detectors tell the correlators, as typed values (never event dicts): pool behaviours and intel hits
+for the staged verdicts (verdicts.py), kill-chain steps for the incidents (incidents.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.identity import WalletInfo
 
 
@@ -57,3 +59,23 @@ class IntelObservation:
     confidence: float  # 0 to 1
     event_id: int
     discovered: bool = False  # a pool learnt from an earlier capture, not curated intelligence
+    tags: tuple[str, ...] = ()  # the indicator's tags: `c2` makes the hit command-and-control evidence
+
+
+@dataclass(slots=True, frozen=True)
+class StageObservation:
+    """One step of an infection seen on one host, with how bad it is and how sure we are of it."""
+
+    ts: float
+    host: str  # the host the step happened to: the victim (stages 1-4), the bot (5)
+    stage: Stage
+    technique: Technique
+    level: float  # how bad, 0 to 1
+    confidence: float  # how sure, 0 to 1
+    event_id: int  # the event that proves it
+    label: str  # what was seen, in a few words (a signature, a service, a file name)
+    peer: str | None = None  # the other end: the attacker (stages 1-3), the sender of a file (4)
+    service: str | None = None  # the service attacked (redis, ssh, hadoop-yarn...): chooses the advice
+    named_hosts: tuple[str, ...] = ()  # hosts named in an attack's payload (URLs): where the victim may fetch
+    peer_name: str | None = None  # the name the host used for `peer` (an HTTP Host)
+    sha256: str | None = None  # a file's hash (implant_download)

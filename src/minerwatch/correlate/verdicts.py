@@ -238,6 +238,10 @@ class VerdictCorrelator:
                 out.append(self._intel_only(host, hits))
         return out
 
+    def peer_contacts(self) -> dict[str, list[PeerContact]]:
+        """Hosts without a verdict of their own that reached a confirmed pool's address in its period."""
+        return self._peer_contacts(self._staged())
+
     def _peer_contacts(self, staged: dict[str, list[PoolEvidence]]) -> dict[str, list[PeerContact]]:
         """Hosts without a verdict of their own that reached a confirmed pool's address in its period."""
         confirmed: dict[tuple[str, int], list[tuple[str, PoolEvidence]]] = {}

@@ -21,6 +21,7 @@ from minerwatch.flows.analyzers import (
 from minerwatch.flows.http import HttpConsumer
 
 if TYPE_CHECKING:
+    from minerwatch.correlate.incidents import IncidentCorrelator
     from minerwatch.correlate.verdicts import VerdictCorrelator
 
 
@@ -30,6 +31,7 @@ class DetectorContext:
     emit: Callable[[Event], None]
     correlator: VerdictCorrelator
     options: Any  # pipeline.AnalysisOptions (stream_depth, show_secrets, ...)
+    incidents: IncidentCorrelator  # takes kill-chain steps (StageObservation) through `observe`
 
 
 @dataclass

@@ -227,6 +227,7 @@ class IntelDetector:
                 confidence=hit.confidence / 100,
                 event_id=event["event_id"],
                 discovered=hit.discovered,
+                tags=hit.tags,
             )
         )
 

@@ -126,7 +126,9 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
     if unknown:
         known = ", ".join(SESSIONS)
         raise UsageError(f"brute force: no login protocol named {', '.join(unknown)} (known: {known})")
-    tracker = CampaignTracker(ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets)
+    tracker = CampaignTracker(
+        ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets, ctx.incidents.observe
+    )
     return DetectorPlugin(
         name="bruteforce",
         stream_factories=[session_factory(settings.ports, tracker, ctx.options.stream_depth)],

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from minerwatch.correlate.observations import StageObservation
+from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.events import SECRET_MASK, Event, EventFactory, iso_timestamp
 
 # How each service's refusals are known, and how far that can be trusted: a server that says "access
@@ -23,6 +25,8 @@ from minerwatch.events import SECRET_MASK, Event, EventFactory, iso_timestamp
 JUDGED_BY = {"ssh": "session-shape", "rdp": "session-shape", "http-form": "response-heuristics"}
 CONFIDENCE = {"server-reply": 0.9, "session-shape": 0.7, "response-heuristics": 0.7}
 UNSURE_PENALTY = 0.2  # most attempts had no verdict at all (e.g. RDP without CredSSP)
+ATTEMPT_LEVEL = 0.5  # how bad a campaign is for the kill chain: guessing ...
+SUCCESS_LEVEL = 0.9  # ... and a guess that worked
 Key = tuple[str, str, str]  # attacker, victim, service
 FAILED, SUCCEEDED, UNKNOWN = "failed", "succeeded", "unknown"
 
@@ -168,12 +172,33 @@ class Campaign:
     def attempts(self) -> int:
         return sum(self.outcomes.values())
 
+    def confidence(self) -> float:
+        """How sure the outcomes are: by how they were judged, less when most are unknown."""
+        confidence = CONFIDENCE[JUDGED_BY.get(self.service, "server-reply")]
+        if self.outcomes[UNKNOWN] > self.outcomes[FAILED]:
+            confidence -= UNSURE_PENALTY
+        return round(confidence, 2)
+
+    def observation(self, event_id: int) -> StageObservation:
+        """The campaign as a kill-chain step on its victim: an attempt, or an exploitation once a login
+        succeeded."""
+        succeeded = self.outcomes[SUCCEEDED] > 0
+        return StageObservation(
+            ts=self.last_ts,
+            host=self.victim,
+            peer=self.attacker,
+            stage=Stage.EXPLOITATION if succeeded else Stage.ATTEMPTED_ATTACK,
+            technique=Technique.BRUTE_FORCE,
+            level=SUCCESS_LEVEL if succeeded else ATTEMPT_LEVEL,
+            confidence=self.confidence(),
+            event_id=event_id,
+            label=f"{self.service} brute force" + (" (a login succeeded)" if succeeded else ""),
+            service=self.service,
+        )
+
     def body(self, phase: str, connections: int, show_secrets: bool) -> dict[str, Any]:
         duration = self.last_ts - self.first_ts
         judged_by = JUDGED_BY.get(self.service, "server-reply")
-        confidence = CONFIDENCE[judged_by]
-        if self.outcomes[UNKNOWN] > self.outcomes[FAILED]:
-            confidence -= UNSURE_PENALTY
         body: dict[str, Any] = {
             "phase": phase,
             "service": self.service,
@@ -194,7 +219,7 @@ class Campaign:
             "usernames_capped": self.usernames.capped,
             "success": dict(self.success) if self.success else None,
             "judged_by": judged_by,
-            "confidence": round(confidence, 2),
+            "confidence": self.confidence(),
             "flow_ids": list(self.flow_ids),
         }
         if self.passwords.seen:
@@ -213,9 +238,11 @@ class CampaignTracker:
         emit: Callable[[Event], None],
         config: BruteForceConfig,
         show_secrets: bool = False,
+        observe: Callable[[StageObservation], None] | None = None,
     ) -> None:
         self.events = events
         self.emit = emit
+        self.observe = observe
         self.config = config
         self.show_secrets = show_secrets
         self.campaigns: OrderedDict[Key, Campaign] = OrderedDict()
@@ -274,3 +301,5 @@ class CampaignTracker:
         )
         event.update(dest_ip=campaign.victim, dest_port=min(campaign.ports, default=0), proto="TCP")
         self.emit(event)
+        if self.observe is not None:
+            self.observe(campaign.observation(event["event_id"]))

@@ -29,7 +29,9 @@ def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPl
     scanner = YaraScanner(Path(d) for d in ctx.options.yara_dirs)
     stats = FileStats()
     store = FileStore(Path(extract_dir)) if extract_dir else None
-    reporter = FileReporter(ctx.events, ctx.emit, scanner, store, stats, ctx.correlator.observe_intel)
+    reporter = FileReporter(
+        ctx.events, ctx.emit, scanner, store, stats, ctx.correlator.observe_intel, ctx.incidents.observe
+    )
     budget = Budget(limits.max_total)
     ftp = FtpFiles(reporter, limits, budget)
 

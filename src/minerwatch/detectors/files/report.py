@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from minerwatch.correlate.observations import IntelObservation
+from minerwatch.correlate.observations import IntelObservation, StageObservation
+from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.detectors.files.carve import CarvedFile
 from minerwatch.detectors.files.indicators import Indicator, extract_indicators
 from minerwatch.detectors.files.magic import FileType, identify
@@ -71,6 +72,8 @@ class FileStats:
 # A pool URL or wallet inside a file someone received: suggestive, not proof (it may be a config of a
 # miner that never ran, or a security tool's test file).
 CARVED_INDICATOR_CONFIDENCE = 0.6
+LEVEL = {1: 0.9, 2: 0.6, 3: 0.3}  # how bad an implant is, by the severity of its strongest YARA rule
+INDICATOR_LEVEL = 0.5  # a file whose only finding is a pool URL or wallet inside
 
 
 class FileReporter:
@@ -82,10 +85,12 @@ class FileReporter:
         store: FileStore | None,
         stats: FileStats,
         observe: Callable[[IntelObservation], None] | None = None,
+        observe_stage: Callable[[StageObservation], None] | None = None,
     ) -> None:
         self.events = events
         self.emit = emit
         self.observe = observe
+        self.observe_stage = observe_stage
         self.scanner = scanner
         self.store = store
         self.stats = stats
@@ -134,6 +139,8 @@ class FileReporter:
         self.emit(event)
         self._count(body)
         self._feed_verdicts(event, indicators)
+        if self.observe_stage is not None and (matches or indicators):
+            self.observe_stage(_implant(flow, ts, transfer, carved, matches, event["event_id"]))
         for match in matches:
             self.emit(self._alert(flow, ts, transfer, event, match))
         return event
@@ -192,6 +199,28 @@ class FileReporter:
         self.stats.partial += body["partial"]
         self.stats.yara_matches += len(body["yara"])
         self.stats.with_indicators += bool(body["indicators"])
+
+
+def _implant(
+    flow: FlowLike, ts: float, transfer: Transfer, carved: CarvedFile, matches: list[YaraMatch], event_id: int
+) -> StageObservation:
+    """A file YARA or the indicator scan flagged, as an implant download to the host that received it."""
+    levels = [LEVEL.get(m.meta.get("severity"), 0.6) for m in matches]  # type: ignore[call-overload]
+    confidences = [_confidence(m.meta.get("confidence")) for m in matches]
+    app = transfer.app.get("http") or {}
+    return StageObservation(
+        ts=ts,
+        host=flow.server_ip if transfer.from_client else flow.client_ip,
+        peer=flow.client_ip if transfer.from_client else flow.server_ip,
+        stage=Stage.IMPLANT_DOWNLOAD,
+        technique=Technique.INGRESS_TOOL_TRANSFER,
+        level=max(levels, default=INDICATOR_LEVEL),
+        confidence=max(confidences, default=CARVED_INDICATOR_CONFIDENCE),
+        event_id=event_id,
+        label=f"{transfer.protocol} {transfer.direction} {transfer.filename or carved.sha256[:12]}",
+        peer_name=app.get("hostname") or None,
+        sha256=carved.sha256,
+    )
 
 
 def _confidence(value: Any) -> float:

@@ -1,0 +1,476 @@
+"""Incidents: per victim host, the observations of every kill-chain stage joined into one infection story.
+
+Inputs are typed only: StageObservations from the detectors (brute force, exploits, carved files, scans)
+as they happen, and at the end the verdict correlator's pool evidence, peer contacts and intel hits.
+The join, the host marking and the score are documented in docs/killchain.md; in short:
+- an attack on V (stage 2) becomes `exploitation` when V then does what an infection does (downloads an
+  implant, talks to C&C or a pool) within `link_window`, at full confidence when V fetched from the
+  attacker or from a host the attack's payload named, at LOOSE_LINK times it otherwise;
+- a host that is the source of stages 1-3 against others while it has an incident of its own moves
+  laterally: its incident gets `lateral_movement` and the hosts it reached that then show a stage of their
+  own in `spread_to`;
+- score = 1 - prod(1 - w) over the stages reached, w = level x confidence x 0.5 ** (age / half_life), age
+  measured from the incident's last activity: each stage is explained by its own fields, and two stages
+  count more than either alone.
+Memory: at most `max_hosts` hosts (least recently observed forgotten first, counted) and `max_steps` kinds
+of observation per host; each kind keeps EVENT_IDS event ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from copy import deepcopy as copy
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from minerwatch.correlate.observations import StageObservation
+from minerwatch.correlate.stages import Stage, Technique
+from minerwatch.correlate.verdicts import VerdictCorrelator
+from minerwatch.events import iso_timestamp
+
+EVENT_IDS = 20  # event ids kept per step and per stage of an incident
+LISTED = 32  # attackers, pools, files, wallets... listed per incident
+LOOSE_LINK = 0.7  # confidence factor of an exploitation inferred from behaviour not tied to the attacker
+EXPLOITATION_LEVEL = 0.9
+LATERAL_LEVEL = 0.8
+# How bad a mining observation is, by what it rests on: behaviour-confirmed > intel-only > address contact.
+POOL_LEVEL = {"behaviour": 1.0, "intel": 0.6, "contact": 0.4}
+INTEL_C2_LEVEL = 0.8
+INTEL_HASH_LEVEL = 0.8
+FOLLOW_UP = (Stage.IMPLANT_DOWNLOAD, Stage.COMMAND_AND_CONTROL, Stage.ACTIONS_ON_OBJECTIVE)
+ATTACK_STAGES = (Stage.RECONNAISSANCE, Stage.ATTEMPTED_ATTACK, Stage.EXPLOITATION)
+LATERAL_TECHNIQUE = {
+    Technique.ACTIVE_SCANNING: Technique.NETWORK_SERVICE_DISCOVERY,
+    Technique.BRUTE_FORCE: Technique.REMOTE_SERVICES,
+}
+
+
+@dataclass
+class IncidentPolicy:
+    """Documented defaults (docs/killchain.md)."""
+
+    link_window: float = 3600.0  # seconds after an attack in which the victim's behaviour proves success
+    half_life: float = (
+        86400.0  # seconds: a stage this much older than the incident's last activity counts half
+    )
+    max_hosts: int = 50_000
+    max_steps: int = 64  # kinds of observation (stage, peer, label) kept per host
+
+
+@dataclass
+class Step:
+    """Every observation of one kind (stage, peer, label) on one host."""
+
+    stage: Stage
+    label: str
+    peer: str | None
+    first_seen: float
+    last_seen: float
+    level: float
+    confidence: float
+    techniques: set[str] = field(default_factory=set)
+    event_ids: list[int] = field(default_factory=list)
+    services: set[str] = field(default_factory=set)
+    named_hosts: set[str] = field(default_factory=set)
+    peer_names: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+    basis: str | None = None  # mining steps: behaviour, intel or contact
+
+    def add(self, obs: StageObservation) -> None:
+        self.first_seen = min(self.first_seen, obs.ts)
+        self.last_seen = max(self.last_seen, obs.ts)
+        self.level = max(self.level, obs.level)
+        self.confidence = max(self.confidence, obs.confidence)
+        self.techniques.add(obs.technique)
+        if len(self.event_ids) < EVENT_IDS and obs.event_id not in self.event_ids:
+            self.event_ids.append(obs.event_id)
+        for value, into in (
+            (obs.service, self.services),
+            (obs.peer_name, self.peer_names),
+            (obs.sha256, self.files),
+        ):
+            if value and len(into) < LISTED:
+                into.add(value)
+        self.named_hosts.update(obs.named_hosts[: LISTED - len(self.named_hosts)])
+
+    @property
+    def weight(self) -> float:
+        return self.level * self.confidence
+
+    def fetched_from(self, hosts: set[str]) -> bool:
+        return self.peer in hosts or bool(self.peer_names & hosts)
+
+
+class IncidentCorrelator:
+    def __init__(self, policy: IncidentPolicy | None = None) -> None:
+        self.policy = policy or IncidentPolicy()
+        self.hosts: OrderedDict[str, dict[tuple[Stage, str | None, str], Step]] = OrderedDict()
+        self.stats = {"observations": 0, "hosts_forgotten": 0, "steps_dropped": 0}
+
+    def observe(self, obs: StageObservation) -> None:
+        self.stats["observations"] += 1
+        self._step(obs.host, obs.stage, obs.peer, obs.label, obs)
+
+    def _step(self, host: str, stage: Stage, peer: str | None, label: str, obs: StageObservation) -> None:
+        steps = self.hosts.get(host)
+        if steps is None:
+            steps = self.hosts[host] = {}
+            if len(self.hosts) > self.policy.max_hosts:
+                self.hosts.popitem(last=False)
+                self.stats["hosts_forgotten"] += 1
+        else:
+            self.hosts.move_to_end(host)
+        key = (stage, peer, label)
+        step = steps.get(key)
+        if step is None:
+            if len(steps) >= self.policy.max_steps:
+                self.stats["steps_dropped"] += 1
+                return
+            step = steps[key] = Step(stage, label, peer, obs.ts, obs.ts, obs.level, obs.confidence)
+        step.add(obs)
+
+    def incidents(self, verdicts: VerdictCorrelator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(incident bodies, host bodies), each with `last_seen` as capture time in `_ts`."""
+        return _Builder(self.policy, self.hosts, verdicts).build()
+
+
+class _Builder:
+    """One pass at the end: copies the steps, adds mining and intel, promotes, links, scores."""
+
+    def __init__(
+        self,
+        policy: IncidentPolicy,
+        observed: dict[str, dict[tuple[Stage, str | None, str], Step]],
+        verdicts: VerdictCorrelator,
+    ) -> None:
+        self.policy = policy
+        self.steps = {host: [copy(s) for s in steps.values()] for host, steps in observed.items()}
+        self.pools: dict[str, dict[str, dict[str, Any]]] = {}  # host -> "ip:port" -> pool entry
+        self.wallets: dict[str, set[str]] = {}
+        self.agents: dict[str, set[str]] = {}
+        self._mining(verdicts)
+        self._intel(verdicts)
+
+    def _add(self, host: str, step: Step) -> None:
+        self.steps.setdefault(host, []).append(step)
+
+    def _pool(self, host: str, address: str, basis: str, confidence: float) -> None:
+        pools = self.pools.setdefault(host, {})
+        if address not in pools and len(pools) < LISTED:
+            pools[address] = {"address": address, "basis": basis, "confidence": round(confidence, 2)}
+
+    def _mining(self, verdicts: VerdictCorrelator) -> None:
+        for host, pool, _ in verdicts.staged_pools():
+            address = f"{pool.ip}:{pool.port}"
+            step = Step(
+                Stage.ACTIONS_ON_OBJECTIVE,
+                f"pool {address} ({'/'.join(sorted(pool.dialects))})",
+                pool.ip,
+                pool.first_seen,
+                pool.last_seen,
+                POOL_LEVEL["behaviour"],
+                pool.confidence(),
+                {Technique.COMPUTE_HIJACKING},
+                sorted({i for ids in pool.event_ids.values() for i in ids})[:EVENT_IDS],
+                basis="behaviour",
+            )
+            self._add(host, step)
+            self._pool(host, address, "behaviour", pool.confidence())
+            self.wallets.setdefault(host, set()).update(list(pool.wallets)[:LISTED])
+            self.agents.setdefault(host, set()).update(list(pool.agents)[:LISTED])
+        for host, contacts in verdicts.peer_contacts().items():
+            for entry, contact in contacts:
+                address = f"{entry['ip']}:{entry['port']}"
+                confidence = entry["pool_confidence"] * (0.5 if entry["same_port"] else 0.3)
+                step = Step(
+                    Stage.ACTIONS_ON_OBJECTIVE,
+                    f"contacted confirmed pool {address}",
+                    entry["ip"],
+                    contact.first_seen,
+                    contact.last_seen,
+                    POOL_LEVEL["contact"],
+                    confidence,
+                    {Technique.COMPUTE_HIJACKING},
+                    entry["event_ids"][:EVENT_IDS],
+                    basis="contact",
+                )
+                self._add(host, step)
+                self._pool(host, address, "contact", confidence)
+
+    def _intel(self, verdicts: VerdictCorrelator) -> None:
+        """Intel hits: C&C indicators are stage 5, file hashes stage 4, the rest (pools, mining domains,
+        wallets) intel-only mining. Indicators found inside carved files are the file's evidence."""
+        for host, hits in verdicts.intel.items():
+            for hit in hits:
+                if hit.indicator_type == "wallet":
+                    self.wallets.setdefault(host, set()).add(hit.indicator)
+                if hit.source == "carved-file":
+                    continue
+                if "c2" in hit.tags:
+                    stage, level, technique = (
+                        Stage.COMMAND_AND_CONTROL,
+                        INTEL_C2_LEVEL,
+                        Technique.APPLICATION_LAYER_PROTOCOL,
+                    )
+                elif hit.indicator_type == "hash":
+                    stage, level, technique = (
+                        Stage.IMPLANT_DOWNLOAD,
+                        INTEL_HASH_LEVEL,
+                        Technique.INGRESS_TOOL_TRANSFER,
+                    )
+                else:
+                    stage, level, technique = (
+                        Stage.ACTIONS_ON_OBJECTIVE,
+                        POOL_LEVEL["intel"],
+                        Technique.COMPUTE_HIJACKING,
+                    )
+                    self._pool(host, hit.indicator, "intel", hit.confidence)
+                label = f"intel {hit.indicator_type} {hit.indicator}"
+                step = Step(stage, label, hit.peer_ip, hit.ts, hit.ts, level, hit.confidence, {technique})
+                step.event_ids.append(hit.event_id)
+                step.basis = "intel" if stage is Stage.ACTIONS_ON_OBJECTIVE else None
+                self._add(host, step)
+
+    # ---- the join -----------------------------------------------------------------------------------------
+
+    def _promote(self, steps: list[Step]) -> list[Step]:
+        """An exploit request followed by the victim's own infection behaviour is an exploitation (brute
+        force is judged by its own detector: a campaign with a successful login is one already)."""
+        window = self.policy.link_window
+        followers = [s for s in steps if s.stage in FOLLOW_UP and s.basis != "contact"]
+        out = []
+        for step in steps:
+            if step.stage is Stage.ATTEMPTED_ATTACK and Technique.BRUTE_FORCE not in step.techniques:
+                after = [f for f in followers if step.first_seen <= f.first_seen <= step.last_seen + window]
+                if after:
+                    linked = any(f.fetched_from({str(step.peer), *step.named_hosts}) for f in after)
+                    step.stage = Stage.EXPLOITATION
+                    step.level = max(step.level, EXPLOITATION_LEVEL)
+                    step.confidence = step.confidence * (1.0 if linked else LOOSE_LINK)
+            out.append(step)
+        return out
+
+    def build(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        self.steps = {host: self._promote(steps) for host, steps in self.steps.items()}
+        status = {host: s for host, steps in self.steps.items() if (s := _status(steps))}
+        by_peer: dict[str, list[tuple[str, Step]]] = {}
+        for host, steps in self.steps.items():
+            for step in steps:
+                if step.stage in ATTACK_STAGES and step.peer is not None:
+                    by_peer.setdefault(step.peer, []).append((host, step))
+        spread: dict[str, set[str]] = {}
+        for source in sorted(status.keys() & by_peer.keys()):
+            for target, step in by_peer[source]:
+                self._add(source, _lateral(step, target))
+                if _shows_stage_after(self.steps.get(target, ()), step, source):
+                    spread.setdefault(source, set()).add(target)
+                    status.setdefault(target, "suspicious")
+        incidents, hosts = [], []
+        for host in sorted(status, key=lambda h: (min(s.first_seen for s in self.steps[h]), h)):
+            body = self._incident(host, status[host], spread.get(host, set()))
+            opened = not _weak_only(self.steps[host])
+            hosts.append(_host(host, status[host], body, opened))
+            if opened:
+                incidents.append(body)
+        hosts += _attackers(incidents, self.steps)
+        return incidents, hosts
+
+    def _incident(self, host: str, status: str, spread_to: set[str]) -> dict[str, Any]:
+        steps = self.steps[host]
+        last = max(s.last_seen for s in steps)
+        stages = [
+            _stage_entry(stage, group, last, self.policy.half_life) for stage, group in _by_stage(steps)
+        ]
+        remaining = 1.0
+        for entry in stages:
+            remaining *= 1 - entry["weight"]
+        attacks = sorted(
+            (s for s in steps if s.stage in ATTACK_STAGES and s.peer), key=lambda s: (s.first_seen, s.label)
+        )
+        entry_step = next(
+            (s for s in attacks if s.stage is Stage.EXPLOITATION), attacks[0] if attacks else None
+        )
+        body: dict[str, Any] = {
+            "id": incident_id(host),
+            "host": host,
+            "role": "victim-and-attacker"
+            if any(s.stage is Stage.LATERAL_MOVEMENT for s in steps)
+            else "victim",
+            "status": status,
+            "score": round(1 - remaining, 2),
+            "first_seen": iso_timestamp(min(s.first_seen for s in steps)),
+            "last_seen": iso_timestamp(last),
+            "stages": stages,
+            "entry": _entry(entry_step),
+            "attackers": sorted({s.peer for s in attacks if s.peer})[:LISTED],
+            "spread_to": sorted(spread_to)[:LISTED],
+            "pools": sorted(self.pools.get(host, {}).values(), key=lambda p: p["address"]),
+            "wallets": sorted(self.wallets.get(host, set()))[:LISTED],
+            "agents": sorted(self.agents.get(host, set()))[:LISTED],
+            "files": _files(steps),
+            "_ts": last,
+        }
+        body["recommendations"] = recommendations(body, {v for s in attacks for v in s.services})
+        return body
+
+
+def incident_id(host: str) -> str:
+    """One incident per victim host: its id depends on the host alone, so later runs extend it."""
+    return "mw-" + hashlib.sha256(host.encode()).hexdigest()[:16]
+
+
+def _status(steps: list[Step]) -> str | None:
+    """compromised: pool behaviour confirmed, or an exploitation followed by an implant download;
+    suspicious: any other stage from exploitation on (a confirmed pool's address contacted included)."""
+    if any(s.basis == "behaviour" for s in steps):
+        return "compromised"
+    exploited = [s.first_seen for s in steps if s.stage is Stage.EXPLOITATION]
+    if exploited and any(s.stage is Stage.IMPLANT_DOWNLOAD and s.last_seen >= min(exploited) for s in steps):
+        return "compromised"
+    if any(s.stage.number >= Stage.EXPLOITATION.number for s in steps):
+        return "suspicious"
+    return None
+
+
+def _weak_only(steps: list[Step]) -> bool:
+    """Hosts known only from intel or from contacting a confirmed pool are marked, not incidents."""
+    return all(s.basis in ("intel", "contact") or s.stage.number < 3 for s in steps)
+
+
+def _lateral(step: Step, target: str) -> Step:
+    technique = next(iter(sorted(step.techniques)), Technique.EXPLOITATION_OF_REMOTE_SERVICES)
+    moved = Step(
+        Stage.LATERAL_MOVEMENT,
+        f"{step.label} against {target}",
+        target,
+        step.first_seen,
+        step.last_seen,
+        LATERAL_LEVEL,
+        step.confidence,
+        {LATERAL_TECHNIQUE.get(technique, Technique.EXPLOITATION_OF_REMOTE_SERVICES)},
+        list(step.event_ids),
+    )
+    return moved
+
+
+def _shows_stage_after(steps: Iterable[Step], attack: Step, source: str) -> bool:
+    """A target that, after being attacked from `source`, shows a stage of its own (other than more
+    attacks from the same source)."""
+    return any(
+        s.last_seen >= attack.first_seen and (s.peer != source or s.stage.number >= 3)
+        for s in steps
+        if s is not attack and s.stage is not Stage.LATERAL_MOVEMENT
+    )
+
+
+def _by_stage(steps: list[Step]) -> Iterator[tuple[Stage, list[Step]]]:
+    for stage in Stage:
+        group = [s for s in steps if s.stage is stage]
+        if group:
+            yield stage, group
+
+
+def _stage_entry(stage: Stage, steps: list[Step], last: float, half_life: float) -> dict[str, Any]:
+    strongest = max(steps, key=lambda s: (s.weight, s.last_seen))
+    stage_last = max(s.last_seen for s in steps)
+    decay = 0.5 ** (max(0.0, last - stage_last) / half_life) if half_life > 0 else 1.0
+    return {
+        "name": str(stage),
+        "number": stage.number,
+        "first_seen": iso_timestamp(min(s.first_seen for s in steps)),
+        "last_seen": iso_timestamp(stage_last),
+        "event_ids": sorted({i for s in steps for i in s.event_ids})[:EVENT_IDS],
+        "techniques": sorted({t for s in steps for t in s.techniques}),
+        "observations": sorted({s.label for s in steps})[:LISTED],
+        "level": round(strongest.level, 2),
+        "confidence": round(strongest.confidence, 2),
+        "decay": round(decay, 3),
+        "weight": round(strongest.weight * decay, 3),
+    }
+
+
+def _entry(step: Step | None) -> dict[str, Any] | None:
+    if step is None:
+        return None
+    return {
+        "stage": str(step.stage),
+        "peer": step.peer,
+        "services": sorted(step.services),
+        "what": step.label,
+    }
+
+
+def _files(steps: list[Step]) -> list[dict[str, Any]]:
+    files = {}
+    for step in sorted(steps, key=lambda s: s.first_seen):
+        for sha256 in sorted(step.files):
+            files.setdefault(sha256, {"sha256": sha256, "what": step.label, "from": step.peer})
+    return list(files.values())[:LISTED]
+
+
+def _host(host: str, status: str, incident: dict[str, Any], opened: bool) -> dict[str, Any]:
+    """A compromised or suspicious host; `incident` is None when its evidence opened none (intel-only,
+    contact with a confirmed pool's address)."""
+    reasons = [s["observations"][0] for s in incident["stages"] if s["number"] >= 3]
+    return {
+        "host": host,
+        "status": status,
+        "reason": "; ".join(reasons[:4]),
+        "incident": incident["id"] if opened else None,
+        "first_seen": incident["first_seen"],
+        "last_seen": incident["last_seen"],
+        "_ts": incident["_ts"],
+    }
+
+
+def _attackers(incidents: list[dict[str, Any]], steps: dict[str, list[Step]]) -> list[dict[str, Any]]:
+    """Every source of stages 1-3 against a host with an incident."""
+    attacked: dict[str, list[tuple[str, Step]]] = {}
+    for incident in incidents:
+        for step in steps[incident["host"]]:
+            if step.stage in ATTACK_STAGES and step.peer:
+                attacked.setdefault(step.peer, []).append((incident["id"], step))
+    out = []
+    for attacker, found in sorted(attacked.items()):
+        first = min(s.first_seen for _, s in found)
+        last = max(s.last_seen for _, s in found)
+        out.append(
+            {
+                "host": attacker,
+                "status": "attacker",
+                "reason": "; ".join(sorted({s.label for _, s in found})[:4]),
+                "incidents": sorted({i for i, _ in found}),
+                "first_seen": iso_timestamp(first),
+                "last_seen": iso_timestamp(last),
+                "_ts": last,
+            }
+        )
+    return out
+
+
+@cache
+def _advice() -> tuple[dict[str, Any], ...]:
+    text = resources.files("minerwatch").joinpath("rules/recommendations.yml").read_text()
+    return tuple(yaml.safe_load(text)["recommendations"])
+
+
+def recommendations(incident: dict[str, Any], services: set[str]) -> list[dict[str, str]]:
+    """The shipped advice (rules/recommendations.yml) whose conditions the incident meets."""
+    reached = {s["name"] for s in incident["stages"]}
+    out = []
+    for advice in _advice():
+        when = advice.get("when", {})
+        if "stage" in when and when["stage"] not in reached:
+            continue
+        if "service" in when and when["service"] not in services:
+            continue
+        if "has" in when and not incident.get(when["has"]):
+            continue
+        out.append({"id": advice["id"], "text": advice["text"]})
+    return out
