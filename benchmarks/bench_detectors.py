@@ -37,6 +37,7 @@ BY_ISSUE = {
     "issue 3 (mining variants)": ("obfuscated_stratum", "mining_http", "pool_urls", "stratum_v2"),
     "issue 4 (intel)": ("intel",),
     "issue 5 (intrusion, implant)": ("files", "bruteforce", "exploits"),
+    "issue 13 (kill chain)": ("scan",),
 }
 
 

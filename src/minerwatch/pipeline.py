@@ -24,6 +24,7 @@ from minerwatch.detectors import (
     obfuscated_stratum,
     pool_behaviour,
     pool_urls,
+    scan,
     stratum_v2,
 )
 from minerwatch.detectors.base import DetectorContext, PluginSetup
@@ -48,6 +49,7 @@ PLUGINS: tuple[PluginSetup, ...] = (
     bruteforce.plugin,
     exploits.plugin,
     intel.plugin,
+    scan.plugin,
 )
 
 
@@ -74,6 +76,7 @@ class AnalysisOptions:
     record_discovered: bool = False
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
     bruteforce: bruteforce.BruteForceSettings = field(default_factory=bruteforce.BruteForceSettings)
+    scan: scan.ScanConfig = field(default_factory=scan.ScanConfig)
     carve_all: bool = False  # carve every named HTTP download, not only implant-like files
     extract_dir: str | None = None  # carved files are written here (by sha256) only when set
     rule_paths: tuple[str, ...] = ()  # user exploit/dropper rule files or directories, next to the shipped

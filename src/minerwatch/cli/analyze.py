@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from minerwatch.cli.report import write_report
 from minerwatch.correlate.verdicts import VerdictPolicy
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
+from minerwatch.detectors.scan import ScanConfig
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.jsonlines import JsonLinesWriter
 from minerwatch.output.report import ReportBuilder
@@ -74,6 +76,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="... within this many seconds (default 300)",
     )
     p.add_argument(
+        "--scan-ports",
+        type=positive(int),
+        default=20,
+        metavar="N",
+        help="distinct ports of one host probed by one source that make a port scan (default 20)",
+    )
+    p.add_argument(
+        "--scan-hosts",
+        type=positive(int),
+        default=20,
+        metavar="N",
+        help="distinct hosts probed on one port by one source that make a sweep (default 20)",
+    )
+    p.add_argument(
+        "--scan-window",
+        type=positive(float),
+        default=60.0,
+        metavar="SECONDS",
+        help="... within this many seconds of the first probe (default 60)",
+    )
+    p.add_argument(
         "--intel-db",
         metavar="FILE",
         help="threat-intel knowledge base (default: $MINERWATCH_INTEL_DB, else ~/.local/share/minerwatch)",
@@ -128,6 +151,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+    """An argparse type: a number of `kind` above zero (argparse turns the ValueError into exit 2)."""
+
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def run(args: argparse.Namespace) -> int:
     detectors = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else None
     if args.no_intel:
@@ -144,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
         bruteforce=BruteForceSettings(
             campaigns=BruteForceConfig(threshold=args.bruteforce_threshold, window=args.bruteforce_window)
         ),
+        scan=ScanConfig(ports=args.scan_ports, hosts=args.scan_hosts, window=args.scan_window),
         extract_dir=args.extract_dir,
         carve_all=args.carve_all,
         yara_dirs=tuple(args.yara_rules),

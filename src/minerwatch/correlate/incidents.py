@@ -6,9 +6,9 @@ The join, the host marking and the score are documented in docs/killchain.md; in
 - an attack on V (stage 2) becomes `exploitation` when V then does what an infection does (downloads an
   implant, talks to C&C or a pool) within `link_window`, at full confidence when V fetched from the
   attacker or from a host the attack's payload named, at LOOSE_LINK times it otherwise;
-- a host that is the source of stages 1-3 against others while it has an incident of its own moves
-  laterally: its incident gets `lateral_movement` and the hosts it reached that then show a stage of their
-  own in `spread_to`;
+- a host that is the source of stages 1-3 against internal (not globally routed) addresses while it has
+  an incident of its own moves laterally: its incident gets `lateral_movement`, and the hosts it reached
+  that then show a stage of their own go into `spread_to`;
 - score = 1 - prod(1 - w) over the stages reached, w = level x confidence x 0.5 ** (age / half_life), age
   measured from the incident's last activity: each stage is explained by its own fields, and two stages
   count more than either alone.
@@ -19,6 +19,7 @@ of observation per host; each kind keeps EVENT_IDS event ids.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from copy import deepcopy as copy
@@ -267,6 +268,8 @@ class _Builder:
         spread: dict[str, set[str]] = {}
         for source in sorted(status.keys() & by_peer.keys()):
             for target, step in by_peer[source]:
+                if _is_global(target):  # a miner probing pools on the internet moves nowhere
+                    continue
                 self._add(source, _lateral(step, target))
                 if _shows_stage_after(self.steps.get(target, ()), step, source):
                     spread.setdefault(source, set()).add(target)
@@ -343,6 +346,14 @@ def _weak_only(steps: list[Step]) -> bool:
     return all(s.basis in ("intel", "contact") or s.stage.number < 3 for s in steps)
 
 
+@cache
+def _is_global(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
+
+
 def _lateral(step: Step, target: str) -> Step:
     technique = next(iter(sorted(step.techniques)), Technique.EXPLOITATION_OF_REMOTE_SERVICES)
     moved = Step(
@@ -387,7 +398,7 @@ def _stage_entry(stage: Stage, steps: list[Step], last: float, half_life: float)
         "last_seen": iso_timestamp(stage_last),
         "event_ids": sorted({i for s in steps for i in s.event_ids})[:EVENT_IDS],
         "techniques": sorted({t for s in steps for t in s.techniques}),
-        "observations": sorted({s.label for s in steps})[:LISTED],
+        "observations": [strongest.label, *sorted({s.label for s in steps} - {strongest.label})][:LISTED],
         "level": round(strongest.level, 2),
         "confidence": round(strongest.confidence, 2),
         "decay": round(decay, 3),
