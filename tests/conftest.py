@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -18,6 +19,18 @@ def private_intel_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("intel") / "intel.sqlite"
     os.environ["MINERWATCH_INTEL_DB"] = str(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def private_incident_store(tmp_path_factory, monkeypatch) -> Path:
+    """Tests never touch the user's incident store, nor see each other's: each test gets its own path
+    (the file is only made when an analysis with a store runs)."""
+    path = tmp_path_factory.getbasetemp() / "stores" / f"{next(_STORES)}.sqlite"
+    monkeypatch.setenv("MINERWATCH_STORE", str(path))
+    return path
+
+
+_STORES = itertools.count()
 
 
 @pytest.fixture(autouse=True, scope="session")

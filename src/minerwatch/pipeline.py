@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from minerwatch.capture import CaptureStats, feed_capture
-from minerwatch.correlate.incidents import IncidentCorrelator
+from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
+from minerwatch.correlate.store import IncidentStore
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
 from minerwatch.detectors import (
@@ -75,6 +76,8 @@ class AnalysisOptions:
     # Off by default: a capture is untrusted, so an analysis only reads intelligence (see intel/learn.py).
     record_discovered: bool = False
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
+    incident_policy: IncidentPolicy = field(default_factory=IncidentPolicy)
+    store: str | None = None  # the incident store's path; None: incidents are not kept across runs
     bruteforce: bruteforce.BruteForceSettings = field(default_factory=bruteforce.BruteForceSettings)
     scan: scan.ScanConfig = field(default_factory=scan.ScanConfig)
     carve_all: bool = False  # carve every named HTTP download, not only implant-like files
@@ -99,7 +102,7 @@ class Analysis:
         self.sinks = sinks
         self.events = EventFactory()
         self.correlator = VerdictCorrelator(self.options.policy)
-        self.incidents = IncidentCorrelator()
+        self.incidents = IncidentCorrelator(self.options.incident_policy)
         context = DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
         wanted = self.options.detectors
         unknown = set(wanted or ()) - set(detector_names())
@@ -176,7 +179,11 @@ class Analysis:
 
     def _incidents(self) -> list[Event]:
         """The final state of every incident, then the hosts it marks (compromised, suspicious, attacker)."""
-        bodies, hosts = self.incidents.incidents(self.correlator)
+        if self.options.store is None:
+            bodies, hosts = self.incidents.incidents(self.correlator)
+        else:
+            with IncidentStore.open(self.options.store) as store:
+                bodies, hosts = self.incidents.incidents(self.correlator, store)
         made = []
         for kind, body in [("incident", b) for b in bodies] + [("host", h) for h in hosts]:
             event = self.events.make(kind, body.pop("_ts"), body, host=body["host"])

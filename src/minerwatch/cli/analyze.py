@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from minerwatch.cli.report import write_report
+from minerwatch.correlate.incidents import IncidentPolicy
+from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS
+from minerwatch.correlate.store import default_path as default_store
 from minerwatch.correlate.verdicts import VerdictPolicy
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
@@ -97,6 +100,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="... within this many seconds of the first probe (default 60)",
     )
     p.add_argument(
+        "--store",
+        metavar="FILE",
+        help="incident store: incidents are kept and extended across runs (default: $MINERWATCH_STORE, "
+        "else ~/.local/share/minerwatch/incidents.sqlite)",
+    )
+    p.add_argument("--no-store", action="store_true", help="do not read or write the incident store")
+    p.add_argument(
+        "--retention",
+        type=positive(float),
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="DAYS",
+        help="the store forgets what ended this long (capture time) before its newest activity (default 90)",
+    )
+    p.add_argument(
         "--intel-db",
         metavar="FILE",
         help="threat-intel knowledge base (default: $MINERWATCH_INTEL_DB, else ~/.local/share/minerwatch)",
@@ -180,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
         bruteforce=BruteForceSettings(
             campaigns=BruteForceConfig(threshold=args.bruteforce_threshold, window=args.bruteforce_window)
         ),
+        incident_policy=IncidentPolicy(retention=args.retention * 86400),
+        store=None if args.no_store else str(args.store or default_store()),
         scan=ScanConfig(ports=args.scan_ports, hosts=args.scan_hosts, window=args.scan_window),
         extract_dir=args.extract_dir,
         carve_all=args.carve_all,

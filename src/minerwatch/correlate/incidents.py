@@ -32,6 +32,7 @@ import yaml
 
 from minerwatch.correlate.observations import StageObservation
 from minerwatch.correlate.stages import Stage, Technique
+from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS, SETS, FactRow, IncidentStore, StepRow
 from minerwatch.correlate.verdicts import VerdictCorrelator
 from minerwatch.events import iso_timestamp
 
@@ -44,6 +45,9 @@ LATERAL_LEVEL = 0.8
 POOL_LEVEL = {"behaviour": 1.0, "intel": 0.6, "contact": 0.4}
 INTEL_C2_LEVEL = 0.8
 INTEL_HASH_LEVEL = 0.8
+# Intel hits on what a transfer carried (a pool URL in a script), not on what the host itself contacted:
+# the file's own observation covers them.
+CONTENT_WHERE = ("mining pool-url", "mining miner-cmdline", "carved file")
 FOLLOW_UP = (Stage.IMPLANT_DOWNLOAD, Stage.COMMAND_AND_CONTROL, Stage.ACTIONS_ON_OBJECTIVE)
 ATTACK_STAGES = (Stage.RECONNAISSANCE, Stage.ATTEMPTED_ATTACK, Stage.EXPLOITATION)
 LATERAL_TECHNIQUE = {
@@ -62,6 +66,7 @@ class IncidentPolicy:
     )
     max_hosts: int = 50_000
     max_steps: int = 64  # kinds of observation (stage, peer, label) kept per host
+    retention: float = DEFAULT_RETENTION_DAYS * 86400  # seconds of capture time the store keeps
 
 
 @dataclass
@@ -82,6 +87,17 @@ class Step:
     peer_names: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
     basis: str | None = None  # mining steps: behaviour, intel or contact
+
+    def merge(self, other: Step) -> None:
+        """The same kind of observation seen again (in another run): independent of the order."""
+        self.first_seen = min(self.first_seen, other.first_seen)
+        self.last_seen = max(self.last_seen, other.last_seen)
+        self.level = max(self.level, other.level)
+        self.confidence = max(self.confidence, other.confidence)
+        self.event_ids = sorted({*self.event_ids, *other.event_ids})[:EVENT_IDS]
+        for name in SETS:
+            mine = getattr(self, name)
+            mine.update(sorted(getattr(other, name) - mine)[: max(0, LISTED - len(mine))])
 
     def add(self, obs: StageObservation) -> None:
         self.first_seen = min(self.first_seen, obs.ts)
@@ -136,9 +152,26 @@ class IncidentCorrelator:
             step = steps[key] = Step(stage, label, peer, obs.ts, obs.ts, obs.level, obs.confidence)
         step.add(obs)
 
-    def incidents(self, verdicts: VerdictCorrelator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(incident bodies, host bodies), each with `last_seen` as capture time in `_ts`."""
-        return _Builder(self.policy, self.hosts, verdicts).build()
+    def incidents(
+        self, verdicts: VerdictCorrelator, store: IncidentStore | None = None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(incident bodies, host bodies), each with its last activity as capture time in `_ts`.
+
+        With a store, what earlier runs saw is joined in and everything is saved back; then only the
+        incidents this run touched or changed (a host that spread since, say) and their hosts are returned.
+        """
+        builder = _Builder(self.policy, self.hosts, verdicts)
+        if store is None:
+            return builder.build()
+        builder.load(store.steps(), store.facts())
+        before = {host: _without_ids(body) for host, body in store.bodies().items()}
+        incidents, hosts = builder.build()
+        store.save(builder.step_rows(), builder.fact_rows(), incidents)
+        self.stats["store_steps_expired"] = store.expire(self.policy.retention)
+        touched = builder.touched
+        incidents = [i for i in incidents if i["host"] in touched or before.get(i["host"]) != _without_ids(i)]
+        shown = touched | {i["host"] for i in incidents}
+        return incidents, [h for h in hosts if h["host"] in shown]
 
 
 class _Builder:
@@ -162,9 +195,61 @@ class _Builder:
         self.steps.setdefault(host, []).append(step)
 
     def _pool(self, host: str, address: str, basis: str, confidence: float) -> None:
+        """Behaviour outranks intel, which outranks a contact; then the higher confidence."""
         pools = self.pools.setdefault(host, {})
-        if address not in pools and len(pools) < LISTED:
-            pools[address] = {"address": address, "basis": basis, "confidence": round(confidence, 2)}
+        entry = {"address": address, "basis": basis, "confidence": round(confidence, 2)}
+        old = pools.get(address)
+        if old is None and len(pools) >= LISTED:
+            return
+        if old is None or _pool_rank(entry) > _pool_rank(old):
+            pools[address] = entry
+
+    def load(self, steps: list[StepRow], facts: list[FactRow]) -> None:
+        """What earlier runs saw (IncidentStore): merged with this run's steps when the build starts."""
+        for host, stage, peer, label, first, last, level, confidence, basis, sets in steps:
+            step = Step(stage, label, peer, first, last, level, confidence, basis=basis)
+            for name in SETS:
+                getattr(step, name).update(sets.get(name, ()))
+            self._add(host, step)
+        for host, kind, value, basis, confidence in facts:
+            if kind == "pool":
+                self._pool(host, value, basis or "intel", confidence or 0.0)
+            else:
+                (self.wallets if kind == "wallet" else self.agents).setdefault(host, set()).add(value)
+
+    def step_rows(self) -> list[StepRow]:
+        """The merged steps as the store keeps them (before promotion: it is redone each build)."""
+        return [
+            (
+                host,
+                s.stage,
+                s.peer,
+                s.label,
+                s.first_seen,
+                s.last_seen,
+                s.level,
+                s.confidence,
+                s.basis,
+                {name: sorted(getattr(s, name)) for name in SETS},
+            )
+            for host, steps in sorted(self.raw.items())
+            for s in steps
+        ]
+
+    def fact_rows(self) -> list[FactRow]:
+        rows: list[FactRow] = [
+            (host, "pool", p["address"], p["basis"], p["confidence"])
+            for host, pools in self.pools.items()
+            for p in pools.values()
+        ]
+        for kind, values in (("wallet", self.wallets), ("agent", self.agents)):
+            rows += [(host, kind, v, None, None) for host, found in values.items() for v in found]
+        return rows
+
+    @property
+    def touched(self) -> set[str]:
+        """Hosts this run observed something about (stored steps carry no event ids)."""
+        return {host for host, steps in self.raw.items() if any(s.event_ids for s in steps)}
 
     def _mining(self, verdicts: VerdictCorrelator) -> None:
         for host, pool, _ in verdicts.staged_pools():
@@ -206,12 +291,12 @@ class _Builder:
 
     def _intel(self, verdicts: VerdictCorrelator) -> None:
         """Intel hits: C&C indicators are stage 5, file hashes stage 4, the rest (pools, mining domains,
-        wallets) intel-only mining. Indicators found inside carved files are the file's evidence."""
+        wallets) intel-only mining. Indicators found inside transfers are the file's evidence."""
         for host, hits in verdicts.intel.items():
             for hit in hits:
                 if hit.indicator_type == "wallet":
                     self.wallets.setdefault(host, set()).add(hit.indicator)
-                if hit.source == "carved-file":
+                if hit.source == "carved-file" or hit.where in CONTENT_WHERE:
                     continue
                 if "c2" in hit.tags:
                     stage, level, technique = (
@@ -258,7 +343,8 @@ class _Builder:
         return out
 
     def build(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        self.steps = {host: self._promote(steps) for host, steps in self.steps.items()}
+        self.raw = {host: _merged(steps) for host, steps in self.steps.items()}
+        self.steps = {host: self._promote([copy(s) for s in steps]) for host, steps in self.raw.items()}
         status = {host: s for host, steps in self.steps.items() if (s := _status(steps))}
         by_peer: dict[str, list[tuple[str, Step]]] = {}
         for host, steps in self.steps.items():
@@ -323,6 +409,14 @@ class _Builder:
         return body
 
 
+def _without_ids(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An incident as runs compare it: event ids and capture-time bookkeeping belong to one run."""
+    if body is None:
+        return None
+    stages = [{k: v for k, v in s.items() if k != "event_ids"} for s in body["stages"]]
+    return {k: v for k, v in body.items() if k != "_ts"} | {"stages": stages}
+
+
 def incident_id(host: str) -> str:
     """One incident per victim host: its id depends on the host alone, so later runs extend it."""
     return "mw-" + hashlib.sha256(host.encode()).hexdigest()[:16]
@@ -344,6 +438,22 @@ def _status(steps: list[Step]) -> str | None:
 def _weak_only(steps: list[Step]) -> bool:
     """Hosts known only from intel or from contacting a confirmed pool are marked, not incidents."""
     return all(s.basis in ("intel", "contact") or s.stage.number < 3 for s in steps)
+
+
+def _merged(steps: list[Step]) -> list[Step]:
+    """One step per kind (stage, peer, label), whichever runs and sources they came from."""
+    kinds: dict[tuple[Stage, str | None, str], Step] = {}
+    for step in steps:
+        key = (step.stage, step.peer, step.label)
+        if key in kinds:
+            kinds[key].merge(step)
+        else:
+            kinds[key] = copy(step)
+    return sorted(kinds.values(), key=lambda s: (s.stage.number, s.first_seen, s.label, s.peer or ""))
+
+
+def _pool_rank(pool: dict[str, Any]) -> tuple[float, float]:
+    return POOL_LEVEL[pool["basis"]], pool["confidence"]
 
 
 @cache

@@ -60,6 +60,7 @@ class IntelObservation:
     event_id: int
     discovered: bool = False  # a pool learnt from an earlier capture, not curated intelligence
     tags: tuple[str, ...] = ()  # the indicator's tags: `c2` makes the hit command-and-control evidence
+    where: str = ""  # where the indicator was seen (flow address, dns, mining pool-url...: docs/intel.md)
 
 
 @dataclass(slots=True, frozen=True)

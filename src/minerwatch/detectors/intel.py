@@ -228,6 +228,7 @@ class IntelDetector:
                 event_id=event["event_id"],
                 discovered=hit.discovered,
                 tags=hit.tags,
+                where=event["alert"]["where"],
             )
         )
 
