@@ -67,3 +67,28 @@ def test_findings_name_both_ends():
     assert digest.counts[("alert", "dropper")] == 2 and digest.hosts[("alert", "dropper")] == [
         "203.0.113.66 -> 10.1.1.20"
     ]
+
+
+def test_incidents_come_first_and_hostile_text_is_escaped():
+    stats = {
+        "capture": {"packets": 1, "flows_created": 1},
+        "inspection": {"flows_bypassed": 0},
+        "files": [],
+        "input_errors": [],
+    }
+    incident = {
+        "host": "10.0.0.5",
+        "status": "compromised",
+        "score": 0.97,
+        "stages": [{"number": 3, "name": "exploitation"}, {"number": 7, "name": "actions_on_objective"}],
+        "attackers": ["\x1b[31mevil[/b]"],
+        "spread_to": ["10.0.0.6"],
+        "files": [{"sha256": "ab" * 32}],
+        "pools": [{"address": "pool.example:3333"}],
+    }
+    out = io.StringIO()
+    render_summary([], {"stats": stats}, out, incidents=[{"incident": incident}])
+    text = out.getvalue()
+    assert text.index("Incidents") < text.index("No mining found")
+    assert "7 actions_on_objective" in text and "pool.example:3333" in text and "abababab" in text
+    assert "\x1b" not in text and "\\x1b[31mevil[/b]" in text

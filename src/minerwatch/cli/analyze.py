@@ -230,7 +230,8 @@ def run(args: argparse.Namespace) -> int:
                 task = progress.add_task(path.name, total=size)
                 analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
         result = analysis.finish()
-    render_summary(result.verdicts, result.stats, sys.stderr if args.json else sys.stdout, digest)
+    out = sys.stderr if args.json else sys.stdout
+    render_summary(result.verdicts, result.stats, out, digest, result.incidents)
     if report is not None:
         write_report(report, args.report, "html")
     if result.input_errors:

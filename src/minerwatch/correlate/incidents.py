@@ -399,7 +399,7 @@ class _Builder:
             "entry": _entry(entry_step),
             "attackers": sorted({s.peer for s in attacks if s.peer})[:LISTED],
             "spread_to": sorted(spread_to)[:LISTED],
-            "pools": sorted(self.pools.get(host, {}).values(), key=lambda p: p["address"]),
+            "pools": _pools(self.pools.get(host, {})),
             "wallets": sorted(self.wallets.get(host, set()))[:LISTED],
             "agents": sorted(self.agents.get(host, set()))[:LISTED],
             "files": _files(steps),
@@ -438,6 +438,13 @@ def _status(steps: list[Step]) -> str | None:
 def _weak_only(steps: list[Step]) -> bool:
     """Hosts known only from intel or from contacting a confirmed pool are marked, not incidents."""
     return all(s.basis in ("intel", "contact") or s.stage.number < 3 for s in steps)
+
+
+def _pools(pools: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pool entries, without an address-only hint about a pool whose endpoint behaviour confirmed."""
+    confirmed = {p["address"].rsplit(":", 1)[0] for p in pools.values() if p["basis"] == "behaviour"}
+    kept = [p for p in pools.values() if p["basis"] == "behaviour" or p["address"] not in confirmed]
+    return sorted(kept, key=lambda p: p["address"])
 
 
 def _merged(steps: list[Step]) -> list[Step]:

@@ -7,8 +7,10 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from minerwatch.events import Event
+from minerwatch.output.terminal import untrusted
 
 
 def _pool_lines(verdict: dict) -> str:
@@ -70,10 +72,39 @@ def _findings_table(digest: FindingDigest) -> Table:
     return table
 
 
+def _incidents_table(incidents: list[Event]) -> Table:
+    """One row per incident: the infection story in a line (docs/killchain.md)."""
+    table = Table(title="Incidents (kill chain)", show_lines=True)
+    for column in ("host", "status", "score", "stages reached", "attackers", "spread to", "files / pools"):
+        table.add_column(column, overflow="fold")
+    for event in incidents:
+        i = event["incident"]
+        table.add_row(
+            untrusted(i["host"]),
+            i["status"],
+            f"{i['score']:.2f}",
+            "\n".join(f"{s['number']} {s['name']}" for s in i["stages"]),
+            _lines(i["attackers"][:4]),
+            _lines(i["spread_to"][:4]),
+            _lines([f["sha256"][:16] for f in i["files"][:3]] + [p["address"] for p in i["pools"][:3]]),
+        )
+    return table
+
+
+def _lines(values: list[str]) -> Text:
+    return Text("\n").join(untrusted(v) for v in values)
+
+
 def render_summary(
-    verdicts: list[Event], stats: Event, out: TextIO, digest: FindingDigest | None = None
+    verdicts: list[Event],
+    stats: Event,
+    out: TextIO,
+    digest: FindingDigest | None = None,
+    incidents: list[Event] | None = None,
 ) -> None:
     console = Console(file=out, soft_wrap=False, width=200 if not out.isatty() else None)
+    if incidents:
+        console.print(_incidents_table(incidents))
     if verdicts:
         table = Table(title="Mining verdicts", show_lines=True)
         for column in (
@@ -135,7 +166,8 @@ NOT_ANALYSED: dict[str, tuple[str, ...]] = {
     "capture": ("truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto", "bad_ip_header"),
     "inspection": ("flows_evicted_in_analysis", "reassembly_gaps"),
     "defrag": ("expired", "dropped_full", "invalid"),
-    "correlation": ("contacts_forgotten",),
+    "correlation": ("contacts_forgotten", "hosts_forgotten", "steps_dropped"),
+    "scan": ("keys_forgotten",),
     "http": ("protocol_errors", "bodies_clipped"),
     "pool_protocols": ("overlong_lines", "invalid_json_lines", "dropped_requests"),
     "obfuscated_pool_protocols": ("decode_failures",),
