@@ -22,8 +22,7 @@ import hashlib
 import ipaddress
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from copy import deepcopy as copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -87,6 +86,12 @@ class Step:
     peer_names: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
     basis: str | None = None  # mining steps: behaviour, intel or contact
+
+    def copy(self) -> Step:
+        """A copy whose sets and lists are its own (the build changes copies, never what was observed)."""
+        return replace(
+            self, event_ids=list(self.event_ids), **{name: set(getattr(self, name)) for name in SETS}
+        )
 
     def merge(self, other: Step) -> None:
         """The same kind of observation seen again (in another run): independent of the order."""
@@ -184,7 +189,7 @@ class _Builder:
         verdicts: VerdictCorrelator,
     ) -> None:
         self.policy = policy
-        self.steps = {host: [copy(s) for s in steps.values()] for host, steps in observed.items()}
+        self.steps = {host: [s.copy() for s in steps.values()] for host, steps in observed.items()}
         self.pools: dict[str, dict[str, dict[str, Any]]] = {}  # host -> "ip:port" -> pool entry
         self.wallets: dict[str, set[str]] = {}
         self.agents: dict[str, set[str]] = {}
@@ -344,7 +349,7 @@ class _Builder:
 
     def build(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         self.raw = {host: _merged(steps) for host, steps in self.steps.items()}
-        self.steps = {host: self._promote([copy(s) for s in steps]) for host, steps in self.raw.items()}
+        self.steps = {host: self._promote([s.copy() for s in steps]) for host, steps in self.raw.items()}
         status = {host: s for host, steps in self.steps.items() if (s := _status(steps))}
         by_peer: dict[str, list[tuple[str, Step]]] = {}
         for host, steps in self.steps.items():
@@ -455,7 +460,7 @@ def _merged(steps: list[Step]) -> list[Step]:
         if key in kinds:
             kinds[key].merge(step)
         else:
-            kinds[key] = copy(step)
+            kinds[key] = step.copy()
     return sorted(kinds.values(), key=lambda s: (s.stage.number, s.first_seen, s.label, s.peer or ""))
 
 
@@ -584,8 +589,9 @@ def _attackers(incidents: list[dict[str, Any]], steps: dict[str, list[Step]]) ->
 
 @cache
 def _advice() -> tuple[dict[str, Any], ...]:
+    """The shipped advice, parsed with libyaml where present (PyYAML's pure-Python loader took 30 ms)."""
     text = resources.files("minerwatch").joinpath("rules/recommendations.yml").read_text()
-    return tuple(yaml.safe_load(text)["recommendations"])
+    return tuple(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["recommendations"])
 
 
 def recommendations(incident: dict[str, Any], services: set[str]) -> list[dict[str, str]]:
