@@ -138,3 +138,35 @@ def test_a_broken_store_is_one_line_and_exit_2(tmp_path: Path, capsys, content: 
         assert code == 2 and "incident store" in err and len(err.strip().splitlines()) == 1
     else:
         assert code == 1  # an empty file is a new store
+
+
+def test_the_store_keeps_within_the_correlators_bounds(tmp_path: Path):
+    from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
+    from minerwatch.correlate.verdicts import VerdictCorrelator
+
+    sets = {"techniques": ["T1105"], "files": ["ab" * 32]}
+    rows = [
+        (
+            f"10.0.0.{n}",
+            Stage.IMPLANT_DOWNLOAD,
+            None,
+            f"file {k}",
+            n * 10.0 + k,
+            n * 10.0 + k,
+            0.9,
+            0.9,
+            None,
+            sets,
+        )
+        for n in range(3)
+        for k in range(3)
+    ]
+    with IncidentStore.open(tmp_path / "cap.sqlite") as store:
+        store.save(rows, [("10.0.0.0", "wallet", "w", None, None)], [])
+    correlator = IncidentCorrelator(IncidentPolicy(max_hosts=2, max_steps=2))
+    with IncidentStore.open(tmp_path / "cap.sqlite") as store:
+        correlator.incidents(VerdictCorrelator(), store)
+        assert sorted({row[0] for row in store.steps()}) == ["10.0.0.1", "10.0.0.2"]
+        assert [row[3] for row in store.steps() if row[0] == "10.0.0.2"] == ["file 1", "file 2"]
+        assert store.facts() == [] and {i["host"] for i in store.list()} == {"10.0.0.1", "10.0.0.2"}
+    assert correlator.stats["store_hosts_forgotten"] == 1 and correlator.stats["store_steps_dropped"] == 3

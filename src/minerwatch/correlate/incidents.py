@@ -173,6 +173,7 @@ class IncidentCorrelator:
         incidents, hosts = builder.build()
         store.save(builder.step_rows(), builder.fact_rows(), incidents)
         self.stats["store_steps_expired"] = store.expire(self.policy.retention)
+        self.stats |= builder.forgotten
         touched = builder.touched
         incidents = [i for i in incidents if i["host"] in touched or before.get(i["host"]) != _without_ids(i)]
         shown = touched | {i["host"] for i in incidents}
@@ -223,7 +224,16 @@ class _Builder:
                 (self.wallets if kind == "wallet" else self.agents).setdefault(host, set()).add(value)
 
     def step_rows(self) -> list[StepRow]:
-        """The merged steps as the store keeps them (before promotion: it is redone each build)."""
+        """The merged steps as the store keeps them (before promotion: it is redone each build), within
+        the correlator's bounds: the `max_hosts` hosts active last, each with its `max_steps` latest kinds
+        (what goes is counted in `stats.correlation.store_hosts_forgotten` and `store_steps_dropped`)."""
+        latest = sorted(self.raw, key=lambda h: (max(s.last_seen for s in self.raw[h]), h), reverse=True)
+        kept = {h: sorted(self.raw[h], key=lambda s: s.last_seen)[-self.policy.max_steps :] for h in latest}
+        self.forgotten = {
+            "store_hosts_forgotten": max(0, len(latest) - self.policy.max_hosts),
+            "store_steps_dropped": sum(len(self.raw[h]) - len(kept[h]) for h in latest),
+        }
+        kept = {h: kept[h] for h in latest[: self.policy.max_hosts]}
         return [
             (
                 host,
@@ -237,7 +247,7 @@ class _Builder:
                 s.basis,
                 {name: sorted(getattr(s, name)) for name in SETS},
             )
-            for host, steps in sorted(self.raw.items())
+            for host, steps in sorted(kept.items())
             for s in steps
         ]
 

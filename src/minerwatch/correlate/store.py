@@ -113,15 +113,19 @@ class IncidentStore:
             [(h, str(st), p or "", lb, *nums, b, json.dumps(s)) for h, st, p, lb, *nums, b, s in steps],
         )
         self.db.execute("DELETE FROM facts")
-        self.db.executemany("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?)", facts)
+        kept = {row[0] for row in steps}
+        self.db.executemany(
+            "INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?)", [f for f in facts if f[0] in kept]
+        )
         self.db.executemany(
             "INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (i["id"], i["host"], i["status"], i["score"], i["first_seen"], i["last_seen"], i["_ts"], body)
                 for i in incidents
-                if (body := json.dumps({k: v for k, v in i.items() if k != "_ts"}))
+                if i["host"] in kept and (body := json.dumps({k: v for k, v in i.items() if k != "_ts"}))
             ],
         )
+        self.db.execute("DELETE FROM incidents WHERE host NOT IN (SELECT host FROM steps)")
 
     def expire(self, retention: float) -> int:
         """Delete what ended more than `retention` seconds before the newest activity stored; returns how
