@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from minerwatch.cli.main import main
 from minerwatch.detectors.exploits.detector import rule_set
+from minerwatch.detectors.exploits.examples import check, counts
 from minerwatch.detectors.exploits.loader import MAX_DEPTH, load_file, load_rules
 from minerwatch.errors import InputError
 
@@ -123,3 +124,38 @@ def test_rule_names_are_shown_escaped_never_as_markup(tmp_path: Path, capsys) ->
     out = capsys.readouterr().out
     assert out.count("[/bold] evil \\x1b[31mred \\u202e") == 2
     assert "\x1b" not in out and "\u202e" not in out
+
+
+def test_tests_of_the_wrong_shape_are_a_load_error(tmp_path: Path) -> None:
+    """`tests: {match: 5}` raised TypeError in `rules test`; a mapping under 'nomatch' was iterated by key."""
+    for tests in ("{match: 5}", "{match: [], nomatch: {a: 1}}", "{matches: []}", "[1]"):
+        path = tmp_path / "tests.yml"
+        path.write_text(RULE.format(name="t") + f"    tests: {tests}\n")
+        rules, errors = load_file(path)
+        assert rules == [] and len(errors) == 1 and "'tests' must be a mapping" in errors[0]
+
+
+_EXAMPLE_KEYS = st.sampled_from(["tcp", "request", "response", "direction", "headers", "body", "status"])
+_EXAMPLES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.text(max_size=20)
+    | st.sampled_from(["to_client", "/evil"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_EXAMPLE_KEYS | st.text(max_size=4), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["match", "nomatch"]), st.lists(_EXAMPLES, max_size=3) | st.none()))
+def test_random_examples_are_checked_or_reported(tests: dict) -> None:
+    """`rules test` runs whatever examples a user file holds: each gives a verdict or a problem line."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "examples.yml"
+        flow = yaml.safe_dump(tests, default_flow_style=True)
+        path.write_text(RULE.format(name="t") + "    tests: " + flow)
+        rules, errors = load_file(path)
+    assert errors == []
+    assert all(isinstance(p, str) for p in check(rules[0]))
+    assert sum(counts(rules[0])) == sum(len(v or []) for v in tests.values())
