@@ -166,3 +166,41 @@ def test_console_summary_shows_masked_logins_unless_asked(write_capture):
     masked, shown = summary(), summary("--show-secrets")
     assert "bob.rig1+5000:********" in masked and "LoginPwSeven" not in masked
     assert LOGIN in shown
+
+
+def test_intel_matches_masked_logins_and_urls_as_raw_ones(tmp_path, write_capture, analyse):
+    """Intel sees events after masking: a wallet before a login's masked password, and a pool host
+    behind a URL's masked userinfo, are matched all the same."""
+    from minerwatch.intel import Indicator, KnowledgeBase
+
+    kb = tmp_path / "kb.sqlite"
+    with KnowledgeBase.open(kb, seed=False) as base:
+        base.replace_source(
+            "test-feed",
+            [
+                Indicator.build("wallet", XMR, family="kinsing", confidence=95),
+                Indicator.build("domain", "test-pool.example", family="testpool", confidence=90),
+            ],
+        )
+    login = {
+        "id": 1,
+        "method": "login",
+        "params": {"login": f"{XMR}.rig:LoginPw", "pass": "x", "agent": "XMRig"},
+    }
+    script = f"xmrig -o stratum+tcp://{XMR}:UrlPw@eu.test-pool.example:3333\n".encode()
+    pool = TcpConversation(MINER, 40004, POOL, 3333).open().send(True, _line(login)).close()
+    download = TcpConversation(MINER, 40005, DROPPER, 8000).open().send(False, script).close()
+    path = write_capture(sorted(pool.packets + download.packets))
+    masked, shown = analyse(path, intel_db=str(kb)), analyse(path, intel_db=str(kb), show_secrets=True)
+    assert [e["event_type"] for e in masked] == [e["event_type"] for e in shown]
+    assert [mask_event(e) for e in shown if e["event_type"] != "alert"] == [
+        e for e in masked if e["event_type"] != "alert"
+    ]
+    where = {e["alert"]["where"]: e for e in masked if e["event_type"] == "alert"}
+    wallet = where["mining login"]
+    assert wallet["alert"]["intel"]["family"] == "kinsing"
+    assert wallet["alert"]["intel"]["observed"] == f"{XMR}.rig:********"  # the login it quotes, masked
+    assert wallet["secrets_masked"] == ["alert.intel.observed"]
+    pool_url = where["mining pool-url"]
+    assert pool_url["alert"]["intel"]["family"] == "testpool" and "secrets_masked" not in pool_url
+    assert "LoginPw" not in text_of(masked) and "UrlPw" not in text_of(masked)

@@ -13,7 +13,7 @@ so that a new detector cannot forget: what it writes under the usual field names
 - `excerpt` (with `match`, the matched text, and `field` beside it): the same, except that a value holding
   the matched text is shown whole (an exploit in a password field is the attack's payload, the evidence);
   the value of a header whose name is secret-like (`http.header.authorization`, each cookie) as a whole.
-Each masked event says where in `secrets_masked` (a sorted list of dotted field paths).
+Each event showing a mask says where in `secrets_masked` (a sorted list of dotted field paths).
 Masking is idempotent: masking twice changes nothing more.
 """
 
@@ -67,6 +67,7 @@ HINTS = (
     *("pass", "pw", "secret", "token", "key", "auth", "credential", "session", "cookie", "sig", "sid", "jwt"),
     *(f"{before}{option}" for before in ' "\t\n\r\f\v' for option in ("-p", "-u", "-o", "--user")),
     "@",
+    SECRET_MASK,  # a value masked before (an intel alert quotes a masked login): flagged again
 )
 _VALUE_GROUPS = ("auth", "cookie", "userinfo", "option", "dq", "sq", "bare")
 _SECRET_HEADER = re.compile(
@@ -191,10 +192,9 @@ def _mask(value: Any, name: str, path: str, masked: set[str], siblings: dict[str
     share lists and dicts with a detector's state, which must keep the raw values)."""
     if isinstance(value, str):
         new = _masked_string(value, name, siblings)
-        if new == value:
-            return value
-        masked.add(path)
-        return new
+        if SECRET_MASK in new:
+            masked.add(path)
+        return value if new == value else new
     if isinstance(value, list):
         items = [_mask(item, name, path, masked, siblings) for item in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
@@ -218,9 +218,11 @@ def _may_hold_secrets(value: dict | list) -> bool:
 
 
 def mask_event(event: Event) -> Event:
-    """Mask the secrets of `event` in place (its sub-objects are replaced, never changed) and name the
-    fields masked in `secrets_masked`. Returns the event."""
+    """Mask the secrets of `event` in place (its sub-objects are replaced, never changed) and name in
+    `secrets_masked` the fields that show a mask (masked now, or earlier in an event this one quotes).
+    Returns the event."""
     masked: set[str] = set()
+    event.pop("secrets_masked", None)  # copied from the event another one was built from: not this one's
     for key, value in list(event.items()):
         if isinstance(value, dict | list) and _may_hold_secrets(value):
             new = _mask(value, key, key, masked, event)
