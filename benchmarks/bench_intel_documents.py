@@ -8,7 +8,9 @@ knowledge base), so its peak RSS is its own; CPU seconds are given besides wall 
 development machine is shared. `--src DIR` measures another source tree as well, e.g. a
 checkout of the commit before the streamed reader:
 
-    python benchmarks/bench_intel_documents.py [--mib 128] [--src /path/to/old/src ...]
+    python benchmarks/bench_intel_documents.py [--mib 128] [--per-event N] [--src /path/to/old/src ...]
+
+`--per-event N` writes a MISP `response` list of events of N attributes each instead of one event.
 """
 
 from __future__ import annotations
@@ -72,17 +74,27 @@ def attribute(n: int, rng: random.Random) -> dict[str, object]:
     }
 
 
-def write_event(path: Path, size: int) -> int:
+def write_event(path: Path, size: int, per_event: int) -> tuple[int, int]:
+    """(events, attributes) of a document of `size` bytes: one event, or a MISP `response` list of events
+    of `per_event` attributes each when `per_event` is set."""
     rng = random.Random(size)
-    count = 0
+    events = attributes = 0
+    tail = '], "Tag": [{"name": "tlp:white"}], "Galaxy": [{"GalaxyCluster": [{"value": "XMRig"}]}]}'
     with path.open("w") as fh:
-        fh.write('{"Event": {"id": "1", "info": "bench", "uuid": "5f000000-0000-4000-8000-000000000001", ')
-        fh.write('"Attribute": [')
-        while fh.tell() < size:
-            fh.write(("," if count else "") + json.dumps(attribute(count, rng)))
-            count += 1
-        fh.write('], "Tag": [{"name": "tlp:white"}], "Galaxy": [{"GalaxyCluster": [{"value": "XMRig"}]}]}}')
-    return count
+        fh.write('{"response": [' if per_event else "")
+        while fh.tell() < size or not events:
+            if events and per_event:
+                fh.write(f"{tail}}},")
+            events += 1
+            fh.write(f'{{"Event": {{"id": "{events}", "info": "bench", "uuid": "{uuid.UUID(int=events)}", ')
+            fh.write('"Attribute": [')
+            for n in range(per_event or sys.maxsize):
+                if fh.tell() >= size:
+                    break
+                fh.write(("," if n else "") + json.dumps(attribute(attributes, rng)))
+                attributes += 1
+        fh.write(f"{tail}}}" + ("]}" if per_event else ""))
+    return events, attributes
 
 
 def measure(document: Path, folder: Path, src: str | None) -> list[float]:
@@ -102,12 +114,14 @@ def measure(document: Path, folder: Path, src: str | None) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=128)
+    parser.add_argument("--per-event", type=int, default=0, help="many events of this many attributes")
     parser.add_argument("--src", action="append", default=[], help="also measure this source tree")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         document = Path(tmp) / "event.json"
-        attributes = write_event(document, args.mib << 20)
-        print(f"MISP event: {document.stat().st_size / 2**20:.0f} MiB, {attributes:,} attributes")
+        events, attributes = write_event(document, args.mib << 20, args.per_event)
+        size = document.stat().st_size / 2**20
+        print(f"MISP document: {size:.0f} MiB, {events:,} event(s), {attributes:,} attributes")
         columns = ("indicators", 10), ("rejected", 8), ("wall s", 7), ("CPU s", 6), ("peak RSS MiB", 13)
         print(f"{'source':<32}", *(f"{name:>{width}}" for name, width in columns))
         for src in [None, *args.src]:
