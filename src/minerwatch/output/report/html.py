@@ -263,9 +263,9 @@ def _incident_tables(
             ],
         },
         f"incident-{n}-evidence": {
-            "columns": ["event", "time", "type", "stage", "what"],
+            "columns": ["event", "time", "type", "stage", "what", "excerpt"],
             "rows": [
-                [_link(row[0], [row[0]]), row[1], row[2], row[5], row[6]]
+                [_link(row[0], [row[0]]), row[1], row[2], row[5], row[6], report["excerpts"].get(str(row[0]))]
                 for row in sorted((row_of[i] for i in ids), key=lambda r: (str(r[1]), r[0]))
             ],
         },

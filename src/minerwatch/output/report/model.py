@@ -95,6 +95,7 @@ class ReportBuilder:
         self.files: dict[str, dict[str, Any]] = {}
         self.bruteforce: list[dict[str, Any]] = []
         self.stats: dict[str, Any] = {}
+        self.excerpts: dict[str, str] = {}  # alert event id (as JSON keys are) -> what it matched
         self._handlers = {
             "incident": self._on_incident,
             "host": self._on_host,
@@ -142,9 +143,11 @@ class ReportBuilder:
     def _on_alert(self, event: Event, body: dict[str, Any]) -> None:
         signature = _text(body.get("signature", "?"), 300)
         self.alerts.setdefault(signature, _Finding()).add(event)
+        matched = body.get("matched")
+        excerpt = matched[0].get("excerpt") if matched and isinstance(matched[0], dict) else None
+        if excerpt and len(self.excerpts) < self.max_events and isinstance(event.get("event_id"), int):
+            self.excerpts[str(event["event_id"])] = _text(excerpt, 200)
         if signature not in self.alert_facts:
-            matched = body.get("matched")
-            excerpt = matched[0].get("excerpt") if matched and isinstance(matched[0], dict) else None
             self.alert_facts[signature] = {
                 "stage": body.get("killchain_stage"),
                 "technique": body.get("technique"),
@@ -229,6 +232,7 @@ class ReportBuilder:
             ],
             "files": list(self.files.values()),
             "bruteforce": self.bruteforce,
+            "excerpts": self.excerpts,
             "events": {
                 "columns": ["id", "time", "type", "source", "destination", "stage", "what"],
                 "rows": self.rows,
