@@ -119,3 +119,23 @@ def test_analyze_writes_the_report_at_the_end(tmp_path):
 def test_ten_thousand_hosts_and_a_hundred_thousand_events_stay_under_20_mb():
     html = render(build(big_events(10_000, 100_000)), "html")
     assert len(html) < 20_000_000, len(html)
+
+
+def test_report_of_the_incident_store(tmp_path, capsys):
+    from minerwatch.capture.sample import write_sample
+
+    write_sample(tmp_path / "demo.pcap")
+    store = tmp_path / "incidents.sqlite"
+    assert (
+        main(["analyze", str(tmp_path / "demo.pcap"), "--no-intel", "--store", str(store), "-o", "/dev/null"])
+        == 1
+    )
+    capsys.readouterr()
+    assert main(["report", "--store", str(store), "--format", "json"]) == 0
+    report = orjson.loads(capsys.readouterr().out)
+    assert {i["host"]: i["status"] for i in report["incidents"]} == {
+        "10.1.1.20": "compromised",
+        "10.1.1.21": "compromised",
+    }
+    assert report["counts"]["compromised"]["count"] == 2 and report["events"]["rows"] == []
+    assert main(["report", "--store", str(tmp_path / "none.sqlite")]) == 2

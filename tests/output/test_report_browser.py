@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from minerwatch.output.report import ReportBuilder, render
-from report_inputs import demo_events, incident_event
+from report_inputs import demo_events
 
 RECORDING = Path(__file__).resolve().parents[1] / "fixtures/recordings/xmrig-6.16.0-cryptonote.pcapng"
 EVENT_IDS = "tables.events.rows.map(r => r[0])"
@@ -61,16 +61,16 @@ def table_text(page, name: str) -> str:
 
 
 def test_demo_report_renders_offline_with_incident_stages_and_pool(browser, tmp_path):
-    events = demo_events(tmp_path)
-    if not any(e["event_type"] == "incident" for e in events):  # before the kill chain emits its own
-        alerts = [e["event_id"] for e in events if e["event_type"] == "alert"]
-        events.append(incident_event(len(events) + 1, "10.1.1.20", alerts))
-    page, requests, problems, path = open_report(browser, tmp_path, events)
+    page, requests, problems, path = open_report(browser, tmp_path, demo_events(tmp_path))
     incident = page.locator('article.incident[data-host="10.1.1.20"]')
     assert incident.count() == 1
     reached = incident.locator("ol.strip li.reached").evaluate_all("els => els.map(e => e.dataset.stage)")
-    assert "actions_on_objective" in reached and "attempted_attack" in reached
+    assert reached == ["attempted_attack", "exploitation", "implant_download", "actions_on_objective"]
+    assert "203.0.113.50" in incident.locator("svg.graph").inner_html()  # the attacker, in the graph
+    assert incident.locator("svg.timeline circle.dot").count() >= len(reached)
+    assert "Redis" in table_text(page, "incident-0-evidence")
     assert "198.51.100.7:3333" in table_text(page, "pools")
+    assert page.locator('[data-count="compromised"]').inner_text() == "2"
     assert "10.1.1.20" in table_text(page, "verdicts")
     assert requests == [path.as_uri()] and problems == []
     page.close()
@@ -109,6 +109,9 @@ def test_tables_sort_filter_and_page(browser, tmp_path):
 
 def test_real_miner_recording_report(browser, tmp_path, analyse):
     page, requests, problems, path = open_report(browser, tmp_path, analyse(RECORDING))
+    incident = page.locator('article.incident[data-host="127.0.0.1"]')
+    reached = incident.locator("ol.strip li.reached").evaluate_all("els => els.map(e => e.dataset.stage)")
+    assert reached == ["actions_on_objective"]
     assert "cryptonote" in table_text(page, "pools")
     assert "xmrig" in table_text(page, "families")
     assert requests == [path.as_uri()] and problems == []

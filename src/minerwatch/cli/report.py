@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from minerwatch.correlate.store import IncidentStore
 from minerwatch.errors import InputError
 from minerwatch.intel.formats.base import Problems
 from minerwatch.output.jsonlines import read_events
@@ -22,8 +23,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "The HTML page is self-contained and makes no network request.",
         epilog="Exit status: 0 report written, 2 usage error or an unreadable events file.",
     )
-    p.add_argument(
-        "events", metavar="EVENTS", help="events file written by `minerwatch analyze -o` ('-': stdin)"
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "events",
+        nargs="?",
+        metavar="EVENTS",
+        help="events file written by `minerwatch analyze -o` ('-': stdin)",
+    )
+    source.add_argument(
+        "--store", metavar="FILE", help="report the incidents kept in this incident store instead (no events)"
     )
     p.add_argument(
         "-o", "--output", metavar="FILE", default="-", help="write the report to FILE (default stdout)"
@@ -34,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     builder = ReportBuilder()
+    if args.store:
+        with IncidentStore.open(args.store, create=False) as store:
+            for incident in store.list():
+                builder.add_stored(incident)
+        write_report(builder, args.output, args.format)
+        return 0
     problems = Problems()
     try:
         with (

@@ -26,12 +26,16 @@ def _row(*cells: Any) -> str:
 
 def render_markdown(report: dict[str, Any], incidents_shown: int = 50) -> str:
     counts, analysed = report["counts"], report["analysed"]
+    read = (
+        f", {md(analysed['packets'])} packets, {md(analysed['flows'])} flows"
+        f" ({md(analysed['flows_bypassed'])} bypassed), files: {md(', '.join(map(str, analysed['files'])))}"
+        if analysed["packets"] is not None
+        else ""  # a report of the incident store: no analysis statistics
+    )
     lines = [
         "# minerwatch report",
         "",
-        f"Traffic from {md(report['span']['first_seen'])} to {md(report['span']['last_seen'])} (UTC),"
-        f" {md(analysed['packets'])} packets, {md(analysed['flows'])} flows"
-        f" ({md(analysed['flows_bypassed'])} bypassed), files: {md(', '.join(map(str, analysed['files'])))}.",
+        f"Traffic from {md(report['span']['first_seen'])} to {md(report['span']['last_seen'])} (UTC){read}.",
         "",
         f"**{counts['compromised']['count']}** compromised, **{counts['suspicious']['count']}** suspicious,"
         f" **{counts['attacker']['count']}** attacker hosts; **{counts['incidents']['count']}** incidents,"
@@ -42,7 +46,8 @@ def render_markdown(report: dict[str, Any], incidents_shown: int = 50) -> str:
         lines += [
             "",
             f"## {md(incident.get('host'))}: {md(incident.get('role'))}, {md(incident.get('status'))},"
-            f" score {md(incident.get('score'))} (event {md(incident.get('event_id'))})",
+            f" score {md(incident.get('score'))}"
+            + (f" (event {md(incident['event_id'])})" if incident.get("event_id") is not None else ""),
             "",
             "| # | stage | first seen | last seen | techniques | events |",
             "|---|---|---|---|---|---|",

@@ -127,6 +127,25 @@ class ReportBuilder:
         if handler := self._handlers.get(kind):
             handler(event, body)
 
+    def add_stored(self, incident: dict[str, Any]) -> None:
+        """An incident from the incident store (no events: a stored incident keeps no event ids), and the
+        mark it gives its host."""
+        self.incidents[str(incident.get("id"))] = {**incident, "event_id": None}
+        host = str(incident.get("host"))
+        self.hosts[host] = {
+            "host": host,
+            "status": incident.get("status"),
+            "reason": f"incident {incident.get('id')} in the store",
+            "incident": incident.get("id"),
+            "first_seen": incident.get("first_seen"),
+            "last_seen": incident.get("last_seen"),
+            "event_id": None,
+        }
+        for value in (incident.get("first_seen"), incident.get("last_seen")):
+            if isinstance(value, str):
+                self.first_seen = min(self.first_seen or value, value)
+                self.last_seen = max(self.last_seen, value)
+
     def _on_incident(self, event: Event, body: dict[str, Any]) -> None:
         self.incidents[str(body.get("id", event.get("event_id")))] = {
             **body,
@@ -257,12 +276,15 @@ class ReportBuilder:
         statuses: dict[str, list[int]] = {"compromised": [], "suspicious": [], "attacker": []}
         for host in self.hosts.values():
             if isinstance(ids := statuses.get(str(host.get("status"))), list):
-                ids.append(host["event_id"])
+                ids.append(host["event_id"])  # None for a stored incident's host: counted, not linked
         return {
-            **{status: {"count": len(ids), "event_ids": ids[:IDS_KEPT]} for status, ids in statuses.items()},
+            **{
+                status: {"count": len(ids), "event_ids": [i for i in ids if i is not None][:IDS_KEPT]}
+                for status, ids in statuses.items()
+            },
             "incidents": {
                 "count": len(incidents),
-                "event_ids": [i["event_id"] for i in incidents][:IDS_KEPT],
+                "event_ids": [i["event_id"] for i in incidents if i["event_id"] is not None][:IDS_KEPT],
             },
             "verdicts": {
                 "count": len(self.verdicts),
