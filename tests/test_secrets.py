@@ -204,3 +204,18 @@ def test_intel_matches_masked_logins_and_urls_as_raw_ones(tmp_path, write_captur
     pool_url = where["mining pool-url"]
     assert pool_url["alert"]["intel"]["family"] == "testpool" and "secrets_masked" not in pool_url
     assert "LoginPw" not in text_of(masked) and "UrlPw" not in text_of(masked)
+
+
+def test_report_of_an_unmasked_events_file_is_masked_unless_asked(write_capture, tmp_path):
+    """An events file written with --show-secrets holds raw secrets: `minerwatch report` masks them."""
+    from minerwatch.cli.main import main
+
+    events = tmp_path / "events.jsonl"
+    assert main(["analyze", str(capture(write_capture)), "--show-secrets", "-o", str(events)]) == 1
+    assert "LoginPwSeven" in events.read_text()
+    masked, shown = tmp_path / "masked.json", tmp_path / "shown.json"
+    assert main(["report", str(events), "--format", "json", "-o", str(masked)]) == 0
+    assert main(["report", str(events), "--format", "json", "-o", str(shown), "--show-secrets"]) == 0
+    assert "LoginPwSeven" in shown.read_text()
+    assert not any(secret in masked.read_text() for secret in SECRETS)
+    assert "bob.rig1+5000:********" in masked.read_text()

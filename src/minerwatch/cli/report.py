@@ -11,6 +11,7 @@ from minerwatch.errors import InputError
 from minerwatch.intel.formats.base import Problems
 from minerwatch.output.jsonlines import read_events
 from minerwatch.output.report import FORMATS, ReportBuilder, render
+from minerwatch.output.secrets import mask_event
 from minerwatch.output.terminal import visible
 
 
@@ -37,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-o", "--output", metavar="FILE", default="-", help="write the report to FILE (default stdout)"
     )
     p.add_argument("--format", choices=FORMATS, default="html", help="html (default), markdown or json")
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="keep secrets an events file written with `analyze --show-secrets` holds (default: masked)",
+    )
     p.set_defaults(func=run)
 
 
@@ -56,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             else Path(args.events).open(encoding="utf-8", errors="replace")
         ) as stream:
             for _, event in read_events(stream, problems):
-                builder(event)
+                builder(event if args.show_secrets else mask_event(event))
     except OSError as exc:
         raise InputError(f"cannot read events from {visible(args.events)}: {exc.strerror or exc}") from None
     if not builder.types:
