@@ -195,3 +195,17 @@ def test_memory_is_bounded_and_forgetting_is_counted():
     )
     assert len(correlator.hosts) == 3 and correlator.stats["hosts_forgotten"] == 7
     assert len(correlator.hosts["10.0.0.9"]) == 2 and correlator.stats["steps_dropped"] == 4
+
+
+def test_a_victim_spraying_passwords_moves_laterally():
+    spray = {"technique": Technique.PASSWORD_SPRAYING, "service": "ssh", "level": 0.4}
+    incidents, _, _ = build(
+        *exploit_then_download(VICTIM, ATTACKER, 1000.0, 1, ATTACKER),
+        *(
+            step(f"10.1.1.{40 + n}", Stage.ATTEMPTED_ATTACK, 2000.0, 3, peer=VICTIM, **spray)
+            for n in range(3)
+        ),
+    )
+    lateral = next(s for s in incidents[VICTIM]["stages"] if s["name"] == "lateral_movement")
+    assert lateral["techniques"] == ["T1021"] and lateral["event_ids"] == [3]
+    assert incidents[VICTIM]["spread_to"] == []  # no target showed a stage of its own

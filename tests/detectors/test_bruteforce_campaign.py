@@ -118,3 +118,44 @@ def test_events_are_snapshots() -> None:
         t.attempt(attempt(ts, details=(("client_software", f"v{ts}"),)))
     assert events[0]["bruteforce"]["flow_ids"] == [0, 1]
     assert events[0]["bruteforce"]["client_software"] == ["v0", "v1"]
+
+
+def spray_attempt(n: int, ts: float, outcome: str = FAILED, attacker: str = "198.51.100.7") -> Attempt:
+    return Attempt(attacker, f"10.0.1.{n}", 22, "ssh", ts, outcome, n + 1, "root", "123456")
+
+
+def test_a_few_guesses_on_each_of_many_hosts_is_password_spraying() -> None:
+    steps: list = []
+    t = CampaignTracker(
+        EventFactory(), (events := []).append, BruteForceConfig(spray_victims=4), False, steps.append
+    )
+    for n in range(6):
+        t.attempt(spray_attempt(n, 100.0 + n))
+    sprays = [e for e in events if e["bruteforce"]["phase"] == "spray"]
+    assert len(sprays) == 1 and [e["bruteforce"]["phase"] for e in events] == [
+        "spray"
+    ]  # no per-host campaign
+    body = sprays[0]["bruteforce"]
+    assert body["victims"] == [f"10.0.1.{n}" for n in range(4)] and body["attacker"] == "198.51.100.7"
+    assert sprays[0]["src_ip"] == "198.51.100.7" and t.stats["sprays"] == 1
+    assert [(s.host, s.technique, s.stage) for s in steps] == [
+        (f"10.0.1.{n}", "T1110.003", "attempted_attack") for n in range(4)
+    ]
+
+
+def test_spraying_needs_refusals_within_the_window() -> None:
+    t, events = tracker(spray_victims=4, window=10.0)
+    for n in range(4):
+        t.attempt(spray_attempt(n, 100.0 + n * 6))  # the fourth host falls outside the first's window
+    for n in range(4):
+        t.attempt(
+            spray_attempt(10 + n, 200.0 + n, outcome=UNKNOWN)
+        )  # unknown outcomes may be working clients
+    assert events == []
+
+
+def test_spray_state_is_bounded_and_evictions_counted() -> None:
+    t, events = tracker(spray_victims=3, max_campaigns=5)
+    for n in range(20):
+        t.attempt(spray_attempt(1, float(n), attacker=f"192.0.2.{n}"))
+    assert len(t.sprays) == 5 and t.stats["sprays_evicted"] == 15 and events == []

@@ -52,6 +52,7 @@ ATTACK_STAGES = (Stage.RECONNAISSANCE, Stage.ATTEMPTED_ATTACK, Stage.EXPLOITATIO
 LATERAL_TECHNIQUE = {
     Technique.ACTIVE_SCANNING: Technique.NETWORK_SERVICE_DISCOVERY,
     Technique.BRUTE_FORCE: Technique.REMOTE_SERVICES,
+    Technique.PASSWORD_SPRAYING: Technique.REMOTE_SERVICES,
 }
 
 
@@ -347,7 +348,8 @@ class _Builder:
         followers = [s for s in steps if s.stage in FOLLOW_UP and s.basis != "contact"]
         out = []
         for step in steps:
-            if step.stage is Stage.ATTEMPTED_ATTACK and Technique.BRUTE_FORCE not in step.techniques:
+            guessing = {Technique.BRUTE_FORCE, Technique.PASSWORD_SPRAYING} & step.techniques
+            if step.stage is Stage.ATTEMPTED_ATTACK and not guessing:
                 after = [f for f in followers if step.first_seen <= f.first_seen <= step.last_seen + window]
                 if after:
                     linked = any(f.fetched_from({str(step.peer), *step.named_hosts}) for f in after)

@@ -48,7 +48,8 @@ class FindingDigest:
         elif kind == "bruteforce" and event["bruteforce"].get("phase") != "threshold":
             body = event["bruteforce"]
             success = " (a login succeeded)" if body.get("success") else ""
-            key = (kind, f"{body.get('service', '?')} brute force{success}")
+            what = "password spraying" if body.get("phase") == "spray" else "brute force"
+            key = (kind, f"{body.get('service', '?')} {what}{success}")
         else:
             return
         self.counts[key] += 1

@@ -27,6 +27,9 @@ CONFIDENCE = {"server-reply": 0.9, "session-shape": 0.7, "response-heuristics": 
 UNSURE_PENALTY = 0.2  # most attempts had no verdict at all (e.g. RDP without CredSSP)
 ATTEMPT_LEVEL = 0.5  # how bad a campaign is for the kill chain: guessing ...
 SUCCESS_LEVEL = 0.9  # ... and a guess that worked
+SPRAY_LEVEL = 0.4  # a few guesses on each of many hosts
+SPRAY_CONFIDENCE = 0.7
+SprayKey = tuple[str, str]  # attacker, service
 Key = tuple[str, str, str]  # attacker, victim, service
 FAILED, SUCCEEDED, UNKNOWN = "failed", "succeeded", "unknown"
 
@@ -39,6 +42,7 @@ class BruteForceConfig:
     max_distinct: int = 4096  # distinct usernames / passwords counted per campaign ...
     max_distinct_total: int = 1_000_000  # ... and over all campaigns at once (about 60 MB at most)
     max_campaigns: int = 20_000
+    spray_victims: int = 10  # distinct victims one attacker failed to log in to on one service, within window
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +235,32 @@ class Campaign:
         return body
 
 
+@dataclass
+class Spray:
+    """Failed logins of one attacker on one service across victims, within one window: the distinct victims
+    in a set up to the threshold, then (once reported) attempts alone are counted."""
+
+    start: float
+    last: float
+    victims: set[str] | None = field(default_factory=set)
+    attempts: int = 0
+
+    def body(self, key: SprayKey, window: float, listed: list[str]) -> dict[str, Any]:
+        attacker, service = key
+        return {
+            "phase": "spray",
+            "service": service,
+            "attacker": attacker,
+            "victims": listed,
+            "victims_count": len(listed),
+            "start": iso_timestamp(self.start),
+            "end": iso_timestamp(self.last),
+            "duration": round(self.last - self.start, 6),
+            "window": window,
+            "attempts": self.attempts,
+        }
+
+
 class CampaignTracker:
     def __init__(
         self,
@@ -248,10 +278,14 @@ class CampaignTracker:
         self.campaigns: OrderedDict[Key, Campaign] = OrderedDict()
         self.connections: OrderedDict[Key, int] = OrderedDict()  # TCP connections to the service port
         self.budget = Budget(config.max_distinct_total)
+        self.sprays: OrderedDict[SprayKey, Spray] = OrderedDict()
         self.stats = {"attempts": 0, "campaigns_raised": 0, "campaigns_evicted": 0, "encrypted_logins": 0}
+        self.stats |= {"sprays": 0, "sprays_evicted": 0}
 
     def attempt(self, attempt: Attempt) -> None:
         self.stats["attempts"] += 1
+        if attempt.outcome == FAILED:  # refused for sure: an unknown outcome may be a working client
+            self._spray(attempt)
         key = (attempt.attacker, attempt.victim, attempt.service)
         campaign = self.campaigns.get(key)
         if campaign is None:
@@ -272,6 +306,47 @@ class CampaignTracker:
     def encrypted_login(self) -> None:
         """A login that went into TLS or GSSAPI (PostgreSQL 'S'/'G', MySQL SSL): not judged, counted."""
         self.stats["encrypted_logins"] += 1
+
+    def _spray(self, attempt: Attempt) -> None:
+        """Password spraying: a few guesses on each of many hosts, which no per-victim campaign sees."""
+        key = (attempt.attacker, attempt.service)
+        spray = self.sprays.get(key)
+        if spray is None or attempt.ts - spray.start > self.config.window:
+            spray = self.sprays[key] = Spray(attempt.ts, attempt.ts)
+            if len(self.sprays) > self.config.max_campaigns:
+                self.sprays.popitem(last=False)
+                self.stats["sprays_evicted"] += 1
+        self.sprays.move_to_end(key)
+        spray.last = max(spray.last, attempt.ts)
+        spray.attempts += 1
+        if spray.victims is None:
+            return
+        spray.victims.add(attempt.victim)
+        if len(spray.victims) >= self.config.spray_victims:
+            victims = sorted(spray.victims)
+            spray.victims = None
+            self.stats["sprays"] += 1
+            event = self.events.make(
+                "bruteforce", attempt.ts, spray.body(key, self.config.window, victims), host=key[0]
+            )
+            event.update(dest_port=attempt.port, proto="TCP")
+            self.emit(event)
+            if self.observe is not None:
+                for victim in victims:
+                    self.observe(
+                        StageObservation(
+                            ts=spray.start,
+                            host=victim,
+                            peer=key[0],
+                            stage=Stage.ATTEMPTED_ATTACK,
+                            technique=Technique.PASSWORD_SPRAYING,
+                            level=SPRAY_LEVEL,
+                            confidence=SPRAY_CONFIDENCE,
+                            event_id=event["event_id"],
+                            label=f"{key[1]} password spraying",
+                            service=key[1],
+                        )
+                    )
 
     def connection(self, key: Key) -> None:
         """One more TCP connection from attacker to victim's service port, whatever it carried."""
