@@ -170,3 +170,45 @@ def test_the_store_keeps_within_the_correlators_bounds(tmp_path: Path):
         assert [row[3] for row in store.steps() if row[0] == "10.0.0.2"] == ["file 1", "file 2"]
         assert store.facts() == [] and {i["host"] for i in store.list()} == {"10.0.0.1", "10.0.0.2"}
     assert correlator.stats["store_hosts_forgotten"] == 1 and correlator.stats["store_steps_dropped"] == 3
+
+
+def foreign_database(path: Path) -> bytes:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.execute("INSERT INTO notes VALUES ('not ours')")
+    db.commit()
+    db.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", [["incidents", "list"], ["report", "--format", "json"]])
+def test_readers_write_nothing_and_refuse_what_is_not_a_store(tmp_path, capsys, command):
+    store = tmp_path / "store.sqlite"
+    analyse(store, *split_sample(tmp_path))
+    before = store.read_bytes()
+    assert main([*command[:1], "--store", str(store), *command[1:]]) in (0, 1)
+    assert store.read_bytes() == before  # opened read-only
+    foreign = tmp_path / "foreign.sqlite"
+    content = foreign_database(foreign)
+    capsys.readouterr()
+    assert main([*command[:1], "--store", str(foreign), *command[1:]]) == 2
+    assert "is not a minerwatch incident store" in capsys.readouterr().err
+    assert foreign.read_bytes() == content
+
+
+def test_analysis_never_writes_into_another_applications_database_or_a_damaged_one(tmp_path, capsys):
+    write_sample(tmp_path / "demo.pcap")
+    foreign = tmp_path / "foreign.sqlite"
+    content = foreign_database(foreign)
+    damaged = tmp_path / "damaged.sqlite"
+    damaged.write_bytes(b"garbage" * 1000)
+    for path, message in (
+        (foreign, "is not a minerwatch incident store"),
+        (damaged, "damaged or not a database"),
+    ):
+        assert main(["analyze", str(tmp_path / "demo.pcap"), "--store", str(path), "-o", "/dev/null"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert foreign.read_bytes() == content and damaged.read_bytes() == b"garbage" * 1000

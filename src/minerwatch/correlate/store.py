@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from minerwatch import sqlite_files
 from minerwatch.correlate.stages import Stage
 from minerwatch.errors import InputError
 
@@ -39,6 +40,8 @@ CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY, host TEXT NOT NULL, status TEXT NOT NULL, score REAL NOT NULL,
     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, last_ts REAL NOT NULL, body TEXT NOT NULL);
 """
+_TABLES = {"meta", "steps", "facts", "incidents"}
+_REMEDY = "choose another file with --store, or move this one away (a new store is made in its place)"
 SETS = ("techniques", "services", "named_hosts", "peer_names", "files")
 StepRow = tuple[str, Stage, str | None, str, float, float, float, float, str | None, dict[str, list[str]]]
 FactRow = tuple[str, str, str, str | None, float | None]  # host, kind (pool/wallet/agent), value, basis, conf
@@ -59,26 +62,32 @@ class IncidentStore:
     @classmethod
     @contextmanager
     def open(cls, path: str | Path | None = None, create: bool = True) -> Iterator[IncidentStore]:
-        """The store at `path` (default_path() when None); InputError when it cannot be used."""
+        """The store at `path` (default_path() when None), to extend (`create`: made when missing) or only to
+        read (opened read-only: nothing is written). InputError, one line, when it cannot be used: another
+        application's SQLite file is never written to, a damaged one never read."""
         where = Path(path) if path is not None else default_path()
         if not create and not where.exists():
             raise InputError(f"no incident store at {where}")
         try:
-            where.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(where)
-            db.executescript(_SCHEMA)
-            version = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if version is None:
-                db.execute("INSERT INTO meta VALUES ('schema', ?)", (_SCHEMA_VERSION,))
-            elif version[0] != _SCHEMA_VERSION:
-                raise InputError(f"{where}: incident store schema {version[0]}, expected {_SCHEMA_VERSION}")
+            db = sqlite_files.connect(where, readonly=not create)
         except (OSError, sqlite3.Error) as exc:
-            raise InputError(f"cannot use the incident store {where}: {exc}") from None
+            raise InputError(f"cannot open the incident store {where}: {exc}") from None
         try:
+            state = sqlite_files.schema_state(db, "schema", _SCHEMA_VERSION, _TABLES)
+            if state is None:
+                raise InputError(
+                    f"{where} is not a minerwatch incident store of schema {_SCHEMA_VERSION}: {_REMEDY}"
+                )
+            if state == "empty":
+                if not create:
+                    raise InputError(f"no incident store at {where} (the file holds no table)")
+                db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT INTO meta VALUES ('schema', "
+                                 f"'{_SCHEMA_VERSION}'); COMMIT;")  # fmt: skip
+            db.execute("BEGIN IMMEDIATE" if create else "BEGIN")
             yield cls(db)
-            db.commit()
+            db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise InputError(f"incident store {where}: {exc}") from None
+            raise InputError(sqlite_files.failure(exc, "incident store", where, _REMEDY)) from None
         finally:
             db.close()
 
