@@ -139,3 +139,25 @@ def test_report_of_the_incident_store(tmp_path, capsys):
     }
     assert report["counts"]["compromised"]["count"] == 2 and report["events"]["rows"] == []
     assert main(["report", "--store", str(tmp_path / "none.sqlite")]) == 2
+
+
+def test_spraying_and_scans_have_their_rows():
+    spray = {"phase": "spray", "service": "ssh", "attacker": "10.0.0.9", "victims": ["10.0.0.1", "10.0.0.2"]}
+    scan = {"kind": "sweep", "scanner": "10.0.0.9", "hosts": ["10.0.0.1"], "ports": [22], "distinct": 25}
+    events = [
+        {
+            "timestamp": "2025-01-01T00:00:00.000000Z",
+            "event_type": "bruteforce",
+            "event_id": 1,
+            "bruteforce": spray,
+        },
+        {"timestamp": "2025-01-01T00:00:01.000000Z", "event_type": "scan", "event_id": 2, "scan": scan},
+    ]
+    html = render(build(events), "html").decode()
+    data = orjson.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    assert data["tables"]["bruteforce"]["rows"][0][1:4] == [
+        "password spraying",
+        "10.0.0.9",
+        "10.0.0.1, 10.0.0.2",
+    ]
+    assert data["tables"]["scans"]["rows"][0][4] == {"t": 25, "ev": [2]}

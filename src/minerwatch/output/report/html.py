@@ -170,18 +170,43 @@ def _tables(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
             ],
         ),
         "bruteforce": (
-            ["service", "attacker", "victim", "attempts", "failed", "a login succeeded", "user names"],
+            [
+                "service",
+                "kind",
+                "attacker",
+                "victim",
+                "attempts",
+                "failed",
+                "a login succeeded",
+                "user names",
+            ],
             [
                 [
                     b.get("service"),
+                    "password spraying" if b.get("phase") == "spray" else "brute force",
                     b.get("attacker"),
-                    b.get("victim"),
+                    _join(b.get("victim")),
                     _link(b.get("attempts"), b["event_ids"]),
                     b.get("failed"),
                     "yes" if b["success"] else "no",
                     _join(b["usernames"]),
                 ]
                 for b in report["bruteforce"]
+            ],
+        ),
+        "scans": (
+            ["kind", "scanner", "targets", "ports", "distinct", "start", "end"],
+            [
+                [
+                    s.get("kind"),
+                    s.get("scanner"),
+                    _join(s["hosts"]),
+                    _join(s["ports"]),
+                    _link(s.get("distinct"), s["event_ids"]),
+                    s.get("start"),
+                    s.get("end"),
+                ]
+                for s in report["scans"]
             ],
         ),
         "files": (

@@ -94,6 +94,7 @@ class ReportBuilder:
         self.alert_facts: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.bruteforce: list[dict[str, Any]] = []
+        self.scans: list[dict[str, Any]] = []
         self.stats: dict[str, Any] = {}
         self.excerpts: dict[str, str] = {}  # alert event id (as JSON keys are) -> what it matched
         self._handlers = {
@@ -103,6 +104,7 @@ class ReportBuilder:
             "alert": self._on_alert,
             "file": self._on_file,
             "bruteforce": self._on_bruteforce,
+            "scan": self._on_scan,
             "stats": self._on_stats,
         }
 
@@ -203,11 +205,26 @@ class ReportBuilder:
             {
                 "service": body.get("service"),
                 "attacker": body.get("attacker"),
-                "victim": body.get("victim"),
+                "phase": body.get("phase"),
+                "victim": body.get("victim") or body.get("victims") or [],  # a spray has many
                 "attempts": body.get("attempts"),
                 "failed": body.get("failed"),
                 "success": bool(body.get("success")),
                 "usernames": body.get("usernames") or [],
+                "event_ids": [event.get("event_id")],
+            }
+        )
+
+    def _on_scan(self, event: Event, body: dict[str, Any]) -> None:
+        self.scans.append(
+            {
+                "kind": body.get("kind"),
+                "scanner": body.get("scanner"),
+                "hosts": (body.get("hosts") or [])[:8],
+                "ports": (body.get("ports") or [])[:8],
+                "distinct": body.get("distinct"),
+                "start": body.get("start"),
+                "end": body.get("end"),
                 "event_ids": [event.get("event_id")],
             }
         )
@@ -251,6 +268,7 @@ class ReportBuilder:
             ],
             "files": list(self.files.values()),
             "bruteforce": self.bruteforce,
+            "scans": self.scans,
             "excerpts": self.excerpts,
             "events": {
                 "columns": ["id", "time", "type", "source", "destination", "stage", "what"],
