@@ -13,11 +13,14 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import minerwatch
 from minerwatch.capture.writer import dns_exchange
 from minerwatch.cli.main import main
-from minerwatch.intel import Indicator, KnowledgeBase, store
+from minerwatch.intel import Indicator, IntelMatcher, KnowledgeBase, store
+from minerwatch.intel.store import KnowledgeBaseError
 
 SRC = str(Path(minerwatch.__file__).resolve().parents[1])
 FEED = [Indicator.build("domain", f"d{i}.example") for i in range(3000)]
@@ -152,3 +155,39 @@ def test_a_damaged_or_foreign_file_is_one_line_everywhere(
     assert main(["analyze", str(capture), "--intel-db", str(path), "--no-progress"]) == 2
     one_error_line(capsys, str(path), "--no-intel")
     assert path.read_bytes() == before  # another application's file is never written to
+
+
+@pytest.fixture(scope="module")
+def varied_kb(tmp_path_factory) -> Path:
+    """The bytes of a small KB with every kind of value that a flipped byte could make unparseable."""
+    path = tmp_path_factory.mktemp("varied") / "kb.sqlite"
+    with KnowledgeBase.open(path) as base:
+        base.replace_source(
+            "feed",
+            [Indicator.build("ip", f"198.51.{i // 250}.{i % 250}") for i in range(300)]
+            + [Indicator.build("port", str(3000 + i)) for i in range(30)]
+            + [Indicator.build("hash", f"{i:064x}") for i in range(30)]
+            + [Indicator.build("domain", f"x{i}.example", valid_until="2030-01-01") for i in range(100)],
+        )
+    return path
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.integers(100, 1 << 30), st.integers(0, 255)), min_size=1, max_size=16))
+def test_flipped_bytes_are_read_or_refused_in_one_line(
+    varied_kb: bytes, tmp_path: Path, flips, capsys
+) -> None:
+    data = bytearray(varied_kb.read_bytes())
+    for where, value in flips:
+        data[where % len(data)] = value
+    path = tmp_path / "flipped.sqlite"
+    path.write_bytes(bytes(data))
+    for command in (["list"], ["stats"], ["export"], ["export", "--format", "stix"]):
+        status = main(["intel", "--db", str(path), *command])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert status == 0 or (status == 2 and len(err) == 1), (command, err)
+    try:
+        IntelMatcher.load(path)
+    except KnowledgeBaseError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)

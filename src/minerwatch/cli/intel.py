@@ -19,7 +19,7 @@ from minerwatch.intel.formats.csvfile import neutralise
 from minerwatch.intel.learn import from_events
 from minerwatch.intel.model import DISCOVERED_SOURCE, Indicator
 from minerwatch.intel.normalize import TYPES
-from minerwatch.intel.store import ENV_PATH, KnowledgeBase, default_path
+from minerwatch.intel.store import ENV_PATH, KnowledgeBase, damaged, default_path
 from minerwatch.output.terminal import visible
 
 _EXPORT_FIELDS = ("type", "value", "source", "family", "tags", "confidence")
@@ -192,6 +192,8 @@ def _export(args: argparse.Namespace) -> int:
         out = args.output.open("w", encoding="utf-8", newline="") if args.output else sys.stdout
         try:
             _WRITERS[args.format](items, out)
+        except ValueError as exc:  # values were normalised on import: the file is damaged
+            raise damaged(kb.path, f"a stored indicator cannot be exported: {exc}") from None
         finally:
             if args.output:
                 out.close()
@@ -228,9 +230,14 @@ def _write_jsonl(items: Iterable[tuple[str, Indicator]], out: IO[str]) -> None:
 
 
 def _write_stix(items: Iterable[tuple[str, Indicator]], out: IO[str]) -> None:
+    from stix2.exceptions import STIXError
+
     from minerwatch.intel.formats.stix_export import bundle
 
-    text, skipped = bundle(items)
+    try:
+        text, skipped = bundle(items)
+    except (KeyError, STIXError) as exc:
+        raise ValueError(f"not valid in STIX: {exc}") from None
     out.write(text + "\n")
     if skipped:
         print(

@@ -22,7 +22,7 @@ from typing import Any
 
 from minerwatch.intel import normalize
 from minerwatch.intel.model import Hit, Meta
-from minerwatch.intel.store import KnowledgeBase
+from minerwatch.intel.store import KnowledgeBase, damaged
 
 _Refs = int | tuple[int, ...]
 _EXACT_TYPES = ("wallet", "hash", "agent", "ja3", "ja4")
@@ -86,9 +86,13 @@ class IntelMatcher:
         shipped set, and the discovered pools (see KnowledgeBase.match_rows)."""
         with KnowledgeBase.read(db_path) as kb:
             kb.conn.execute("BEGIN")
+            rows = kb.match_rows()
             try:
-                return cls.from_rows(kb.match_rows())
+                return cls.from_rows(rows)
+            except (ValueError, OSError) as exc:  # values were normalised on import: the file is damaged
+                raise damaged(kb.path, f"a stored indicator does not parse: {exc}") from None
             finally:
+                rows.close()  # while the connection is open (its cursor is closed with it)
                 if kb.conn.in_transaction:
                     kb.conn.execute("COMMIT")
 

@@ -25,6 +25,7 @@ from minerwatch.errors import InputError, UsageError
 from minerwatch.intel import builtin
 from minerwatch.intel.formats.base import Problems
 from minerwatch.intel.model import DISCOVERED_CONFIDENCE, DISCOVERED_SOURCE, Indicator, Sighting
+from minerwatch.output.terminal import visible
 
 ENV_PATH = "MINERWATCH_INTEL_DB"
 _SCHEMA_VERSION = "1"
@@ -92,10 +93,32 @@ def _error(exc: sqlite3.Error, path: object) -> KnowledgeBaseError:
             f" {LOCK_TIMEOUT:g} s); try again when it has finished"
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return KnowledgeBaseError(
-            f"the intel knowledge base {path} is damaged or not a database ({exc}): {_REMEDY}"
-        )
-    return KnowledgeBaseError(f"cannot use the intel knowledge base {path}: {exc}")
+        return damaged(path, exc)
+    return KnowledgeBaseError(f"cannot use the intel knowledge base {path}: {_line(exc)}")
+
+
+def _line(detail: object) -> str:
+    """SQLite's words on one line: a damaged schema is quoted in its messages, newlines and all."""
+    return visible(" ".join(str(detail).split()))[:300]
+
+
+def damaged(path: object, detail: object) -> KnowledgeBaseError:
+    """The KB cannot be read: damaged pages, or stored values that no longer parse."""
+    return KnowledgeBaseError(
+        f"the intel knowledge base {path} is damaged or not a database ({_line(detail)}): {_REMEDY}"
+    )
+
+
+def _sqlite_failure(exc: BaseException) -> bool:
+    """An SQLite error, or one whose message SQLite could not even give in UTF-8 (a damaged schema
+    quotes its bytes: "malformed database schema ... near <garbage>")."""
+    if isinstance(exc, UnicodeDecodeError):
+        return isinstance(exc.object, bytes) and exc.object.startswith(b"malformed database schema")
+    return isinstance(exc, sqlite3.Error)
+
+
+def _translate(exc: BaseException, path: object) -> KnowledgeBaseError:
+    return _error(exc, path) if isinstance(exc, sqlite3.Error) else damaged(path, "malformed database schema")
 
 
 class KnowledgeBase:
@@ -155,19 +178,18 @@ class KnowledgeBase:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         self.close()
-        if isinstance(exc, sqlite3.Error):
-            raise _error(exc, self.path or ":memory:") from None
+        if exc is not None and _sqlite_failure(exc):
+            raise _translate(exc, self.path or ":memory:") from None
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
-        """SQLite errors become one KnowledgeBaseError, and the connection is closed."""
+        """SQLite errors become one KnowledgeBaseError; on any error the connection is closed."""
         try:
             yield
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             self.close()
-            raise _error(exc, self.path or ":memory:") from None
-        except BaseException:
-            self.close()
+            if _sqlite_failure(exc):
+                raise _translate(exc, self.path or ":memory:") from None
             raise
 
     def close(self) -> None:
@@ -209,7 +231,10 @@ class KnowledgeBase:
 
     @property
     def version(self) -> int:
-        return int(self.meta("kb_version") or 0)
+        text = self.meta("kb_version") or "0"
+        if not text.isdigit():
+            raise damaged(self.path, f"knowledge base version {text!r:.40}")
+        return int(text)
 
     def _bump(self, action: str, source: str, count: int, rejected: int, detail: str) -> int:
         version = self.version + 1
