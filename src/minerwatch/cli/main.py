@@ -14,7 +14,7 @@ from minerwatch import __version__
 from minerwatch.errors import MinerwatchError
 
 # Each module defines register(subparsers) -> None and sets `func` on its parser (args -> exit code).
-SUBCOMMANDS = ("analyze", "report", "sample", "intel", "scan-disk", "rules", "incidents")
+SUBCOMMANDS = ("analyze", "live", "report", "sample", "intel", "scan-disk", "rules", "incidents")
 
 
 def build_parser() -> argparse.ArgumentParser:

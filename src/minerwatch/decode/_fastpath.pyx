@@ -52,6 +52,19 @@ cdef enum:
 cdef enum:
     MAX_RECORD = 262144 * 4   # larger record lengths mean a corrupt file, as libpcap judges
 
+# AF_PACKET TPACKET_V3 ring layout (linux/if_packet.h): block header and per-packet header sizes (the
+# packet header is followed by a sockaddr_ll whose sll_pkttype is byte 58), block status values, and
+# sll_pkttype of a frame the host sent.
+cdef enum:
+    TP_BLOCK_HEADER = 48
+    TP_PACKET_HEADER = 68
+    TP_STATUS_KERNEL = 0
+    TP_STATUS_USER = 1
+    PACKET_OUTGOING = 4
+
+cdef extern from *:
+    void __sync_synchronize() nogil
+
 # Timestamps past 9999-12-31 (or before 1970) come from corrupt records: ISO 8601 cannot write them.
 cdef double MAX_TIMESTAMP = 253402300799.0
 
@@ -82,6 +95,10 @@ cdef inline uint16_t le16(const uint8_t* p) noexcept nogil:
 
 cdef inline uint32_t rd32(const uint8_t* p, bint swapped) noexcept nogil:
     return be32(p) if swapped else le32(p)
+
+
+cdef inline uint32_t ne32(const uint8_t* p) noexcept nogil:
+    return (<const uint32_t*>p)[0]    # native order: the kernel's ring headers, 4-byte aligned
 
 
 cdef inline uint16_t rd16(const uint8_t* p, bint swapped) noexcept nogil:
@@ -584,6 +601,43 @@ cdef class Engine:
                     self.frame(self.now, interfaces[0][0], b + 12, caplen, wirelen)
             off += blen
         return off, 0, None
+
+    def feed_tpacket_block(self, uint8_t[::1] block, int linktype, bint skip_outgoing):
+        """Process one block of an AF_PACKET TPACKET_V3 receive ring and hand it back to the kernel.
+
+        Returns the number of packets in the block, or -1 when the kernel still owns it (nothing read).
+        The timestamp is the kernel's, taken when the packet arrived. `skip_outgoing` drops frames the host
+        sent, as libpcap does on loopback, where each packet is seen leaving and again arriving.
+        """
+        cdef Py_ssize_t size = block.shape[0], off, end
+        cdef uint32_t count, i, snaplen, mac
+        cdef uint8_t* b
+        cdef const uint8_t* h
+        if size < TP_BLOCK_HEADER:
+            return -1
+        b = &block[0]
+        if (ne32(b + 8) & TP_STATUS_USER) == 0:
+            return -1
+        __sync_synchronize()    # read packets only after the status that says they are complete
+        count = ne32(b + 12)
+        end = ne32(b + 20)      # blk_len: bytes used in this block
+        if end > size:
+            end = size
+        off = ne32(b + 16)      # offset_to_first_pkt
+        for i in range(count):
+            if off < TP_BLOCK_HEADER or off + TP_PACKET_HEADER > end:
+                break
+            h = b + off
+            snaplen = ne32(h + 12)
+            mac = (<const uint16_t*>(h + 24))[0]
+            if off + mac + snaplen <= end and not (skip_outgoing and h[58] == PACKET_OUTGOING):
+                self.frame(ne32(h + 4) + ne32(h + 8) * 1e-9, linktype, h + mac, snaplen, ne32(h + 16))
+            if ne32(h) == 0:    # tp_next_offset: the last packet of the block
+                break
+            off += ne32(h)
+        __sync_synchronize()
+        (<uint32_t*>(b + 8))[0] = TP_STATUS_KERNEL
+        return count
 
 
 def _last_seen(Flow flow):
