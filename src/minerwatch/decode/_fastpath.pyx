@@ -611,6 +611,7 @@ cdef class Engine:
         """
         cdef Py_ssize_t size = block.shape[0], off, end
         cdef uint32_t count, i, snaplen, mac
+        cdef uint64_t ns
         cdef uint8_t* b
         cdef const uint8_t* h
         if size < TP_BLOCK_HEADER:
@@ -631,7 +632,9 @@ cdef class Engine:
             snaplen = ne32(h + 12)
             mac = (<const uint16_t*>(h + 24))[0]
             if off + mac + snaplen <= end and not (skip_outgoing and h[58] == PACKET_OUTGOING):
-                self.frame(ne32(h + 4) + ne32(h + 8) * 1e-9, linktype, h + mac, snaplen, ne32(h + 16))
+                # Nanoseconds to seconds as for a pcapng file's ticks: a replay gets the same doubles.
+                ns = <uint64_t>ne32(h + 4) * 1000000000 + ne32(h + 8)
+                self.frame(<double>ns / 1e9, linktype, h + mac, snaplen, ne32(h + 16))
             if ne32(h) == 0:    # tp_next_offset: the last packet of the block
                 break
             off += ne32(h)

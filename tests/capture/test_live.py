@@ -1,0 +1,209 @@
+"""Live capture: TPACKET_V3 blocks give the same events as the file they were replayed from, BPF filters
+compile, and a capture stopped by SIGTERM or SIGINT flushes everything.
+
+The end-to-end tests replay a recording with tcpreplay into a veth pair inside a network namespace they
+create (`unshare -n`), read the other end with `minerwatch live`, and stop it by PID; they need root,
+unshare, ip and tcpreplay, and are skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minerwatch.capture.bpf import compile_filter
+from minerwatch.cli.main import main
+from minerwatch.errors import UsageError
+from minerwatch.pipeline import Analysis, AnalysisOptions
+
+RECORDING = Path(__file__).parents[1] / "fixtures/recordings/xmrig-6.16.0-cryptonote.pcapng"
+NO_INTEL = AnalysisOptions(detectors=("pool_behaviour", "obfuscated_stratum", "mining_http", "pool_urls"))
+# What legitimately differs between a file and its live replay: capture times (the kernel stamps replayed
+# packets when they arrive), rates computed from them, and the interface in place of the file in `stats`.
+TIMING = {"timestamp", "first_seen", "last_seen", "start", "end", "submits_per_minute"}
+PACKET_OUTGOING = 4
+
+
+def recording_frames(path: Path) -> list[tuple[int, bytes]]:
+    """(nanosecond timestamp, frame) of every enhanced packet block of a little-endian pcapng with
+    nanosecond resolution (the recordings' format)."""
+    data = path.read_bytes()
+    frames, off = [], 0
+    while off + 12 <= len(data):
+        kind, length = struct.unpack_from("<II", data, off)
+        if kind == 6:
+            _, high, low, caplen, _ = struct.unpack_from("<IIIII", data, off + 8)
+            frames.append(((high << 32) | low, data[off + 28 : off + 28 + caplen]))
+        off += length
+    return frames
+
+
+def tpacket_block(frames: list[tuple[int, bytes]], pkttype: int = 0) -> bytearray:
+    """A TPACKET_V3 ring block as the kernel hands it over (linux/if_packet.h): block descriptor, then per
+    packet a tpacket3_hdr, a sockaddr_ll and the frame at tp_mac, 16-byte aligned."""
+    body = bytearray()
+    for number, (ns, frame) in enumerate(frames):
+        mac = 80
+        size = (mac + len(frame) + 15) & ~15
+        following = size if number + 1 < len(frames) else 0
+        header = struct.pack(
+            "=IIIIIIHH20x", following, ns // 10**9, ns % 10**9, len(frame), len(frame), 1, mac, mac + 14
+        )
+        address = struct.pack("=HHiHBB8s", 17, 0x0300, 1, 1, pkttype, 6, b"")
+        body += (header + address).ljust(mac, b"\0") + frame.ljust(size - mac, b"\0")
+    descriptor = struct.pack("=IIIIII", 3, 0, 1, len(frames), 48, 48 + len(body)).ljust(48, b"\0")
+    return bytearray(descriptor + body).ljust(1 << 16, b"\0")
+
+
+def normalised(event: dict) -> dict:
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in TIMING}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(event)
+
+
+def analyse_blocks(blocks: list[bytearray], pkttype_check: bool = False) -> tuple[Analysis, list[dict]]:
+    events: list[dict] = []
+    analysis = Analysis([events.append], NO_INTEL)
+    for block in blocks:
+        count = analysis.engine.feed_tpacket_block(block, 1, pkttype_check)
+        assert count >= 0
+        assert analysis.engine.feed_tpacket_block(block, 1, pkttype_check) == -1  # handed back
+    analysis.finish()
+    return analysis, events
+
+
+def analyse_file() -> list[dict]:
+    events: list[dict] = []
+    analysis = Analysis([events.append], NO_INTEL)
+    analysis.feed_file(RECORDING)
+    analysis.finish()
+    return events
+
+
+def test_ring_blocks_give_the_file_events_exactly():
+    frames = recording_frames(RECORDING)
+    assert len(frames) == 21
+    blocks = [tpacket_block(frames[:8]), tpacket_block(frames[8:])]
+    _, live = analyse_blocks(blocks)
+    from_file = analyse_file()
+    verdicts = [e for e in from_file if e["event_type"] == "verdict"]
+    assert verdicts and verdicts[0]["verdict"]["stages"] == [1, 2]
+    # Same frames and the same timestamps: everything but the `stats` event's file list is identical.
+    assert live[:-1] == from_file[:-1]
+    assert live[-1]["event_type"] == "stats"
+
+
+def test_a_block_the_kernel_still_owns_is_not_read():
+    block = tpacket_block(recording_frames(RECORDING))
+    block[8] = 0  # TP_STATUS_KERNEL
+    analysis, _ = analyse_blocks([])
+    assert analysis.engine.feed_tpacket_block(block, 1, False) == -1
+    assert analysis.engine.counters.packets == 0
+
+
+def test_outgoing_frames_are_skipped_when_asked_as_on_loopback():
+    analysis, events = analyse_blocks([tpacket_block(recording_frames(RECORDING), PACKET_OUTGOING)], True)
+    assert analysis.engine.counters.packets == 0
+    assert [e["event_type"] for e in events] == ["stats"]
+
+
+def test_bogus_offsets_in_a_block_stop_the_walk():
+    block = tpacket_block(recording_frames(RECORDING)[:2])
+    struct.pack_into("=I", block, 48, 1 << 30)  # the first packet's tp_next_offset points far outside
+    analysis, _ = analyse_blocks([block])
+    assert analysis.engine.counters.packets == 1
+
+
+def test_bpf_compiles_with_libpcap():
+    program = compile_filter("tcp port 3333", 1)
+    assert program and len(program) % 8 == 0
+    with pytest.raises(UsageError, match="--bpf"):
+        compile_filter("tcp port", 1)
+
+
+def test_an_unknown_interface_is_one_line_and_exit_2(capsys):
+    assert main(["live", "-i", "nosuch\x1b[31m0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such network interface" in err and "\x1b" not in err
+
+
+# ---- end to end, in a network namespace -------------------------------------------------------------------
+
+REPLAY = r"""
+set -e
+sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || true
+ip link add mwa type veth peer name mwb
+ip link set mwa mtu 65535 up
+ip link set mwb mtu 65535 up
+"$PYTHON" -m minerwatch live -i mwb --no-intel --bpf "tcp port 3333" -o "$OUT/events.jsonl" \
+    >"$OUT/summary.txt" 2>"$OUT/stderr.txt" &
+pid=$!
+for _ in $(seq 400); do
+    grep -q "capturing on" "$OUT/stderr.txt" && break
+    kill -0 "$pid" || break
+    sleep 0.05
+done
+tcpreplay --topspeed -q -i mwa "$CAPTURE" >"$OUT/tcpreplay.txt" 2>&1
+kill -"$SIGNAL" "$pid"
+set +e
+wait "$pid"
+echo "$?" >"$OUT/status"
+"""
+
+
+def namespace_skip_reason() -> str | None:
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return "needs root on Linux (network namespace, AF_PACKET)"
+    missing = [tool for tool in ("unshare", "ip", "tcpreplay") if shutil.which(tool) is None]
+    if missing:
+        return f"needs {', '.join(missing)} (Debian packages util-linux, iproute2, tcpreplay)"
+    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        return "cannot create a network namespace here (unshare -n failed)"
+    return None
+
+
+@pytest.fixture(scope="module", params=["TERM", "INT"])
+def replayed(request, tmp_path_factory) -> tuple[str, Path]:
+    """A live capture of the recording replayed into a veth pair, stopped by the signal in `param`."""
+    reason = namespace_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    out = tmp_path_factory.mktemp(f"live-{request.param}")
+    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out), "CAPTURE": str(RECORDING)}
+    env["SIGNAL"] = request.param
+    subprocess.run(["unshare", "-n", "bash", "-c", REPLAY], env=env, check=True, timeout=120)
+    return request.param, out
+
+
+def test_live_replay_gives_the_file_verdicts_and_events(replayed):
+    _, out = replayed
+    live = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    from_file = analyse_file()
+    assert [normalised(e) for e in live[:-1]] == [normalised(e) for e in from_file[:-1]]
+    verdict = next(e["verdict"] for e in live if e["event_type"] == "verdict")
+    assert (verdict["host"], verdict["stages"], verdict["pools"][0]["port"]) == ("127.0.0.1", [1, 2], 3333)
+
+
+def test_a_stop_signal_flushes_verdicts_and_stats(replayed):
+    _, out = replayed
+    assert (out / "status").read_text().strip() == "1", (out / "stderr.txt").read_text()
+    lines = (out / "events.jsonl").read_text().splitlines()
+    assert json.loads(lines[-2])["event_type"] == "verdict"
+    stats = json.loads(lines[-1])
+    assert stats["event_type"] == "stats" and stats["stats"]["capture"]["packets"] == 21
+    assert stats["stats"]["files"] == [
+        {"path": "live:mwb", "format": "af_packet-tpacket_v3", "bytes": 0, "warnings": []}
+    ]
+    assert "127.0.0.1" in (out / "summary.txt").read_text()
