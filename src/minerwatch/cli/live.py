@@ -20,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read packets from live interfaces (AF_PACKET, TPACKET_V3 ring) and analyse them as "
         "`analyze` does a capture file. SIGTERM or SIGINT stops reading; verdicts and statistics are then "
         "written and outputs closed. Needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode).",
-        epilog="Exit status: 0 nothing found, 1 mining, alerts or brute force found, 2 usage error or an "
-        "interface that cannot be read; 130 when a second signal interrupts the final flush.",
+        epilog="Exit status: 0 nothing found, 1 an incident, mining, alerts or brute force found, 2 usage "
+        "error or an interface that cannot be read; 130 when a second signal interrupts the final flush.",
     )
     p.add_argument(
         "-i",
@@ -101,5 +101,6 @@ def run(args: argparse.Namespace) -> int:
         capture(sources, analysis.engine, stop)
         analysis.files.extend(source.stats() for source in sources)
         result = analysis.finish()
-    render_summary(result.verdicts, result.stats, sys.stderr if args.json else sys.stdout, digest)
-    return 1 if result.verdicts or digest.total else 0
+    out = sys.stderr if args.json else sys.stdout
+    render_summary(result.verdicts, result.stats, out, digest, result.incidents)
+    return 1 if result.incidents or result.verdicts or digest.total else 0
