@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from minerwatch.capture.hostile import out_of_order_flows
+from minerwatch.capture.writer import PcapWriter
 from minerwatch.cli.main import main
 
 
@@ -106,3 +108,18 @@ def test_detectors_can_be_chosen(sample):
     assert "verdict" in kinds and not kinds & {"alert", "bruteforce", "file"}
     unknown = run_cli("analyze", str(sample), "--detectors", "pool_behaviour,nonsense")
     assert unknown.returncode == 2 and "unknown detector(s): nonsense" in unknown.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5", "lots", "2000000"])
+def test_memory_caps_must_be_whole_mebibytes(sample, value):
+    result = run_cli("analyze", str(sample), "--reassembly-memcap", value)
+    assert result.returncode == 2 and "expected a whole number of MiB" in result.stderr.splitlines()[-1]
+
+
+def test_the_memory_caps_report_what_they_dropped(tmp_path):
+    path = tmp_path / "held.pcap"
+    with path.open("wb") as out:
+        PcapWriter(out).write_all(out_of_order_flows(3))  # about 3 MiB held behind holes
+    result = run_cli("analyze", str(path), "--reassembly-memcap", "1", "--defrag-memcap", "1")
+    assert result.returncode == 0, result.stderr
+    assert "reassembly memcap gaps 2" in " ".join(result.stdout.split())

@@ -31,6 +31,7 @@ from minerwatch.detectors import (
 from minerwatch.detectors.base import DetectorContext, PluginSetup
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
+from minerwatch.flows import defrag, reassembly
 from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer, http_analyzer_factory
 from minerwatch.flows.http_interest import gate_config
 from minerwatch.flows.inspector import HttpGating, Inspector
@@ -70,6 +71,8 @@ class AnalysisOptions:
     detectors: tuple[str, ...] | None = None  # None: all of PLUGINS
     idle_timeout: float = 300.0
     max_flows: int = 500_000
+    reassembly_memcap: int = reassembly.DEFAULT_MEMCAP  # bytes of out-of-order TCP data, all flows
+    defrag_memcap: int = defrag.DEFAULT_MEMCAP  # bytes of unfinished IP datagrams
     show_secrets: bool = False
     intel_db: str | None = None  # default: $MINERWATCH_INTEL_DB or the user's data directory
     # Record behaviour-confirmed pools unknown to intel in the knowledge base (analyze --learn-pools).
@@ -133,6 +136,8 @@ class Analysis:
             [o for p in self.plugins for o in p.flow_start_observers],
             expected_flows=[e for p in self.plugins for e in p.expected_flows],
             http_gate=gating,
+            reassembly_memcap=self.options.reassembly_memcap,
+            defrag_memcap=self.options.defrag_memcap,
         )
         self.event_observers = [o for p in self.plugins for o in p.event_observers]
         self.engine = Engine(
@@ -195,7 +200,8 @@ class Analysis:
     def _stats(self) -> dict[str, Any]:
         return {
             "capture": self.engine.counters.as_dict(),
-            "inspection": vars(self.inspector.stats).copy(),
+            "inspection": vars(self.inspector.stats)
+            | {"reassembly_memcap_gaps": self.inspector.reassembly.forced_gaps},
             "defrag": vars(self.inspector.defrag.stats).copy(),
             "correlation": dict(self.correlator.peers.stats) | self.incidents.stats,
             "http": vars(self.http_stats).copy(),

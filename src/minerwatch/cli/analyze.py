@@ -19,6 +19,7 @@ from minerwatch.correlate.verdicts import VerdictPolicy
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
 from minerwatch.detectors.scan import ScanConfig
+from minerwatch.flows import defrag, reassembly
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.jsonlines import JsonLinesWriter
 from minerwatch.output.report import ReportBuilder
@@ -64,6 +65,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--idle-timeout", type=float, default=300.0, help="flow idle timeout, seconds (default 300)"
     )
     p.add_argument("--max-flows", type=int, default=500_000, help="flow table capacity (default 500000)")
+    for flag, default, what in (
+        ("--reassembly-memcap", reassembly.DEFAULT_MEMCAP, "out-of-order TCP data all flows together may"
+         " hold while a hole waits to be filled; past it holes are given up"),
+        ("--defrag-memcap", defrag.DEFAULT_MEMCAP, "unfinished IP datagrams held at once; past it the oldest"
+         " are dropped"),
+    ):  # fmt: skip
+        p.add_argument(
+            flag, type=mebibytes, default=default, metavar="MIB",
+            help=f"MiB of {what}, counted (default {default >> 20})",
+        )  # fmt: skip
     p.add_argument(
         "--bruteforce-threshold",
         type=int,
@@ -181,6 +192,14 @@ def positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
     return parse
 
 
+def mebibytes(text: str) -> int:
+    """A memory cap given in MiB (a whole number, 1 to 1048576), in bytes."""
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= 1 << 20:
+        raise argparse.ArgumentTypeError(f"expected a whole number of MiB from 1 to 1048576, not {text!r}")
+    return value << 20
+
+
 def run(args: argparse.Namespace) -> int:
     detectors = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else None
     if args.no_intel:
@@ -190,6 +209,8 @@ def run(args: argparse.Namespace) -> int:
         stream_depth=args.stream_depth,
         idle_timeout=args.idle_timeout,
         max_flows=args.max_flows,
+        reassembly_memcap=args.reassembly_memcap,
+        defrag_memcap=args.defrag_memcap,
         show_secrets=args.show_secrets,
         intel_db=args.intel_db,
         record_discovered=args.learn_pools,

@@ -8,10 +8,11 @@ that has found what it looks for (a pool protocol) keeps the flow inspected to i
 from __future__ import annotations
 
 from collections.abc import Callable, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from minerwatch.decode import Flow, GateConfig, HttpGate
 from minerwatch.decode._httpgate import BYPASS, CONSUMED
+from minerwatch.flows import defrag, reassembly
 from minerwatch.flows.analyzers import (
     DatagramAnalyzer,
     DatagramFactory,
@@ -25,7 +26,7 @@ from minerwatch.flows.defrag import Defragmenter
 from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.opening import KINDS, Opening, opening, openings_of
-from minerwatch.flows.reassembly import MASK, StreamReassembler
+from minerwatch.flows.reassembly import MASK, ReassemblyBudget, StreamReassembler
 
 TCP_SYN = 0x02
 
@@ -45,9 +46,7 @@ class TcpSession:
     """Per-connection state kept in Flow.state while the flow is inspected."""
 
     info: FlowInfo
-    streams: dict[bool, StreamReassembler] = field(
-        default_factory=lambda: {True: StreamReassembler(), False: StreamReassembler()}
-    )
+    streams: dict[bool, StreamReassembler]  # by direction (True: to the server)
     analyzers: list[StreamAnalyzer] | None = None  # None until the first payload has been classified
     last_ts: float = 0.0
 
@@ -91,6 +90,8 @@ class Inspector:
         flow_start_observers: list[FlowStartObserver] = (),  # type: ignore[assignment]
         expected_flows: list[ExpectedFlows] = (),  # type: ignore[assignment]
         http_gate: HttpGating | None = None,
+        reassembly_memcap: int = reassembly.DEFAULT_MEMCAP,
+        defrag_memcap: int = defrag.DEFAULT_MEMCAP,
     ) -> None:
         self.stream_factories = list(stream_factories)
         # The factories worth asking about a flow, by what its stream opens with (flows/opening.py).
@@ -106,7 +107,8 @@ class Inspector:
                 self.flow_end_observers_by_port.setdefault(port, []).append(observer)
         self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
-        self.defrag = Defragmenter()
+        self.reassembly = ReassemblyBudget(reassembly_memcap)  # shared by all TCP streams
+        self.defrag = Defragmenter(memcap=defrag_memcap)
         self.http = http_gate  # None: every HTTP connection is parsed in Python
 
     def ip_fragment(self, ts: float, packet: bytes) -> bytes | None:
@@ -147,7 +149,7 @@ class Inspector:
                 if self._gateable(analyzers, to_server):
                     self._gate(flow, info, analyzers[0], ts, seq, flags, payload)  # type: ignore[arg-type]
                     return
-            session = flow.state = TcpSession(info, analyzers=analyzers)
+            session = flow.state = self._tcp_session(info, analyzers)
             for direction, isn in ((True, flow.isn_toserver), (False, flow.isn_toclient)):
                 if isn is not None:
                     session.streams[direction].syn(isn)
@@ -158,6 +160,12 @@ class Inspector:
         data, gap = stream.segment(seq, payload)
         if data:
             self._data(flow, session, to_server, data, gap, ts)
+
+    def _tcp_session(
+        self, info: FlowInfo, analyzers: list[StreamAnalyzer] | None, last_ts: float = 0.0
+    ) -> TcpSession:
+        streams = {d: StreamReassembler(budget=self.reassembly) for d in (True, False)}
+        return TcpSession(info, streams, analyzers, last_ts)
 
     def _analyzers_for(self, info: FlowInfo, first: bytes, to_server: bool) -> list[StreamAnalyzer]:
         """The analysers that take a flow whose stream starts with `first` (asked once per flow)."""
@@ -213,7 +221,7 @@ class Inspector:
         (client_seq, client), server = gate.pending()
         self._gate_ended(gate, handover=True)
         gated.analyzer.parsed = gate.parsed - len(client) - (len(server[1]) if server else 0)
-        session = flow.state = TcpSession(gated.info, analyzers=[gated.analyzer], last_ts=ts)
+        session = flow.state = self._tcp_session(gated.info, [gated.analyzer], ts)
         session.streams[True].syn((client_seq - 1) & MASK)
         if server is not None:
             session.streams[False].syn((server[0] - 1) & MASK)
@@ -321,8 +329,10 @@ class Inspector:
     def _end_session(
         self, flow: Flow, session: TcpSession, ts: float, reason: str, ended: bool = True
     ) -> None:
-        """Account the streams; `end` the analysers still attached (those that gave up were ended then)."""
+        """Account the streams and free what they hold; `end` the analysers still attached (those that
+        gave up were ended then)."""
         for stream in session.streams.values():
+            stream.discard()
             self.stats.skipped_bytes += stream.stats.skipped_bytes
             self.stats.reassembly_gaps += stream.stats.gaps
             self.stats.gap_bytes += stream.stats.gap_bytes

@@ -165,8 +165,8 @@ def render_summary(
 # (IP fragments are not here: they are reassembled and analysed; the defragmenter counts what it drops.)
 NOT_ANALYSED: dict[str, tuple[str, ...]] = {
     "capture": ("truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto", "bad_ip_header"),
-    "inspection": ("flows_evicted_in_analysis", "reassembly_gaps"),
-    "defrag": ("expired", "dropped_full", "invalid"),
+    "inspection": ("flows_evicted_in_analysis", "reassembly_gaps", "reassembly_memcap_gaps"),
+    "defrag": ("expired", "dropped_full", "dropped_memcap", "invalid"),
     "correlation": ("contacts_forgotten", "hosts_forgotten", "steps_dropped"),
     "scan": ("keys_forgotten",),
     "http": ("protocol_errors", "bodies_clipped"),
