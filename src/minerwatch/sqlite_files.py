@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from minerwatch.output.terminal import visible
+
 LOCK_TIMEOUT = 5.0  # seconds a writer waits for another one before it gives up with one line
 
 
@@ -19,16 +21,20 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         return sqlite3.connect(
             path.resolve().as_uri() + "?mode=ro", uri=True, timeout=LOCK_TIMEOUT, isolation_level=None
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
     return sqlite3.connect(str(path), timeout=LOCK_TIMEOUT, isolation_level=None)
 
 
-def schema_state(conn: sqlite3.Connection, key: str, version: str, tables: set[str]) -> str | None:
-    """ "empty" (no table yet), "ours" (our tables, `meta` saying `key` = `version`), or None: another
-    application's file, or another version of ours (the caller names which in its error)."""
+def schema_state(
+    conn: sqlite3.Connection, key: str, version: str, tables: set[str]
+) -> tuple[str, str | None]:
+    """("empty", None) for a database without tables, ("ours", version) when our tables are there and `meta`
+    says `key` = `version`; else ("foreign", the version `meta` gives, if any): another application's file, or
+    another version of ours, which the caller refuses rather than read or write."""
     found = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not found:
-        return "empty"
+        return "empty", None
     try:
         row = (
             conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -37,11 +43,27 @@ def schema_state(conn: sqlite3.Connection, key: str, version: str, tables: set[s
         )
     except sqlite3.OperationalError:  # a `meta` table of someone else's making
         row = None
-    return "ours" if row is not None and row[0] == version and found >= tables else None
+    stored = str(row[0]) if row else None
+    return ("ours" if stored == version and found >= tables else "foreign"), stored
 
 
-def failure(exc: sqlite3.Error, what: str, path: object, remedy: str) -> str:
-    """One line for the user: what is wrong with which file, and what to do about it."""
+def one_line(detail: object) -> str:
+    """SQLite's words on one printable line: a damaged schema is quoted in its messages, newlines and all."""
+    return visible(" ".join(str(detail).split()))[:300]
+
+
+def is_failure(exc: BaseException) -> bool:
+    """An SQLite error, or one whose message SQLite could not even give in UTF-8 (a damaged schema quotes
+    its bytes: "malformed database schema ... near <garbage>")."""
+    if isinstance(exc, UnicodeDecodeError):
+        return isinstance(exc.object, bytes) and exc.object.startswith(b"malformed database schema")
+    return isinstance(exc, sqlite3.Error)
+
+
+def failure(exc: BaseException, what: str, path: object, remedy: str) -> str:
+    """One line for the user (for an `is_failure` exception): what is wrong with which file, what to do."""
+    if not isinstance(exc, sqlite3.Error):
+        return damaged(what, path, "malformed database schema", remedy)
     name = getattr(exc, "sqlite_errorname", "")
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return (
@@ -49,5 +71,9 @@ def failure(exc: sqlite3.Error, what: str, path: object, remedy: str) -> str:
             " when it has finished"
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return f"the {what} {path} is damaged or not a database ({exc}): {remedy}"
-    return f"cannot use the {what} {path}: {exc}"
+        return damaged(what, path, exc, remedy)
+    return f"cannot use the {what} {path}: {one_line(exc)}"
+
+
+def damaged(what: str, path: object, detail: object, remedy: str) -> str:
+    return f"the {what} {path} is damaged or not a database ({one_line(detail)}): {remedy}"

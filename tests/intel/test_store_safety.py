@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minerwatch
+from minerwatch import sqlite_files
 from minerwatch.capture.writer import dns_exchange
 from minerwatch.cli.main import main
-from minerwatch.intel import Indicator, IntelMatcher, KnowledgeBase, store
+from minerwatch.intel import Indicator, IntelMatcher, KnowledgeBase
 from minerwatch.intel.store import KnowledgeBaseError
 
 SRC = str(Path(minerwatch.__file__).resolve().parents[1])
@@ -83,7 +84,7 @@ def test_readers_do_not_wait_for_a_writer(kb: Path, writer, write_capture, capsy
 
 
 def test_a_second_writer_gets_one_line(kb: Path, writer, tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(store, "LOCK_TIMEOUT", 0.1)
+    monkeypatch.setattr(sqlite_files, "LOCK_TIMEOUT", 0.1)
     feed = tmp_path / "other.txt"
     feed.write_text("pool.example\n")
     assert main(["intel", "--db", str(kb), "import", str(feed)]) == 2
@@ -95,7 +96,7 @@ def test_a_second_writer_gets_one_line(kb: Path, writer, tmp_path: Path, monkeyp
 def test_learning_while_another_writer_runs_is_one_line_after_every_event(
     kb: Path, writer, tmp_path: Path, pool_capture: Path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setattr(store, "LOCK_TIMEOUT", 0.1)
+    monkeypatch.setattr(sqlite_files, "LOCK_TIMEOUT", 0.1)
     out = tmp_path / "events.jsonl"
     args = [str(pool_capture), "--intel-db", str(kb), "-o", str(out), "--learn-pools"]
     assert main(["analyze", "--no-progress", *args]) == 2

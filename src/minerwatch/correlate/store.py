@@ -73,11 +73,10 @@ class IncidentStore:
         except (OSError, sqlite3.Error) as exc:
             raise InputError(f"cannot open the incident store {where}: {exc}") from None
         try:
-            state = sqlite_files.schema_state(db, "schema", _SCHEMA_VERSION, _TABLES)
-            if state is None:
-                raise InputError(
-                    f"{where} is not a minerwatch incident store of schema {_SCHEMA_VERSION}: {_REMEDY}"
-                )
+            state, found = sqlite_files.schema_state(db, "schema", _SCHEMA_VERSION, _TABLES)
+            if state == "foreign":
+                what = f"schema {found}, expected {_SCHEMA_VERSION}" if found else "another schema"
+                raise InputError(f"{where} is not a minerwatch incident store ({what}): {_REMEDY}")
             if state == "empty":
                 if not create:
                     raise InputError(f"no incident store at {where} (the file holds no table)")

@@ -6,7 +6,8 @@ next open). Every change bumps the knowledge base version and is written to the 
 
 Readers (analyses, `intel list/stats/export`) open the file read-only and write nothing, not even at
 open; in WAL mode they read the last committed version while an import runs. Writers wait at most
-LOCK_TIMEOUT for one another. Every SQLite failure leaves as one KnowledgeBaseError naming the file.
+sqlite_files.LOCK_TIMEOUT for one another. Every SQLite failure leaves as one KnowledgeBaseError naming
+the file (sqlite_files.py: the same rules as the incident store).
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from minerwatch import sqlite_files
 from minerwatch.errors import InputError, UsageError
 from minerwatch.intel import builtin
 from minerwatch.intel.formats.base import Problems
 from minerwatch.intel.model import DISCOVERED_CONFIDENCE, DISCOVERED_SOURCE, Indicator, Sighting
-from minerwatch.output.terminal import visible
 
 ENV_PATH = "MINERWATCH_INTEL_DB"
 _SCHEMA_VERSION = "1"
 _BATCH = 10_000
-LOCK_TIMEOUT = 5.0  # seconds a writer waits for another one before it gives up with one line
 _REMEDY = "move it away and re-import your feeds (or analyse with --no-intel)"
+_WHAT = "intel knowledge base"
 MAX_HOSTS = 64  # miners kept per discovered pool
 _TABLES = {"meta", "sources", "indicators", "history", "discovered"}
 _META = (
@@ -84,41 +85,13 @@ class KnowledgeBaseError(InputError):
     """The knowledge base file is locked by a writer, damaged, or not one of ours."""
 
 
-def _error(exc: sqlite3.Error, path: object) -> KnowledgeBaseError:
-    """One line for the user: what is wrong with which file, and what to do about it."""
-    name = getattr(exc, "sqlite_errorname", "")
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return KnowledgeBaseError(
-            f"the intel knowledge base {path} is being changed by another process (waited"
-            f" {LOCK_TIMEOUT:g} s); try again when it has finished"
-        )
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return damaged(path, exc)
-    return KnowledgeBaseError(f"cannot use the intel knowledge base {path}: {_line(exc)}")
-
-
-def _line(detail: object) -> str:
-    """SQLite's words on one line: a damaged schema is quoted in its messages, newlines and all."""
-    return visible(" ".join(str(detail).split()))[:300]
-
-
 def damaged(path: object, detail: object) -> KnowledgeBaseError:
     """The KB cannot be read: damaged pages, or stored values that no longer parse."""
-    return KnowledgeBaseError(
-        f"the intel knowledge base {path} is damaged or not a database ({_line(detail)}): {_REMEDY}"
-    )
-
-
-def _sqlite_failure(exc: BaseException) -> bool:
-    """An SQLite error, or one whose message SQLite could not even give in UTF-8 (a damaged schema
-    quotes its bytes: "malformed database schema ... near <garbage>")."""
-    if isinstance(exc, UnicodeDecodeError):
-        return isinstance(exc.object, bytes) and exc.object.startswith(b"malformed database schema")
-    return isinstance(exc, sqlite3.Error)
+    return KnowledgeBaseError(sqlite_files.damaged(_WHAT, path, detail, _REMEDY))
 
 
 def _translate(exc: BaseException, path: object) -> KnowledgeBaseError:
-    return _error(exc, path) if isinstance(exc, sqlite3.Error) else damaged(path, "malformed database schema")
+    return KnowledgeBaseError(sqlite_files.failure(exc, _WHAT, path, _REMEDY))
 
 
 class KnowledgeBase:
@@ -136,9 +109,7 @@ class KnowledgeBase:
         target = Path(path) if path is not None else default_path()
         memory = str(target) == ":memory:"
         try:
-            if not memory:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(target), timeout=LOCK_TIMEOUT, isolation_level=None)
+            conn = sqlite_files.connect(target, readonly=False)
         except (OSError, sqlite3.Error) as exc:
             raise KnowledgeBaseError(f"cannot open the intel knowledge base {target}: {exc}") from None
         kb = cls(conn, None if memory else target)
@@ -160,8 +131,7 @@ class KnowledgeBase:
         target = Path(path) if path is not None else default_path()
         if str(target) != ":memory:" and target.exists():
             try:
-                uri = target.resolve().as_uri() + "?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT, isolation_level=None)
+                conn = sqlite_files.connect(target, readonly=True)
             except (OSError, sqlite3.Error) as exc:
                 raise KnowledgeBaseError(f"cannot open the intel knowledge base {target}: {exc}") from None
             kb = cls(conn, target)
@@ -178,7 +148,7 @@ class KnowledgeBase:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         self.close()
-        if exc is not None and _sqlite_failure(exc):
+        if exc is not None and sqlite_files.is_failure(exc):
             raise _translate(exc, self.path or ":memory:") from None
 
     @contextmanager
@@ -188,7 +158,7 @@ class KnowledgeBase:
             yield
         except BaseException as exc:
             self.close()
-            if _sqlite_failure(exc):
+            if sqlite_files.is_failure(exc):
                 raise _translate(exc, self.path or ":memory:") from None
             raise
 
@@ -198,15 +168,9 @@ class KnowledgeBase:
     def _check_schema(self) -> str:
         """ "empty" for a database without tables, "ours" for a minerwatch KB; else KnowledgeBaseError, so
         that another application's SQLite file is never read as intelligence, or written to."""
-        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
-            return "empty"
-        try:
-            found = self.meta("schema_version") if "meta" in tables else None
-        except sqlite3.OperationalError:  # a `meta` table of someone else's making
-            found = None
-        if found == _SCHEMA_VERSION and tables >= _TABLES:
-            return "ours"
+        state, found = sqlite_files.schema_state(self.conn, "schema_version", _SCHEMA_VERSION, _TABLES)
+        if state != "foreign":
+            return state
         what = f"schema version {found}, expected {_SCHEMA_VERSION}" if found else "another schema"
         raise KnowledgeBaseError(f"{self.path} is not a minerwatch intel knowledge base ({what}): {_REMEDY}")
 
