@@ -16,7 +16,6 @@ import mmap
 import select
 import socket
 import struct
-import time
 from collections.abc import Callable
 
 from minerwatch.capture.bpf import compile_filter
@@ -152,15 +151,20 @@ def _hardware_type(interface: str) -> int:
 
 
 def capture(sources: list[LiveSource], engine: Engine, stop: Callable[[], bool]) -> None:
-    """Read every source until `stop()` is true, then read what the kernel still holds (the last, partly
-    filled block is handed over within RETIRE_MS) and return."""
+    """Read every source until `stop()` is true, then read what the kernel already holds: every finished
+    block, and the last, partly filled one (handed over within RETIRE_MS). The drain ends at the first poll
+    that waits 2 * RETIRE_MS for nothing, or after as many rounds as the rings have blocks (a link that never
+    goes quiet)."""
     poller = select.poll()
     for source in sources:
         poller.register(source, select.POLLIN | select.POLLERR)
     while not stop():
-        if not sum(source.read(engine) for source in sources):
+        if not _read_all(sources, engine):
             poller.poll(POLL_MS)
-    deadline = time.monotonic() + 4 * RETIRE_MS / 1000
-    while time.monotonic() < deadline:
-        if not sum(source.read(engine) for source in sources) and not poller.poll(2 * RETIRE_MS):
+    for _ in range(2 * BLOCKS):
+        if not _read_all(sources, engine) and not poller.poll(2 * RETIRE_MS):
             break
+
+
+def _read_all(sources: list[LiveSource], engine: Engine) -> int:
+    return sum(source.read(engine) for source in sources)
