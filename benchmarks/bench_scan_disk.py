@@ -1,24 +1,33 @@
-"""Benchmark: scan-disk over a tree of ordinary files (default 1,000,000) with a few plots hidden in it.
+"""Benchmark: `minerwatch scan-disk` end to end on three trees, wall time and peak RSS of each run.
 
-Input: a fresh temporary tree, 1,000 files per directory, 100 directories per level; file sizes cycle through
-0, 100 bytes and 300 KiB (sparse, so above the default 256 KiB open threshold and so read), one real-size
-v1 plot header in every 100,000 files. Prints a table: files, seconds, files/s, headers read, peak RSS.
+Trees (built fresh in a temporary folder, or in --keep DIR and reused):
+- ``mixed``: N files (default 1,000,000), 1,000 per directory, 100 directories per level; sizes cycle
+  through 0, 100 bytes and 300 KiB (sparse, so above the default 256 KiB open threshold and so read), one
+  real-size v1 plot header in every 100,000 files. Scanned with the default --min-size and with 0.
+- ``one-dir``: N empty files (default 1,000,000) in a single directory: the walker must not hold the listing.
+- ``findings``: N files named ``*.plot`` (default 300,000), 1,000 per directory, each a complete 268-byte
+  v1 plot header (table pointers set): every one is a finding.
 
-    python benchmarks/bench_scan_disk.py [--files N] [--keep DIR]
+Each scan is a child process (`minerwatch scan-disk ROOT -o EVENTS --no-progress`, console output to a file):
+wall time from `time.perf_counter()`, peak RSS from `os.wait4()` for that child alone (as bench_analyze.py).
+
+    python benchmarks/bench_scan_disk.py [--trees mixed,one-dir,findings] [--files N] [--one-dir N]
+                                         [--findings N] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import struct
+import sys
 import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-from minerwatch.hostscan.scanner import Scanner, ScanOptions, ScanStats
-from minerwatch.hostscan.walker import walk
+from bench_analyze import run
 
 _FAKE_V1 = (
     b"Proof of Space Plot"
@@ -31,60 +40,83 @@ _FAKE_V1 = (
     + struct.pack(">10Q", *range(1, 11))
 )
 
+_SCAN = "import sys; from minerwatch.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
-def build(root: str, files: int) -> int:
-    """Creates the tree; returns how many plot headers were planted."""
-    planted = 0
+
+def build_mixed(root: str, files: int) -> None:
     for i in range(files):
         directory = os.path.join(root, f"d{i // 100_000}", f"e{(i // 1000) % 100}")
         if i % 1000 == 0:
             os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, f"f{i}")
-        with open(path, "wb") as fh:
+        with open(os.path.join(directory, f"f{i}"), "wb") as fh:
             if i % 100_000 == 99_999:
                 fh.write(_FAKE_V1)
-                planted += 1
             elif i % 3 == 1:
                 fh.write(b"x" * 100)
             elif i % 3 == 2:
                 fh.truncate(300 * 1024)
-    return planted
+
+
+def build_one_dir(root: str, files: int) -> None:
+    os.makedirs(root, exist_ok=True)
+    for i in range(files):
+        os.close(os.open(os.path.join(root, f"f{i:07d}"), os.O_CREAT | os.O_WRONLY, 0o644))
+
+
+def build_findings(root: str, files: int) -> None:
+    for i in range(files):
+        directory = os.path.join(root, f"d{i // 1000}")
+        if i % 1000 == 0:
+            os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, f"p{i}.plot"), "wb") as fh:
+            fh.write(_FAKE_V1)
+
+
+def scan(root: str, name: str, extra: list[str], out_dir: Path) -> str:
+    """One timed child run; returns the result row."""
+    events = out_dir / f"{name}.jsonl"
+    argv = [sys.executable, "-c", _SCAN, "scan-disk", root, "-o", str(events), "--no-progress", *extra]
+    wall, cpu, rss_kib, code = run(argv, out_dir / f"{name}.out")
+    with events.open("rb") as fh:
+        findings = sum(1 for _ in fh)
+    events.unlink()
+    return f"| {name} | {wall:.1f} | {cpu:.1f} | {rss_kib / 1024:.0f} | {findings:,} | {code} |"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=1_000_000)
-    parser.add_argument("--keep", metavar="DIR", help="build (or reuse) the tree in DIR and keep it")
+    parser.add_argument("--trees", default="mixed,one-dir,findings")
+    parser.add_argument("--files", type=int, default=1_000_000, help="files in the mixed tree")
+    parser.add_argument("--one-dir", type=int, default=1_000_000, help="files in the one-directory tree")
+    parser.add_argument("--findings", type=int, default=300_000, help="plot headers in the findings tree")
+    parser.add_argument("--keep", metavar="DIR", help="build (or reuse) the trees in DIR and keep them")
     args = parser.parse_args()
-    root = args.keep or tempfile.mkdtemp(prefix="bench_scan_disk_")
+    builders: dict[str, tuple[Callable[[str, int], None], int, list[list[str]]]] = {
+        "mixed": (build_mixed, args.files, [[], ["--min-size", "0"]]),
+        "one-dir": (build_one_dir, args.one_dir, [[]]),
+        "findings": (build_findings, args.findings, [[]]),
+    }
+    base = args.keep or tempfile.mkdtemp(prefix="bench_scan_disk_")
+    rows = []
     try:
-        t0 = time.perf_counter()
-        planted = build(root, args.files) if not os.path.exists(os.path.join(root, "d0")) else None
-        built = time.perf_counter() - t0
-        stats = ScanStats()
-        t0 = time.perf_counter()
-        findings = Scanner(ScanOptions(min_size=0), stats).scan(walk([root], stats))
-        scan_min0 = time.perf_counter() - t0
-        stats_default = ScanStats()
-        t0 = time.perf_counter()
-        Scanner(ScanOptions(), stats_default).scan(walk([root], stats_default))
-        scan_default = time.perf_counter() - t0
-        rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"tree: {stats.files:,} files, {stats.directories:,} dirs (built in {built:.1f} s)")
-        print(f"{'mode':<22}{'seconds':>10}{'files/s':>12}{'headers read':>14}{'findings':>10}")
-        print(
-            f"{'min-size 0 (all)':<22}{scan_min0:>10.2f}{stats.files / scan_min0:>12,.0f}"
-            f"{stats.headers_read:>14,}{len(findings):>10}"
-        )
-        print(
-            f"{'default (256 KiB)':<22}{scan_default:>10.2f}{stats_default.files / scan_default:>12,.0f}"
-            f"{stats_default.headers_read:>14,}{'':>10}"
-        )
-        planted_text = "reused tree" if planted is None else planted
-        print(f"peak RSS: {rss_mib:.0f} MiB; plots planted: {planted_text}")
+        with tempfile.TemporaryDirectory(prefix="bench_scan_disk_out_") as out_dir:
+            for tree in args.trees.split(","):
+                build, count, variants = builders[tree]
+                root = os.path.join(base, f"{tree}-{count}")
+                if not os.path.exists(root):
+                    t0 = time.perf_counter()
+                    build(root + ".part", count)  # renamed when whole: a killed build is not reused
+                    os.rename(root + ".part", root)
+                    print(f"built {root} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+                for extra in variants:
+                    name = " ".join([f"{tree} ({count:,})", *extra])
+                    rows.append(scan(root, name, extra, Path(out_dir)))
     finally:
         if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(base, ignore_errors=True)
+    print("| tree | wall s | CPU s | peak RSS MiB | findings | exit |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

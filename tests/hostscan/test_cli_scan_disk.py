@@ -13,6 +13,7 @@ import orjson
 
 from minerwatch.cli.main import main
 from minerwatch.events import iso_timestamp
+from minerwatch.hostscan.report import DIGEST_ROWS
 
 from .conftest import SECRET, bladebit_header
 
@@ -84,3 +85,16 @@ def test_every_kind_of_finding_follows_the_event_schema(tmp_path: Path, plots) -
     schema = json.loads(resources.files("minerwatch").joinpath("schema/events.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
     assert [error.message for e in events for error in validator.iter_errors(e)] == []
+
+
+def test_console_digest_is_bounded_and_counts_everything(tmp_path: Path, capsys) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    for i in range(DIGEST_ROWS + 5):
+        (disk / f"p{i}.plot").write_bytes(bladebit_header())
+    out = tmp_path / "events.jsonl"
+    assert main(["scan-disk", str(disk), "-o", str(out), "--no-progress"]) == 1
+    assert len(_events(out)) == DIGEST_ROWS + 5
+    table = capsys.readouterr().out
+    assert table.count(".plot") == DIGEST_ROWS
+    assert f"{DIGEST_ROWS + 5} findings: {DIGEST_ROWS + 5} plot (5 not in the table" in table

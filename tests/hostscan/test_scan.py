@@ -34,7 +34,7 @@ pool:
 def scan(roots: list[Path], **options) -> tuple[list, ScanStats]:
     stats = ScanStats()
     files = walk([str(r) for r in roots], stats, follow_symlinks=options.get("follow_symlinks", False))
-    return Scanner(ScanOptions(**options), stats).scan(files), stats
+    return list(Scanner(ScanOptions(**options), stats).scan(files)), stats
 
 
 def by_path(findings) -> dict[str, object]:
@@ -155,3 +155,34 @@ def test_broken_config_is_an_error_count(tmp_path: Path) -> None:
     (cfg / "config.yaml").write_text("harvester: [unclosed\n")
     findings, stats = scan([tmp_path])
     assert findings == [] and stats.other_errors == 1
+
+
+def test_read_error_part_way_through_a_listing_is_counted(tmp_path: Path, plots, monkeypatch) -> None:
+    """Entries before the error are still scanned; the error is one count, not a traceback."""
+    shutil.copy(plots.v1, tmp_path / "a.plot")
+    (tmp_path / "b").write_bytes(b"x")
+    real_scandir = os.scandir
+
+    class Failing:
+        def __init__(self, path) -> None:
+            self._it = real_scandir(path)
+            self._entries = sorted(self._it, key=lambda e: e.name)[:1]
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self._it.close()
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self._entries:
+                return self._entries.pop()
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "scandir", Failing)
+    findings, stats = scan([tmp_path])
+    assert [os.path.basename(f.path) for f in findings] == ["a.plot"]
+    assert stats.other_errors == 1 and "Input/output error" in stats.error_samples[0]

@@ -1,4 +1,6 @@
-"""`minerwatch scan-disk PATH...`: host-side evidence of Chia disk mining, as events and a console table."""
+"""`minerwatch scan-disk PATH...`: host-side evidence of Chia disk mining, as events and a console digest.
+
+Findings stream from the walk to the event writers one by one; the console keeps a bounded digest."""
 
 from __future__ import annotations
 
@@ -7,15 +9,15 @@ import os
 import socket
 import sys
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from minerwatch.errors import InputError
 from minerwatch.events import EventFactory
-from minerwatch.hostscan.report import print_table, to_event
-from minerwatch.hostscan.scanner import DEFAULT_MIN_SIZE, Finding, Scanner, ScanOptions, ScanStats
+from minerwatch.hostscan.report import Digest, print_table, to_event
+from minerwatch.hostscan.scanner import DEFAULT_MIN_SIZE, Scanner, ScanOptions, ScanStats
 from minerwatch.hostscan.walker import walk
 from minerwatch.output.jsonlines import JsonLinesWriter
 
@@ -82,8 +84,10 @@ def run(args: argparse.Namespace) -> int:
     err_console = Console(stderr=True)
     table_console = err_console if args.json else Console()
     stats = ScanStats()
-    findings: list[Finding]
+    digest = Digest()
+    factory = EventFactory()
     with ExitStack() as stack:
+        sinks = [stack.enter_context(closing(JsonLinesWriter(path))) for path in _sink_paths(args)]
         options = ScanOptions(
             min_size=args.min_size,
             follow_symlinks=args.follow_symlinks,
@@ -93,20 +97,17 @@ def run(args: argparse.Namespace) -> int:
         files = walk(
             args.paths, stats, follow_symlinks=args.follow_symlinks, cross_filesystems=args.cross_filesystems
         )
-        findings = Scanner(options, stats).scan(files)
-    findings.sort(key=lambda f: (f.mtime, f.path))
-    factory = EventFactory()
-    events = [to_event(factory, f, host) for f in findings]
-    sinks = []
-    if args.output:
-        sinks.append(JsonLinesWriter(args.output))
-    if args.json:
-        sinks.append(JsonLinesWriter("-"))
-    for sink in sinks:
-        for event in events:
-            sink.write(event)
-        sink.close()
-    print_table(table_console, findings, stats)
+        for finding in Scanner(options, stats).scan(files):
+            event = to_event(factory, finding, host)
+            for sink in sinks:
+                sink.write(event)
+            digest.add(finding)
+    print_table(table_console, digest, stats)
     for sample in stats.error_samples:
         print(f"minerwatch: warning: {sample}", file=sys.stderr)
-    return 1 if findings else 0
+    return 1 if digest.total else 0
+
+
+def _sink_paths(args: argparse.Namespace) -> list[str]:
+    """Where events go as they are found: the -o file and/or standard output (--json)."""
+    return ([args.output] if args.output else []) + (["-"] if args.json else [])

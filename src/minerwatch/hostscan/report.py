@@ -1,14 +1,17 @@
-"""Renders findings: ``diskmining`` events (EVE-like JSON lines) and a rich console table."""
+"""Renders findings: ``diskmining`` events (EVE-like JSON lines) and a bounded console digest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
 
 from minerwatch.events import Event, EventFactory, iso_timestamp
 from minerwatch.hostscan.scanner import Finding, ScanStats
+
+DIGEST_ROWS = 100
+"""Findings shown as table rows; the rest are counted (all of them are in the events)."""
 
 
 def to_event(factory: EventFactory, finding: Finding, host: str) -> Event:
@@ -47,24 +50,49 @@ def _summary(finding: Finding) -> str:
     return "encrypted Chia key store present"
 
 
-def print_table(console: Console, findings: Iterable[Finding], stats: ScanStats) -> None:
+class Digest:
+    """What the console shows of a scan: every finding counted by kind, the first `rows` of them as rows.
+
+    Findings stream to the events as they are made; the console keeps only this, so a disk with millions of
+    findings costs the same memory and rendering time as one with `rows`."""
+
+    def __init__(self, rows: int = DIGEST_ROWS) -> None:
+        self.rows = rows
+        self.shown: list[Finding] = []
+        self.by_kind: Counter[str] = Counter()
+
+    def add(self, finding: Finding) -> None:
+        self.by_kind[finding.kind] += 1
+        if len(self.shown) < self.rows:
+            self.shown.append(finding)
+
+    @property
+    def total(self) -> int:
+        return self.by_kind.total()
+
+
+def print_table(console: Console, digest: Digest, stats: ScanStats) -> None:
     """Findings, then one line of counts so that skipped and unreadable files are never silent."""
     table = Table(title="Disk mining evidence", show_lines=False)
     for column in ("kind", "path", "size", "details"):
         table.add_column(column, overflow="fold")
-    rows = 0
-    for finding in findings:
+    for finding in digest.shown:
         table.add_row(finding.kind, finding.path, f"{finding.size:,}", _summary(finding))
-        rows += 1
-    if rows:
+    if digest.total:
         console.print(table)
+        hidden = digest.total - len(digest.shown)
+        more = f" ({hidden:,} not in the table; -o FILE or --json gives them all)" if hidden else ""
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in sorted(digest.by_kind.items()))
+        console.print(f"{digest.total:,} findings: {kinds}{more}", highlight=False)
     else:
         console.print("No disk mining evidence found.")
+    unmeasured = stats.growth_not_measured
+    growth = f", {unmeasured:,} temp files not re-measured" if unmeasured else ""
     console.print(
         f"{stats.files:,} files in {stats.directories:,} directories; {stats.headers_read:,} headers read, "
         f"{stats.skipped_small:,} too small, {stats.lookalikes:,} look-alikes; "
         f"{stats.permission_denied:,} permission denied, {stats.other_errors:,} other errors; "
         f"{stats.symlinks_skipped:,} symlinks and {stats.other_filesystems_skipped:,} other filesystems "
-        f"not followed, {stats.loops_avoided:,} loops avoided",
+        f"not followed, {stats.loops_avoided:,} loops avoided{growth}",
         highlight=False,
     )

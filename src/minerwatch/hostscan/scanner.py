@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -33,6 +33,9 @@ DEFAULT_MIN_SIZE = 256 * 1024
 
 _PLOT_SUFFIXES = (".plot", ".plot2")
 
+MAX_GROWTH_TRACKED = 10_000
+"""Temp files held for the --growth re-measure; beyond it they are reported at once, without growth."""
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -51,6 +54,7 @@ class ScanStats(WalkStats):
     headers_read: int = 0
     skipped_small: int = 0
     lookalikes: int = 0
+    growth_not_measured: int = 0
 
 
 @dataclass(slots=True)
@@ -107,24 +111,23 @@ def plot_details(header: PlotHeader, size: int) -> dict[str, Any]:
 
 
 class Scanner:
-    """Classifies each file once; holds the stats and the temp files to re-measure for growth."""
+    """Classifies each file once and hands each finding on as soon as it is made, so nothing grows with the
+    tree; only temp files waiting to be re-measured for growth are held (at most `MAX_GROWTH_TRACKED`)."""
 
     def __init__(self, options: ScanOptions, stats: ScanStats) -> None:
         self.options = options
         self.stats = stats
         self._temps: list[tuple[FileEntry, dict[str, Any]]] = []
 
-    def scan(self, files: Iterable[FileEntry]) -> list[Finding]:
-        findings: list[Finding] = []
+    def scan(self, files: Iterable[FileEntry]) -> Iterator[Finding]:
         every = self.options.progress_every
         for n, entry in enumerate(files, 1):
             finding = self._classify(entry)
             if finding is not None:
-                findings.append(finding)
+                yield finding
             if self.options.progress and n % every == 0:
                 self.options.progress(self.stats)
-        findings.extend(self._measure_growth())
-        return findings
+        yield from self._measure_growth()
 
     def _classify(self, entry: FileEntry) -> Finding | None:
         name = os.path.basename(entry.path)
@@ -138,8 +141,7 @@ class Scanner:
             details = {"tool": artifacts.BINARIES[name]}
             return Finding("plotter_binary", entry.path, entry.size, entry.mtime, details, 0.5)
         if artifacts.temp_plot_kind(name):
-            self._temps.append((entry, self._header_details(entry) or {}))
-            return None
+            return self._temp(entry)
         if entry.size < self.options.min_size and not name.endswith(_PLOT_SUFFIXES):
             self.stats.skipped_small += 1
             return None
@@ -148,6 +150,16 @@ class Scanner:
             return None
         confidence = 0.95 if details.get("complete") else 0.7
         return Finding("plot", entry.path, entry.size, entry.mtime, details, confidence)
+
+    def _temp(self, entry: FileEntry) -> Finding | None:
+        """A temp file's finding now, or None when it is held to be re-measured after the walk."""
+        header_details = self._header_details(entry) or {}
+        if self.options.growth_interval > 0:
+            if len(self._temps) < MAX_GROWTH_TRACKED:
+                self._temps.append((entry, header_details))
+                return None
+            self.stats.growth_not_measured += 1
+        return _temp_finding(entry, header_details)
 
     def _header_details(self, entry: FileEntry) -> dict[str, Any] | None:
         head = read_head(entry.path, self.stats, self.options.follow_symlinks)
@@ -172,21 +184,23 @@ class Scanner:
             return None
         return Finding("farming_config", entry.path, entry.size, entry.mtime, facts, 0.8)
 
-    def _measure_growth(self) -> list[Finding]:
-        """Temp files as findings; with a growth interval, re-stat them once to show plotting is live."""
+    def _measure_growth(self) -> Iterator[Finding]:
+        """The held temp files, re-stat once after the growth interval to show plotting is live."""
+        if not self._temps:
+            return
         interval = self.options.growth_interval
-        if interval > 0 and self._temps:
-            time.sleep(interval)
-        findings = []
+        time.sleep(interval)
         for entry, header_details in self._temps:
-            details: dict[str, Any] = {"plotter": artifacts.plotter_for_temp(os.path.basename(entry.path))}
-            details.update(header_details)
-            if interval > 0:
-                try:
-                    now = os.lstat(entry.path).st_size
-                    details["growth_bytes_per_s"] = round((now - entry.size) / interval, 1)
-                except OSError:
-                    details["growth_bytes_per_s"] = None
-                    details["vanished"] = True
-            findings.append(Finding("plot_in_progress", entry.path, entry.size, entry.mtime, details, 0.8))
-        return findings
+            growth: dict[str, Any]
+            try:
+                grown = os.lstat(entry.path).st_size - entry.size
+                growth = {"growth_bytes_per_s": round(grown / interval, 1)}
+            except OSError:
+                growth = {"growth_bytes_per_s": None, "vanished": True}
+            yield _temp_finding(entry, {**header_details, **growth})
+        self._temps.clear()
+
+
+def _temp_finding(entry: FileEntry, extra: dict[str, Any]) -> Finding:
+    details = {"plotter": artifacts.plotter_for_temp(os.path.basename(entry.path)), **extra}
+    return Finding("plot_in_progress", entry.path, entry.size, entry.mtime, details, 0.8)

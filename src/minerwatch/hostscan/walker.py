@@ -1,8 +1,10 @@
 """Walks directory trees safely: no symlink loops, one filesystem unless asked, errors counted not raised.
 
-Uses ``os.scandir`` with an explicit stack (no recursion limit, one open directory at a time) and the
-``d_type`` the kernel returns, so an ordinary file costs one ``lstat`` and nothing else. Only regular files
-are yielded: FIFOs, sockets and devices are never opened (opening a FIFO would block forever).
+Uses ``os.scandir`` with an explicit stack (no recursion limit, one open directory at a time: subdirectories
+wait on the stack as paths) and the ``d_type`` the kernel returns, so an ordinary file costs one ``lstat`` and
+nothing else. Entries are consumed as the kernel lists them, so memory does not grow with the size of a
+directory, only with the directories seen (the loop guard) and pending. Only regular files are yielded:
+FIFOs, sockets and devices are never opened (opening a FIFO would block forever).
 """
 
 from __future__ import annotations
@@ -63,6 +65,25 @@ def walk(
             yield from _walk_tree(root, st, stats, visited, follow_symlinks, cross_filesystems)
 
 
+def _entries(directory: str, stats: WalkStats) -> Iterator[os.DirEntry[str]]:
+    """The directory's entries one at a time, never as a list: a directory of millions costs one entry."""
+    try:
+        it = os.scandir(directory)
+    except OSError as exc:
+        stats.error(exc, directory)
+        return
+    with it:
+        while True:
+            try:
+                entry = next(it)
+            except StopIteration:
+                return
+            except OSError as exc:  # a read error part-way through the listing
+                stats.error(exc, directory)
+                return
+            yield entry
+
+
 def _walk_tree(
     root: str,
     root_st: os.stat_result,
@@ -80,13 +101,7 @@ def _walk_tree(
     while stack:
         directory = stack.pop()
         stats.directories += 1
-        try:
-            with os.scandir(directory) as it:
-                entries = list(it)
-        except OSError as exc:
-            stats.error(exc, directory)
-            continue
-        for entry in entries:
+        for entry in _entries(directory, stats):
             try:
                 if entry.is_symlink() and not follow:
                     stats.symlinks_skipped += 1
