@@ -5,10 +5,17 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
-$(BIN)/minerwatch: pyproject.toml setup.py $(wildcard src/minerwatch/decode/*.pyx src/minerwatch/decode/*.pxd)
+# Older chia_rs releases for the scan-disk tests (their v2 plot layouts) cannot share the venv with the
+# current one: each goes to its own --target directory in the venv, put on PYTHONPATH by the test that uses it.
+CHIA_RS_REQS := $(wildcard tests/requirements-chia-rs-*.txt)
+
+$(BIN)/minerwatch: pyproject.toml setup.py $(wildcard src/minerwatch/decode/*.pyx src/minerwatch/decode/*.pxd) $(CHIA_RS_REQS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	for req in $(CHIA_RS_REQS); do \
+		$(BIN)/pip install --quiet --upgrade --target $(VENV)/$$(basename $$req .txt) -r $$req || exit 1; \
+	done
 	touch $@
 
 # Install, write the demonstration capture, analyse it (exit 1 = mining found, which is the point), write the report.

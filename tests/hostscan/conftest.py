@@ -2,10 +2,14 @@
 
 `chia plots create` refuses k < 25, but the library calls it makes accept k=18 with a small stripe size.
 Bladebit's compressed format has no plotter on PyPI: its header is built from bladebit's PlotWriter layout.
+Older chia_rs releases (the `pos2` v2 layouts) live in their own directories (installed by `make` from
+tests/requirements-chia-rs-*.txt) and plot in a child process with that directory on PYTHONPATH.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import struct
 import subprocess
 import sys
@@ -25,6 +29,74 @@ SECRET = bytes([0x5E]) * 32  # stands in for the plot's local master secret key:
 MEMO_CONTRACT = POOL_CONTRACT + FARMER_PK + SECRET
 MEMO_POOL_PK = POOL_PK + FARMER_PK + SECRET
 PLOT_ID = bytes(range(32))
+
+
+@dataclass(frozen=True)
+class Release:
+    """An older chia_rs pinned in tests/requirements-chia-rs-<series>.txt, and the v2 layout it writes."""
+
+    version: str
+    series: str
+    layout: str
+    indexed: bool  # its create_v2_plot takes plot index, meta group (and testnet) and any memo length
+
+
+RELEASES = (
+    Release("0.35.2", "0.35", "pos2-fixed-memo", indexed=False),  # fragment vector body
+    Release("0.36.1", "0.36", "pos2-fixed-memo", indexed=False),  # chunk index body
+    Release("0.48.0", "0.48", "pos2-indexed", indexed=True),
+)
+PLOT_INDEX, META_GROUP = 7, 3
+
+
+@dataclass(frozen=True)
+class ReleasePlot:
+    release: Release
+    path: Path
+    prover: dict  # what that release's own Prover reads back from the plot
+
+
+_RELEASE_PLOTTER = """
+import importlib.metadata, json, sys
+import chia_rs
+path, version, indexed, memo, k, plot_id, index, meta = sys.argv[1:]
+if importlib.metadata.version("chia_rs") != version:
+    sys.exit(f"chia_rs {importlib.metadata.version('chia_rs')} imported, not {version}")
+memo, plot_id = bytes.fromhex(memo), bytes.fromhex(plot_id)
+args = (int(index), int(meta), memo, True) if indexed == "1" else (memo,)
+chia_rs.create_v2_plot(path, int(k), 2, plot_id, *args)
+prover = chia_rs.Prover(path)
+facts = {"k": prover.size(), "strength": prover.get_strength(), "plot_id": bytes(prover.plot_id()).hex(),
+         "memo": bytes(prover.get_memo()).hex()}
+if indexed == "1":
+    facts.update(plot_index=prover.get_plot_index(), meta_group=prover.get_meta_group())
+print(json.dumps(facts))
+"""
+
+
+@pytest.fixture(scope="session", params=RELEASES, ids=lambda r: f"chia_rs-{r.version}")
+def release_plot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> ReleasePlot:
+    """A k=18 plot by an older chia_rs (pool public key memo where the release takes one)."""
+    release: Release = request.param
+    target = Path(sys.prefix) / f"requirements-chia-rs-{release.series}"
+    if not (target / "chia_rs").is_dir():
+        pytest.skip(
+            f"chia_rs {release.version} is not installed in {target}: "
+            f"`make` installs tests/requirements-chia-rs-{release.series}.txt there"
+        )
+    path = tmp_path_factory.mktemp(f"chia_rs-{release.version}") / "plot.plot2"
+    memo = MEMO_POOL_PK if release.indexed else MEMO_CONTRACT
+    args = [str(path), release.version, str(int(release.indexed)), memo.hex(), str(K), PLOT_ID.hex()]
+    child = subprocess.run(
+        [sys.executable, "-c", _RELEASE_PLOTTER, *args, str(PLOT_INDEX), str(META_GROUP)],
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    return ReleasePlot(release, path, json.loads(child.stdout.splitlines()[-1]))
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,14 @@ def test_read_error_part_way_through_a_listing_is_counted(tmp_path: Path, plots,
     findings, stats = scan([tmp_path])
     assert [os.path.basename(f.path) for f in findings] == ["a.plot"]
     assert stats.other_errors == 1 and "Input/output error" in stats.error_samples[0]
+
+
+def test_plots_of_every_released_v2_layout_are_found(tmp_path: Path, release_plot) -> None:
+    """Issue 14: `.plot2` files of chia_rs 0.31-0.52 (magic `pos2`) were not reported at all."""
+    shutil.copy(release_plot.path, tmp_path / "renamed.bin")
+    (finding,) = scan([tmp_path])[0]
+    assert (finding.kind, finding.confidence) == ("plot", 0.95)
+    details = finding.details
+    assert (details["format"], details["layout"], details["k"]) == ("v2", release_plot.release.layout, 18)
+    assert details["complete"] is True and details.get("plot_index") == release_plot.prover.get("plot_index")
+    assert SECRET.hex() not in repr(finding)

@@ -26,20 +26,33 @@ def expected_size(header: PlotHeader) -> int | None:
 
 
 def completeness(header: PlotHeader, file_size: int) -> tuple[bool, str]:
-    """(complete, reason). Plotters fill the table pointers (or v2 body) only when the plot is finished."""
+    """(complete, reason). Plotters fill the table pointers, chunk offsets (pos2) or body length (PoS2) only
+    when the plot is finished; a pos2 fragment vector is written in one go, so only its end can be checked."""
+    if header.chunk_count is not None:
+        count = header.chunk_count
+        noun = "chunk offsets" if len(header.chunk_offsets) == count else f"chunk offsets read (of {count})"
+        return _pointers_complete(header.chunk_offsets, file_size, noun)
     if header.format == "v2":
-        body_end = header.header_size + (header.body_length or 0)
-        if header.body_length == 0:
-            return False, "body length is zero"
-        if file_size <= body_end:
-            return False, f"file ends at {file_size}, before the body end {body_end} and trailing index"
-        return True, "body and trailing index present"
-    pointers = header.table_pointers
+        return _body_complete(header, file_size)
+    return _pointers_complete(header.table_pointers, file_size, "table pointers")
+
+
+def _pointers_complete(pointers: tuple[int, ...], file_size: int, noun: str) -> tuple[bool, str]:
     empty = sum(1 for p in pointers if p == 0)
     if empty:
-        return False, f"{empty} of 10 table pointers empty (plotting unfinished or interrupted)"
+        return False, f"{empty} of {len(pointers)} {noun} empty (plotting unfinished or interrupted)"
     if list(pointers) != sorted(pointers):
-        return False, "table pointers out of order"
+        return False, f"{noun} out of order"
     if pointers[-1] >= file_size:
-        return False, f"last table starts at {pointers[-1]}, past the end of the file ({file_size})"
-    return True, "all 10 table pointers filled and inside the file"
+        return False, f"{noun}: the last is {pointers[-1]}, past the end of the file ({file_size})"
+    return True, f"all {len(pointers)} {noun} filled and inside the file"
+
+
+def _body_complete(header: PlotHeader, file_size: int) -> tuple[bool, str]:
+    body_end = header.header_size + (header.body_length or 0)
+    what = "the body end and trailing index" if header.layout == "PoS2" else "the end of its fragment vector"
+    if header.body_length == 0:
+        return False, "body length is zero"
+    if file_size <= body_end:
+        return False, f"file ends at {file_size}, before {what} ({body_end})"
+    return True, "body and trailing index present" if header.layout == "PoS2" else "fragment vector present"
