@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import io
+import os
 import struct
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minerwatch.capture import feed_capture
+from minerwatch.capture.reader import CHUNK
 from minerwatch.capture.writer import PcapngWriter, PcapWriter, frame, tcp_segment
 from minerwatch.decode import Engine
 from minerwatch.errors import InputError
@@ -134,7 +138,9 @@ def test_directory_and_missing_file_are_clear_errors(tmp_path):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(garbage=st.binary(max_size=3000), pcapng=st.booleans())
-def test_garbage_after_a_valid_header_never_raises(tmp_path, garbage, pcapng):
+def test_garbage_after_a_valid_header_is_a_warning_or_one_clear_error(tmp_path, garbage, pcapng):
+    """Damage after a packet is a warning; damage before any packet is an input error (a capture that
+    could not be read must not pass for an empty, clean one). Nothing else is ever raised."""
     path = tmp_path / "fuzz.cap"
     with path.open("wb") as out:
         if pcapng:
@@ -142,8 +148,12 @@ def test_garbage_after_a_valid_header_never_raises(tmp_path, garbage, pcapng):
         else:
             PcapWriter(out)
         out.write(garbage)
-    engine, _, _stats = read(path)
-    assert engine.counters.packets >= 0
+    try:
+        engine, _, stats = read(path)
+    except InputError as exc:
+        assert "no packet could be read" in str(exc)
+    else:
+        assert engine.counters.packets > 0 or not stats.warnings
 
 
 def test_a_timestamp_past_year_9999_is_counted_and_the_capture_clock_used(tmp_path):
@@ -156,3 +166,70 @@ def test_a_timestamp_past_year_9999_is_counted_and_the_capture_clock_used(tmp_pa
     engine, sink, _ = read(path)
     assert engine.counters.bad_timestamps == 1
     assert sink.ts == [pytest.approx(TS, abs=1e-6)] * 2
+
+
+def _capture_bytes(pcapng: bool, count: int, frame_bytes: bytes = FRAME) -> bytes:
+    out = io.BytesIO()
+    if pcapng:
+        writer = PcapngWriter(out)
+        writer.interface()
+    else:
+        writer = PcapWriter(out)
+    for _ in range(count):
+        writer.write(TS, frame_bytes)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("pcapng", [False, True])
+def test_a_capture_damaged_before_its_first_packet_is_an_input_error(tmp_path, pcapng):
+    """An absurd length in the first record: nothing could be read, which must not look like a clean,
+    empty capture (exit 0) but be an input error."""
+    data = bytearray(_capture_bytes(pcapng, 2))
+    first = len(_capture_bytes(pcapng, 0))
+    struct.pack_into("<I", data, first + (20 if pcapng else 8), 0x7FFFFFF0)  # caplen / block length
+    if pcapng:
+        struct.pack_into("<I", data, first + 4, 0x7FFFFFF0)
+    path = tmp_path / "bad.cap"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=f"no packet could be read: corrupt .* at byte {first}"):
+        read(path)
+    empty = tmp_path / "empty.cap"
+    empty.write_bytes(_capture_bytes(pcapng, 0))
+    engine, _, stats = read(empty)  # a capture with no packets at all is fine
+    assert engine.counters.packets == 0 and not stats.warnings
+
+
+@pytest.mark.parametrize("pcapng", [False, True])
+def test_damage_past_the_first_chunk_is_reported_at_its_real_offset(tmp_path, pcapng):
+    """The reader works in 4 MiB chunks: a corrupt record header past the first one is located in the
+    file, not in the chunk."""
+    big = FRAME + bytes(1400)
+    count = (CHUNK + CHUNK // 2) // len(big)
+    data = bytearray(_capture_bytes(pcapng, count, big))
+    record = len(_capture_bytes(pcapng, count - 3, big))  # a record past 4 MiB
+    assert record > CHUNK
+    struct.pack_into("<I", data, record + 4, 0x7FFFFFF1)  # block length (pcapng) or microseconds (pcap)
+    struct.pack_into("<I", data, record + 8, 0x7FFFFFF1)  # captured length (pcap)
+    path = tmp_path / "big.cap"
+    path.write_bytes(bytes(data))
+    engine, _, stats = read(path)
+    assert engine.counters.packets == count - 3
+    assert stats.warnings == [stats.warnings[0]] and stats.warnings[0].endswith(f" at byte {record}")
+
+
+@pytest.mark.parametrize(("pcapng", "packed"), [(False, False), (True, False), (False, True), (True, True)])
+def test_a_fifo_is_read_like_a_file(tmp_path, pcapng, packed):
+    """Pipes cannot seek or tell: pcap, pcapng and gzip are recognised on a stream read once."""
+    data = _capture_bytes(pcapng, 5)
+    if packed:
+        data = gzip.compress(data)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        engine, _, stats = read(fifo)
+    finally:
+        writer.join()
+    assert engine.counters.packets == 5 and not stats.warnings
+    assert stats.format == ("pcapng" if pcapng else "pcap")

@@ -540,7 +540,7 @@ cdef class Engine:
             caplen = rd32(p + off + 8, swapped)
             wirelen = rd32(p + off + 12, swapped)
             if caplen > MAX_RECORD:
-                return off, f"corrupt record header at byte {off}: captured length {caplen}"
+                return off, f"corrupt record header: captured length {caplen}"
             if off + 16 + caplen > size:
                 break
             ts = rd32(p + off, swapped) + rd32(p + off + 4, swapped) * scale
@@ -570,12 +570,12 @@ cdef class Engine:
             if btype == 0x0A0D0D0A or btype == 1:
                 return off, btype, None
             if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
-                return off, 0, f"corrupt block header at byte {off}: block length {blen}"
+                return off, 0, f"corrupt block header: block length {blen}"
             if off + blen > size:
                 break
             if btype == 6 or btype == 2:        # enhanced packet block, obsolete packet block
                 if blen < 32:
-                    return off, 0, f"corrupt packet block at byte {off}"
+                    return off, 0, "corrupt packet block"
                 if btype == 6:
                     ifid = rd32(b + 8, swapped)
                 else:
