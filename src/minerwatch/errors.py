@@ -13,3 +13,8 @@ class InputError(MinerwatchError):
 
 class UsageError(MinerwatchError):
     """The command line or configuration asks for something impossible."""
+
+
+class OutputError(MinerwatchError):
+    """An output (events file, standard output, extraction directory) cannot be written: never blamed on
+    an input, and never mistaken for a finding."""

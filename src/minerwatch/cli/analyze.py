@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
+from minerwatch.cli.options import seconds, whole
+from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
 from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS
@@ -19,10 +24,11 @@ from minerwatch.correlate.verdicts import VerdictPolicy
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
 from minerwatch.detectors.scan import ScanConfig
+from minerwatch.errors import OutputError
 from minerwatch.flows import defrag, reassembly
 from minerwatch.output.console import FindingDigest, render_summary
-from minerwatch.output.jsonlines import JsonLinesWriter
 from minerwatch.output.report import ReportBuilder
+from minerwatch.output.terminal import visible
 from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
 
 
@@ -32,10 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="analyse pcap/pcapng captures (gzip too) for mining",
         description="Analyse captures for cryptocurrency mining: pool protocols, staged verdicts per host.",
         epilog="Exit status: 0 nothing found, 1 an incident, mining, alerts or brute force found, 2 usage "
-        "error or an unreadable input.",
+        "error, an unreadable input, an output that could not be written, or an internal error.",
     )
     p.add_argument(
-        "captures", nargs="+", type=Path, metavar="CAPTURE", help="pcap or pcapng file, may be gzipped"
+        "captures",
+        nargs="+",
+        type=Path,
+        metavar="CAPTURE",
+        help="pcap or pcapng file, may be gzipped; a FIFO or pipe too, and '-' reads standard input",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
     p.add_argument(
@@ -46,25 +56,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="comma-separated detectors to run (default: all): " + ", ".join(detector_names()),
     )
-    p.add_argument("--window", type=float, default=120.0, help="stage-1 window in seconds (default 120)")
-    p.add_argument("--min-submits", type=int, default=1, help="shares needed for stage 2 (default 1)")
+    p.add_argument("--window", type=seconds(), default=120.0, help="stage-1 window in seconds (default 120)")
+    p.add_argument(
+        "--min-submits", type=whole(1, 1_000_000), default=1, help="shares needed for stage 2 (default 1)"
+    )
     p.add_argument(
         "--peer-window",
-        type=float,
+        type=seconds(),
         default=3600.0,
         help="hosts reaching a confirmed pool's address within this many seconds of its activity are"
         " reported as suspects (default 3600)",
     )
     p.add_argument(
         "--stream-depth",
-        type=int,
+        type=whole(1, 1 << 30),
         default=256 * 1024,
         help="bytes inspected in a flow before it is bypassed if no pool protocol is seen (default 262144)",
     )
     p.add_argument(
-        "--idle-timeout", type=float, default=300.0, help="flow idle timeout, seconds (default 300)"
+        "--idle-timeout", type=seconds(), default=300.0, help="flow idle timeout, seconds (default 300)"
     )
-    p.add_argument("--max-flows", type=int, default=500_000, help="flow table capacity (default 500000)")
+    p.add_argument(
+        "--max-flows",
+        type=whole(1, 10_000_000),
+        default=500_000,
+        help="flow table capacity (default 500000)",
+    )
     for flag, default, what in (
         ("--reassembly-memcap", reassembly.DEFAULT_MEMCAP, "out-of-order TCP data all flows together may"
          " hold while a hole waits to be filled; past it holes are given up"),
@@ -77,14 +94,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )  # fmt: skip
     p.add_argument(
         "--bruteforce-threshold",
-        type=int,
+        type=whole(1, 100_000),
         default=10,
         metavar="N",
         help="failed logins from one attacker to one service that make a brute-force campaign (default 10)",
     )
     p.add_argument(
         "--bruteforce-window",
-        type=float,
+        type=seconds(),
         default=300.0,
         metavar="SECONDS",
         help="... within this many seconds (default 300)",
@@ -228,13 +245,15 @@ def run(args: argparse.Namespace) -> int:
     )
     digest = FindingDigest()
     report = ReportBuilder() if args.report else None
+    if args.report:
+        refuse_input_as_output(args.report, args.captures)  # written at the end: checked now
     with ExitStack() as stack:
-        sinks = [digest] + ([report] if report else [])
-        for target in ([args.output] if args.output else []) + (["-"] if args.json else []):
-            writer = JsonLinesWriter(target)
-            stack.callback(writer.close)
-            sinks.append(writer.write)
-        analysis = Analysis(sinks, options)
+        sinks = [
+            digest,
+            *([report] if report else []),
+            *event_sinks(stack, args.output, args.json, args.captures),
+        ]
+        analysis = Analysis(sinks, options)  # sets up --extract-dir too: every output before any input
         show = sys.stderr.isatty() and not args.no_progress
         with Progress(
             "[progress.description]{task.description}",
@@ -247,14 +266,26 @@ def run(args: argparse.Namespace) -> int:
             console=Console(stderr=True),
         ) as progress:
             for path in args.captures:
-                size = path.stat().st_size if path.is_file() else None
-                task = progress.add_task(path.name, total=size)
+                task = progress.add_task(escape(visible(path.name or str(path))), total=_size(path))
                 analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
         result = analysis.finish()
     out = sys.stderr if args.json else sys.stdout
-    render_summary(result.verdicts, result.stats, out, digest, result.incidents)
+    try:
+        render_summary(result.verdicts, result.stats, out, digest, result.incidents)
+    except OSError as exc:
+        raise OutputError(f"cannot write the summary: {exc.strerror or exc}") from None
     if report is not None:
         write_report(report, args.report, "html")
     if result.input_errors:
         return 2
     return 1 if result.incidents or result.verdicts or digest.total else 0
+
+
+def _size(path: Path) -> int | None:
+    """The progress bar's total: a regular file's size; unknown for pipes, or a path that cannot be reached
+    (reading it says why)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None

@@ -1,17 +1,21 @@
-"""Entry point: parse the command line, run a subcommand, turn known errors into one line and exit code 2.
+"""Entry point: parse the command line, run a subcommand, turn every error into one line and an exit code.
 
-Exit codes (documented in README): 0 nothing found, 1 something found (mining, plots...), 2 usage or input
-error, 130 interrupted.
+Exit codes (documented in README): 0 nothing found, 1 something found (mining, plots...), 2 usage, input or
+output error, or an internal error (a bug: never allowed to look like a finding), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
+import traceback
 
 from minerwatch import __version__
-from minerwatch.errors import MinerwatchError
+from minerwatch.errors import MinerwatchError, OutputError
+from minerwatch.output.terminal import visible
 
 # Each module defines register(subparsers) -> None and sets `func` on its parser (args -> exit code).
 SUBCOMMANDS = ("analyze", "live", "report", "sample", "intel", "scan-disk", "rules", "incidents")
@@ -21,9 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minerwatch",
         description="Find hosts secretly turned into cryptocurrency miners, with the evidence.",
-        epilog="Exit status: 0 nothing found, 1 mining (or other findings) found, 2 usage or input error.",
+        epilog="Exit status: 0 nothing found, 1 mining (or other findings) found, 2 usage, input or output "
+        "error (or an internal error), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"minerwatch {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an internal error, print the traceback too")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         importlib.import_module(f"minerwatch.cli.{name.replace('-', '_')}").register(subparsers)
@@ -37,15 +43,45 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args))
+        if sys.stdout is None:
+            raise OutputError("standard output is closed")
+        code = int(args.func(args))
+        _flush_stdout()
+        return code
     except MinerwatchError as exc:
-        print(f"minerwatch: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(f"error: {exc}", exc.exit_code)
     except KeyboardInterrupt:
-        print("minerwatch: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+        return _fail("interrupted", 130)
+    except OSError as exc:  # the environment (a full disk, a closed pipe), not a bug
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(f"error: {exc.strerror or exc}{where}", 2)
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (--debug shows where)", 2)
+
+
+def _flush_stdout() -> None:
+    """Buffered output that cannot be written (a full disk, a closed pipe) is an error now, not a traceback
+    when the interpreter exits."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _fail(message: str, code: int) -> int:
+    """One line on stderr. If standard output is what failed, what is still buffered for it is dropped
+    (pointed at /dev/null), so that the interpreter's last flush does not print a traceback."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if sys.stderr is not None:  # closed: the exit status still says it
+        with contextlib.suppress(OSError):  # full: idem
+            print(f"minerwatch: {visible(message)}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from minerwatch.capture.sample import write_sample
-from minerwatch.errors import InputError
+from minerwatch.errors import OutputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +23,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         count = write_sample(args.output)
     except OSError as exc:
-        raise InputError(f"cannot write {args.output}: {exc.strerror}") from None
+        raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"wrote {count} packets to {args.output}")
     return 0

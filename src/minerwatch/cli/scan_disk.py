@@ -9,17 +9,19 @@ import os
 import socket
 import sys
 from collections.abc import Callable
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from minerwatch.errors import InputError
+from minerwatch.cli.options import seconds, whole
+from minerwatch.cli.outputs import event_sinks
+from minerwatch.errors import InputError, OutputError
 from minerwatch.events import EventFactory
 from minerwatch.hostscan.report import Digest, print_table, to_event
 from minerwatch.hostscan.scanner import DEFAULT_MIN_SIZE, Scanner, ScanOptions, ScanStats
 from minerwatch.hostscan.walker import walk
-from minerwatch.output.jsonlines import JsonLinesWriter
+from minerwatch.output.terminal import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "plot files of an unfinished or running plotter, Chia config and key stores, and plotter "
             "binaries. Reads a few KB per candidate file; stays on one filesystem; does not follow symlinks."
         ),
-        epilog="Exit status: 0 nothing found, 1 evidence found, 2 usage error or a PATH that does not exist.",
+        epilog="Exit status: 0 nothing found, 1 evidence found, 2 usage error, a PATH that does not exist, "
+        "an output that could not be written, or an internal error.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="directory or file to scan")
     p.add_argument("-o", "--output", metavar="FILE", help="write diskmining events as JSON lines to FILE")
@@ -43,14 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--min-size",
-        type=int,
+        type=whole(0, 1 << 50),
         default=DEFAULT_MIN_SIZE,
         metavar="BYTES",
         help=f"do not open files smaller than this unless named *.plot/*.plot2 (default {DEFAULT_MIN_SIZE})",
     )
     p.add_argument(
         "--growth",
-        type=float,
+        type=seconds(zero=True, maximum=86_400),
         default=0.0,
         metavar="SECONDS",
         help="re-measure temporary plot files after SECONDS to show plotting is live (default: off)",
@@ -78,8 +81,6 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
         raise InputError(f"no such file or directory: {', '.join(missing)}")
-    if args.min_size < 0 or args.growth < 0:
-        raise InputError("--min-size and --growth must not be negative")
     host = args.host or socket.gethostname()
     err_console = Console(stderr=True)
     table_console = err_console if args.json else Console()
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     digest = Digest()
     factory = EventFactory()
     with ExitStack() as stack:
-        sinks = [stack.enter_context(closing(JsonLinesWriter(path))) for path in _sink_paths(args)]
+        sinks = event_sinks(stack, args.output, args.json, args.paths)  # before the scan: fail early
         options = ScanOptions(
             min_size=args.min_size,
             follow_symlinks=args.follow_symlinks,
@@ -100,14 +101,12 @@ def run(args: argparse.Namespace) -> int:
         for finding in Scanner(options, stats).scan(files):
             event = to_event(factory, finding, host)
             for sink in sinks:
-                sink.write(event)
+                sink(event)
             digest.add(finding)
-    print_table(table_console, digest, stats)
-    for sample in stats.error_samples:
-        print(f"minerwatch: warning: {sample}", file=sys.stderr)
+    try:
+        print_table(table_console, digest, stats)
+        for sample in stats.error_samples:
+            print(f"minerwatch: warning: {visible(sample)}", file=sys.stderr)
+    except OSError as exc:
+        raise OutputError(f"cannot write the table: {exc.strerror or exc}") from None
     return 1 if digest.total else 0
-
-
-def _sink_paths(args: argparse.Namespace) -> list[str]:
-    """Where events go as they are found: the -o file and/or standard output (--json)."""
-    return ([args.output] if args.output else []) + (["-"] if args.json else [])

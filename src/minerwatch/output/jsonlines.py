@@ -2,35 +2,72 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import orjson
 
-from minerwatch.errors import InputError
+from minerwatch.errors import OutputError
 from minerwatch.events import Event
 from minerwatch.intel.formats.base import Problems, iter_json
 
+_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def utf8_safe(value: Any) -> Any:
+    """`value` with lone surrogates in its strings written as text: a byte that was not UTF-8 (a file name
+    decoded with surrogateescape) as `\\xNN`, any other lone surrogate as `\\uNNNN`. JSON text is UTF-8,
+    which cannot carry them."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(_escape_surrogate, value)
+    if isinstance(value, dict):
+        return {utf8_safe(k): utf8_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [utf8_safe(v) for v in value]
+    return value
+
 
 class JsonLinesWriter:
-    """Writes events as they come; `path` '-' means standard output."""
+    """Writes events as they come; `path` '-' means standard output. A failure to write is an OutputError
+    (the analysis stops: events would be missing), never blamed on an input."""
 
     def __init__(self, path: str) -> None:
         self._own = path != "-"
+        self.name = path if self._own else "standard output"
         try:
             self._out: BinaryIO = open(path, "wb") if self._own else sys.stdout.buffer  # noqa: SIM115
         except OSError as exc:
-            raise InputError(f"cannot write events to {path}: {exc.strerror}") from exc
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write events to {self.name}: {exc.strerror or exc}")
 
     def write(self, event: Event) -> None:
-        self._out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
+        try:
+            line = orjson.dumps(event, option=_OPTIONS)
+        except TypeError:  # a string with lone surrogates (the only kind of value events hold that can fail)
+            line = orjson.dumps(utf8_safe(event), option=_OPTIONS)
+        try:
+            self._out.write(line)
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def close(self) -> None:
-        if self._own:
-            self._out.close()
-        else:
-            self._out.flush()
+        try:
+            if self._own:
+                self._out.close()
+            else:
+                self._out.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
 
 
 def read_events(fh: IO[str], problems: Problems, max_line: int = 16 << 20) -> Iterator[tuple[int, Event]]:

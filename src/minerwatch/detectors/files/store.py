@@ -10,12 +10,27 @@ import os
 import tempfile
 from pathlib import Path
 
+from minerwatch.errors import OutputError
+
 
 class FileStore:
+    """Created before any input is read, so that an unusable directory stops the analysis before it
+    starts; a write that fails later is an OutputError (never blamed on the capture being read)."""
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.stored = 0
         self.duplicates = 0
+        if directory.exists() and not directory.is_dir():
+            raise OutputError(f"cannot store carved files in {directory}: not a directory")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=directory).close()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot store carved files in {self.directory}: {exc.strerror or exc}")
 
     def store(self, sha256: str, data: bytes) -> str:
         """Write `data` (whose sha256 is `sha256`) unless already there; returns its path."""
@@ -26,14 +41,19 @@ class FileStore:
         if path.exists():
             self.duplicates += 1
             return str(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".partial-")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=folder, prefix=".partial-")
+        except OSError as exc:
+            raise self._failed(exc) from None
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
             os.replace(temporary, path)
-        except BaseException:
+        except BaseException as exc:
             Path(temporary).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise self._failed(exc) from None
             raise
         self.stored += 1
         return str(path)
