@@ -27,9 +27,19 @@ class FlowLike(Protocol):
     server_port: int
 
 
+# The times ISO 8601 (and datetime) can write; a time beyond them (a corrupt file time) is written as the
+# nearer bound rather than failing the whole output.
+_FIRST, _LAST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
 def iso_timestamp(ts: float) -> str:
-    """Capture time (seconds since the epoch) as ISO 8601 UTC with microseconds, as EVE writes it."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """Capture time (seconds since the epoch) as ISO 8601 UTC with microseconds, as EVE writes it; a time
+    outside years 1-9999 becomes the nearer of those bounds."""
+    try:
+        moment = datetime.fromtimestamp(ts, UTC)
+    except (ValueError, OverflowError, OSError):
+        moment = _LAST if ts > 0 else _FIRST
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def event_time(event: Event) -> float:

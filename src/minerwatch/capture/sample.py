@@ -100,16 +100,17 @@ def _download(path: bytes, body: bytes, ts: float, port: int) -> TcpConversation
     return c.close()
 
 
-def _xmrig_session(rng: random.Random) -> TcpConversation:
+def _xmrig_session(rng: random.Random, wallet: str = WALLET, agent: str = AGENT) -> TcpConversation:
+    """A CryptoNote pool session; tests pass other wallet (login) and agent strings."""
     c = TcpConversation(VICTIM, 43120, XMR_POOL, 3333, ts=START + 120).open()
     login = {
         "id": 1,
         "jsonrpc": "2.0",
         "method": "login",
         "params": {
-            "login": WALLET,
+            "login": wallet,
             "pass": "x",
-            "agent": AGENT,
+            "agent": agent,
             "algo": ["rx/0", "cn/r", "cn/half"],
             "rigid": "",
         },

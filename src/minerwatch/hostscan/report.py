@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from rich.console import Console
@@ -9,6 +10,8 @@ from rich.table import Table
 
 from minerwatch.events import Event, EventFactory, iso_timestamp
 from minerwatch.hostscan.scanner import Finding, ScanStats
+from minerwatch.output.jsonlines import utf8_safe
+from minerwatch.output.terminal import untrusted
 
 DIGEST_ROWS = 100
 """Findings shown as table rows; the rest are counted (all of them are in the events)."""
@@ -18,13 +21,20 @@ def to_event(factory: EventFactory, finding: Finding, host: str) -> Event:
     """One event; its timestamp is the file's mtime, so rescanning an unchanged disk gives the same output."""
     body = {
         "kind": finding.kind,
-        "path": finding.path,
+        **_path_fields(finding.path),
         "size": finding.size,
         "mtime": iso_timestamp(finding.mtime),
         "confidence": finding.confidence,
         **finding.details,
     }
     return factory.make("diskmining", finding.mtime, body, host=host)
+
+
+def _path_fields(path: str) -> dict[str, str]:
+    """`path` as JSON can carry it: bytes of the name that were not UTF-8 are written `\\xNN`, and then
+    `path_hex` holds the exact bytes (lossless, for tools that must open the file)."""
+    text = utf8_safe(path)
+    return {"path": text} if text == path else {"path": text, "path_hex": os.fsencode(path).hex()}
 
 
 def _summary(finding: Finding) -> str:
@@ -77,7 +87,9 @@ def print_table(console: Console, digest: Digest, stats: ScanStats) -> None:
     for column in ("kind", "path", "size", "details"):
         table.add_column(column, overflow="fold")
     for finding in digest.shown:
-        table.add_row(finding.kind, finding.path, f"{finding.size:,}", _summary(finding))
+        table.add_row(
+            finding.kind, untrusted(finding.path), f"{finding.size:,}", untrusted(_summary(finding))
+        )
     if digest.total:
         console.print(table)
         hidden = digest.total - len(digest.shown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import TextIO
 
 from rich.console import Console
@@ -13,7 +14,7 @@ from minerwatch.events import Event
 from minerwatch.output.terminal import untrusted
 
 
-def _pool_lines(verdict: dict) -> str:
+def _pool_lines(verdict: dict) -> Text:
     lines = [
         f"{p['ip']}:{p['port']} {p['dialect'] if isinstance(p['dialect'], str) else '/'.join(p['dialect'])}"
         f" st{'+'.join(map(str, p['stages']))} sub {p['submits']} ({p['accepted']} ok/{p['rejected']} rej)"
@@ -26,7 +27,12 @@ def _pool_lines(verdict: dict) -> str:
         f" {', '.join(c['confirmed_by'][:2])}"
         for c in verdict.get("confirmed_pools", [])[:4]
     ]
-    return "\n".join(lines)
+    return _lines(lines)
+
+
+def _lines(items: Iterable[object]) -> Text:
+    """Values from traffic, one per line, as a cell that is never parsed as markup."""
+    return Text("\n").join(untrusted(item) for item in items)
 
 
 class FindingDigest:
@@ -69,7 +75,7 @@ def _findings_table(digest: FindingDigest) -> Table:
     for column in ("kind", "what", "count", "source -> destination"):
         table.add_column(column, overflow="fold")
     for (kind, what), count in digest.counts.most_common(20):
-        table.add_row(kind, what, str(count), ", ".join(digest.hosts[(kind, what)]))
+        table.add_row(kind, untrusted(what), str(count), untrusted(", ".join(digest.hosts[(kind, what)])))
     return table
 
 
@@ -121,16 +127,16 @@ def render_summary(
             table.add_column(column, overflow="fold")
         for event in verdicts:
             v = event["verdict"]
+            logins = [login[:60] for login in v.get("logins", [])[:3]]
             table.add_row(
-                v["host"],
-                v["activity"],
+                untrusted(v["host"]),
+                untrusted(v["activity"]),
                 "+".join(map(str, v["stages"])),
                 f"{v['confidence']:.2f}",
                 _pool_lines(v),
-                "\n".join(login[:60] for login in v.get("logins", [])[:3])
-                or "\n".join(f"intel: {h['indicator']}" for h in v.get("intel", [])[:3]),
-                "\n".join(v.get("agents", [])[:3]),
-                f"{v['first_seen']}\n{v['last_seen']}",
+                _lines(logins or (f"intel: {h['indicator']}" for h in v.get("intel", [])[:3])),
+                _lines(v.get("agents", [])[:3]),
+                _lines((v["first_seen"], v["last_seen"])),
             )
         console.print(table)
     else:
@@ -154,11 +160,12 @@ def render_summary(
         console.print("Not analysed (counted): " + "; ".join(skipped))
     if capture.get("bad_timestamps"):
         console.print(f"Corrupt timestamps replaced by the capture's clock: {capture['bad_timestamps']:,}")
-    for f in body["files"]:
+    for f in body["files"]:  # one line each, never folded, so that they can be searched
         for warning in f["warnings"]:
-            console.print(f"[yellow]warning[/]: {f['path']}: {warning}")
+            line = Text.assemble(("warning", "yellow"), ": ", untrusted(f"{f['path']}: {warning}"))
+            console.print(line, soft_wrap=True)
     for error in body["input_errors"]:
-        console.print(f"[red]error[/]: {error}")
+        console.print(Text.assemble(("error", "red"), ": ", untrusted(error)), soft_wrap=True)
 
 
 # What each stage could not use, by stats section: what the summary's "Not analysed" line reports.
