@@ -329,3 +329,14 @@ def test_scan_disk_refuses_an_output_that_is_a_scanned_file(tmp_path, capsys):
     assert main.main(["scan-disk", str(plotter), "-o", str(plotter), "--no-progress"]) == 2
     one_line(capsys.readouterr().err, "is the input")
     assert plotter.read_bytes() == before and stat.S_IMODE(plotter.stat().st_mode) == 0o755
+
+
+def test_rule_files_are_text_not_markup(tmp_path, capsys):
+    """Rule files come from a disk too: a rule named with markup and escapes is listed as written."""
+    (tmp_path / "mine.yml").write_text(
+        'rules:\n  - {id: 9900042, name: "[/x]\\e[2J[blink]", stage: attempted_attack, protocol: tcp,\n'
+        "     recommendation: r, match: {field: payload, contains: evil-bot}}\n"
+    )
+    assert main.main(["rules", "list", "--no-shipped", "--rules", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "[/x]\\x1b[2J[blink]" in out and ESC not in out

@@ -132,7 +132,7 @@ def _list(args: argparse.Namespace) -> int:
                 s.imported_at,
                 f"v{s.kb_version}",
             )
-            print("\t".join((*cells, s.origin)))
+            print("\t".join(map(visible, (*cells, s.origin))))  # names and origins come from feed files
         if discovered := kb.discovered_count():
             print(f"{DISCOVERED_SOURCE}\t{discovered} indicators\tlearnt from captures, not curated")
         _note_shipped(kb)
