@@ -84,7 +84,16 @@ def test_a_capture_in_a_directory_the_user_cannot_search(sample):
         extract.mkdir(mode=0o755)
         nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         env = {**os.environ, "HOME": str(top), "MINERWATCH_CACHE_DIR": str(top / "cache")}
-        command = [*nobody, sys.executable, "-m", "minerwatch", "analyze", "--no-progress", "--no-intel"]
+        command = [
+            *nobody,
+            sys.executable,
+            "-m",
+            "minerwatch",
+            "analyze",
+            "--no-progress",
+            "--no-intel",
+            "--no-store",
+        ]
         result = subprocess.run(
             [*command, str(locked / "s.pcap")], capture_output=True, text=True, env=env, timeout=120
         )
@@ -248,6 +257,9 @@ def test_an_output_that_is_an_input_is_refused(sample, tmp_path):
         ("--bruteforce-window", "x"),
         ("--min-submits", "0"),
         ("--stream-depth", "-1"),
+        ("--scan-ports", "0"),
+        ("--scan-window", "inf"),
+        ("--retention", "nan"),
     ],
 )
 def test_bad_numbers_are_refused_by_the_parser(sample, option, value, capsys):

@@ -87,7 +87,7 @@ def test_bad_thresholds_are_usage_errors(tmp_path, flag, capsys):
 
     with pytest.raises(SystemExit) as exit_:
         main(["analyze", str(tmp_path / "none.pcap"), flag])
-    assert exit_.value.code == 2 and "must be a number above 0" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "is out of range (allowed:" in capsys.readouterr().err
 
 
 class FakeFlow:

@@ -6,7 +6,6 @@ import argparse
 import os
 import stat
 import sys
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-from minerwatch.cli.options import seconds, whole
+from minerwatch.cli.options import duration, whole
 from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
@@ -56,13 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="comma-separated detectors to run (default: all): " + ", ".join(detector_names()),
     )
-    p.add_argument("--window", type=seconds(), default=120.0, help="stage-1 window in seconds (default 120)")
+    p.add_argument("--window", type=duration(), default=120.0, help="stage-1 window in seconds (default 120)")
     p.add_argument(
         "--min-submits", type=whole(1, 1_000_000), default=1, help="shares needed for stage 2 (default 1)"
     )
     p.add_argument(
         "--peer-window",
-        type=seconds(),
+        type=duration(),
         default=3600.0,
         help="hosts reaching a confirmed pool's address within this many seconds of its activity are"
         " reported as suspects (default 3600)",
@@ -74,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="bytes inspected in a flow before it is bypassed if no pool protocol is seen (default 262144)",
     )
     p.add_argument(
-        "--idle-timeout", type=seconds(), default=300.0, help="flow idle timeout, seconds (default 300)"
+        "--idle-timeout", type=duration(), default=300.0, help="flow idle timeout, seconds (default 300)"
     )
     p.add_argument(
         "--max-flows",
@@ -101,28 +100,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--bruteforce-window",
-        type=seconds(),
+        type=duration(),
         default=300.0,
         metavar="SECONDS",
         help="... within this many seconds (default 300)",
     )
     p.add_argument(
         "--scan-ports",
-        type=positive(int),
+        type=whole(1, 65_536),
         default=20,
         metavar="N",
         help="distinct ports of one host probed by one source that make a port scan (default 20)",
     )
     p.add_argument(
         "--scan-hosts",
-        type=positive(int),
+        type=whole(1, 1 << 24),
         default=20,
         metavar="N",
         help="distinct hosts probed on one port by one source that make a sweep (default 20)",
     )
     p.add_argument(
         "--scan-window",
-        type=positive(float),
+        type=duration(),
         default=60.0,
         metavar="SECONDS",
         help="... within this many seconds of the first probe (default 60)",
@@ -136,7 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-store", action="store_true", help="do not read or write the incident store")
     p.add_argument(
         "--retention",
-        type=positive(float),
+        type=duration(maximum=36_500),
         default=DEFAULT_RETENTION_DAYS,
         metavar="DAYS",
         help="the store forgets what ended this long (capture time) before its newest activity (default 90)",
@@ -194,19 +193,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
-    """An argparse type: a number of `kind` above zero (argparse turns the ValueError into exit 2)."""
-
-    def parse(text: str) -> int | float:
-        value = kind(text)
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
 
 
 def mebibytes(text: str) -> int:

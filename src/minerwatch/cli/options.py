@@ -10,7 +10,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-# Long enough for any capture or window anyone means; finite, so no time arithmetic overflows.
+# Longer than any capture or window anyone means (31 years); finite, so no time arithmetic overflows.
 MAX_SECONDS = 1e9
 
 
@@ -29,15 +29,16 @@ def whole(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
-def seconds(*, zero: bool = False, maximum: float = MAX_SECONDS) -> Callable[[str], float]:
-    """A `type=` for a duration: finite, positive (or zero when `zero`), at most `maximum`."""
+def duration(*, zero: bool = False, maximum: float = MAX_SECONDS) -> Callable[[str], float]:
+    """A `type=` for a duration (seconds, or days where the option says so): finite, positive (or zero
+    when `zero`), at most `maximum`."""
     low = "0" if zero else "more than 0"
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
         if not math.isfinite(value) or value < 0 or (value == 0 and not zero) or value > maximum:
             raise argparse.ArgumentTypeError(f"{text} is out of range (allowed: {low} to {maximum:g})")
         return value

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from minerwatch.cli.options import seconds, whole
+from minerwatch.cli.options import duration, whole
 from minerwatch.cli.outputs import event_sinks
 from minerwatch.errors import InputError, OutputError
 from minerwatch.events import EventFactory
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--growth",
-        type=seconds(zero=True, maximum=86_400),
+        type=duration(zero=True, maximum=86_400),
         default=0.0,
         metavar="SECONDS",
         help="re-measure temporary plot files after SECONDS to show plotting is live (default: off)",

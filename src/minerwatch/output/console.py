@@ -98,10 +98,6 @@ def _incidents_table(incidents: list[Event]) -> Table:
     return table
 
 
-def _lines(values: list[str]) -> Text:
-    return Text("\n").join(untrusted(v) for v in values)
-
-
 def render_summary(
     verdicts: list[Event],
     stats: Event,
