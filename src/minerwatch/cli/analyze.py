@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-from minerwatch.cli.options import duration, whole
+from minerwatch.cli.options import add_event_options, chosen_detectors, duration, whole
 from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
@@ -28,7 +28,7 @@ from minerwatch.flows import defrag, reassembly
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.report import ReportBuilder
 from minerwatch.output.terminal import visible
-from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
+from minerwatch.pipeline import Analysis, AnalysisOptions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,15 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="CAPTURE",
         help="pcap or pcapng file, may be gzipped; a FIFO or pipe too, and '-' reads standard input",
     )
-    p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
-    p.add_argument(
-        "--json", action="store_true", help="write events as JSON lines to stdout (summary to stderr)"
-    )
-    p.add_argument(
-        "--detectors",
-        metavar="LIST",
-        help="comma-separated detectors to run (default: all): " + ", ".join(detector_names()),
-    )
+    add_event_options(p)
     p.add_argument("--window", type=duration(), default=120.0, help="stage-1 window in seconds (default 120)")
     p.add_argument(
         "--min-submits", type=whole(1, 1_000_000), default=1, help="shares needed for stage 2 (default 1)"
@@ -141,25 +133,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the store forgets what ended this long (capture time) before its newest activity (default 90)",
     )
     p.add_argument(
-        "--intel-db",
-        metavar="FILE",
-        help="threat-intel knowledge base (default: $MINERWATCH_INTEL_DB, else ~/.local/share/minerwatch)",
-    )
-    p.add_argument(
-        "--no-intel",
-        action="store_true",
-        help="do not match threat intelligence (the same as leaving intel out of --detectors)",
-    )
-    p.add_argument(
         "--learn-pools",
         action="store_true",
         help="record pools confirmed by behaviour and unknown to intel in the knowledge base, as discovered"
         " (default: the knowledge base is only read; a crafted capture could plant pools)",
-    )
-    p.add_argument(
-        "--show-secrets",
-        action="store_true",
-        help="print secrets seen in traffic (passwords, login passwords, URL credentials, tokens) unmasked",
     )
     p.add_argument(
         "--carve-all",
@@ -204,11 +181,8 @@ def mebibytes(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    detectors = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else None
-    if args.no_intel:
-        detectors = [d for d in detectors or detector_names() if d != "intel"]
     options = AnalysisOptions(
-        detectors=tuple(detectors) if detectors is not None else None,
+        detectors=chosen_detectors(args),
         stream_depth=args.stream_depth,
         idle_timeout=args.idle_timeout,
         max_flows=args.max_flows,

@@ -8,9 +8,10 @@ import sys
 from contextlib import ExitStack
 
 from minerwatch.capture.live import LiveSource, capture
+from minerwatch.cli.options import add_event_options, chosen_detectors
+from minerwatch.cli.outputs import event_sinks
 from minerwatch.output.console import FindingDigest, render_summary
-from minerwatch.output.jsonlines import JsonLinesWriter
-from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
+from minerwatch.pipeline import Analysis, AnalysisOptions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,18 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--bpf", metavar="FILTER", help="tcpdump filter expression, compiled by libpcap")
     p.add_argument("--no-promisc", action="store_true", help="do not put interfaces in promiscuous mode")
-    p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
-    p.add_argument(
-        "--json", action="store_true", help="write events as JSON lines to stdout (summary to stderr)"
-    )
-    p.add_argument(
-        "--detectors",
-        metavar="LIST",
-        help="comma-separated detectors to run (default: all): " + ", ".join(detector_names()),
-    )
-    p.add_argument("--intel-db", metavar="FILE", help="threat-intel knowledge base (as for analyze)")
-    p.add_argument("--no-intel", action="store_true", help="do not match threat intelligence")
-    p.add_argument("--show-secrets", action="store_true", help="print secrets seen in traffic unmasked")
+    add_event_options(p)
     p.set_defaults(func=run)
 
 
@@ -73,23 +63,15 @@ class StopSignals:
 
 
 def run(args: argparse.Namespace) -> int:
-    detectors = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else None
-    if args.no_intel:
-        detectors = [d for d in detectors or detector_names() if d != "intel"]
     options = AnalysisOptions(
-        detectors=tuple(detectors) if detectors is not None else None,
+        detectors=chosen_detectors(args),
         show_secrets=args.show_secrets,
         intel_db=args.intel_db,
     )
     digest = FindingDigest()
     with ExitStack() as stack:
         stop = stack.enter_context(StopSignals())
-        sinks = [digest]
-        for target in ([args.output] if args.output else []) + (["-"] if args.json else []):
-            writer = JsonLinesWriter(target)
-            stack.callback(writer.close)
-            sinks.append(writer.write)
-        analysis = Analysis(sinks, options)
+        analysis = Analysis([digest, *event_sinks(stack, args.output, args.json, ())], options)
         sources = []
         for interface in dict.fromkeys(args.interface):
             source = LiveSource(interface, args.bpf, promiscuous=not args.no_promisc)

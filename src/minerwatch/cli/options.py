@@ -10,6 +10,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from minerwatch.pipeline import detector_names
+
 # Longer than any capture or window anyone means (31 years); finite, so no time arithmetic overflows.
 MAX_SECONDS = 1e9
 
@@ -44,3 +46,40 @@ def duration(*, zero: bool = False, maximum: float = MAX_SECONDS) -> Callable[[s
         return value
 
     return parse
+
+
+def add_event_options(p: argparse.ArgumentParser) -> None:
+    """What every analysing subcommand (analyze, live) offers alike: where events go, which detectors
+    run, the knowledge base, and whether secrets are shown."""
+    p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
+    p.add_argument(
+        "--json", action="store_true", help="write events as JSON lines to stdout (summary to stderr)"
+    )
+    p.add_argument(
+        "--detectors",
+        metavar="LIST",
+        help="comma-separated detectors to run (default: all): " + ", ".join(detector_names()),
+    )
+    p.add_argument(
+        "--intel-db",
+        metavar="FILE",
+        help="threat-intel knowledge base (default: $MINERWATCH_INTEL_DB, else ~/.local/share/minerwatch)",
+    )
+    p.add_argument(
+        "--no-intel",
+        action="store_true",
+        help="do not match threat intelligence (the same as leaving intel out of --detectors)",
+    )
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print secrets seen in traffic (passwords, login passwords, URL credentials, tokens) unmasked",
+    )
+
+
+def chosen_detectors(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The detectors --detectors and --no-intel ask for; None: all of them."""
+    detectors = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else None
+    if args.no_intel:
+        detectors = [d for d in detectors or detector_names() if d != "intel"]
+    return tuple(detectors) if detectors is not None else None
