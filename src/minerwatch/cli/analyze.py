@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-from minerwatch.cli.options import add_event_options, chosen_detectors, duration, whole
+from minerwatch.cli.options import add_event_options, chosen_detectors, duration, mebibytes, whole
 from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
@@ -170,14 +170,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def mebibytes(text: str) -> int:
-    """A memory cap given in MiB (a whole number, 1 to 1048576), in bytes."""
-    value = int(text) if text.isdigit() else 0
-    if not 1 <= value <= 1 << 20:
-        raise argparse.ArgumentTypeError(f"expected a whole number of MiB from 1 to 1048576, not {text!r}")
-    return value << 20
 
 
 def run(args: argparse.Namespace) -> int:

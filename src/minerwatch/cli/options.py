@@ -31,6 +31,14 @@ def whole(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def mebibytes(text: str) -> int:
+    """A memory cap given in MiB (a whole number, 1 to 1048576), in bytes."""
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= 1 << 20:
+        raise argparse.ArgumentTypeError(f"expected a whole number of MiB from 1 to 1048576, not {text!r}")
+    return value << 20
+
+
 def duration(*, zero: bool = False, maximum: float = MAX_SECONDS) -> Callable[[str], float]:
     """A `type=` for a duration (seconds, or days where the option says so): finite, positive (or zero
     when `zero`), at most `maximum`."""
