@@ -15,7 +15,6 @@ reconnaissance step about each host reached (a sweep: the first `threshold` of t
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from minerwatch.correlate.observations import StageObservation
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.windows import WindowTable
 from minerwatch.events import Event, EventFactory, iso_timestamp
 from minerwatch.flows.info import ip_text
 
@@ -70,8 +70,13 @@ class ScanDetector:
         self.emit = emit
         self.observe = observe
         self.config = config
-        self.counts: OrderedDict[tuple[str, bytes, Any], _Count] = OrderedDict()
         self.stats = {"probes": 0, "scans": 0, "keys_forgotten": 0}
+        self.counts: WindowTable[tuple[str, bytes, Any], _Count] = WindowTable(
+            config.window, config.max_keys, lambda ts: _Count(ts, ts), self._key_forgotten
+        )
+
+    def _key_forgotten(self) -> None:
+        self.stats["keys_forgotten"] += 1
 
     def flow_ended(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: count the flow if it is a probe."""
@@ -92,13 +97,7 @@ class ScanDetector:
 
     def _count(self, key: tuple[str, bytes, Any], target: Any, flow: Flow, threshold: int) -> None:
         ts = flow.first_ts
-        count = self.counts.get(key)
-        if count is None or ts - count.start > self.config.window:
-            count = self.counts[key] = _Count(ts, ts)
-            if len(self.counts) > self.config.max_keys:
-                self.counts.popitem(last=False)
-                self.stats["keys_forgotten"] += 1
-        self.counts.move_to_end(key)
+        count = self.counts.current(key, ts)
         count.last = max(count.last, flow.last_ts)
         count.probes += 1
         count.answered += flow.isn_toclient is not None

@@ -18,6 +18,7 @@ from typing import Any
 
 from minerwatch.correlate.observations import StageObservation
 from minerwatch.correlate.stages import Stage, Technique
+from minerwatch.detectors.windows import WindowTable
 from minerwatch.events import SECRET_MASK, Event, EventFactory, iso_timestamp
 
 # How each service's refusals are known, and how far that can be trusted: a server that says "access
@@ -278,9 +279,11 @@ class CampaignTracker:
         self.campaigns: OrderedDict[Key, Campaign] = OrderedDict()
         self.connections: OrderedDict[Key, int] = OrderedDict()  # TCP connections to the service port
         self.budget = Budget(config.max_distinct_total)
-        self.sprays: OrderedDict[SprayKey, Spray] = OrderedDict()
         self.stats = {"attempts": 0, "campaigns_raised": 0, "campaigns_evicted": 0, "encrypted_logins": 0}
         self.stats |= {"sprays": 0, "sprays_evicted": 0}
+        self.sprays: WindowTable[SprayKey, Spray] = WindowTable(
+            config.window, config.max_campaigns, lambda ts: Spray(ts, ts), self._spray_forgotten
+        )
 
     def attempt(self, attempt: Attempt) -> None:
         self.stats["attempts"] += 1
@@ -307,16 +310,13 @@ class CampaignTracker:
         """A login that went into TLS or GSSAPI (PostgreSQL 'S'/'G', MySQL SSL): not judged, counted."""
         self.stats["encrypted_logins"] += 1
 
+    def _spray_forgotten(self) -> None:
+        self.stats["sprays_evicted"] += 1
+
     def _spray(self, attempt: Attempt) -> None:
         """Password spraying: a few guesses on each of many hosts, which no per-victim campaign sees."""
         key = (attempt.attacker, attempt.service)
-        spray = self.sprays.get(key)
-        if spray is None or attempt.ts - spray.start > self.config.window:
-            spray = self.sprays[key] = Spray(attempt.ts, attempt.ts)
-            if len(self.sprays) > self.config.max_campaigns:
-                self.sprays.popitem(last=False)
-                self.stats["sprays_evicted"] += 1
-        self.sprays.move_to_end(key)
+        spray = self.sprays.current(key, attempt.ts)
         spray.last = max(spray.last, attempt.ts)
         spray.attempts += 1
         if spray.victims is None:
