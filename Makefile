@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench golden clean
 
 # Older chia_rs releases for the scan-disk tests (their v2 plot layouts) cannot share the venv with the
 # current one: each goes to its own --target directory in the venv, put on PYTHONPATH by the test that uses it.
@@ -33,6 +33,10 @@ lint: $(BIN)/minerwatch
 # Install, lint, run every test (the public corpus in ../shared/corpus is used when present).
 test: lint
 	$(BIN)/python -m pytest
+
+# Rewrite tests/golden_events.json from the current code: only when events change on purpose (say why).
+golden: $(BIN)/minerwatch
+	$(BIN)/python tests/golden_events.py
 
 bench: $(BIN)/minerwatch
 	$(BIN)/python benchmarks/bench_analyze.py
