@@ -35,6 +35,14 @@ def utf8_safe(value: Any) -> Any:
     return value
 
 
+def event_line(event: Event) -> bytes:
+    """One event as a JSON line, newline included."""
+    try:
+        return orjson.dumps(event, option=_OPTIONS)
+    except TypeError:  # a string with lone surrogates (the only kind of value events hold that can fail)
+        return orjson.dumps(utf8_safe(event), option=_OPTIONS)
+
+
 class JsonLinesWriter:
     """Writes events as they come; `path` '-' means standard output. A failure to write is an OutputError
     (the analysis stops: events would be missing), never blamed on an input."""
@@ -52,11 +60,14 @@ class JsonLinesWriter:
 
     def write(self, event: Event) -> None:
         try:
-            line = orjson.dumps(event, option=_OPTIONS)
-        except TypeError:  # a string with lone surrogates (the only kind of value events hold that can fail)
-            line = orjson.dumps(utf8_safe(event), option=_OPTIONS)
+            self._out.write(event_line(event))
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def flush(self) -> None:
+        """Hand what is buffered to the operating system (a live capture does it periodically)."""
         try:
-            self._out.write(line)
+            self._out.flush()
         except OSError as exc:
             raise self._failed(exc) from None
 
