@@ -6,7 +6,7 @@ Data flows one way; every stage reports what it could not use, and all of it end
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,8 @@ class Analysis:
             self.engine.first_request_gate, self.engine.gate_blockers = engine_gate
         self.files: list[CaptureStats] = []
         self.input_errors: list[str] = []
+        # Sections a caller adds to every `stats` event (live capture: the kernel's counters).
+        self.extra_stats: dict[str, Callable[[], Any]] = {}
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every output and observer, its secrets masked first unless asked for."""
@@ -175,12 +177,34 @@ class Analysis:
             verdicts.append(event)
             self.emit(event)
         incidents = self._incidents()
-        stats = self.events.make("stats", self.engine.now, self._stats())
-        self.emit(stats)
+        stats = self.emit_stats(self.engine.now)
         if self.options.record_discovered:  # last: a knowledge base that cannot be written loses no event
             origin = "analysis of " + ", ".join(f.path for f in self.files)
             learn_verdicts(self.options.intel_db, [v["verdict"] for v in verdicts], origin[:500])
         return AnalysisResult(verdicts, incidents, self.files, self.input_errors, stats)
+
+    def emit_stats(self, ts: float, periodic: bool = False) -> Event:
+        """The `stats` event: the last one of a run, or (`periodic`) one of a live capture's interval
+        reports, with the counters so far."""
+        body = self._stats()
+        if periodic:
+            body["periodic"] = True
+        event = self.events.make("stats", ts, body)
+        self.emit(event)
+        return event
+
+    def reload(self) -> None:
+        """Re-read intel and rules (a live capture's SIGHUP). Flows, reassembly and per-host state are kept;
+        the HTTP gate is rebuilt for new connections, since new rules may read heads the old ones did not."""
+        for plugin in self.plugins:
+            if plugin.reload is not None:
+                plugin.reload()
+        if self.inspector.http is not None:
+            http_consumers = [c for p in self.plugins for c in p.http_consumers]
+            config = gate_config(http_consumers, self.options.stream_depth)
+            self.inspector.http = replace(self.inspector.http, config=config) if config else None
+            engine_gate = self.inspector.engine_gate()
+            self.engine.first_request_gate = engine_gate[0] if engine_gate else None
 
     def _incidents(self) -> list[Event]:
         """The final state of every incident, then the hosts it marks (compromised, suspicious, attacker)."""
@@ -211,4 +235,5 @@ class Analysis:
                 for f in self.files
             ],
             "input_errors": self.input_errors,
+            **{name: section() for name, section in self.extra_stats.items()},
         }

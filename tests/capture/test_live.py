@@ -19,32 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from live_replay import NO_INTEL, RECORDING, analyse_file, normalised, recording_frames
 from minerwatch.capture.bpf import compile_filter
 from minerwatch.capture.live import capture
 from minerwatch.cli.main import main
 from minerwatch.errors import UsageError
-from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.pipeline import Analysis
 
-RECORDING = Path(__file__).parents[1] / "fixtures/recordings/xmrig-6.16.0-cryptonote.pcapng"
-NO_INTEL = AnalysisOptions(detectors=("pool_behaviour", "obfuscated_stratum", "mining_http", "pool_urls"))
-# What legitimately differs between a file and its live replay: capture times (the kernel stamps replayed
-# packets when they arrive), rates computed from them, and the interface in place of the file in `stats`.
-TIMING = {"timestamp", "first_seen", "last_seen", "start", "end", "submits_per_minute"}
 PACKET_OUTGOING = 4
-
-
-def recording_frames(path: Path) -> list[tuple[int, bytes]]:
-    """(nanosecond timestamp, frame) of every enhanced packet block of a little-endian pcapng with
-    nanosecond resolution (the recordings' format)."""
-    data = path.read_bytes()
-    frames, off = [], 0
-    while off + 12 <= len(data):
-        kind, length = struct.unpack_from("<II", data, off)
-        if kind == 6:
-            _, high, low, caplen, _ = struct.unpack_from("<IIIII", data, off + 8)
-            frames.append(((high << 32) | low, data[off + 28 : off + 28 + caplen]))
-        off += length
-    return frames
 
 
 def tpacket_block(frames: list[tuple[int, bytes]], pkttype: int = 0) -> bytearray:
@@ -64,17 +46,6 @@ def tpacket_block(frames: list[tuple[int, bytes]], pkttype: int = 0) -> bytearra
     return bytearray(descriptor + body).ljust(1 << 16, b"\0")
 
 
-def normalised(event: dict) -> dict:
-    def strip(value):
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in TIMING}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return strip(event)
-
-
 def analyse_blocks(blocks: list[bytearray], pkttype_check: bool = False) -> tuple[Analysis, list[dict]]:
     events: list[dict] = []
     analysis = Analysis([events.append], NO_INTEL)
@@ -84,14 +55,6 @@ def analyse_blocks(blocks: list[bytearray], pkttype_check: bool = False) -> tupl
         assert analysis.engine.feed_tpacket_block(block, 1, pkttype_check) == -1  # handed back
     analysis.finish()
     return analysis, events
-
-
-def analyse_file() -> list[dict]:
-    events: list[dict] = []
-    analysis = Analysis([events.append], NO_INTEL)
-    analysis.feed_file(RECORDING)
-    analysis.finish()
-    return events
 
 
 def test_ring_blocks_give_the_file_events_exactly():

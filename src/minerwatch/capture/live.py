@@ -16,7 +16,8 @@ import mmap
 import select
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from minerwatch.capture.bpf import compile_filter
 from minerwatch.capture.reader import CaptureStats
@@ -48,6 +49,7 @@ BLOCKS = 16
 FRAME_SIZE = 2048  # TPACKET_V3 ignores frames but the kernel checks the request's arithmetic
 RETIRE_MS = 50
 POLL_MS = 200
+METHOD = "af_packet-tpacket_v3"
 
 
 class LiveSource:
@@ -61,7 +63,7 @@ class LiveSource:
         ethernet = hatype in (ARPHRD_ETHER, ARPHRD_LOOPBACK)
         self.linktype = LINKTYPE_ETHERNET if ethernet else LINKTYPE_RAW
         self.skip_outgoing = hatype == ARPHRD_LOOPBACK
-        self.packets = self.drops = 0
+        self.packets = self.drops = self.freezes = 0
         # Protocol 0: nothing is received until bind(), so the filter and ring are in place for the first
         # packet.
         kind = socket.SOCK_RAW if ethernet else socket.SOCK_DGRAM
@@ -114,15 +116,29 @@ class LiveSource:
         return total
 
     def update_statistics(self) -> None:
-        """Add the kernel's counters (received, dropped for want of ring space) since the last call."""
-        packets, drops, _ = struct.unpack("3I", self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 12))
+        """Add the kernel's counters since the last call (reading them resets them): packets received
+        (dropped ones included), dropped for want of ring space, and times the ring was full (the queue
+        frozen)."""
+        packets, drops, freezes = struct.unpack("3I", self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 12))
         self.packets += packets
         self.drops += drops
+        self.freezes += freezes
+
+    def kernel_counters(self) -> dict[str, int | str]:
+        """The kernel's counters since the socket was opened, for the `stats` event's `kernel` list."""
+        self.update_statistics()
+        return {
+            "interface": self.interface,
+            "method": METHOD,
+            "packets": self.packets,
+            "drops": self.drops,
+            "freeze_queue": self.freezes,
+        }
 
     def stats(self) -> CaptureStats:
         """What the summary and the `stats` event report for this interface, next to capture files."""
         self.update_statistics()
-        stats = CaptureStats(f"live:{self.interface}", "af_packet-tpacket_v3")
+        stats = CaptureStats(f"live:{self.interface}", METHOD)
         if self.drops:
             stats.warnings.append(f"kernel dropped {self.drops} of {self.packets} packets (ring full)")
         return stats
@@ -150,11 +166,21 @@ def _hardware_type(interface: str) -> int:
     return struct.unpack_from("H", reply, 16)[0]
 
 
-def capture(sources: list[LiveSource], engine: Engine, stop: Callable[[], bool]) -> None:
-    """Read every source until `stop()` is true, then read what the kernel already holds: every finished
-    block, and the last, partly filled one (handed over within RETIRE_MS). The drain ends at the first poll
-    that waits 2 * RETIRE_MS for nothing, or after as many rounds as the rings have blocks (a link that never
-    goes quiet)."""
+class Source(Protocol):
+    """What the capture loop reads: LiveSource here, PcapSource (capture/pcap_live.py) where AF_PACKET is
+    missing."""
+
+    def fileno(self) -> int: ...
+
+    def read(self, engine: Engine) -> int: ...
+
+
+def capture(sources: Sequence[Source], engine: Engine, stop: Callable[[], bool]) -> None:
+    """Read every source until `stop()` is true (asked between reads, at least every POLL_MS: the caller's
+    periodic work, such as stats events and reloads, is done there), then read what the kernel already
+    holds: every finished block, and the last, partly filled one (handed over within RETIRE_MS). The drain
+    ends at the first poll that waits 2 * RETIRE_MS for nothing, or after as many rounds as the rings have
+    blocks (a link that never goes quiet)."""
     poller = select.poll()
     for source in sources:
         poller.register(source, select.POLLIN | select.POLLERR)
@@ -166,5 +192,5 @@ def capture(sources: list[LiveSource], engine: Engine, stop: Callable[[], bool])
             break
 
 
-def _read_all(sources: list[LiveSource], engine: Engine) -> int:
+def _read_all(sources: Sequence[Source], engine: Engine) -> int:
     return sum(source.read(engine) for source in sources)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import signal
+import os
+import socket
 import sys
+import time
 from contextlib import ExitStack
 
 from minerwatch.capture.live import LiveSource, capture
-from minerwatch.cli.options import add_event_options, chosen_detectors
-from minerwatch.cli.outputs import event_sinks
+from minerwatch.capture.pcap_live import PcapSource
+from minerwatch.cli.live_control import LiveControl
+from minerwatch.cli.options import add_event_options, chosen_detectors, duration, size
+from minerwatch.cli.outputs import event_writers
+from minerwatch.errors import UsageError
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.pipeline import Analysis, AnalysisOptions
+
+AF_PACKET = hasattr(socket, "AF_PACKET")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,32 +41,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--bpf", metavar="FILTER", help="tcpdump filter expression, compiled by libpcap")
     p.add_argument("--no-promisc", action="store_true", help="do not put interfaces in promiscuous mode")
+    p.add_argument(
+        "--capture",
+        choices=("auto", "af_packet", "libpcap"),
+        default="auto",
+        help="how packets are read: AF_PACKET rings (Linux), or libpcap (the fallback; auto: AF_PACKET "
+        "where the system has it)",
+    )
     add_event_options(p)
+    p.add_argument(
+        "--rotate-size",
+        type=size,
+        metavar="SIZE",
+        help="with -o DIR: start a new events file before one passes SIZE (e.g. 512K, 100M; default 100M)",
+    )
+    p.add_argument(
+        "--rotate-interval",
+        type=duration(),
+        metavar="SECONDS",
+        help="with -o DIR: start a new events file when one is SECONDS old (default 3600)",
+    )
+    p.add_argument(
+        "--stats-interval",
+        type=duration(zero=True),
+        default=60.0,
+        metavar="SECONDS",
+        help="write a `stats` event every SECONDS, with the kernel's drops (default 60; 0: only at the end)",
+    )
     p.set_defaults(func=run)
 
 
-class StopSignals:
-    """SIGTERM and SIGINT ask the capture to stop (it then flushes everything); a second signal during the
-    flush interrupts it (KeyboardInterrupt: exit 130)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __enter__(self) -> StopSignals:
-        self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGTERM, signal.SIGINT)}
-        return self
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+def rotation(args: argparse.Namespace) -> tuple[int, float] | None:
+    """(bytes, seconds) when -o names a directory: events go to rotated files there."""
+    if args.output and os.path.isdir(args.output):
+        return args.rotate_size or 100 << 20, args.rotate_interval or 3600.0
+    if args.rotate_size or args.rotate_interval:
+        raise UsageError("--rotate-size and --rotate-interval need -o DIR (an existing directory)")
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,17 +88,35 @@ def run(args: argparse.Namespace) -> int:
     )
     digest = FindingDigest()
     with ExitStack() as stack:
-        stop = stack.enter_context(StopSignals())
-        analysis = Analysis([digest, *event_sinks(stack, args.output, args.json, ())], options)
-        sources = []
+        writers = event_writers(stack, args.output, args.json, (), rotation(args))
+        analysis = Analysis([digest, *(w.write for w in writers)], options)
+        reader = (
+            LiveSource
+            if args.capture == "af_packet" or (args.capture == "auto" and AF_PACKET)
+            else PcapSource
+        )
+        sources: list[LiveSource | PcapSource] = []
         for interface in dict.fromkeys(args.interface):
-            source = LiveSource(interface, args.bpf, promiscuous=not args.no_promisc)
+            source = reader(interface, args.bpf, promiscuous=not args.no_promisc)
             stack.callback(source.close)
             sources.append(source)
+        analysis.extra_stats["kernel"] = lambda: [s.kernel_counters() for s in sources]
+
+        def flush() -> None:
+            for writer in writers:
+                writer.flush()
+
+        control = LiveControl(
+            analysis.reload,
+            lambda: analysis.emit_stats(time.time(), periodic=True),
+            flush,
+            args.stats_interval or None,
+        )
+        stack.enter_context(control)
         print(
             f"minerwatch: capturing on {', '.join(s.interface for s in sources)}", file=sys.stderr, flush=True
         )
-        capture(sources, analysis.engine, stop)
+        capture(sources, analysis.engine, control)
         analysis.files.extend(source.stats() for source in sources)
         result = analysis.finish()
     out = sys.stderr if args.json else sys.stdout

@@ -39,6 +39,17 @@ def mebibytes(text: str) -> int:
     return value << 20
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def size(text: str) -> int:
+    """A size in bytes, with an optional K, M or G suffix (powers of 1024): 1 byte to 1 TiB."""
+    number, unit = text.rstrip("KMGkmg"), text[len(text.rstrip("KMGkmg")) :].upper()
+    if not number.isdigit() or unit not in _UNITS or not 1 <= int(number) * _UNITS[unit] <= 1 << 40:
+        raise argparse.ArgumentTypeError(f"expected a size such as 65536, 512K, 100M or 1G, not {text!r}")
+    return int(number) * _UNITS[unit]
+
+
 def duration(*, zero: bool = False, maximum: float = MAX_SECONDS) -> Callable[[str], float]:
     """A `type=` for a duration (seconds, or days where the option says so): finite, positive (or zero
     when `zero`), at most `maximum`."""

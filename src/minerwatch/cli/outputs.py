@@ -12,6 +12,7 @@ from minerwatch.capture.reader import STDIN, capture_name
 from minerwatch.errors import UsageError
 from minerwatch.events import Event
 from minerwatch.output.jsonlines import JsonLinesWriter
+from minerwatch.output.rotating import RotatingJsonLines
 
 
 def refuse_input_as_output(output: str, inputs: Iterable[str | Path]) -> None:
@@ -34,11 +35,27 @@ def event_sinks(
     stack: ExitStack, output: str | None, to_stdout: bool, inputs: Iterable[str | Path]
 ) -> list[Callable[[Event], None]]:
     """Open the JSON-lines outputs (`-o FILE`, `--json`); each is closed (flushed) when `stack` ends."""
+    return [writer.write for writer in event_writers(stack, output, to_stdout, inputs)]
+
+
+def event_writers(
+    stack: ExitStack,
+    output: str | None,
+    to_stdout: bool,
+    inputs: Iterable[str | Path],
+    rotation: tuple[int, float] | None = None,
+) -> list[JsonLinesWriter | RotatingJsonLines]:
+    """The writers behind event_sinks; with `rotation` (bytes, seconds), `-o` names a directory of rotated
+    files (output/rotating.py)."""
     if output:
         refuse_input_as_output(output, inputs)
-    sinks = []
-    for target in ([output] if output else []) + (["-"] if to_stdout else []):
-        writer = JsonLinesWriter(target)
+    writers: list[JsonLinesWriter | RotatingJsonLines] = []
+    if output and rotation:
+        writers.append(RotatingJsonLines(output, *rotation))
+    elif output:
+        writers.append(JsonLinesWriter(output))
+    if to_stdout:
+        writers.append(JsonLinesWriter("-"))
+    for writer in writers:
         stack.callback(writer.close)
-        sinks.append(writer.write)
-    return sinks
+    return writers

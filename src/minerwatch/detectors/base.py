@@ -46,6 +46,8 @@ class DetectorPlugin:
     event_observers: list[Callable[[Event], None]] = field(default_factory=list)  # every event emitted
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
     stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event
+    # Re-read detection content from disk (live capture, SIGHUP); flows in progress keep their state.
+    reload: Callable[[], None] | None = None
 
 
 PluginSetup = Callable[[DetectorContext], DetectorPlugin]

@@ -240,6 +240,12 @@ class IntelDetector:
                 pool.resolved_names.update(self.dns.names_for(pool.ip, pool.last_seen))
                 self.stats.discovered_pools += 1
 
+    def reload(self) -> None:
+        """Match against the knowledge base as it is now (a live capture's SIGHUP): flows, DNS answers and
+        alerts already made are kept, so an indicator alerted before is not alerted twice."""
+        self.matcher = IntelMatcher.load(self.ctx.options.intel_db)
+        self.stats.indicators = self.matcher.count
+
     def counters(self) -> dict[str, Any]:
         counts = {k: v for k, v in vars(self.stats).items() if k != "hosts_with_hits"}
         return counts | {"hosts_with_hits": len(self.stats.hosts_with_hits)}
@@ -364,4 +370,5 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
         event_observers=[detector.event],
         finish=detector.name_pools,
         stats=detector.counters,
+        reload=detector.reload,
     )
