@@ -28,7 +28,6 @@ import os
 import random
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,10 @@ import textwrap
 import time
 from pathlib import Path
 
-SERVER_NS, CLIENT_NS = "mwb-srv", "mwb-cli"
-SERVER_IP, CLIENT_IP = "10.77.0.1", "10.77.0.2"
+from netns import NamespacePair, in_ns, run, stop
+
+NET = NamespacePair("mwb-srv", "mwb-cli", "10.77.0.1", "10.77.0.2", "mwb-s", "mwb-c")
+SERVER_NS, CLIENT_NS, SERVER_IP = NET.server_ns, NET.client_ns, NET.server_ip
 HOSTS = [f"www{n}.bench.test" for n in range(40)]
 TOOLS = ("ip", "curl", "tcpdump", "openssl", "dnsmasq", "dig")
 
@@ -79,14 +80,6 @@ CLIENT = textwrap.dedent(
 )
 
 
-def run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(command, check=check, capture_output=True, text=True)
-
-
-def in_ns(namespace: str, *command: str) -> list[str]:
-    return ["ip", "netns", "exec", namespace, *command]
-
-
 def make_objects(root: Path, count: int, seed: int) -> int:
     """The web objects: a seeded size mix; returns their total size."""
     rng = random.Random(seed)
@@ -103,35 +96,6 @@ def make_objects(root: Path, count: int, seed: int) -> int:
         (root / f"o{n}").write_bytes(rng.randbytes(size))
         total += size
     return total
-
-
-def setup_namespaces() -> None:
-    for namespace in (SERVER_NS, CLIENT_NS):
-        run("ip", "netns", "add", namespace)
-    run("ip", "link", "add", "mwb-s", "netns", SERVER_NS, "type", "veth", "peer", "mwb-c", "netns", CLIENT_NS)
-    for namespace, device, address in ((SERVER_NS, "mwb-s", SERVER_IP), (CLIENT_NS, "mwb-c", CLIENT_IP)):
-        run(*in_ns(namespace, "ip", "addr", "add", f"{address}/24", "dev", device))
-        run(*in_ns(namespace, "ip", "link", "set", device, "up", "mtu", "1500"))
-        run(*in_ns(namespace, "ip", "link", "set", "lo", "up"))
-        # Hardware offloads would hand tcpdump 64 KiB "segments" that no real wire carries.
-        run(*in_ns(namespace, "ethtool", "-K", device, "tso", "off", "gso", "off", "gro", "off"), check=False)
-
-
-def teardown_namespaces() -> None:
-    for namespace in (SERVER_NS, CLIENT_NS):
-        run("ip", "netns", "delete", namespace, check=False)
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    """Stop the processes this script started, by PID, newest first."""
-    for process in reversed(processes):
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def main() -> int:
@@ -161,8 +125,7 @@ def main() -> int:
         dnsmasq = shlex.split("dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --log-facility=-")
         dnsmasq += [f"--listen-address={SERVER_IP}", f"--address=/bench.test/{SERVER_IP}"]
         tcpdump = [*shlex.split("tcpdump -i mwb-c -s 0 -B 65536 -q -w"), str(args.output)]
-        teardown_namespaces()  # a previous run that was killed
-        setup_namespaces()
+        NET.setup()
         try:
             server = [sys.executable, str(work / "server.py"), str(docroot), cert, key]
             processes.append(subprocess.Popen(in_ns(SERVER_NS, *server)))
@@ -182,7 +145,7 @@ def main() -> int:
             time.sleep(1)
         finally:
             stop(processes)
-            teardown_namespaces()
+            NET.teardown()
     report = capture.stderr.read().decode(errors="replace") if capture.stderr else ""
     manifest = {
         "made_by": "benchmarks/record_real_traffic.py",

@@ -1,0 +1,599 @@
+"""What record_encrypted.py records: each session is one real program (or pair of programs) with one option
+set, run between two network namespaces, and the label every connection of it gets.
+
+Labels come from what ran, never from minerwatch: `tls_mining` (XMRig 6.16 `--tls` against
+tests/fixtures/pool_emulator.py, directly or behind stunnel/socat), `chia` (chia-blockchain services peering
+with each other), `benign` (HTTPS, WebSocket, MQTT, SSH, IMAP-IDLE-like and long-poll clients and servers).
+The split is by session: the test sessions hold option sets (ports, fronts, cadences, algorithms, push
+periods) that no train session has, so a model is judged on sessions it never saw.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netns import NamespacePair, in_ns, run
+
+# The Monero project's public general-fund address (valid checksum): no one's miner.
+WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+POOL_HOST = "pool.test"
+BROWSER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0"
+HERE = Path(__file__).resolve().parent
+POOL_EMULATOR = HERE.parent / "tests" / "fixtures" / "pool_emulator.py"
+PEERS = HERE / "benign_peers.py"
+CHIA_PEERING = HERE / "chia_peering.py"
+PYTHON = "/usr/bin/python3"  # Debian's, with python3-websockets
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What every session may use: the programs found by the recorder and one throw-away certificate."""
+
+    xmrig: Path
+    cert: Path
+    key: Path
+    chia_bin: Path  # the bin/ of chia-blockchain's own virtual environment
+
+
+@dataclass
+class Context:
+    """One running session: its namespaces, scratch folder and the processes (and command lines) started."""
+
+    net: NamespacePair
+    work: Path
+    tools: Tools
+    seconds: float
+    quick: bool
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+    def start(self, namespace: str, *command: str | Path, log: str, env: dict | None = None) -> None:
+        argv = [str(part) for part in command]
+        self.commands.append(
+            f"[{'server' if namespace == self.net.server_ns else 'client'}] {shlex.join(argv)}"
+        )
+        with open(self.work / f"{log}.log", "ab") as out:
+            self.processes.append(
+                subprocess.Popen(in_ns(namespace, *argv), stdout=out, stderr=subprocess.STDOUT, env=env)
+            )
+
+    def server(self, *command: str | Path, log: str = "server", env: dict | None = None) -> None:
+        self.start(self.net.server_ns, *command, log=log, env=env)
+
+    def client(self, *command: str | Path, log: str = "client", env: dict | None = None) -> None:
+        self.start(self.net.client_ns, *command, log=log, env=env)
+
+    def serve(self, port: int, *command: str | Path, log: str = "server", env: dict | None = None) -> None:
+        """Start a server and wait until it listens on `port`."""
+        self.server(*command, log=log, env=env)
+        self.listening(self.net.server_ns, port)
+
+    def listening(self, namespace: str, port: int, timeout: float = 120.0) -> None:
+        """Wait until something listens on `port` in `namespace` (servers start slowly on a busy machine)."""
+        deadline = time.monotonic() + timeout
+        while not run(*in_ns(namespace, "ss", "-Hltn", f"sport = :{port}")).stdout.strip():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listens on port {port} in {namespace} after {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def script(self, name: str, text: str) -> Path:
+        path = self.work / name
+        path.write_text(text)
+        return path
+
+
+Starter = Callable[[Context], None]
+
+
+@dataclass(frozen=True)
+class Session:
+    name: str
+    label: str  # tls_mining | chia | benign
+    kind: str  # the program family
+    options: str  # the option set, as a reader would say it
+    split: str  # train | test
+    seconds: float  # default run; --quick runs the sessions marked quick for QUICK_SECONDS
+    quick: bool
+    start: Starter
+    hosts: tuple[str, ...] = ()  # names the client resolves to the server (its /etc/hosts)
+
+
+QUICK_SECONDS = 150.0
+
+
+# --- tls_mining: XMRig 6.16 --tls against the pool emulator ----------------------------------------------
+
+
+def xmrig(
+    port: int,
+    algo: str = "rx/0",
+    cadence: float = 120,
+    difficulty: int = 5000,
+    front: str = "direct",
+    flags: tuple[str, ...] = (),
+    drop_after: float = 0,
+    host: str | None = None,
+) -> Starter:
+    """The pool emulator (TLS itself, or plain behind stunnel/socat terminating TLS) and one nice'd
+    single-thread XMRig; `drop_after` makes the pool hang up so that XMRig reconnects (after 5 s)."""
+
+    def start(ctx: Context) -> None:
+        tools, pool_seconds = ctx.tools, ctx.seconds + 30
+        pool = [
+            PYTHON,
+            POOL_EMULATOR,
+            "--seconds",
+            str(pool_seconds),
+            "--job-interval",
+            str(cadence),
+            "--difficulty",
+            str(difficulty),
+            "--algo",
+            algo,
+            "--drop-after",
+            str(drop_after),
+        ]
+        if front == "direct":
+            ctx.serve(
+                port,
+                *pool,
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(port),
+                "--tls",
+                tools.cert,
+                tools.key,
+                log="pool",
+            )
+        else:
+            ctx.serve(3333, *pool, "--port", "3333", log="pool")
+            if front == "stunnel":
+                conf = ctx.script(
+                    "stunnel.conf",
+                    f"foreground = yes\npid =\n[pool]\naccept = 0.0.0.0:{port}\n"
+                    f"connect = 127.0.0.1:3333\ncert = {tools.cert}\nkey = {tools.key}\n",
+                )
+                ctx.serve(port, "stunnel4", conf, log="front")
+            else:
+                listen = f"OPENSSL-LISTEN:{port},reuseaddr,fork,cert={tools.cert},key={tools.key},verify=0"
+                ctx.serve(port, "socat", listen, "TCP:127.0.0.1:3333", log="front")
+        target = f"{host or ctx.net.server_ip}:{port}"
+        ctx.client(
+            "nice",
+            "-n",
+            "19",
+            tools.xmrig,
+            "-o",
+            target,
+            "--tls",
+            "-u",
+            WALLET,
+            "-p",
+            "rig1",
+            "--threads",
+            "1",
+            "--no-color",
+            "--donate-level",
+            "1",
+            "--randomx-mode",
+            "light",
+            "--retry-pause",
+            "5",
+            "--log-file",
+            ctx.work / "xmrig.log",
+            *flags,
+            log="xmrig-stdout",
+        )
+
+    return start
+
+
+def _mining(
+    name: str, split: str, quick: bool, options: str, starter: Starter, host: bool = False
+) -> Session:
+    return Session(
+        name, "tls_mining", "xmrig-6.16.0", options, split, 480, quick, starter, (POOL_HOST,) if host else ()
+    )
+
+
+MINING = [
+    _mining(
+        "m01",
+        "train",
+        False,
+        "rx/0 keepalive port 443 jobs 120 s diff 5000",
+        xmrig(443, cadence=120, difficulty=5000, flags=("--keepalive",)),
+    ),
+    _mining(
+        "m02",
+        "train",
+        False,
+        "rx/0 nicehash port 5555 jobs 60 s diff 1000",
+        xmrig(5555, cadence=60, difficulty=1000, flags=("--nicehash",)),
+    ),
+    _mining(
+        "m03",
+        "train",
+        True,
+        "cn-pico port 9000 jobs 30 s diff 20000",
+        xmrig(9000, algo="cn-pico", cadence=30, difficulty=20000),
+    ),
+    _mining(
+        "m04",
+        "train",
+        True,
+        "rx/0 keepalive socat port 20128 jobs 10 s diff 100000",
+        xmrig(20128, cadence=10, difficulty=100000, front="socat", flags=("--keepalive",)),
+    ),
+    _mining(
+        "m05",
+        "train",
+        False,
+        "rx/0 stunnel port 443 jobs 90 s diff 200",
+        xmrig(443, cadence=90, difficulty=200, front="stunnel"),
+    ),
+    _mining(
+        "m06",
+        "train",
+        True,
+        "rx/0 reconnects every 60 s port 5555 jobs 45 s diff 2000",
+        xmrig(5555, cadence=45, difficulty=2000, drop_after=60),
+    ),
+    _mining(
+        "m07",
+        "test",
+        False,
+        "rx/0 spoofed agent stunnel port 20128 jobs 120 s diff 50000",
+        xmrig(20128, cadence=120, difficulty=50000, front="stunnel", flags=("--user-agent", BROWSER_AGENT)),
+    ),
+    _mining(
+        "m08",
+        "test",
+        True,
+        "cn-pico nicehash socat port 9000 jobs 20 s diff 500",
+        xmrig(9000, algo="cn-pico", cadence=20, difficulty=500, front="socat", flags=("--nicehash",)),
+    ),
+    _mining(
+        "m09",
+        "test",
+        False,
+        "argon2/chukwav2 keepalive host name port 443 jobs 100 s diff 10000",
+        xmrig(
+            443, algo="argon2/chukwav2", cadence=100, difficulty=10000, flags=("--keepalive",), host=POOL_HOST
+        ),
+        host=True,
+    ),
+    _mining(
+        "m10",
+        "test",
+        True,
+        "rx/0 spoofed agent reconnects every 50 s port 443 jobs 15 s diff 300",
+        xmrig(443, cadence=15, difficulty=300, drop_after=50, flags=("--user-agent", BROWSER_AGENT)),
+    ),
+]
+
+
+# --- chia: chia-blockchain services peering with each other ---------------------------------------------
+
+
+def chia(farm: bool) -> Starter:
+    """A full node in each namespace, each the other's only peer (WebSocket over TLS on 8444); with `farm`,
+    a farmer beside the server's node and a harvester beside the client's, dialling it on 8447 (the
+    client's root shares the server's private CA, as `chia init -c` sets up a remote harvester)."""
+
+    def start(ctx: Context) -> None:
+        chia_bin, net = ctx.tools.chia_bin, ctx.net
+        env = {}
+        for side, peer in (("server", net.client_ip), ("client", net.server_ip)):
+            root = ctx.work / f"chia-{side}"
+            env[side] = dict(os.environ, CHIA_ROOT=str(root))
+            ca = ["-c", str(ctx.work / "chia-server" / "config" / "ssl" / "ca")] if side == "client" else []
+            subprocess.run([chia_bin / "chia", "init", *ca], env=env[side], check=True, capture_output=True)
+            farmer = ["--farmer-peer", net.server_ip] if side == "client" else []
+            subprocess.run(
+                [chia_bin / "python", CHIA_PEERING, root, "--full-node-peer", peer, *farmer], check=True
+            )
+        ctx.serve(55400, "nice", chia_bin / "chia_daemon", env=env["server"], log="daemon")  # as `chia start`
+        ctx.client("nice", chia_bin / "chia_daemon", env=env["client"], log="daemon")
+        ctx.listening(net.client_ns, 55400)
+        if farm:  # the farmer first, so that the harvester finds it listening
+            ctx.serve(8447, "nice", chia_bin / "chia_farmer", env=env["server"], log="farmer")
+        ctx.serve(8444, "nice", chia_bin / "chia_full_node", env=env["server"], log="node")
+        ctx.client("nice", chia_bin / "chia_full_node", env=env["client"], log="node")
+        ctx.listening(net.client_ns, 8444)
+        if farm:
+            ctx.client("nice", chia_bin / "chia_harvester", env=env["client"], log="harvester")
+
+    return start
+
+
+CHIA = [
+    Session(
+        "c01",
+        "chia",
+        "chia-blockchain-2.7.5",
+        "two mainnet full nodes peering on 8444",
+        "train",
+        600,
+        True,
+        chia(farm=False),
+    ),
+    Session(
+        "c02",
+        "chia",
+        "chia-blockchain-2.7.5",
+        "full nodes on 8444, farmer and harvester on 8447",
+        "test",
+        600,
+        True,
+        chia(farm=True),
+    ),
+]
+
+
+# --- benign: encrypted traffic of the same shapes ---------------------------------------------------------
+
+
+def _objects(ctx: Context, sizes: dict[str, int]) -> Path:
+    docroot = ctx.work / "www"
+    docroot.mkdir(exist_ok=True)
+    for name, size in sizes.items():
+        (docroot / name).write_bytes(bytes(size) if size < 4096 else _random_bytes(size))
+    return docroot
+
+
+def _random_bytes(size: int) -> bytes:
+    import random
+
+    return random.Random(size).randbytes(size)
+
+
+def https_poll(port: int, per_minute: int) -> Starter:
+    """curl polling one small JSON object `per_minute` times a minute on one keep-alive connection."""
+
+    def start(ctx: Context) -> None:
+        docroot = _objects(ctx, {"status.json": 600})
+        ctx.serve(port, PYTHON, PEERS, "https", docroot, ctx.tools.cert, ctx.tools.key, "--port", str(port))
+        count = int(ctx.seconds * per_minute / 60) + 1
+        urls = [f"https://{ctx.net.server_ip}:{port}/status.json"] * count
+        ctx.client("sh", "-c", f"exec curl -sk --rate {per_minute}/m -o /dev/null {' '.join(urls)}")
+
+    return start
+
+
+def https_download(port: int, sizes: tuple[int, ...], rate: str) -> Starter:
+    """curl fetching a few large objects on keep-alive at a limited rate (a download, an update)."""
+
+    def start(ctx: Context) -> None:
+        scale = 100 if ctx.quick else 1
+        docroot = _objects(ctx, {f"file{n}.bin": size // scale for n, size in enumerate(sizes)})
+        ctx.serve(port, PYTHON, PEERS, "https", docroot, ctx.tools.cert, ctx.tools.key, "--port", str(port))
+        urls = [f"https://{ctx.net.server_ip}:{port}/file{n}.bin" for n in range(len(sizes))]
+        ctx.client(
+            "sh",
+            "-c",
+            f"exec curl -sk --limit-rate {rate} -o /dev/null -o /dev/null "
+            f"-o /dev/null -o /dev/null {' '.join(urls)}",
+        )
+
+    return start
+
+
+def long_poll(port: int, hold: int) -> Starter:
+    """curl long-polling: each request held `hold` seconds by the server, the next sent on the same
+    keep-alive connection as soon as the answer comes."""
+
+    def start(ctx: Context) -> None:
+        docroot = _objects(ctx, {"index.html": 300})
+        ctx.serve(port, PYTHON, PEERS, "https", docroot, ctx.tools.cert, ctx.tools.key, "--port", str(port))
+        urls = [f"https://{ctx.net.server_ip}:{port}/hold/{hold}"] * (int(ctx.seconds / hold) + 1)
+        ctx.client("sh", "-c", f"exec curl -sk --max-time {hold + 30} -o /dev/null {' '.join(urls)}")
+
+    return start
+
+
+def websocket(port: int, push: float) -> Starter:
+    """A WebSocket-over-TLS server pushing a ticker every `push` seconds; the client pings every 20 s."""
+
+    def start(ctx: Context) -> None:
+        ctx.serve(
+            port,
+            PYTHON,
+            PEERS,
+            "wss",
+            ctx.tools.cert,
+            ctx.tools.key,
+            "--port",
+            str(port),
+            "--push",
+            str(push),
+        )
+        url = f"wss://{ctx.net.server_ip}:{port}/ticker"
+        ctx.client(PYTHON, PEERS, "wss-client", url, "--seconds", str(ctx.seconds))
+
+    return start
+
+
+def mqtt(keepalive: int, server_publish: float, client_publish: float) -> Starter:
+    """Mosquitto with a TLS listener on 8883: a subscriber (keep-alive `keepalive` s) gets what a local
+    publisher sends every `server_publish` s; a sensor publishes over TLS every `client_publish` s."""
+
+    def start(ctx: Context) -> None:
+        conf = ctx.script(
+            "mosquitto.conf",
+            "per_listener_settings false\nallow_anonymous true\nuser root\n"
+            "persistence false\nlistener 1883 127.0.0.1\nlistener 8883 0.0.0.0\n"
+            f"certfile {ctx.tools.cert}\nkeyfile {ctx.tools.key}\n",
+        )
+        ctx.serve(8883, "mosquitto", "-c", conf, log="mosquitto")
+        ctx.server(
+            "sh",
+            "-c",
+            f"sleep 3; while true; do mosquitto_pub -p 1883 -t plant/line1 -m "
+            f'"{{\\"t\\": $(date +%s), \\"rpm\\": 1450}}"; sleep {server_publish}; done',
+            log="publisher",
+        )
+        tls = f"-h {ctx.net.server_ip} -p 8883 --cafile {ctx.tools.cert} --insecure -k {keepalive}"
+        ctx.client("sh", "-c", f"exec mosquitto_sub {tls} -i dash1 -t 'plant/#'", log="sub")
+        ctx.client(
+            "sh",
+            "-c",
+            f'while true; do echo "{{\\"temp\\": 21.5}}"; sleep {client_publish}; '
+            f"done | mosquitto_pub {tls} -i sensor7 -t plant/sensor7 -l",
+            log="pub",
+        )
+
+    return start
+
+
+def ssh(remote: str, alive: int, download: int = 0) -> Starter:
+    """OpenSSH: one session running `remote` (ServerAliveInterval `alive`), and an scp of `download`
+    bytes when asked; root logs in with a key made for the run."""
+
+    def start(ctx: Context) -> None:
+        key = ctx.work / "id_ed25519"
+        hostkey = ctx.work / "host_ed25519"
+        for path in (key, hostkey):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+        (ctx.work / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
+        Path("/run/sshd").mkdir(exist_ok=True)  # OpenSSH's privilege-separation directory
+        ctx.serve(
+            22,
+            "/usr/sbin/sshd",
+            "-D",
+            "-e",
+            "-f",
+            "/dev/null",
+            "-h",
+            hostkey,
+            "-o",
+            "ListenAddress=0.0.0.0",
+            "-o",
+            f"AuthorizedKeysFile={ctx.work}/authorized_keys",
+            "-o",
+            "PermitRootLogin=prohibit-password",
+            "-o",
+            "StrictModes=no",
+            "-o",
+            "PidFile=none",
+            "-o",
+            "Subsystem=sftp internal-sftp",
+        )
+        options = f"-i {key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
+        ctx.client(
+            "sh",
+            "-c",
+            f"exec ssh {options} -o ServerAliveInterval={alive} root@{ctx.net.server_ip} '{remote}'",
+        )
+        if download:
+            size = download // (100 if ctx.quick else 1)
+            (ctx.work / "backup.tar").write_bytes(_random_bytes(size))
+            ctx.client(
+                "sh",
+                "-c",
+                f"sleep 20; exec scp -l 4000 {options} root@{ctx.net.server_ip}:"
+                f"{ctx.work}/backup.tar {ctx.work}/copy.tar",
+                log="scp",
+            )
+
+    return start
+
+
+def imap_idle(port: int, push: float) -> Starter:
+    """An IMAP IDLE-like TLS connection: openssl s_client logs in, enters IDLE and waits; the server says
+    '* OK Still here' every `push` seconds (Dovecot's default: 120 s)."""
+
+    def start(ctx: Context) -> None:
+        ctx.serve(
+            port,
+            PYTHON,
+            PEERS,
+            "idle",
+            ctx.tools.cert,
+            ctx.tools.key,
+            "--port",
+            str(port),
+            "--push",
+            str(push),
+        )
+        ctx.client(
+            "sh",
+            "-c",
+            f"(echo 'a1 LOGIN user secret'; sleep 1; echo 'a2 IDLE'; "
+            f"sleep {ctx.seconds + 30}) | openssl s_client -quiet -connect {ctx.net.server_ip}:{port}",
+        )
+
+    return start
+
+
+def _benign(name: str, kind: str, split: str, quick: bool, options: str, starter: Starter) -> Session:
+    return Session(name, "benign", kind, options, split, 300, quick, starter)
+
+
+BENIGN = [
+    _benign("b01", "curl-https-poll", "train", True, "poll every 15 s, port 443", https_poll(443, 4)),
+    _benign("b02", "curl-https-poll", "test", False, "poll every 60 s, port 8443", https_poll(8443, 1)),
+    _benign(
+        "b03",
+        "curl-https-download",
+        "train",
+        True,
+        "4 files 2-8 MB at 300 KB/s, port 443",
+        https_download(443, (2 << 20, 8 << 20, 3 << 20, 4 << 20), "300k"),
+    ),
+    _benign(
+        "b04",
+        "curl-https-download",
+        "test",
+        True,
+        "2 files 10 MB at 1 MB/s, port 9443",
+        https_download(9443, (10 << 20, 10 << 20), "1m"),
+    ),
+    _benign("b05", "python-websockets", "train", True, "pushes every 5 s, port 443", websocket(443, 5)),
+    _benign("b06", "python-websockets", "test", True, "pushes every 30 s, port 8443", websocket(8443, 30)),
+    _benign(
+        "b07",
+        "mosquitto-tls",
+        "train",
+        True,
+        "keep-alive 60 s, publishes every 10 s and 30 s",
+        mqtt(60, 10, 30),
+    ),
+    _benign(
+        "b08",
+        "mosquitto-tls",
+        "test",
+        False,
+        "keep-alive 30 s, publishes every 120 s and 45 s",
+        mqtt(30, 120, 45),
+    ),
+    _benign(
+        "b09",
+        "openssh",
+        "train",
+        True,
+        "remote loop printing every 5 s, alive 30 s",
+        ssh("while sleep 5; do date; uptime; done", 30),
+    ),
+    _benign(
+        "b10",
+        "openssh",
+        "test",
+        True,
+        "idle session alive 60 s and an scp of 6 MB",
+        ssh("sleep 100000", 60, download=6 << 20),
+    ),
+    _benign("b11", "imap-idle-like", "train", True, "Still here every 120 s, port 993", imap_idle(993, 120)),
+    _benign("b12", "imap-idle-like", "test", False, "Still here every 60 s, port 443", imap_idle(443, 60)),
+    _benign("b13", "curl-long-poll", "train", True, "held 25 s, port 443", long_poll(443, 25)),
+    _benign("b14", "curl-long-poll", "test", True, "held 55 s, port 8443", long_poll(8443, 55)),
+]
+
+SESSIONS: list[Session] = MINING + CHIA + BENIGN
