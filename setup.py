@@ -7,6 +7,7 @@ setup(
     ext_modules=cythonize(
         [
             Extension("minerwatch.decode._httpgate", ["src/minerwatch/decode/_httpgate.pyx"]),
+            Extension("minerwatch.decode._flowstats", ["src/minerwatch/decode/_flowstats.pyx"]),
             Extension("minerwatch.decode._fastpath", ["src/minerwatch/decode/_fastpath.pyx"]),
         ],
         include_path=["src"],

@@ -29,6 +29,7 @@ from minerwatch.detectors import (
     stratum_v2,
 )
 from minerwatch.detectors.base import DetectorContext, PluginSetup
+from minerwatch.encrypted import flowstats
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows import defrag, reassembly
@@ -143,6 +144,7 @@ class Analysis:
         self.engine = Engine(
             self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
         )
+        flowstats.attach(self.engine, [o for p in self.plugins for o in p.flow_stats_observers])
         if engine_gate := self.inspector.engine_gate():
             self.engine.first_request_gate, self.engine.gate_blockers = engine_gate
         self.files: list[CaptureStats] = []

@@ -13,6 +13,7 @@ Worst case per packet: O(header bytes) plus one dict lookup; memory is bounded b
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
+from minerwatch.decode._flowstats cimport StatsAccumulator
 from minerwatch.decode._httpgate cimport (
     GATE_BYPASS,
     GATE_CONSUMED,
@@ -47,6 +48,7 @@ cdef enum:
     TCP_FIN = 0x01
     TCP_SYN = 0x02
     TCP_RST = 0x04
+    TCP_PSH = 0x08
     TCP_ACK = 0x10
 
 cdef enum:
@@ -134,6 +136,8 @@ cdef class Flow:
     cdef public object state
     # Compiled HTTP framing (see _httpgate.pyx) while no detector needs this flow's messages, or None.
     cdef public HttpGate gate
+    # Payload statistics (see _flowstats.pyx) of a TCP flow while the engine has a stats hook, else None.
+    cdef public StatsAccumulator stats
     cdef bint client_is_lo
     cdef bytes key
 
@@ -173,6 +177,10 @@ cdef class Engine:
     with payload: SYNs are recorded on the flow, FIN/RST end flows by timeout),
     udp_datagram(flow, ts, to_server, payload), flow_end(flow, reason); and for flows given an HTTP gate:
     gate_handover(flow, ts) (the Python side takes the flow over from the gate) and gate_bypass(flow).
+
+    When `stats_hook` is set, every TCP flow (but those that open with an HTTP request: cleartext, read by
+    the HTTP detectors) keeps payload statistics, inspected or bypassed, and the hook is called as
+    hook(flow, None) at each checkpoint (see _flowstats.pyx) and hook(flow, reason) before flow_end.
     """
 
     cdef dict flows
@@ -186,6 +194,8 @@ cdef class Engine:
     # flows/inspector.py, Inspector.engine_gate), and not while any of `gate_blockers` is non-empty.
     cdef public GateConfig first_request_gate
     cdef public tuple gate_blockers
+    cdef public object stats_hook
+    cdef public double stats_interval
     cdef public double now
     cdef double next_expiry
     cdef long long next_flow_id
@@ -200,6 +210,8 @@ cdef class Engine:
         self.max_flows = max_flows
         self.first_request_gate = None
         self.gate_blockers = ()
+        self.stats_hook = None
+        self.stats_interval = 30.0
         self.now = 0.0
         self.next_expiry = 0.0
         self.next_flow_id = 1
@@ -425,6 +437,8 @@ cdef class Engine:
                 flow.client_port = sport
                 flow.server_port = dport
                 flow.client_is_lo = src_is_lo
+            if proto == 6 and self.stats_hook is not None:
+                flow.stats = StatsAccumulator(self.stats_interval)
             self.flows[key] = flow
             self.counters.flows_created += 1
             self.sink.flow_start(flow)
@@ -438,6 +452,12 @@ cdef class Engine:
         else:
             flow.pkts_toclient += 1
             flow.bytes_toclient += n
+        if flow.stats is not None and n > hlen:
+            if (flow.stats.pkts[0] + flow.stats.pkts[1] == 0 and to_server
+                    and request_line_start(l4 + hlen, n - hlen)):
+                flow.stats = None
+            elif flow.stats.add(ts, to_server, <int32_t>(n - hlen), (flags & TCP_PSH) != 0):
+                self.stats_hook(flow, None)
         if not flow.inspect:
             flow.bypassed_pkts += 1
             self.counters.packets_bypassed += 1
@@ -495,6 +515,8 @@ cdef class Engine:
 
     cdef void end(self, Flow flow, str reason):
         del self.flows[flow.key]
+        if flow.stats is not None and self.stats_hook is not None:
+            self.stats_hook(flow, reason)
         self.sink.flow_end(flow, reason)
 
     cdef void expire(self, double now):

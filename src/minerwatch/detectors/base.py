@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from minerwatch.encrypted.flowstats import FlowStatsObserver
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.analyzers import (
     DatagramFactory,
@@ -43,6 +44,9 @@ class DetectorPlugin:
     flow_end_observers: list[FlowEndObserver] = field(default_factory=list)
     http_consumers: list[HttpConsumer] = field(default_factory=list)  # share one HTTP parse per flow
     flow_start_observers: list[FlowStartObserver] = field(default_factory=list)
+    # Per-flow payload statistics of TCP flows, at checkpoints and at the end (encrypted/flowstats.py);
+    # the engine keeps them only while some detector asks.
+    flow_stats_observers: list[FlowStatsObserver] = field(default_factory=list)
     event_observers: list[Callable[[Event], None]] = field(default_factory=list)  # every event emitted
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
     stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event

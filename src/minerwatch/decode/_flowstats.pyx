@@ -1,0 +1,92 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Per-flow statistics of TCP payload segments, updated in the hot path with O(1) memory per flow.
+
+Why here: encrypted mining is told from other TLS by the shape of the traffic (sizes, gaps, who speaks
+first after a silence: a pool pushes jobs on the coin's block time, a miner sends shares), and most such
+flows are bypassed by inspection after their handshake. The engine updates one accumulator per TCP flow for
+every payload segment, bypassed or not, without keeping packets; Python reads it only at checkpoints and at
+the flow's end (encrypted/flowstats.py turns it into a FlowStats).
+
+Cost per payload segment: a few additions and comparisons, no allocation, no Python call except when a
+checkpoint is due (after 8, 16, 32... payload segments, or `interval` seconds of capture time after the last).
+"""
+
+from libc.math cimport INFINITY
+
+
+cdef inline void add_to(Series* series, double value) noexcept nogil:
+    series.total += value
+    series.squares += value * value
+    if value < series.low:
+        series.low = value
+    if value > series.high:
+        series.high = value
+
+
+cdef inline tuple summary(Series* series, int64_t count):
+    """(count, sum, sum of squares, min, max), min and max 0 for an empty series."""
+    if count == 0:
+        return (0, 0.0, 0.0, 0.0, 0.0)
+    return (count, series.total, series.squares, series.low, series.high)
+
+
+cdef class StatsAccumulator:
+    def __cinit__(self, double interval=30.0, double burst_gap=1.0):
+        cdef int d
+        for d in range(2):
+            self.sizes[d].low = self.gaps[d].low = self.burst_gaps[d].low = INFINITY
+            self.sizes[d].high = self.gaps[d].high = self.burst_gaps[d].high = -INFINITY
+        self.next_pkts = FIRST_N
+        self.interval = interval
+        self.burst_gap = burst_gap
+        self.next_ts = INFINITY   # set from the first payload segment
+
+    cdef bint add(self, double ts, bint to_server, int32_t size, bint push) noexcept:
+        """Account one payload segment; True when the owner should take a checkpoint now."""
+        cdef int d = 0 if to_server else 1
+        cdef int64_t n = self.pkts[0] + self.pkts[1]
+        if n < FIRST_N:
+            self.first[n] = size if to_server else -size
+        if n == 0:
+            self.first_payload_ts = ts
+            self.next_ts = ts + self.interval
+        if self.pkts[d]:
+            add_to(&self.gaps[d], ts - self.last_ts[d])
+        if n == 0 or ts - self.last_any >= self.burst_gap:
+            if self.bursts[d]:
+                add_to(&self.burst_gaps[d], ts - self.burst_start[d])
+            self.bursts[d] += 1
+            self.burst_start[d] = ts
+        self.last_any = ts
+        self.last_ts[d] = ts
+        self.pkts[d] += 1
+        self.payload[d] += size
+        self.pushes[d] += 1 if push else 0
+        add_to(&self.sizes[d], size)
+        n += 1
+        if n >= self.next_pkts or ts >= self.next_ts:
+            while self.next_pkts <= n:
+                self.next_pkts *= 2
+            self.next_ts = ts + self.interval
+            return True
+        return False
+
+    def direction(self, bint to_server):
+        """(payload bytes, pushes, bursts started, then (count, sum, sum of squares, min, max) of the
+        sizes, of the gaps between segments and of the gaps between the bursts started) of one direction."""
+        cdef int d = 0 if to_server else 1
+        cdef int64_t n = self.pkts[d]
+        return (self.payload[d], self.pushes[d], self.bursts[d], summary(&self.sizes[d], n),
+                summary(&self.gaps[d], n - 1 if n else 0),
+                summary(&self.burst_gaps[d], self.bursts[d] - 1 if self.bursts[d] else 0))
+
+    @property
+    def first_sizes(self):
+        """The first payload sizes, positive to the server, negative to the client."""
+        cdef int64_t n = self.pkts[0] + self.pkts[1]
+        return tuple(self.first[i] for i in range(n if n < FIRST_N else FIRST_N))
+
+    @property
+    def started(self):
+        """Capture time of the first payload segment, or None before it."""
+        return self.first_payload_ts if self.pkts[0] + self.pkts[1] else None
