@@ -25,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "live",
         help="analyse packets from network interfaces until stopped (SIGTERM or Ctrl-C)",
-        description="Read packets from live interfaces (AF_PACKET, TPACKET_V3 ring) and analyse them as "
-        "`analyze` does a capture file. SIGTERM or SIGINT stops reading; verdicts and statistics are then "
-        "written and outputs closed. Needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode).",
+        description="Read packets from live interfaces (AF_PACKET, TPACKET_V3 ring; or libpcap) and analyse "
+        "them as `analyze` does a capture file. SIGTERM or SIGINT stops reading; verdicts and statistics are "
+        "then written and outputs closed. SIGHUP re-reads intel and rules. Needs CAP_NET_RAW.",
         epilog="Exit status: 0 nothing found, 1 an incident, mining, alerts or brute force found, 2 usage "
         "error or an interface that cannot be read; 130 when a second signal interrupts the final flush.",
     )
