@@ -2,24 +2,30 @@
 compile, and a capture stopped by SIGTERM or SIGINT flushes everything.
 
 The end-to-end tests replay a recording with tcpreplay into a veth pair inside a network namespace they
-create (`unshare -n`), read the other end with `minerwatch live`, and stop it by PID; they need root,
-unshare, ip and tcpreplay, and are skipped with the reason otherwise.
+create (tests/live_replay.py), read the other end with `minerwatch live`, and stop it by PID; they need
+root, ip and tcpreplay, and are skipped with the reason otherwise.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import signal
 import struct
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from live_replay import NO_INTEL, RECORDING, analyse_file, normalised, recording_frames
+from live_replay import (
+    NO_INTEL,
+    RECORDING,
+    LiveRun,
+    analyse_file,
+    normalised,
+    recording_frames,
+    veth_namespace,
+)
 from minerwatch.capture.bpf import compile_filter
 from minerwatch.capture.live import capture
 from minerwatch.cli.main import main
@@ -136,55 +142,20 @@ def test_a_stop_reads_every_block_the_kernel_already_holds():
 
 # ---- end to end, in a network namespace -------------------------------------------------------------------
 
-REPLAY = r"""
-set -e
-sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || true
-ip link add mwa type veth peer name mwb
-ip link set mwa mtu 65535 up
-ip link set mwb mtu 65535 up
-"$PYTHON" -m minerwatch live -i mwb --no-intel --bpf "tcp port 3333" -o "$OUT/events.jsonl" \
-    >"$OUT/summary.txt" 2>"$OUT/stderr.txt" &
-pid=$!
-for _ in $(seq 400); do
-    grep -q "capturing on" "$OUT/stderr.txt" && break
-    kill -0 "$pid" || break
-    sleep 0.05
-done
-tcpreplay --topspeed -q -i mwa "$CAPTURE" >"$OUT/tcpreplay.txt" 2>&1
-kill -"$SIGNAL" "$pid"
-set +e
-wait "$pid"
-echo "$?" >"$OUT/status"
-"""
 
-
-def namespace_skip_reason() -> str | None:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        return "needs root on Linux (network namespace, AF_PACKET)"
-    missing = [tool for tool in ("unshare", "ip", "tcpreplay") if shutil.which(tool) is None]
-    if missing:
-        return f"needs {', '.join(missing)} (Debian packages util-linux, iproute2, tcpreplay)"
-    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
-        return "cannot create a network namespace here (unshare -n failed)"
-    return None
-
-
-@pytest.fixture(scope="module", params=["TERM", "INT"])
-def replayed(request, tmp_path_factory) -> tuple[str, Path]:
+@pytest.fixture(scope="module", params=[signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def replayed(request, tmp_path_factory) -> Path:
     """A live capture of the recording replayed into a veth pair, stopped by the signal in `param`."""
-    reason = namespace_skip_reason()
-    if reason:
-        pytest.skip(reason)
     out = tmp_path_factory.mktemp(f"live-{request.param}")
-    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out), "CAPTURE": str(RECORDING)}
-    env["SIGNAL"] = request.param
-    subprocess.run(["unshare", "-n", "bash", "-c", REPLAY], env=env, check=True, timeout=120)
-    return request.param, out
+    with veth_namespace("mw-live") as ns:
+        live = LiveRun(ns, out, ["--no-intel", "--bpf", "tcp port 3333", "-o", str(out / "events.jsonl")])
+        live.replay(RECORDING)
+        (out / "status").write_text(str(live.stop(request.param)))
+    return out
 
 
 def test_live_replay_gives_the_file_verdicts_and_events(replayed):
-    _, out = replayed
-    live = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    live = [json.loads(line) for line in (replayed / "events.jsonl").read_text().splitlines()]
     from_file = analyse_file()
     assert [normalised(e) for e in live[:-1]] == [normalised(e) for e in from_file[:-1]]
     verdict = next(e["verdict"] for e in live if e["event_type"] == "verdict")
@@ -192,7 +163,7 @@ def test_live_replay_gives_the_file_verdicts_and_events(replayed):
 
 
 def test_a_stop_signal_flushes_verdicts_and_stats(replayed):
-    _, out = replayed
+    out = replayed
     assert (out / "status").read_text().strip() == "1", (out / "stderr.txt").read_text()
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     # Verdicts (and what the end of input makes: incidents, hosts) are written only at the stop.
