@@ -114,10 +114,19 @@ class LiveRun:
                 raise AssertionError(f"no {text!r} from minerwatch live: {self.stderr}")
             time.sleep(0.05)
 
-    def replay(self, capture: Path, *options: str) -> str:
-        """tcpreplay's report of `capture` sent into SENDER (at full speed unless `options` say otherwise)."""
-        options = options or ("--topspeed",)
-        command = ["ip", "netns", "exec", self.namespace, "tcpreplay", *options, "-i", SENDER, str(capture)]
+    def replay(self, capture: Path, sender: str = SENDER) -> str:
+        """tcpreplay's report of `capture` sent into `sender` at full speed."""
+        command = [
+            "ip",
+            "netns",
+            "exec",
+            self.namespace,
+            "tcpreplay",
+            "--topspeed",
+            "-i",
+            sender,
+            str(capture),
+        ]
         return subprocess.run(command, capture_output=True, text=True, check=True, timeout=600).stdout
 
     def send(self, signum: int) -> None:
@@ -129,8 +138,9 @@ class LiveRun:
 
 
 @contextmanager
-def veth_namespace(name: str) -> Iterator[str]:
-    """A namespace `name` with the veth pair SENDER-READER up, IPv6 off (no neighbour discovery noise)."""
+def veth_namespace(name: str, pairs: tuple[tuple[str, str], ...] = ((SENDER, READER),)) -> Iterator[str]:
+    """A namespace `name` with the veth `pairs` (sender, reader) up, IPv6 off (no neighbour discovery
+    noise)."""
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
@@ -140,11 +150,11 @@ def veth_namespace(name: str) -> Iterator[str]:
         inside = ["ip", "netns", "exec", name]
         ipv6_off = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
         subprocess.run([*inside, "sysctl", "-qw", *ipv6_off], check=False)
-        subprocess.run(
-            ["ip", "-n", name, "link", "add", SENDER, "type", "veth", "peer", "name", READER], check=True
-        )
-        for end in (SENDER, READER):
-            subprocess.run(["ip", "-n", name, "link", "set", end, "mtu", "65535", "up"], check=True)
+        for sender, reader in pairs:
+            add = ["ip", "-n", name, "link", "add", sender, "type", "veth", "peer", "name", reader]
+            subprocess.run(add, check=True)
+            for end in (sender, reader):
+                subprocess.run(["ip", "-n", name, "link", "set", end, "mtu", "65535", "up"], check=True)
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)

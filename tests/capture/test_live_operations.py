@@ -145,6 +145,27 @@ def test_libpcap_reads_what_af_packet_reads(tmp_path):
     assert stats["kernel"][0]["packets"] >= 21  # libpcap counts before the filter on some kernels
 
 
+def test_several_interfaces_are_read_together(tmp_path):
+    tls = RECORDING.with_name("xmrig-6.16.0-cryptonote-tls.pcapng")
+    pairs = (("mwa", READER), ("mwc", "mwd"))
+    with veth_namespace("mw-two", pairs) as ns:
+        live = LiveRun(
+            ns, tmp_path, ["-i", "mwd", "--no-intel", "--bpf", "tcp", "-o", str(tmp_path / "e.jsonl")]
+        )
+        live.replay(RECORDING)
+        live.replay(tls, "mwc")
+        assert live.stop() == 1, live.stderr
+    events = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    stats = events[-1]["stats"]
+    sent = {READER: len(recording_frames(RECORDING)), "mwd": len(recording_frames(tls))}
+    assert {k["interface"]: k["packets"] for k in stats["kernel"]} == sent
+    assert stats["capture"]["packets"] == sum(sent.values())
+    assert stats["files"] == [
+        {"path": f"live:{name}", "format": "af_packet-tpacket_v3", "bytes": 0, "warnings": []}
+        for name in (READER, "mwd")
+    ]
+
+
 def test_rotation_options_need_a_directory(tmp_path, capsys):
     assert main(["live", "-i", "lo", "-o", str(tmp_path / "f.jsonl"), "--rotate-size", "1M"]) == 2
     assert "need -o DIR" in capsys.readouterr().err

@@ -42,10 +42,11 @@ ARPHRD_LOOPBACK = 772
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101
 
-# Ring geometry per interface: 16 blocks of 1 MiB (16 MiB, bounded), a block handed over at the latest
-# RETIRE_MS after its first packet so a quiet link is still read promptly.
+# Ring geometry per interface: blocks of 1 MiB (RING_BYTES by default, bounded), a block handed over at the
+# latest RETIRE_MS after its first packet so a quiet link is still read promptly.
 BLOCK_SIZE = 1 << 20
-BLOCKS = 16
+RING_BYTES = 64 << 20
+DRAIN_ROUNDS = 32  # at a stop, on a link that never goes quiet (each round reads every finished block)
 FRAME_SIZE = 2048  # TPACKET_V3 ignores frames but the kernel checks the request's arithmetic
 RETIRE_MS = 50
 POLL_MS = 200
@@ -55,8 +56,13 @@ METHOD = "af_packet-tpacket_v3"
 class LiveSource:
     """One interface's packet socket and mapped receive ring."""
 
-    def __init__(self, interface: str, bpf: str | None = None, promiscuous: bool = True) -> None:
+    def __init__(
+        self, interface: str, bpf: str | None = None, promiscuous: bool = True, ring_bytes: int = RING_BYTES
+    ) -> None:
+        """`ring_bytes`: the receive ring, rounded up to whole blocks: what the kernel can hold while the
+        analysis is busy (at 1 Gbit/s, 64 MiB is half a second)."""
         self.interface = interface
+        blocks = max(1, -(-ring_bytes // BLOCK_SIZE))
         hatype = _hardware_type(interface)
         # Ethernet and loopback frames keep their link header; anything else (tun, wireguard) is read as
         # bare IP packets.
@@ -78,12 +84,12 @@ class LiveSource:
                 self._attach_filter(compile_filter(bpf, self.linktype))
             self.sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
             request = struct.pack(
-                "7I", BLOCK_SIZE, BLOCKS, FRAME_SIZE, BLOCK_SIZE // FRAME_SIZE * BLOCKS, RETIRE_MS, 0, 0
+                "7I", BLOCK_SIZE, blocks, FRAME_SIZE, BLOCK_SIZE // FRAME_SIZE * blocks, RETIRE_MS, 0, 0
             )
             self.sock.setsockopt(SOL_PACKET, PACKET_RX_RING, request)
-            self.ring = mmap.mmap(self.sock.fileno(), BLOCK_SIZE * BLOCKS, mmap.MAP_SHARED)
+            self.ring = mmap.mmap(self.sock.fileno(), BLOCK_SIZE * blocks, mmap.MAP_SHARED)
             self.blocks = [
-                memoryview(self.ring)[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE] for i in range(BLOCKS)
+                memoryview(self.ring)[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE] for i in range(blocks)
             ]
             self.next = 0
             if promiscuous:
@@ -112,7 +118,7 @@ class LiveSource:
             count := engine.feed_tpacket_block(self.blocks[self.next], self.linktype, self.skip_outgoing)
         ) >= 0:
             total += count
-            self.next = (self.next + 1) % BLOCKS
+            self.next = (self.next + 1) % len(self.blocks)
         return total
 
     def update_statistics(self) -> None:
@@ -179,15 +185,15 @@ def capture(sources: Sequence[Source], engine: Engine, stop: Callable[[], bool])
     """Read every source until `stop()` is true (asked between reads, at least every POLL_MS: the caller's
     periodic work, such as stats events and reloads, is done there), then read what the kernel already
     holds: every finished block, and the last, partly filled one (handed over within RETIRE_MS). The drain
-    ends at the first poll that waits 2 * RETIRE_MS for nothing, or after as many rounds as the rings have
-    blocks (a link that never goes quiet)."""
+    ends at the first poll that waits 2 * RETIRE_MS for nothing, or after DRAIN_ROUNDS rounds (a link that
+    never goes quiet)."""
     poller = select.poll()
     for source in sources:
         poller.register(source, select.POLLIN | select.POLLERR)
     while not stop():
         if not _read_all(sources, engine):
             poller.poll(POLL_MS)
-    for _ in range(2 * BLOCKS):
+    for _ in range(DRAIN_ROUNDS):
         if not _read_all(sources, engine) and not poller.poll(2 * RETIRE_MS):
             break
 

@@ -24,13 +24,13 @@ from minerwatch.capture.libpcap import (
     error,
     libpcap,
 )
+from minerwatch.capture.live import RING_BYTES
 from minerwatch.capture.reader import CaptureStats
 from minerwatch.decode import Engine
 from minerwatch.errors import InputError
 from minerwatch.output.terminal import visible
 
 METHOD = "libpcap"
-BUFFER_BYTES = 16 << 20  # the kernel buffer, as the AF_PACKET ring's 16 MiB
 TIMEOUT_MS = 50  # packets are handed over at the latest this long after they arrive
 RECORD = struct.Struct("<IIII")
 
@@ -38,7 +38,9 @@ RECORD = struct.Struct("<IIII")
 class PcapSource:
     """One interface opened with pcap_create/pcap_activate."""
 
-    def __init__(self, interface: str, bpf: str | None = None, promiscuous: bool = True) -> None:
+    def __init__(
+        self, interface: str, bpf: str | None = None, promiscuous: bool = True, ring_bytes: int = RING_BYTES
+    ) -> None:
         self.interface = interface
         lib = self.lib = libpcap()
         errbuf = ctypes.create_string_buffer(256)
@@ -46,7 +48,7 @@ class PcapSource:
         if not self.handle:
             raise InputError(f"{visible(interface)}: cannot capture: {errbuf.value.decode(errors='replace')}")
         try:
-            self._activate(promiscuous)
+            self._activate(promiscuous, ring_bytes)
             if bpf is not None:
                 with compiled(self.handle, bpf) as program:
                     if lib.pcap_setfilter(self.handle, ctypes.byref(program)) != 0:
@@ -62,12 +64,12 @@ class PcapSource:
         self._batch = bytearray()
         self._handler = Handler(self._packet)  # kept: libpcap calls it for as long as the handle lives
 
-    def _activate(self, promiscuous: bool) -> None:
+    def _activate(self, promiscuous: bool, ring_bytes: int) -> None:
         lib, handle = self.lib, self.handle
         lib.pcap_set_snaplen(handle, SNAPLEN)
         lib.pcap_set_promisc(handle, int(promiscuous))
         lib.pcap_set_timeout(handle, TIMEOUT_MS)
-        lib.pcap_set_buffer_size(handle, BUFFER_BYTES)
+        lib.pcap_set_buffer_size(handle, min(ring_bytes, (1 << 31) - 1))
         lib.pcap_set_tstamp_precision(handle, PCAP_TSTAMP_PRECISION_NANO)  # refused by some: microseconds
         status = lib.pcap_activate(handle)
         if status == PCAP_ERROR_PERM_DENIED:

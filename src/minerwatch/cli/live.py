@@ -9,7 +9,7 @@ import sys
 import time
 from contextlib import ExitStack
 
-from minerwatch.capture.live import LiveSource, capture
+from minerwatch.capture.live import RING_BYTES, LiveSource, capture
 from minerwatch.capture.pcap_live import PcapSource
 from minerwatch.cli.live_control import LiveControl
 from minerwatch.cli.options import add_event_options, chosen_detectors, duration, size
@@ -41,6 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--bpf", metavar="FILTER", help="tcpdump filter expression, compiled by libpcap")
     p.add_argument("--no-promisc", action="store_true", help="do not put interfaces in promiscuous mode")
+    p.add_argument(
+        "--ring-size",
+        type=size,
+        default=RING_BYTES,
+        metavar="SIZE",
+        help="receive ring per interface (libpcap: its buffer), e.g. 16M, 256M: what the kernel holds while "
+        "the analysis is busy (default 64M)",
+    )
     p.add_argument(
         "--capture",
         choices=("auto", "af_packet", "libpcap"),
@@ -97,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         )
         sources: list[LiveSource | PcapSource] = []
         for interface in dict.fromkeys(args.interface):
-            source = reader(interface, args.bpf, promiscuous=not args.no_promisc)
+            source = reader(interface, args.bpf, promiscuous=not args.no_promisc, ring_bytes=args.ring_size)
             stack.callback(source.close)
             sources.append(source)
         analysis.extra_stats["kernel"] = lambda: [s.kernel_counters() for s in sources]
