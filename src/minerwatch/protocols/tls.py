@@ -1,9 +1,10 @@
-"""TLS ClientHello: SNI, ALPN and the JA3 / JA4 client fingerprints, sans-IO.
+"""TLS ClientHello and ServerHello: SNI, ALPN and the JA3 / JA4 / JA3S fingerprints, sans-IO.
 
-Feed the client-to-server bytes of a TCP stream in any chunking; the parser reassembles TLS records and
-the handshake message (which may span records), and yields one `ClientHello` or gives up. Miners often
-speak Stratum over TLS, so the SNI names the pool and the fingerprints name the miner program even when
-the payload is encrypted.
+Feed one direction's bytes of a TCP stream in any chunking; the parser reassembles TLS records and the
+first handshake message (which may span records), and yields one `ClientHello` (client side) or
+`ServerHello` (server side), or gives up. Miners often speak Stratum over TLS, so the SNI names the pool
+and the fingerprints name the miner program even when the payload is encrypted; the ServerHello tells the
+version and cipher the server chose (JA3S), e.g. TLS 1.3 for Chia peers.
 
 Worst case: at most `MAX_HELLO` bytes are buffered; anything larger, or anything that is not a TLS
 handshake, ends the parser in a final state after O(bytes fed) work. Later bytes are ignored, so the
@@ -16,6 +17,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from enum import Enum
+from typing import Generic, TypeVar
 
 MAX_HELLO = 64 * 1024  # real ClientHellos, even with post-quantum key shares, are a few KiB
 _MAX_BUFFER = 2 * MAX_HELLO  # the payload plus record headers; only hostile tiny records need more
@@ -25,12 +27,15 @@ _U16 = struct.Struct("!H")
 _EXT = struct.Struct("!HH")  # extension type, length
 _HANDSHAKE = 22
 _CLIENT_HELLO = 1
+_SERVER_HELLO = 2
 EXT_SNI = 0x0000
 EXT_GROUPS = 0x000A
 EXT_POINT_FORMATS = 0x000B
 EXT_SIG_ALGS = 0x000D
 EXT_ALPN = 0x0010
 EXT_VERSIONS = 0x002B
+
+Hello = TypeVar("Hello")
 
 _JA4_VERSIONS = {
     0x0304: "13",
@@ -51,7 +56,7 @@ def is_grease(value: int) -> bool:
 
 
 class TlsParseError(ValueError):
-    """The bytes are not a well-formed ClientHello."""
+    """The bytes are not a well-formed ClientHello or ServerHello."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +133,7 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
-            raise TlsParseError(f"field of {n} bytes at offset {self.pos} runs past the ClientHello")
+            raise TlsParseError(f"field of {n} bytes at offset {self.pos} runs past the hello")
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
@@ -227,15 +232,61 @@ def _alpn(data: bytes | None) -> tuple[str, ...]:
     return tuple(protocols)
 
 
+@dataclass(frozen=True, slots=True)
+class ServerHello:
+    legacy_version: int
+    cipher: int
+    extensions: tuple[int, ...]  # in the order sent
+    selected_version: int | None  # supported_versions (TLS 1.3), None before 1.3
+
+    @property
+    def version(self) -> int:
+        """The version agreed: the supported_versions choice when present (TLS 1.3), else the legacy one."""
+        return self.legacy_version if self.selected_version is None else self.selected_version
+
+    @property
+    def ja3s_string(self) -> str:
+        """SSLVersion,Cipher,Extensions (salesforce/ja3 ja3s.py: the legacy version, extensions in order)."""
+        extensions = "-".join(str(e) for e in self.extensions if not is_grease(e))
+        return f"{self.legacy_version},{self.cipher},{extensions}"
+
+    @property
+    def ja3s(self) -> str:
+        return hashlib.md5(self.ja3s_string.encode(), usedforsecurity=False).hexdigest()
+
+
+def parse_server_hello(body: bytes) -> ServerHello:
+    """Parse a ServerHello handshake body (after the 4-byte handshake header)."""
+    r = _Reader(body)
+    legacy_version = r.uint(2)
+    r.take(32)  # random
+    r.vector(1)  # session id echo
+    cipher = r.uint(2)
+    r.uint(1)  # compression method
+    extensions: list[int] = []
+    selected: int | None = None
+    if r.remaining:
+        ext = _Reader(r.vector(2))
+        while ext.remaining:
+            ext_type = ext.uint(2)
+            data = ext.vector(2)
+            extensions.append(ext_type)
+            if ext_type == EXT_VERSIONS and len(data) == 2:
+                selected = _U16.unpack(data)[0]
+    return ServerHello(legacy_version, cipher, tuple(extensions), selected)
+
+
 class State(Enum):
     NEED_DATA = "need-data"
-    DONE = "done"  # a ClientHello was parsed
+    DONE = "done"  # the hello was parsed
     NOT_TLS = "not-tls"  # the stream does not start with a TLS handshake record
     FAILED = "failed"  # malformed or oversized; see `error`
 
 
-class ClientHelloParser:
-    """Reassembles the first handshake message of a client stream across records and segments."""
+class _HelloParser(Generic[Hello]):
+    """Reassembles the first handshake message of one direction across records and segments."""
+
+    MESSAGE_TYPE: int
 
     def __init__(self) -> None:
         self.state = State.NEED_DATA
@@ -243,13 +294,13 @@ class ClientHelloParser:
         self._records = bytearray()  # raw bytes not yet split into records
         self._handshake = bytearray()  # handshake payload collected from records so far
 
-    def feed(self, data: bytes) -> ClientHello | None:
-        """Add client bytes; returns the ClientHello once complete, else None (check `state`)."""
+    def feed(self, data: bytes) -> Hello | None:
+        """Add this direction's bytes; returns the parsed hello once complete, else None (check `state`)."""
         if self.state is not State.NEED_DATA:
             return None
         self._records += data
         if len(self._records) + len(self._handshake) > _MAX_BUFFER:
-            return self._stop(State.FAILED, f"no complete ClientHello within {MAX_HELLO} bytes")
+            return self._stop(State.FAILED, f"no complete hello within {MAX_HELLO} bytes")
         while len(self._records) >= _RECORD.size:
             content_type, version, length = _RECORD.unpack_from(self._records)
             if content_type != _HANDSHAKE or version >> 8 != 3:
@@ -263,18 +314,22 @@ class ClientHelloParser:
                 return hello
         return None
 
-    def _try_handshake(self) -> ClientHello | None:
+    @staticmethod
+    def _parse(body: bytes) -> Hello:
+        raise NotImplementedError
+
+    def _try_handshake(self) -> Hello | None:
         if len(self._handshake) < 4:
             return None
-        if self._handshake[0] != _CLIENT_HELLO:
+        if self._handshake[0] != self.MESSAGE_TYPE:
             return self._stop(State.NOT_TLS, f"first handshake message is type {self._handshake[0]}")
         length = int.from_bytes(self._handshake[1:4], "big")
         if length > MAX_HELLO:
-            return self._stop(State.FAILED, f"ClientHello of {length} bytes exceeds {MAX_HELLO}")
+            return self._stop(State.FAILED, f"hello of {length} bytes exceeds {MAX_HELLO}")
         if len(self._handshake) < 4 + length:
             return None
         try:
-            hello = parse_client_hello(bytes(self._handshake[4 : 4 + length]))
+            hello = self._parse(bytes(self._handshake[4 : 4 + length]))
         except TlsParseError as exc:
             return self._stop(State.FAILED, str(exc))
         self._stop(State.DONE, None)
@@ -286,3 +341,17 @@ class ClientHelloParser:
         self._records.clear()
         self._handshake.clear()
         return None
+
+
+class ClientHelloParser(_HelloParser[ClientHello]):
+    """The client's first flight: a ClientHello."""
+
+    MESSAGE_TYPE = _CLIENT_HELLO
+    _parse = staticmethod(parse_client_hello)
+
+
+class ServerHelloParser(_HelloParser[ServerHello]):
+    """The server's first flight: a ServerHello (a HelloRetryRequest has the same layout)."""
+
+    MESSAGE_TYPE = _SERVER_HELLO
+    _parse = staticmethod(parse_server_hello)
