@@ -18,6 +18,7 @@ from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
 from minerwatch.detectors import (
     bruteforce,
+    encrypted_mining,
     exploits,
     files,
     intel,
@@ -52,6 +53,7 @@ PLUGINS: tuple[PluginSetup, ...] = (
     bruteforce.plugin,
     exploits.plugin,
     intel.plugin,
+    encrypted_mining.plugin,
     scan.plugin,
 )
 

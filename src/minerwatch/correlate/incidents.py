@@ -40,8 +40,9 @@ LISTED = 32  # attackers, pools, files, wallets... listed per incident
 LOOSE_LINK = 0.7  # confidence factor of an exploitation inferred from behaviour not tied to the attacker
 EXPLOITATION_LEVEL = 0.9
 LATERAL_LEVEL = 0.8
-# How bad a mining observation is, by what it rests on: behaviour-confirmed > intel-only > address contact.
-POOL_LEVEL = {"behaviour": 1.0, "intel": 0.6, "contact": 0.4}
+# How bad a mining observation is, by what it rests on: behaviour-confirmed > intel-only > encrypted flows
+# judged by evidence fusion (encrypted/fusion.py) > address contact.
+POOL_LEVEL = {"behaviour": 1.0, "intel": 0.6, "encrypted": 0.5, "contact": 0.4}
 INTEL_C2_LEVEL = 0.8
 INTEL_HASH_LEVEL = 0.8
 # Intel hits on what a transfer carried (a pool URL in a script), not on what the host itself contacted:
@@ -86,7 +87,7 @@ class Step:
     named_hosts: set[str] = field(default_factory=set)
     peer_names: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
-    basis: str | None = None  # mining steps: behaviour, intel or contact
+    basis: str | None = None  # mining steps: behaviour, intel, encrypted or contact
 
     def copy(self) -> Step:
         """A copy whose sets and lists are its own (the build changes copies, never what was observed)."""
@@ -304,6 +305,31 @@ class _Builder:
                 )
                 self._add(host, step)
                 self._pool(host, address, "contact", confidence)
+        self._encrypted(verdicts)
+
+    def _encrypted(self, verdicts: VerdictCorrelator) -> None:
+        """Encrypted flows judged mining: one step per pool endpoint; a Chia node: one step per host."""
+        for host, encrypted in verdicts.encrypted.items():
+            for (ip, port, kind), peer in encrypted.peers.items():
+                address = f"{ip}:{port}"
+                if kind == "chia":
+                    label, peer_ip = "chia peer traffic", None
+                else:
+                    label, peer_ip = f"encrypted mining flows to {address}", ip
+                    self._pool(host, address, "encrypted", peer.confidence)
+                step = Step(
+                    Stage.ACTIONS_ON_OBJECTIVE,
+                    label,
+                    peer_ip,
+                    peer.first_seen,
+                    peer.last_seen,
+                    POOL_LEVEL["encrypted"],
+                    peer.confidence,
+                    {Technique.COMPUTE_HIJACKING},
+                    peer.event_ids[:EVENT_IDS],
+                    basis="encrypted",
+                )
+                self._add(host, step)
 
     def _intel(self, verdicts: VerdictCorrelator) -> None:
         """Intel hits: C&C indicators are stage 5, file hashes stage 4, the rest (pools, mining domains,

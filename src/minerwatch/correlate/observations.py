@@ -61,6 +61,10 @@ class IntelObservation:
     discovered: bool = False  # a pool learnt from an earlier capture, not curated intelligence
     tags: tuple[str, ...] = ()  # the indicator's tags: `c2` makes the hit command-and-control evidence
     where: str = ""  # where the indicator was seen (flow address, dns, mining pool-url...: docs/intel.md)
+    # Weak evidence (a pool port, a miner's TLS fingerprint): never a verdict alone, only an input to the
+    # fusion of an encrypted flow's evidence (encrypted/fusion.py), by the flow it was seen on.
+    weak: bool = False
+    flow_id: int | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,3 +84,20 @@ class StageObservation:
     named_hosts: tuple[str, ...] = ()  # hosts named in an attack's payload (URLs): where the victim may fetch
     peer_name: str | None = None  # the name the host used for `peer` (an HTTP Host)
     sha256: str | None = None  # a file's hash (implant_download)
+
+
+@dataclass(slots=True, frozen=True)
+class EncryptedObservation:
+    """An encrypted flow (or a host's many peers) that evidence fusion judged mining or Chia traffic
+    (encrypted/fusion.py): weaker than pool behaviour, which it never outranks."""
+
+    ts: float  # first seen
+    last_seen: float
+    host: str  # the miner, or the Chia node
+    peer_ip: str
+    peer_port: int
+    kind: str  # tls_mining | chia
+    confidence: float  # 0 to fusion.CONFIDENCE_CAP
+    event_id: int  # the `encrypted` event listing the evidence
+    evidence: tuple[str, ...]  # the kinds of evidence that supported it (pair, model, fingerprint...)
+    flow_id: int | None = None

@@ -14,14 +14,26 @@ Suspects, stated as such (`stages: []`): a host whose only link to mining is a t
 a host that connected to the address of a pool another host was confirmed on, in the same period
 (`peer_window` around the pool's activity). The second catches the miners whose own traffic shows no pool
 protocol, such as Stratum over TLS to the pool's TLS port.
+
+Encrypted flows judged mining or Chia traffic by evidence fusion (encrypted/fusion.py) are listed on the
+host's behaviour verdict when it has one (`encrypted`), and otherwise make a verdict of their own
+(`mining-over-tls`, `chia-node`, `chia-farming`) with no stages, at the fused confidence, which is capped
+below a behaviour-confirmed verdict's.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from minerwatch.correlate.observations import Behaviour, BehaviourObservation, IntelObservation
+from minerwatch.correlate.encrypted import EncryptedEvidence
+from minerwatch.correlate.observations import (
+    Behaviour,
+    BehaviourObservation,
+    EncryptedObservation,
+    IntelObservation,
+)
 from minerwatch.correlate.peers import Contact, PoolPeers
 from minerwatch.events import iso_timestamp
 from minerwatch.identity import WalletInfo, infer_coin, parse_agent
@@ -33,6 +45,7 @@ INTEL_ONLY_WEIGHT = 0.5  # an intel-only verdict's confidence: this times the in
 PEER_WEIGHT = 0.5  # a peer suspect's confidence: this times the confirmed pool's, on the pool's own port ...
 PEER_OTHER_PORT_WEIGHT = 0.3  # ... or this, on another port of its address (a TLS or other-difficulty port)
 STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
+WEAK_FLOWS = 20_000  # flows whose weak intel hits wait for the encrypted detector (oldest dropped first)
 PeerContact = tuple[dict[str, Any], Contact]  # a `confirmed_pools` entry and the contact it describes
 
 
@@ -192,11 +205,35 @@ class VerdictCorrelator:
         self.hosts: dict[str, dict[tuple[str, int], PoolEvidence]] = {}
         self.intel: dict[str, list[IntelObservation]] = {}
         self.peers = PoolPeers()
+        self.encrypted: dict[str, EncryptedEvidence] = {}
+        self._weak: OrderedDict[int, list[IntelObservation]] = OrderedDict()  # flow id -> weak hits
 
     def observe_intel(self, obs: IntelObservation) -> None:
+        """A hit about a host; a weak one waits, by its flow, for the encrypted detector (`weak_hits`)."""
+        if obs.weak:
+            if obs.flow_id is not None:
+                self._weak.setdefault(obs.flow_id, []).append(obs)
+                if len(self._weak) > WEAK_FLOWS:
+                    self._weak.popitem(last=False)
+            return
         hits = self.intel.setdefault(obs.host, [])
         if len(hits) < INTEL_HITS_PER_HOST:
             hits.append(obs)
+
+    def weak_hits(self, flow_id: int) -> list[IntelObservation]:
+        """The weak intel hits seen on a flow (fingerprints, pool ports), handed over once."""
+        return self._weak.pop(flow_id, [])
+
+    def observe_encrypted(self, obs: EncryptedObservation) -> None:
+        evidence = self.encrypted.get(obs.host)
+        if evidence is None:
+            evidence = self.encrypted[obs.host] = EncryptedEvidence(obs.ts, obs.last_seen)
+        evidence.add(obs)
+
+    def confirmed_pool(self, miner: str, pool_ip: str, pool_port: int) -> PoolEvidence | None:
+        """The pool endpoint's evidence when behaviour confirmed it for this miner (a stage reached)."""
+        pool = self.hosts.get(miner, {}).get((pool_ip, pool_port))
+        return pool if pool is not None and pool.stages else None
 
     def _staged(self) -> dict[str, list[PoolEvidence]]:
         """Per host, the pool endpoints that reached a stage (hosts with none left out)."""
@@ -228,14 +265,25 @@ class VerdictCorrelator:
         staged = self._staged()
         contacts = self._peer_contacts(staged)
         out = []
-        for host in sorted(self.hosts.keys() | self.intel.keys() | contacts.keys()):
+        for host in sorted(self.hosts.keys() | self.intel.keys() | contacts.keys() | self.encrypted.keys()):
             hits = self.intel.get(host, [])
+            encrypted = self.encrypted.get(host)
             if host in staged:
-                out.append(self._verdict(host, staged[host], hits))
+                verdict = self._verdict(host, staged[host], hits)
+            elif encrypted is not None:
+                verdict = self._encrypted_only(host, encrypted, contacts.get(host, []), hits)
             elif host in contacts:
-                out.append(self._peer_suspect(host, contacts[host], hits))
+                verdict = self._peer_suspect(host, contacts[host], hits)
             elif hits:
-                out.append(self._intel_only(host, hits))
+                verdict = self._intel_only(host, hits)
+            else:
+                continue
+            if encrypted is not None:
+                body = verdict[2]
+                body["encrypted"] = encrypted.as_dict()
+                ids = body["evidence"]["event_ids"]
+                body["evidence"]["event_ids"] = sorted({*ids, *encrypted.event_ids()})
+            out.append(verdict)
         return out
 
     def peer_contacts(self) -> dict[str, list[PeerContact]]:
@@ -286,6 +334,38 @@ class VerdictCorrelator:
             "evidence": {
                 "event_ids": sorted({i for e in entries for i in e["event_ids"]} | {h.event_id for h in hits})
             },
+        }
+        return last, host, body
+
+    def _encrypted_only(
+        self,
+        host: str,
+        encrypted: EncryptedEvidence,
+        contacts: list[PeerContact],
+        hits: list[IntelObservation],
+    ) -> tuple[float, str, dict[str, Any]]:
+        """No pool behaviour, but encrypted flows judged mining or Chia: a verdict without stages, at the
+        fused confidence (or the peer or intel confidence when higher). `encrypted` is added by the caller."""
+        confidence = encrypted.confidence
+        body: dict[str, Any] = {}
+        if contacts:
+            body = self._peer_suspect(host, contacts, hits)[2]
+            confidence = max(confidence, body["confidence"])
+        elif hits:
+            body = self._intel_only(host, hits)[2]
+            confidence = max(confidence, body["confidence"])
+        first = min([encrypted.first_seen] + [h.ts for h in hits])
+        last = max([encrypted.last_seen] + [h.ts for h in hits])
+        body |= {
+            "host": host,
+            "activity": encrypted.activity(),
+            "stages": [],
+            "confidence": round(confidence, 2),
+            "first_seen": iso_timestamp(first),
+            "last_seen": iso_timestamp(last),
+            "pools": [],
+            "intel": [intel_dict(h) for h in hits],
+            "evidence": body.get("evidence", {"event_ids": sorted({h.event_id for h in hits})}),
         }
         return last, host, body
 

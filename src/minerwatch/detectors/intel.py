@@ -6,7 +6,8 @@ events, miner logins (wallets), agents, pool URLs and carved files' hashes. DNS 
 that a later connection to a bare IP is attributed to the name that resolved to it.
 
 Each match is one `alert` event (repeats of the same indicator for the same host and place are counted,
-not re-emitted). Pool-port hits are weak evidence and raise no alert on their own.
+not re-emitted). Weak hits (pool ports, miner TLS fingerprints tagged `weak-evidence`) raise no alert: they
+are handed to the verdict correlator by flow, for the encrypted detector's evidence fusion.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class IntelStats:
     tls_client_hellos: int = 0
     http_hosts: int = 0
     weak_port_hits: int = 0
+    weak_fingerprint_hits: int = 0
     discovered_pools: int = 0
     hosts_with_hits: set[str] = field(default_factory=set)
 
@@ -80,8 +82,8 @@ class IntelDetector:
                 self._alert(
                     info, ts, self.matcher.match_domain(name, ts), f"flow to address resolved from {name}"
                 )
-        if self.matcher.match_port(flow.server_port, ts):
-            self.stats.weak_port_hits += 1
+        if port_hits := self.matcher.match_port(flow.server_port, ts):
+            self._alert(info or FlowInfo(flow), ts, port_hits, "flow port")
 
     def dns_message(self, info: FlowInfo, message: DnsMessage, ts: float) -> None:
         """Names asked and answered (CNAME targets included); the alert is about the asking client."""
@@ -176,7 +178,7 @@ class IntelDetector:
     def _alert(self, info: FlowInfo, ts: float, hits: list[Hit], where: str, reverse: bool = False) -> None:
         for hit in hits:
             if hit.weak:
-                self.stats.weak_port_hits += 1
+                self._weak(info, ts, hit, where)
                 continue
             host = info.server_ip if reverse else info.client_ip
             if not self._first(host, hit, where):
@@ -184,6 +186,30 @@ class IntelDetector:
             body = hit.as_alert() | {"where": where}
             event = self.ctx.events.make("alert", ts, body, info, reverse=reverse)
             self._publish(host, info.server_ip if not reverse else info.client_ip, hit, event)
+
+    def _weak(self, info: FlowInfo, ts: float, hit: Hit, where: str) -> None:
+        """No alert: the hit waits on its flow for the encrypted detector (correlator.weak_hits)."""
+        if hit.indicator_type == "port":
+            self.stats.weak_port_hits += 1
+        else:
+            self.stats.weak_fingerprint_hits += 1
+        self.ctx.correlator.observe_intel(
+            IntelObservation(
+                ts=ts,
+                host=info.client_ip,
+                peer_ip=info.server_ip,
+                indicator_type=hit.indicator_type,
+                indicator=hit.indicator,
+                source=hit.source,
+                family=hit.family,
+                confidence=hit.confidence / 100,
+                event_id=0,  # no event: weak hits raise none
+                tags=hit.tags,
+                where=where,
+                weak=True,
+                flow_id=info.flow_id,
+            )
+        )
 
     def _alert_event(self, source: Event, hits: list[Hit], where: str) -> None:
         """An alert about what another event showed, on that event's flow and addresses. The host it is

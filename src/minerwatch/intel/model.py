@@ -8,6 +8,11 @@ from typing import Any
 from minerwatch.intel import normalize
 
 PORT_CONFIDENCE_CAP = 10  # a pool port alone is weak evidence: many services share 3333, 4444, 8080...
+# An indicator tagged so (a miner's TLS fingerprint, which every program on the same TLS library shares)
+# is weak evidence as a pool port is: it never raises an alert or a verdict on its own, only adds to the
+# other evidence about an encrypted flow (encrypted/fusion.py), at most this confident.
+WEAK_TAG = "weak-evidence"
+WEAK_CONFIDENCE_CAP = 30
 # Pools an analysis confirmed by behaviour and the user chose to keep (analyze --learn-pools, intel import
 # --discovered): matched apart from curated feeds, under this source and below a feed's default confidence,
 # because they come from captures, which anyone can craft.
@@ -110,8 +115,8 @@ class Hit:
 
     @property
     def weak(self) -> bool:
-        """Weak evidence (a pool port) that must not raise a verdict on its own."""
-        return self.indicator_type == "port"
+        """Weak evidence (a pool port, a fingerprint tagged WEAK_TAG) that must not raise a verdict alone."""
+        return self.indicator_type == "port" or WEAK_TAG in self.meta.tags
 
     @property
     def discovered(self) -> bool:
@@ -120,7 +125,10 @@ class Hit:
 
     @property
     def confidence(self) -> int:
-        return min(self.meta.confidence, PORT_CONFIDENCE_CAP) if self.weak else self.meta.confidence
+        if not self.weak:
+            return self.meta.confidence
+        cap = PORT_CONFIDENCE_CAP if self.indicator_type == "port" else WEAK_CONFIDENCE_CAP
+        return min(self.meta.confidence, cap)
 
     def _category(self) -> str:
         if self.weak:

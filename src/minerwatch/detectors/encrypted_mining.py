@@ -1,0 +1,227 @@
+"""Mining hidden in TLS, and Chia peer traffic: encrypted flows judged from evidence around the encryption.
+
+For each TLS connection the handshake is read (hellos and the first records' shape: encrypted/handshake.py)
+and the flow is let go; when it ends, the evidence about it is fused (encrypted/fusion.py):
+- the (client, server) pair confirmed mining earlier, by pool behaviour or by intel (encrypted/paircache.py);
+- weak intel hits on the flow: a miner's JA3/JA4, a pool port (handed over by the intel detector);
+- the SNI's pool-like words (encrypted/names.py); an HTTP ALPN, which speaks for benign traffic;
+- the Chia profile of the connection (encrypted/chia.py).
+A flow judged TLS mining gives an `encrypted` event and an observation for the host's verdict. Chia is
+judged per host at the end of the input, from its connections' profile and how many peers showed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from minerwatch.correlate.observations import EncryptedObservation
+from minerwatch.decode import Flow
+from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.encrypted import chia, evidence
+from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
+from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
+from minerwatch.encrypted.paircache import PairCache, PairEntry
+from minerwatch.events import iso_timestamp
+from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import NOT_HTTP, takes
+
+TLS_HANDSHAKE = b"\x16\x03"
+MAX_PENDING = 100_000  # handshakes read whose flow has not ended yet (the oldest dropped first, counted)
+# Where an intel hit says the flow's server itself is known (not a DNS server the host asked about it).
+FLOW_WHERE = ("flow address", "tls client hello", "http host")
+VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: "ssl3"}
+
+
+@dataclass
+class EncryptedStats:
+    tls_flows: int = 0  # TLS connections whose handshake was read
+    judged: int = 0  # of them, ended and judged
+    tls_mining_flows: int = 0
+    weak_only_flows: int = 0  # belief high enough, but only weak evidence: not reported (by design)
+    chia_hosts: int = 0
+    handshakes_dropped: int = 0  # more than MAX_PENDING open at once: judged without their handshake
+
+
+class HandshakeReader:
+    """StreamAnalyzer: reads a TLS connection's handshake, then lets the flow go."""
+
+    def __init__(self, detector: EncryptedMiningDetector, info: FlowInfo) -> None:
+        self.detector = detector
+        self.info = info
+        self.handshake = TlsHandshake()
+        self.gap = False
+
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+        self.gap = self.gap or gap
+        if not self.gap:
+            self.handshake.feed(to_server, data)
+
+    def wants_more(self, bytes_seen: int) -> bool:
+        return not self.gap and self.handshake.wants_more(bytes_seen)
+
+    def end(self, flow: Flow, ts: float, reason: str) -> None:
+        self.detector.handshake_read(self.info, self.handshake.facts())
+
+
+class EncryptedMiningDetector:
+    def __init__(self, ctx: DetectorContext) -> None:
+        self.ctx = ctx
+        self.pairs = PairCache()
+        self.pending: dict[int, tuple[FlowInfo, TlsFacts]] = {}
+        self.chia = chia.ChiaHosts()
+        self.stats = EncryptedStats()
+
+    @takes(NOT_HTTP)
+    def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HandshakeReader | None:
+        if to_server and first.startswith(TLS_HANDSHAKE):
+            self.stats.tls_flows += 1
+            return HandshakeReader(self, info)
+        return None
+
+    def handshake_read(self, info: FlowInfo, facts: TlsFacts) -> None:
+        self.pending[info.flow_id] = (info, facts)
+        if len(self.pending) > MAX_PENDING:
+            del self.pending[next(iter(self.pending))]
+            self.stats.handshakes_dropped += 1
+
+    def flow_end(self, flow: Flow, reason: str) -> None:
+        """FlowEndObserver: judge the TLS connections whose handshake was read."""
+        pending = self.pending.pop(flow.flow_id, None)
+        if pending is not None:
+            self.judge(flow, *pending)
+
+    # ---- one flow ---------------------------------------------------------------------------------------
+
+    def judge(self, flow: Flow, info: FlowInfo, facts: TlsFacts) -> None:
+        self.stats.judged += 1
+        found: list[Evidence] = []
+        entry = self._pair(info, flow)
+        if entry is not None:
+            found.append(evidence.pair(entry))
+        found += evidence.weak_hits(self.ctx.correlator.weak_hits(flow.flow_id))
+        hello = facts.client_hello
+        if hello is not None:
+            if hello.sni and (named := evidence.name(hello.sni, "sni")):
+                found.append(named)
+            if benign := evidence.alpn(hello):
+                found.append(benign)
+        profile = chia.flow_profile(info.server_port, facts)
+        if profile is not None:
+            for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
+                self.chia.add(host, peer, info.server_port, profile, None, flow)
+        fused = fuse(found)
+        decided = fused.decide()
+        if decided != MINING:
+            if fused.belief[MINING] >= REPORT_BELIEF:
+                self.stats.weak_only_flows += 1
+            return
+        self.stats.tls_mining_flows += 1
+        body = _body(MINING, fused) | {"tls": _tls(facts), "flow": _flow(flow)}
+        event = self.ctx.events.make("encrypted", flow.first_ts, body, info)
+        self.ctx.emit(event)
+        self.ctx.correlator.observe_encrypted(
+            EncryptedObservation(
+                flow.first_ts,
+                flow.last_ts,
+                info.client_ip,
+                info.server_ip,
+                info.server_port,
+                MINING,
+                fused.confidence(MINING),
+                event["event_id"],
+                tuple(sorted({e.kind for e in found if e.supports(MINING)})),
+                flow.flow_id,
+            )
+        )
+
+    def _pair(self, info: FlowInfo, flow: Flow) -> PairEntry | None:
+        """The pair's cache entry with this flow counted, confirming it first from what the correlator knows
+        (a pool endpoint on the server's address that reached a stage, a non-weak intel hit on it)."""
+        client, server = info.client_ip, info.server_ip
+        correlator = self.ctx.correlator
+        for (ip, _port), pool in correlator.hosts.get(client, {}).items():
+            if ip == server and pool.stages:
+                ids = tuple(sorted({i for ids in pool.event_ids.values() for i in ids})[:8])
+                self.pairs.confirm(client, server, pool.last_seen, "behaviour", pool.confidence(), ids)
+        for hit in correlator.intel.get(client, ()):
+            if hit.peer_ip == server and hit.where in FLOW_WHERE and hit.ts <= flow.last_ts:
+                self.pairs.confirm(client, server, hit.ts, "intel", hit.confidence, (hit.event_id,))
+        size = flow.bytes_toserver + flow.bytes_toclient
+        return self.pairs.count(client, server, flow.last_ts, flow.flow_id, size)
+
+    # ---- Chia hosts, at the end --------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        for host, entry in sorted(self.chia.hosts.items()):
+            found = [e for e in (entry.best, chia.peer_shape(len(entry.peers)), entry.best_model) if e]
+            if seeders := chia.seeders(self.ctx.correlator.intel.get(host, [])):
+                found.append(seeders)
+            fused = fuse(found)
+            if fused.decide() != CHIA:
+                continue
+            self.stats.chia_hosts += 1
+            body = _body(CHIA, fused) | {
+                "peers": sorted(entry.peers)[:32],
+                "ports": sorted(entry.ports),
+                "flow_ids": entry.flow_ids,
+            }
+            event = self.ctx.events.make("encrypted", entry.first_seen, body, host=host)
+            self.ctx.emit(event)
+            kinds = tuple(sorted({e.kind for e in found if e.supports(CHIA)}))
+            for peer in sorted(entry.peers):
+                self.ctx.correlator.observe_encrypted(
+                    EncryptedObservation(
+                        entry.first_seen,
+                        entry.last_seen,
+                        host,
+                        peer,
+                        min(entry.ports),
+                        CHIA,
+                        fused.confidence(CHIA),
+                        event["event_id"],
+                        kinds,
+                    )
+                )
+
+    def counters(self) -> dict[str, Any]:
+        return vars(self.stats) | self.pairs.stats | {"chia_hosts_dropped": self.chia.hosts_dropped}
+
+
+def _body(cls: str, fused: Fused) -> dict[str, Any]:
+    return {"class": cls, "confidence": fused.confidence(cls)} | fused.as_dict()
+
+
+def _tls(facts: TlsFacts) -> dict[str, Any]:
+    hello, server = facts.client_hello, facts.server_hello
+    return {
+        "version": VERSIONS.get(server.version, hex(server.version)) if server else None,
+        "sni": hello.sni if hello else None,
+        "alpn": list(hello.alpn) if hello else [],
+        "ja3": hello.ja3 if hello else None,
+        "ja4": hello.ja4 if hello else None,
+        "ja3s": server.ja3s if server else None,
+        "client_certificate": facts.client_certificate,
+    }
+
+
+def _flow(flow: Flow) -> dict[str, Any]:
+    return {
+        "start": iso_timestamp(flow.first_ts),
+        "end": iso_timestamp(flow.last_ts),
+        "pkts_toserver": flow.pkts_toserver,
+        "pkts_toclient": flow.pkts_toclient,
+        "bytes_toserver": flow.bytes_toserver,
+        "bytes_toclient": flow.bytes_toclient,
+    }
+
+
+def plugin(ctx: DetectorContext) -> DetectorPlugin:
+    detector = EncryptedMiningDetector(ctx)
+    return DetectorPlugin(
+        name="encrypted",
+        stream_factories=[detector.stream],
+        flow_end_observers=[detector.flow_end],
+        finish=detector.finish,
+        stats=detector.counters,
+    )

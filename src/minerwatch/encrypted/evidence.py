@@ -1,0 +1,80 @@
+"""Each kind of evidence about an encrypted flow as Dempster-Shafer masses (fusion.py); the table with
+the reasons is in docs/encrypted.md. Strong kinds can make a verdict, weak ones only add to one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from minerwatch.correlate.observations import IntelObservation
+from minerwatch.encrypted.fusion import BENIGN, CLASSES, MINING, Evidence, single
+from minerwatch.encrypted.names import score_name
+from minerwatch.encrypted.paircache import PairEntry
+from minerwatch.protocols.tls import ClientHello
+
+PAIR_BEHAVIOUR = 0.9  # x the confirmed pool's verdict confidence: the same two machines, now encrypted
+PAIR_INTEL = 0.6  # x the indicator's confidence: intel names the address, nothing saw the pool protocol
+FINGERPRINT_CAP = 0.3  # a miner's JA3/JA4: every client on the same TLS library and options shares it
+PORT = 0.1  # a well-known pool port: many services use 3333, 4444, 5555...
+NAME_FACTOR = 0.5  # x the name's pool-likeness (at most 0.6): a name is chosen by whoever runs the server
+ALPN_HTTP = 0.5  # for benign: the client offers h2/http/1.1, as browsers and HTTP libraries do; miners don't
+MODEL_RELIABILITY = 0.9  # the flow model's probabilities, discounted (Shafer) by its held-out error margin
+HTTP_ALPN = frozenset({"h2", "http/1.1", "http/1.0", "h3"})
+
+
+def pair(entry: PairEntry) -> Evidence:
+    factor = PAIR_BEHAVIOUR if entry.basis == "behaviour" else PAIR_INTEL
+    return Evidence(
+        "pair",
+        single(MINING, factor * entry.confidence),
+        weak=False,
+        detail={
+            "basis": entry.basis,
+            "pair_confidence": entry.confidence,
+            "confirmed_by": list(entry.event_ids),
+            "flows_counted": entry.flows,
+        },
+    )
+
+
+def weak_hits(hits: Iterable[IntelObservation]) -> list[Evidence]:
+    """One piece per kind, from its most confident hit: a fingerprint (JA3 and JA4 of the same hello are
+    one observation, not two), a pool port."""
+    best: dict[str, IntelObservation] = {}
+    for hit in hits:
+        kind = "port" if hit.indicator_type == "port" else "fingerprint"
+        if kind not in best or hit.confidence > best[kind].confidence:
+            best[kind] = hit
+    out = []
+    for kind, hit in sorted(best.items()):
+        mass = PORT if kind == "port" else min(FINGERPRINT_CAP, hit.confidence)
+        detail = {"indicator_type": hit.indicator_type, "indicator": hit.indicator, "source": hit.source}
+        out.append(Evidence(kind, single(MINING, mass), weak=True, detail=detail))
+    return out
+
+
+def name(text: str, where: str) -> Evidence | None:
+    scored = score_name(text)
+    if not scored.score:
+        return None
+    detail = {"where": where, "name": text, "tokens": list(scored.tokens)}
+    return Evidence("name", single(MINING, NAME_FACTOR * scored.score), weak=True, detail=detail)
+
+
+def alpn(hello: ClientHello) -> Evidence | None:
+    offered = sorted(HTTP_ALPN.intersection(hello.alpn))
+    if not offered:
+        return None
+    return Evidence("alpn", single(BENIGN, ALPN_HTTP), weak=True, detail={"alpn": offered})
+
+
+def model(scores: Mapping[str, float], version: str) -> Evidence:
+    """The flow model's class probabilities (tls_mining, chia, benign), discounted by MODEL_RELIABILITY."""
+    support = {}
+    for cls in CLASSES:
+        value = scores.get(cls, 0.0)
+        support |= single(cls, MODEL_RELIABILITY * min(max(value, 0.0), 1.0))
+    total = sum(support.values())
+    if total > 1.0:  # probabilities that add up to more than 1: scale down
+        support = {s: m / total for s, m in support.items()}
+    detail = {"model": version, "scores": {c: round(scores.get(c, 0.0), 3) for c in CLASSES}}
+    return Evidence("model", support, weak=False, detail=detail)
