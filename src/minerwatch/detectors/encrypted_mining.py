@@ -22,8 +22,7 @@ from minerwatch.encrypted import chia, evidence
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
 from minerwatch.encrypted.paircache import PairCache, PairEntry
-from minerwatch.events import iso_timestamp
-from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.info import FlowInfo, flow_counters
 from minerwatch.flows.opening import NOT_HTTP, takes
 
 TLS_HANDSHAKE = b"\x16\x03"
@@ -117,7 +116,7 @@ class EncryptedMiningDetector:
                 self.stats.weak_only_flows += 1
             return
         self.stats.tls_mining_flows += 1
-        body = _body(MINING, fused) | {"tls": _tls(facts), "flow": _flow(flow)}
+        body = _body(MINING, fused) | {"tls": _tls(facts), "flow": flow_counters(flow)}
         event = self.ctx.events.make("encrypted", flow.first_ts, body, info)
         self.ctx.emit(event)
         self.ctx.correlator.observe_encrypted(
@@ -202,17 +201,6 @@ def _tls(facts: TlsFacts) -> dict[str, Any]:
         "ja4": hello.ja4 if hello else None,
         "ja3s": server.ja3s if server else None,
         "client_certificate": facts.client_certificate,
-    }
-
-
-def _flow(flow: Flow) -> dict[str, Any]:
-    return {
-        "start": iso_timestamp(flow.first_ts),
-        "end": iso_timestamp(flow.last_ts),
-        "pkts_toserver": flow.pkts_toserver,
-        "pkts_toclient": flow.pkts_toclient,
-        "bytes_toserver": flow.bytes_toserver,
-        "bytes_toclient": flow.bytes_toclient,
     }
 
 

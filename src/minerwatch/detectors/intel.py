@@ -193,23 +193,8 @@ class IntelDetector:
             self.stats.weak_port_hits += 1
         else:
             self.stats.weak_fingerprint_hits += 1
-        self.ctx.correlator.observe_intel(
-            IntelObservation(
-                ts=ts,
-                host=info.client_ip,
-                peer_ip=info.server_ip,
-                indicator_type=hit.indicator_type,
-                indicator=hit.indicator,
-                source=hit.source,
-                family=hit.family,
-                confidence=hit.confidence / 100,
-                event_id=0,  # no event: weak hits raise none
-                tags=hit.tags,
-                where=where,
-                weak=True,
-                flow_id=info.flow_id,
-            )
-        )
+        # event id 0: weak hits raise no event
+        self._observe(info.client_ip, info.server_ip, hit, ts, 0, where, info.flow_id)
 
     def _alert_event(self, source: Event, hits: list[Hit], where: str) -> None:
         """An alert about what another event showed, on that event's flow and addresses. The host it is
@@ -241,9 +226,21 @@ class IntelDetector:
         self.stats.alerts += 1
         self.stats.hosts_with_hits.add(host)
         self.ctx.emit(event)
+        self._observe(host, peer, hit, event_time(event), event["event_id"], event["alert"]["where"])
+
+    def _observe(
+        self,
+        host: str,
+        peer: str | None,
+        hit: Hit,
+        ts: float,
+        event_id: int,
+        where: str,
+        flow_id: int | None = None,
+    ) -> None:
         self.ctx.correlator.observe_intel(
             IntelObservation(
-                ts=event_time(event),
+                ts=ts,
                 host=host,
                 peer_ip=peer,
                 indicator_type=hit.indicator_type,
@@ -251,10 +248,12 @@ class IntelDetector:
                 source=hit.source,
                 family=hit.family,
                 confidence=hit.confidence / 100,
-                event_id=event["event_id"],
+                event_id=event_id,
                 discovered=hit.discovered,
                 tags=hit.tags,
-                where=event["alert"]["where"],
+                where=where,
+                weak=hit.weak,
+                flow_id=flow_id,
             )
         )
 

@@ -23,8 +23,8 @@ from minerwatch.detectors.mining_identity import (
     login_fields,
     normalised_algorithms,
 )
-from minerwatch.events import Event, EventFactory, iso_timestamp
-from minerwatch.flows.info import FlowInfo
+from minerwatch.events import Event, EventFactory
+from minerwatch.flows.info import FlowInfo, flow_counters
 from minerwatch.flows.opening import Opening, opening, takes
 from minerwatch.identity import WalletInfo
 from minerwatch.protocols.mining import (
@@ -119,12 +119,7 @@ class PoolBehaviourDetector:
         self._difficulty.pop(info.flow_id, None)
         body = {
             "app_proto": app_proto,
-            "start": iso_timestamp(flow.first_ts),
-            "end": iso_timestamp(flow.last_ts),
-            "pkts_toserver": flow.pkts_toserver,
-            "pkts_toclient": flow.pkts_toclient,
-            "bytes_toserver": flow.bytes_toserver,
-            "bytes_toclient": flow.bytes_toclient,
+            **flow_counters(flow),
             "reason": reason,
             "mining_messages": pool.mining_messages,
             "methods": dict(pool.methods),

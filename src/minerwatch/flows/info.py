@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import socket
 from functools import cached_property
+from typing import Any
 
 import communityid
 
 from minerwatch.decode import Flow
+from minerwatch.events import iso_timestamp
 
 _PROTO_NAMES = {6: "TCP", 17: "UDP"}
 _COMMUNITY_ID = communityid.CommunityID()
@@ -48,3 +50,15 @@ class FlowInfo:
         """The Community ID v1 flow hash (seed 0), as Zeek and Suricata print it."""
         make = communityid.FlowTuple.make_tcp if self.flow.proto == 6 else communityid.FlowTuple.make_udp
         return _COMMUNITY_ID.calc(make(self.client_ip, self.server_ip, self.client_port, self.server_port))
+
+
+def flow_counters(flow: Flow) -> dict[str, Any]:
+    """A flow's time span and packet and byte counts per direction, as flow-describing events show them."""
+    return {
+        "start": iso_timestamp(flow.first_ts),
+        "end": iso_timestamp(flow.last_ts),
+        "pkts_toserver": flow.pkts_toserver,
+        "pkts_toclient": flow.pkts_toclient,
+        "bytes_toserver": flow.bytes_toserver,
+        "bytes_toclient": flow.bytes_toclient,
+    }
