@@ -135,3 +135,12 @@ def test_corpus_tls_raises_nothing_encrypted(corpus, analyse, name, tls_flows):
     assert not [v for v in of_type(events, "verdict") if "encrypted" in v["verdict"]]
     counters = of_type(events, "stats")[0]["stats"]["encrypted"]
     assert counters["tls_flows"] == counters["judged"] == tls_flows
+
+
+def test_the_summary_lists_the_encrypted_flows(tmp_path):
+    """The console summary shows, under the verdict's pools, the encrypted peer with its evidence."""
+    from test_cli import run_cli
+
+    done = run_cli("analyze", str(CLEARTEXT), str(TLS), "--no-store", "-o", str(tmp_path / "events.jsonl"))
+    assert done.returncode == 1
+    assert "127.0.0.1:3443" in done.stdout and "tls_mining" in done.stdout  # cells wrap at 80 columns

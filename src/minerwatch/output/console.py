@@ -27,6 +27,13 @@ def _pool_lines(verdict: dict) -> Text:
         f" {', '.join(c['confirmed_by'][:2])}"
         for c in verdict.get("confirmed_pools", [])[:4]
     ]
+    encrypted = verdict.get("encrypted", {}).get("peers", [])
+    lines += [
+        f"{e['ip']}:{e['port']} {e['kind']} {e['flows']} flow(s) encrypted, {'+'.join(e['evidence'])}"
+        for e in encrypted[:4]
+    ]
+    if len(encrypted) > 4:
+        lines.append(f"… {len(encrypted) - 4} more encrypted peers")
     return _lines(lines)
 
 
