@@ -159,3 +159,30 @@ def test_spray_state_is_bounded_and_evictions_counted() -> None:
     for n in range(20):
         t.attempt(spray_attempt(1, float(n), attacker=f"192.0.2.{n}"))
     assert len(t.sprays) == 5 and t.stats["sprays_evicted"] == 15 and events == []
+
+
+def test_a_campaign_is_an_attempt_and_once_a_guess_worked_an_exploitation_too() -> None:
+    """The refused guesses are the attempted attack (from the first guess to the last attempt); the login
+    that worked is the exploitation, at its own time, not at the time the campaign was reported."""
+    from minerwatch.correlate.incidents import IncidentCorrelator
+
+    steps: list = []
+    t = CampaignTracker(
+        EventFactory(), (events := []).append, BruteForceConfig(threshold=3), False, steps.append
+    )
+    for ts in (10, 11, 12):
+        t.attempt(attempt(ts))
+    t.attempt(attempt(13, SUCCEEDED))
+    t.attempt(attempt(20, SUCCEEDED))
+    t.finish()
+    threshold, final = (e["event_id"] for e in events)
+    assert [(s.stage, s.ts, s.since, s.event_id) for s in steps] == [
+        ("attempted_attack", 12, 10, threshold),
+        ("attempted_attack", 20, 10, final),
+        ("exploitation", 13, None, final),
+    ]
+    correlator = IncidentCorrelator()
+    for step in steps:
+        correlator.observe(step)
+    kept = {s.stage: (s.first_seen, s.last_seen) for s in correlator.hosts["10.0.0.5"].values()}
+    assert kept == {"attempted_attack": (10, 20), "exploitation": (13, 13)}

@@ -107,7 +107,7 @@ class Step:
             mine.update(sorted(getattr(other, name) - mine)[: max(0, LISTED - len(mine))])
 
     def add(self, obs: StageObservation) -> None:
-        self.first_seen = min(self.first_seen, obs.ts)
+        self.first_seen = min(self.first_seen, obs.ts if obs.since is None else obs.since)
         self.last_seen = max(self.last_seen, obs.ts)
         self.level = max(self.level, obs.level)
         self.confidence = max(self.confidence, obs.confidence)

@@ -84,6 +84,7 @@ class StageObservation:
     named_hosts: tuple[str, ...] = ()  # hosts named in an attack's payload (URLs): where the victim may fetch
     peer_name: str | None = None  # the name the host used for `peer` (an HTTP Host)
     sha256: str | None = None  # a file's hash (implant_download)
+    since: float | None = None  # when a step that spans time began (a campaign's first guess); ts: its latest
 
 
 @dataclass(slots=True, frozen=True)

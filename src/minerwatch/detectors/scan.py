@@ -145,7 +145,8 @@ class ScanDetector:
         for host in hosts:
             self.observe(
                 StageObservation(
-                    ts=count.start,
+                    ts=count.last,
+                    since=count.start,
                     host=host,
                     peer=scanner,
                     stage=Stage.RECONNAISSANCE,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from minerwatch.correlate.observations import StageObservation
@@ -116,6 +116,7 @@ class Campaign:
     blind: bool = False  # some refused attempt hid its password: guessing cannot be ruled out
     alerted: bool = False
     success: dict[str, Any] | None = None
+    success_ts: float = 0.0  # when the first success after a failure happened
     flow_ids: list[int] = field(default_factory=list)
     usernames: Distinct = field(init=False)
     passwords: Distinct = field(init=False)
@@ -154,6 +155,7 @@ class Campaign:
                     "timestamp": iso_timestamp(attempt.ts),
                     "flow_id": attempt.flow_id,
                 }
+                self.success_ts = attempt.ts
             return False
         self.recent.append(attempt.ts)
         if attempt.password is None:
@@ -184,22 +186,33 @@ class Campaign:
             confidence -= UNSURE_PENALTY
         return round(confidence, 2)
 
-    def observation(self, event_id: int) -> StageObservation:
-        """The campaign as a kill-chain step on its victim: an attempt, or an exploitation once a login
-        succeeded."""
-        succeeded = self.outcomes[SUCCEEDED] > 0
-        return StageObservation(
+    def observations(self, event_id: int) -> list[StageObservation]:
+        """The campaign as kill-chain steps on its victim: the refused guesses are an attempted attack
+        (a campaign opens with a failure), and a login that succeeded is an exploitation as well."""
+        attempt = StageObservation(
             ts=self.last_ts,
+            since=self.first_ts,
             host=self.victim,
             peer=self.attacker,
-            stage=Stage.EXPLOITATION if succeeded else Stage.ATTEMPTED_ATTACK,
+            stage=Stage.ATTEMPTED_ATTACK,
             technique=Technique.BRUTE_FORCE,
-            level=SUCCESS_LEVEL if succeeded else ATTEMPT_LEVEL,
+            level=ATTEMPT_LEVEL,
             confidence=self.confidence(),
             event_id=event_id,
-            label=f"{self.service} brute force" + (" (a login succeeded)" if succeeded else ""),
+            label=f"{self.service} brute force",
             service=self.service,
         )
+        if not self.outcomes[SUCCEEDED]:
+            return [attempt]
+        success = replace(
+            attempt,
+            ts=self.success_ts,
+            since=None,
+            stage=Stage.EXPLOITATION,
+            level=SUCCESS_LEVEL,
+            label=f"{self.service} brute force (a login succeeded)",
+        )
+        return [attempt, success]
 
     def body(self, phase: str, connections: int, show_secrets: bool) -> dict[str, Any]:
         duration = self.last_ts - self.first_ts
@@ -377,4 +390,5 @@ class CampaignTracker:
         event.update(dest_ip=campaign.victim, dest_port=min(campaign.ports, default=0), proto="TCP")
         self.emit(event)
         if self.observe is not None:
-            self.observe(campaign.observation(event["event_id"]))
+            for observation in campaign.observations(event["event_id"]):
+                self.observe(observation)
