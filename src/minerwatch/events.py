@@ -53,6 +53,11 @@ class EventFactory:
     def __init__(self) -> None:
         self._next_id = 1
 
+    def claim(self) -> int:
+        """The next id, for an event made in another process (scale/correlator.py renumbers them)."""
+        self._next_id += 1
+        return self._next_id - 1
+
     def make(
         self,
         event_type: str,

@@ -109,7 +109,7 @@ class Analysis:
         self.events = EventFactory()
         self.correlator = VerdictCorrelator(self.options.policy)
         self.incidents = IncidentCorrelator(self.options.incident_policy)
-        context = DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
+        context = self._context()
         wanted = self.options.detectors
         unknown = set(wanted or ()) - set(detector_names())
         if unknown:
@@ -135,7 +135,7 @@ class Analysis:
         self.inspector = Inspector(
             [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
             [f for p in self.plugins for f in p.datagram_factories],
-            [self.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
+            [context.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
             [o for p in self.plugins for o in p.flow_start_observers],
             expected_flows=[e for p in self.plugins for e in p.expected_flows],
             http_gate=gating,
@@ -153,6 +153,10 @@ class Analysis:
         self.input_errors: list[str] = []
         # Sections a caller adds to every `stats` event (live capture: the kernel's counters).
         self.extra_stats: dict[str, Callable[[], Any]] = {}
+
+    def _context(self) -> DetectorContext:
+        """What the detectors talk to (scale/: a worker's forwards what spans flows to the correlator)."""
+        return DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every output and observer, its secrets masked first unless asked for."""

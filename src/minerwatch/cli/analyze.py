@@ -28,7 +28,8 @@ from minerwatch.flows import defrag, reassembly
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.report import ReportBuilder
 from minerwatch.output.terminal import visible
-from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
+from minerwatch.scale.run import MAX_WORKERS, analyze_files, default_workers, splittable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -168,6 +169,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="also write the analyst's report, a self-contained HTML page, to FILE (see `minerwatch report`)",
     )
+    p.add_argument(
+        "--workers",
+        metavar="N",
+        type=whole(1, MAX_WORKERS),
+        help="processes that analyse the flows, plus one that merges them (default: one per core); each "
+        "worker reads every capture and keeps its share of the flows, the memory caps apply to each; "
+        "standard input and pipes are read by one (see docs/deploy.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -205,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
             *([report] if report else []),
             *event_sinks(stack, args.output, args.json, args.captures),
         ]
-        analysis = Analysis(sinks, options)  # sets up --extract-dir too: every output before any input
+        workers = args.workers or default_workers()
         show = sys.stderr.isatty() and not args.no_progress
         with Progress(
             "[progress.description]{task.description}",
@@ -217,10 +226,14 @@ def run(args: argparse.Namespace) -> int:
             transient=True,
             console=Console(stderr=True),
         ) as progress:
-            for path in args.captures:
-                task = progress.add_task(escape(visible(path.name or str(path))), total=_size(path))
-                analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
-        result = analysis.finish()
+            if workers > 1 and splittable(args.captures):
+                name = f"{len(args.captures)} capture(s), {workers} workers"
+                task = progress.add_task(name, total=sum(_size(path) or 0 for path in args.captures))
+                result = analyze_files(
+                    args.captures, sinks, options, workers, lambda n: progress.advance(task, n)
+                )
+            else:
+                result = _analyze(args.captures, sinks, options, progress)
     out = sys.stderr if args.json else sys.stdout
     try:
         render_summary(result.verdicts, result.stats, out, digest, result.incidents)
@@ -231,6 +244,17 @@ def run(args: argparse.Namespace) -> int:
     if result.input_errors:
         return 2
     return 1 if result.incidents or result.verdicts or digest.total else 0
+
+
+def _analyze(
+    captures: list[Path], sinks: list[EventSink], options: AnalysisOptions, progress: Progress
+) -> AnalysisResult:
+    """One process: every capture in turn, a progress bar each."""
+    analysis = Analysis(sinks, options)  # sets up --extract-dir too: every output before any input
+    for path in captures:
+        task = progress.add_task(escape(visible(path.name or str(path))), total=_size(path))
+        analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
+    return analysis.finish()
 
 
 def _size(path: Path) -> int | None:

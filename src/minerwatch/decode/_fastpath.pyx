@@ -138,6 +138,9 @@ cdef class Flow:
     cdef public HttpGate gate
     # Payload statistics (see _flowstats.pyx) of a TCP flow while the engine has a stats hook, else None.
     cdef public StatsAccumulator stats
+    # A flow every worker follows (DNS, see Engine.replicated) that another worker owns: its events are
+    # that worker's to report.
+    cdef public bint foreign
     cdef bint client_is_lo
     cdef bytes key
 
@@ -162,12 +165,13 @@ cdef class Counters:
     cdef public long long packets_bypassed
     cdef public long long packets_skipped
     cdef public long long packets_gated
+    cdef public long long packets_other_workers
 
     def as_dict(self):
         return {name: getattr(self, name) for name in (
             "packets", "bytes", "bad_timestamps", "truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto",
             "ip_fragments", "ip_reassembled", "bad_ip_header", "flows_created", "flows_expired", "flows_evicted",
-            "packets_inspected", "packets_bypassed", "packets_skipped", "packets_gated")}
+            "packets_inspected", "packets_bypassed", "packets_skipped", "packets_gated", "packets_other_workers")}
 
 
 cdef class Engine:
@@ -186,6 +190,7 @@ cdef class Engine:
     cdef dict flows
     cdef object sink
     cdef public Counters counters
+    cdef Counters shadow    # what this worker did for replicated flows another worker owns
     cdef public double idle_timeout
     cdef public double closed_timeout
     cdef public Py_ssize_t max_flows
@@ -198,13 +203,24 @@ cdef class Engine:
     cdef public double stats_interval
     cdef public double now
     cdef double next_expiry
-    cdef long long next_flow_id
     cdef uint8_t keybuf[40]
+    # Workers (scale/): this engine follows the flows whose address pair hashes to `bucket` of `buckets`
+    # (every other packet still advances the clock and expiry, so flows end at the same packet as in one
+    # process), plus flows with a port in `replicated` (a bit per port, zeroed at allocation; DNS: every
+    # worker needs the names its flows were resolved from). `foreign` is true while the sink is called
+    # for a replicated flow another worker owns; `ending` is the id of the flow being ended (0 outside
+    # flow_end): where a worker's output goes in the merged order.
+    cdef public int bucket
+    cdef public int buckets
+    cdef uint8_t replicated[8192]    # a bit per port
+    cdef public bint foreign
+    cdef public long long ending
 
     def __init__(self, sink, double idle_timeout=300.0, double closed_timeout=30.0, Py_ssize_t max_flows=500000):
         self.flows = {}
         self.sink = sink
         self.counters = Counters()
+        self.shadow = Counters()
         self.idle_timeout = idle_timeout
         self.closed_timeout = closed_timeout
         self.max_flows = max_flows
@@ -214,7 +230,20 @@ cdef class Engine:
         self.stats_interval = 30.0
         self.now = 0.0
         self.next_expiry = 0.0
-        self.next_flow_id = 1
+        self.bucket = 0
+        self.buckets = 1
+        self.foreign = False
+        self.ending = 0
+
+    def shard(self, int bucket, int buckets, replicated=()):
+        """Follow only bucket `bucket` of `buckets` (address-pair hash), and every flow on a `replicated`
+        port."""
+        if not 0 <= bucket < buckets:
+            raise ValueError(f"bucket {bucket} outside 0..{buckets - 1}")
+        self.bucket = bucket
+        self.buckets = buckets
+        for port in replicated:
+            self.replicated[<uint16_t>port >> 3] |= 1 << (<uint16_t>port & 7)
 
     @property
     def active_flows(self):
@@ -372,6 +401,8 @@ cdef class Engine:
         cdef object skip_until
         cdef uint32_t skip_seq
         cdef int verdict
+        cdef bint foreign = False
+        cdef Counters c
         if proto == 6:
             if n < 20:
                 self.counters.truncated_packets += 1
@@ -392,6 +423,13 @@ cdef class Engine:
             return
         sport = be16(l4)
         dport = be16(l4 + 2)
+        if self.buckets > 1 and pair_hash(src, dst, alen) % <uint32_t>self.buckets != <uint32_t>self.bucket:
+            if not (self.replicated[sport >> 3] >> (sport & 7)) & 1 \
+                    and not (self.replicated[dport >> 3] >> (dport & 7)) & 1:
+                self.counters.packets_other_workers += 1
+                return
+            foreign = True
+        c = self.shadow if foreign else self.counters    # a foreign flow is counted by its owner
 
         # Canonical key: protocol, lower (address, port) first, so both directions find one flow.
         for i in range(alen):
@@ -418,8 +456,9 @@ cdef class Engine:
                 self.evict()
             flow = Flow.__new__(Flow)
             flow.key = key
-            flow.flow_id = self.next_flow_id
-            self.next_flow_id += 1
+            # The number of the packet that opened the flow: unique, and the same in every worker.
+            flow.flow_id = self.counters.packets
+            flow.foreign = foreign
             flow.proto = proto
             flow.ip_version = version
             flow.first_ts = ts
@@ -440,10 +479,12 @@ cdef class Engine:
             if proto == 6 and self.stats_hook is not None:
                 flow.stats = StatsAccumulator(self.stats_interval)
             self.flows[key] = flow
-            self.counters.flows_created += 1
+            c.flows_created += 1
+            self.foreign = foreign
             self.sink.flow_start(flow)
 
         to_server = src_is_lo == flow.client_is_lo
+        self.foreign = foreign
         flow.last_ts = ts
         flow.tcp_flags |= flags
         if to_server:
@@ -460,7 +501,7 @@ cdef class Engine:
                 self.stats_hook(flow, None)
         if not flow.inspect:
             flow.bypassed_pkts += 1
-            self.counters.packets_bypassed += 1
+            c.packets_bypassed += 1
             return
         if proto == 6:
             if flags & TCP_SYN:
@@ -473,7 +514,7 @@ cdef class Engine:
                 if skip_until is not None:
                     skip_seq = skip_until
                     if <int32_t>(seq + <uint32_t>(n - hlen) - skip_seq) <= 0:
-                        self.counters.packets_skipped += 1
+                        c.packets_skipped += 1
                         return
                     if to_server:
                         flow.skip_toserver = None
@@ -487,21 +528,21 @@ cdef class Engine:
                 if flow.gate is not None:
                     verdict = flow.gate.segment(to_server, seq, flags, l4 + hlen, n - hlen)
                     if verdict == GATE_CONSUMED:
-                        self.counters.packets_gated += 1
+                        c.packets_gated += 1
                         return
                     if verdict == GATE_BYPASS:
-                        self.counters.packets_gated += 1
+                        c.packets_gated += 1
                         self.sink.gate_bypass(flow)
                         return
                     self.sink.gate_handover(flow, ts)
                     if verdict == GATE_HANDOVER:
-                        self.counters.packets_inspected += 1
+                        c.packets_inspected += 1
                         return
-                self.counters.packets_inspected += 1
+                c.packets_inspected += 1
                 self.sink.tcp_segment(flow, ts, to_server, seq, flags,
                                       PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))
         elif n > hlen:
-            self.counters.packets_inspected += 1
+            c.packets_inspected += 1
             self.sink.udp_datagram(flow, ts, to_server, PyBytes_FromStringAndSize(<char*>(l4 + hlen), n - hlen))
 
     cdef bint gate_blocked(self):
@@ -515,9 +556,13 @@ cdef class Engine:
 
     cdef void end(self, Flow flow, str reason):
         del self.flows[flow.key]
+        self.ending = flow.flow_id
+        self.foreign = flow.foreign
         if flow.stats is not None and self.stats_hook is not None:
             self.stats_hook(flow, reason)
         self.sink.flow_end(flow, reason)
+        self.ending = 0
+        self.foreign = False
 
     cdef void expire(self, double now):
         """End flows idle past their timeout; runs once per 10 s of capture time, O(active flows)."""
@@ -530,7 +575,7 @@ cdef class Engine:
             if now - flow.last_ts > limit:
                 done.append(flow)
         for flow in done:
-            self.counters.flows_expired += 1
+            (<Counters>(self.shadow if flow.foreign else self.counters)).flows_expired += 1
             self.end(flow, "timeout")
 
     cdef void evict(self):
@@ -538,7 +583,7 @@ cdef class Engine:
         cdef Flow flow
         victims = sorted(self.flows.values(), key=_last_seen)[: max(1, len(self.flows) // 10)]
         for flow in victims:
-            self.counters.flows_evicted += 1
+            (<Counters>(self.shadow if flow.foreign else self.counters)).flows_evicted += 1
             self.end(flow, "evicted")
 
     def finish(self):
@@ -663,6 +708,24 @@ cdef class Engine:
         __sync_synchronize()
         (<uint32_t*>(b + 8))[0] = TP_STATUS_KERNEL
         return count
+
+
+cdef inline uint32_t pair_hash(const uint8_t* src, const uint8_t* dst, int alen) noexcept nogil:
+    """A hash of the address pair that is the same both ways (FNV-1a of each address, combined by xor).
+
+    The pair, not the 5-tuple: an FTP data connection and the fragments of a datagram (no ports) stay
+    with the worker that follows their control connection or first fragment.
+    """
+    cdef uint32_t a = 2166136261, b = 2166136261
+    cdef int i
+    for i in range(alen):
+        a = (a ^ src[i]) * 16777619
+        b = (b ^ dst[i]) * 16777619
+    a ^= b
+    a ^= a >> 16
+    a *= 0x45d9f3b
+    a ^= a >> 16
+    return a
 
 
 def _last_seen(Flow flow):

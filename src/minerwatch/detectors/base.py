@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from minerwatch.encrypted.flowstats import FlowStatsObserver
 from minerwatch.events import Event, EventFactory
@@ -26,6 +26,23 @@ if TYPE_CHECKING:
     from minerwatch.correlate.verdicts import VerdictCorrelator
 
 
+def own_state(name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
+    """HostState of one process: the state is simply made here."""
+    return make()
+
+
+class HostState(Protocol):
+    """How a detector makes state that spans flows (per host, per attacker): `host_state(name, make)`.
+
+    In one process that is `make()`. With workers (scale/), each worker sees only some flows, so a worker
+    gets a stand-in that forwards every method call (arguments pickled, results dropped) to the one
+    object the correlator process made under `name`; `mirror` names the methods a worker also applies to
+    a local copy it can query (the DNS answers every worker follows).
+    """
+
+    def __call__(self, name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any: ...
+
+
 @dataclass
 class DetectorContext:
     events: EventFactory
@@ -33,6 +50,7 @@ class DetectorContext:
     correlator: VerdictCorrelator
     options: Any  # pipeline.AnalysisOptions (stream_depth, show_secrets, ...)
     incidents: IncidentCorrelator  # takes kill-chain steps (StageObservation) through `observe`
+    host_state: HostState = own_state
 
 
 @dataclass

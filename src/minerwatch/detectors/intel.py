@@ -13,7 +13,7 @@ are handed to the verdict correlator by flow, for the encrypted detector's evide
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from minerwatch.correlate.observations import IntelObservation
@@ -37,16 +37,12 @@ TLS_HANDSHAKE = b"\x16\x03"
 @dataclass
 class IntelStats:
     indicators: int = 0
-    alerts: int = 0
-    repeated_hits: int = 0
     dns_messages: int = 0
     dns_errors: int = 0
     tls_client_hellos: int = 0
     http_hosts: int = 0
     weak_port_hits: int = 0
     weak_fingerprint_hits: int = 0
-    discovered_pools: int = 0
-    hosts_with_hits: set[str] = field(default_factory=set)
 
 
 # Host and User-Agent lines of a head as the HTTP gate passes it (`name: value`, CRLF-terminated).
@@ -58,13 +54,86 @@ def _host_name(host: bytes) -> str:
     return host.decode("latin-1").rsplit(":", 1)[0] if not host.startswith(b"[") else ""
 
 
+def observation(
+    host: str,
+    peer: str | None,
+    hit: Hit,
+    ts: float,
+    event_id: int,
+    where: str,
+    flow_id: int | None = None,
+) -> IntelObservation:
+    """What the verdict correlator is told of a hit: with an alert's id, or (weak hits) of its flow."""
+    return IntelObservation(
+        ts=ts,
+        host=host,
+        peer_ip=peer,
+        indicator_type=hit.indicator_type,
+        indicator=hit.indicator,
+        source=hit.source,
+        family=hit.family,
+        confidence=hit.confidence / 100,
+        event_id=event_id,
+        discovered=hit.discovered,
+        tags=hit.tags,
+        where=where,
+        weak=hit.weak,
+        flow_id=flow_id,
+    )
+
+
+class IntelBook:
+    """What spans flows: one alert per host, indicator and place (repeats counted), and the names of the
+    pools found by behaviour alone, which need every host's verdict."""
+
+    def __init__(self, ctx: DetectorContext, dns: DnsCache) -> None:
+        self.ctx = ctx
+        self.dns = dns
+        self.alerts = self.repeated_hits = self.discovered_pools = 0
+        self.hosts_with_hits: set[str] = set()
+        self._alerted: set[tuple[str, str, str, str]] = set()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return {
+            "alerts": self.alerts,
+            "repeated_hits": self.repeated_hits,
+            "discovered_pools": self.discovered_pools,
+            "hosts_with_hits": len(self.hosts_with_hits),
+        }
+
+    def publish(self, host: str, peer: str | None, hit: Hit, event: Event) -> None:
+        """Emit the alert, unless a repeat, and tell the verdict correlator about the hit."""
+        key = (host, hit.indicator_type, hit.indicator, event["alert"]["where"])
+        if key in self._alerted:
+            self.repeated_hits += 1
+            return
+        self._alerted.add(key)
+        self.alerts += 1
+        self.hosts_with_hits.add(host)
+        self.ctx.emit(event)
+        where = event["alert"]["where"]
+        observed = observation(host, peer, hit, event_time(event), event["event_id"], where)
+        self.ctx.correlator.observe_intel(observed)
+
+    def name_pools(self) -> None:
+        """Give each behaviour-confirmed pool that no curated intel knew the names DNS resolved to it, for
+        its verdict entry (`resolved_names`) and `--learn-pools` (see intel/learn.py)."""
+        for _host, pool, known in self.ctx.correlator.staged_pools():
+            if not known:
+                pool.resolved_names.update(self.dns.names_for(pool.ip, pool.last_seen))
+                self.discovered_pools += 1
+
+
 class IntelDetector:
     def __init__(self, ctx: DetectorContext, matcher: IntelMatcher) -> None:
         self.ctx = ctx
         self.matcher = matcher
-        self.dns = DnsCache()
+        # Every worker follows DNS (scale/): each keeps the answers for its flows, the correlator for
+        # naming pools.
+        self.dns = ctx.host_state("dns", DnsCache, mirror=("observe",))
+        self.book = ctx.host_state("intel", lambda: IntelBook(ctx, self.dns))
         self.stats = IntelStats(indicators=matcher.count)
-        self._alerted: set[tuple[str, str, str, str]] = set()
 
     # ---- where indicators are looked for --------------------------------------------------------------
 
@@ -181,20 +250,9 @@ class IntelDetector:
                 self._weak(info, ts, hit, where)
                 continue
             host = info.server_ip if reverse else info.client_ip
-            if not self._first(host, hit, where):
-                continue
             body = hit.as_alert() | {"where": where}
             event = self.ctx.events.make("alert", ts, body, info, reverse=reverse)
-            self._publish(host, info.server_ip if not reverse else info.client_ip, hit, event)
-
-    def _weak(self, info: FlowInfo, ts: float, hit: Hit, where: str) -> None:
-        """No alert: the hit waits on its flow for the encrypted detector (correlator.weak_hits)."""
-        if hit.indicator_type == "port":
-            self.stats.weak_port_hits += 1
-        else:
-            self.stats.weak_fingerprint_hits += 1
-        # event id 0: weak hits raise no event
-        self._observe(info.client_ip, info.server_ip, hit, ts, 0, where, info.flow_id)
+            self.book.publish(host, info.server_ip if not reverse else info.client_ip, hit, event)
 
     def _alert_event(self, source: Event, hits: list[Hit], where: str) -> None:
         """An alert about what another event showed, on that event's flow and addresses. The host it is
@@ -203,7 +261,7 @@ class IntelDetector:
         if source["event_type"] == "file" and source["file"].get("direction") == "download":
             host, peer = peer or "", host
         for hit in hits:
-            if hit.weak or not self._first(host, hit, where):
+            if hit.weak:
                 continue
             event = dict(source)
             for key in ("event_type", "event_id", source["event_type"]):
@@ -211,59 +269,17 @@ class IntelDetector:
             built = self.ctx.events.make("alert", event_time(source), hit.as_alert() | {"where": where})
             built.update({k: v for k, v in event.items() if k != "timestamp"})
             built["alert"]["related_event_id"] = source["event_id"]
-            self._publish(host, peer, hit, built)
+            self.book.publish(host, peer, hit, built)
 
-    def _first(self, host: str, hit: Hit, where: str) -> bool:
-        key = (host, hit.indicator_type, hit.indicator, where)
-        if key in self._alerted:
-            self.stats.repeated_hits += 1
-            return False
-        self._alerted.add(key)
-        return True
-
-    def _publish(self, host: str, peer: str | None, hit: Hit, event: Event) -> None:
-        """Emit the alert and tell the verdict correlator about the hit."""
-        self.stats.alerts += 1
-        self.stats.hosts_with_hits.add(host)
-        self.ctx.emit(event)
-        self._observe(host, peer, hit, event_time(event), event["event_id"], event["alert"]["where"])
-
-    def _observe(
-        self,
-        host: str,
-        peer: str | None,
-        hit: Hit,
-        ts: float,
-        event_id: int,
-        where: str,
-        flow_id: int | None = None,
-    ) -> None:
-        self.ctx.correlator.observe_intel(
-            IntelObservation(
-                ts=ts,
-                host=host,
-                peer_ip=peer,
-                indicator_type=hit.indicator_type,
-                indicator=hit.indicator,
-                source=hit.source,
-                family=hit.family,
-                confidence=hit.confidence / 100,
-                event_id=event_id,
-                discovered=hit.discovered,
-                tags=hit.tags,
-                where=where,
-                weak=hit.weak,
-                flow_id=flow_id,
-            )
-        )
-
-    def name_pools(self) -> None:
-        """Give each behaviour-confirmed pool that no curated intel knew the names DNS resolved to it, for
-        its verdict entry (`resolved_names`) and `--learn-pools` (see intel/learn.py)."""
-        for _host, pool, known in self.ctx.correlator.staged_pools():
-            if not known:
-                pool.resolved_names.update(self.dns.names_for(pool.ip, pool.last_seen))
-                self.stats.discovered_pools += 1
+    def _weak(self, info: FlowInfo, ts: float, hit: Hit, where: str) -> None:
+        """No alert: the hit waits on its flow for the encrypted detector (correlator.weak_hits)."""
+        if hit.indicator_type == "port":
+            self.stats.weak_port_hits += 1
+        else:
+            self.stats.weak_fingerprint_hits += 1
+        # event id 0: weak hits raise no event
+        observed = observation(info.client_ip, info.server_ip, hit, ts, 0, where, info.flow_id)
+        self.ctx.correlator.observe_intel(observed)
 
     def reload(self) -> None:
         """Match against the knowledge base as it is now (a live capture's SIGHUP): flows, DNS answers and
@@ -272,8 +288,7 @@ class IntelDetector:
         self.stats.indicators = self.matcher.count
 
     def counters(self) -> dict[str, Any]:
-        counts = {k: v for k, v in vars(self.stats).items() if k != "hosts_with_hits"}
-        return counts | {"hosts_with_hits": len(self.stats.hosts_with_hits)}
+        return vars(self.stats) | self.book.stats
 
 
 class DnsDatagrams:
@@ -393,7 +408,7 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
         http_consumers=[detector],
         flow_start_observers=[detector.flow_start],
         event_observers=[detector.event],
-        finish=detector.name_pools,
+        finish=detector.book.name_pools,
         stats=detector.counters,
         reload=detector.reload,
     )

@@ -58,6 +58,17 @@ class _Count:
     flow_ids: list[int] = field(default_factory=list)
 
 
+def is_probe(flow: Flow) -> bool:
+    sent = flow.pkts_toserver
+    return not (
+        flow.proto != 6
+        or sent > MAX_PROBE_PACKETS
+        or not flow.tcp_flags & TCP_SYN
+        or flow.bytes_toserver > MAX_HEADER * sent
+        or flow.bytes_toclient > MAX_HEADER * flow.pkts_toclient
+    )
+
+
 class ScanDetector:
     def __init__(
         self,
@@ -80,15 +91,11 @@ class ScanDetector:
 
     def flow_ended(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: count the flow if it is a probe."""
-        sent = flow.pkts_toserver
-        if (
-            flow.proto != 6
-            or sent > MAX_PROBE_PACKETS
-            or not flow.tcp_flags & TCP_SYN
-            or flow.bytes_toserver > MAX_HEADER * sent
-            or flow.bytes_toclient > MAX_HEADER * flow.pkts_toclient
-        ):
-            return
+        if is_probe(flow):
+            self.probe(flow)
+
+    def probe(self, flow: Flow) -> None:
+        """Count a probe (with workers, only probes are sent to the correlator's detector)."""
         self.stats["probes"] += 1
         self._count(
             ("portscan", flow.client_addr, flow.server_addr), flow.server_port, flow, self.config.ports
@@ -160,9 +167,16 @@ class ScanDetector:
 
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    detector = ScanDetector(ctx.events, ctx.emit, ctx.incidents.observe, ctx.options.scan)
+    detector = ctx.host_state(
+        "scan", lambda: ScanDetector(ctx.events, ctx.emit, ctx.incidents.observe, ctx.options.scan)
+    )
+
+    def flow_ended(flow: Flow, reason: str) -> None:
+        if is_probe(flow):
+            detector.probe(flow)
+
     return DetectorPlugin(
         name="scan",
-        flow_end_observers=[detector.flow_ended],
+        flow_end_observers=[flow_ended],
         stats=lambda: dict(detector.stats),
     )

@@ -126,8 +126,11 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
     if unknown:
         known = ", ".join(SESSIONS)
         raise UsageError(f"brute force: no login protocol named {', '.join(unknown)} (known: {known})")
-    tracker = CampaignTracker(
-        ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets, ctx.incidents.observe
+    tracker = ctx.host_state(  # campaigns and spraying span an attacker's flows
+        "bruteforce",
+        lambda: CampaignTracker(
+            ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets, ctx.incidents.observe
+        ),
     )
     return DetectorPlugin(
         name="bruteforce",

@@ -1,0 +1,163 @@
+"""The correlator process: replays the workers' streams in one process's order into the cross-flow state.
+
+It owns everything a worker only reaches through forwarded calls (detectors/base.HostState): the verdict
+and incident correlators, brute-force campaigns, scans, intel alerts once per host. The workers' streams
+are each in stamp order (relay.Position); a k-way merge by stamp gives the order one process would have
+made them in, so cross-flow state sees the same calls in the same order. Memory: one batch per worker.
+"""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import is_dataclass, replace
+from functools import reduce
+from multiprocessing.connection import Connection
+from typing import Any
+
+from minerwatch.detectors.base import DetectorContext
+from minerwatch.errors import MinerwatchError
+from minerwatch.events import Event
+from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
+from minerwatch.scale.relay import Message
+
+# Counters every worker counts alike, taken once and not summed: each worker reads every packet, parses
+# all DNS (replicated flows) and loads the same rules.
+SHARED_COUNTERS = {
+    "capture": (
+        "packets",
+        "bytes",
+        "bad_timestamps",
+        "truncated_packets",
+        "unsupported_linktype",
+        "non_ip",
+        "other_ip_proto",
+        "ip_fragments",
+        "ip_reassembled",
+        "bad_ip_header",
+    ),
+    "intel": ("indicators", "dns_messages", "dns_errors"),
+    "carving": ("yara_rule_files",),
+}
+SHARED_SECTIONS = ("defrag", "files", "input_errors")  # every worker defragments everything
+QUEUED = 1024  # batches read ahead per worker (BATCH messages each): a worker ahead of the others runs on
+IDS_KEPT = 65_536  # per worker: references are to events of the same flow, made just before
+
+
+class CorrelatorAnalysis(Analysis):
+    """The analysis of `buckets` workers' output: writes the outputs, makes verdicts and incidents."""
+
+    def __init__(self, sinks: list[EventSink], options: AnalysisOptions, buckets: int) -> None:
+        self.buckets = buckets
+        self.objects: dict[str, Any] = {}
+        # (worker, its id) -> the id in the output, for the references that follow an event (its alerts,
+        # its observations): the latest IDS_KEPT events of each worker
+        self.ids: OrderedDict[tuple[int, int], int] = OrderedDict()
+        self.ends: dict[int, dict[str, Any]] = {}
+        super().__init__(sinks, options)
+        self.objects |= {"verdicts": self.correlator, "incidents": self.incidents}
+
+    def _context(self) -> DetectorContext:
+        context = super()._context()
+        context.host_state = self._host_state
+        return context
+
+    def _host_state(self, name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
+        self.objects[name] = make()
+        return self.objects[name]
+
+    def replay(self, conns: list[Connection], progress: Callable[[int], None] | None = None) -> None:
+        """Merge the workers' streams by stamp and apply them; keeps each worker's final results."""
+        streams = [self._stream(conn, bucket) for bucket, conn in enumerate(conns)]
+        for (_stamp, bucket), kind, payload in heapq.merge(*streams, key=lambda message: message[0]):
+            if kind == "event":  # masked and seen by observers in the worker: outputs only
+                self._number(payload, bucket)
+                for sink in self.sinks:
+                    sink(payload)
+            elif kind == "call":
+                target, method, args = payload
+                name, *attributes = target.split(".")
+                args = [self._renumbered(arg, bucket) for arg in args]
+                getattr(reduce(getattr, attributes, self.objects[name]), method)(*args)
+            elif progress is not None and payload:
+                progress(payload)
+
+    def _number(self, event: Event, bucket: int) -> None:
+        """Give a worker's event its id in the output: ids count events in one process's order, as
+        without workers (the first few ids of a host's evidence are its earliest events)."""
+        self.ids[(bucket, event["event_id"])] = event["event_id"] = self.events.claim()
+        if len(self.ids) > IDS_KEPT * self.buckets:
+            self.ids.popitem(last=False)
+        body = event.get(event["event_type"])
+        if isinstance(body, dict):  # the references a worker's events make (files/report.py, intel.py)
+            if isinstance(body.get("related_event_id"), int):
+                body["related_event_id"] = self._id(body["related_event_id"], bucket)
+            if isinstance(body.get("evidence"), list):
+                body["evidence"] = [self._id(i, bucket) for i in body["evidence"]]
+
+    def _id(self, worker_id: int, bucket: int) -> int:
+        return self.ids.get((bucket, worker_id), 0)  # 0: an event too far back, never an unrelated one
+
+    def _renumbered(self, arg: Any, bucket: int) -> Any:
+        """A call's argument with its event ids in the output's numbering: an observation's evidence, or
+        an event made by a worker for the correlator to emit (an intel alert)."""
+        if isinstance(arg, dict) and "event_type" in arg:
+            self._number(arg, bucket)
+        elif is_dataclass(arg) and isinstance(getattr(arg, "event_id", None), int):
+            return replace(arg, event_id=self._id(arg.event_id, bucket))  # type: ignore[type-var]
+        return arg
+
+    def _stream(self, conn: Connection, bucket: int) -> Iterator[Message]:
+        received: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+        threading.Thread(target=_receive, args=(conn, received), daemon=True).start()
+        while True:
+            data = received.get()
+            if data is None:
+                raise MinerwatchError(f"worker {bucket} ended without its results")
+            if data.startswith(b"!"):
+                raise MinerwatchError(data[1:].decode(errors="replace"))
+            value = pickle.loads(data)
+            if isinstance(value, dict):
+                self.ends[bucket] = value
+                return
+            for stamp, kind, payload in value:
+                yield (stamp, bucket), kind, payload
+
+    def finish(self) -> AnalysisResult:
+        first = self.ends[0]
+        self.files, self.input_errors = first["files"], first["input_errors"]
+        self.engine.now = max(end["now"] for end in self.ends.values())
+        return super().finish()
+
+    def _stats(self) -> dict[str, Any]:
+        workers = [self.ends[bucket]["stats"] for bucket in sorted(self.ends)]
+        merged = reduce(_add, workers, super()._stats())
+        for section, names in SHARED_COUNTERS.items():
+            if section in merged:  # a detector left out (--detectors) has no section
+                merged[section] |= {name: workers[0][section][name] for name in names}
+        return merged | {name: workers[0][name] for name in SHARED_SECTIONS}
+
+
+def _receive(conn: Connection, received: queue.Queue[bytes | None]) -> None:
+    """Read a worker's pipe as fast as it writes (the merge may be waiting for another worker)."""
+    try:
+        while True:
+            received.put(conn.recv_bytes())
+    except (EOFError, OSError):
+        received.put(None)
+
+
+def _add(total: Any, part: Any) -> Any:
+    """Counters summed key by key; anything else (names, lists) kept from the first."""
+    if isinstance(total, dict) and isinstance(part, dict):
+        merged = dict(total)
+        for key, value in part.items():
+            merged[key] = _add(merged[key], value) if key in merged else value
+        return merged
+    if isinstance(total, int | float) and not isinstance(total, bool) and isinstance(part, int | float):
+        return total + part
+    return total

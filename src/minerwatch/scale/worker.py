@@ -1,0 +1,82 @@
+"""One worker process: the analysis of its bucket of flows; what spans flows is sent to the correlator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from minerwatch.detectors.base import DetectorContext
+from minerwatch.detectors.intel import DNS_PORTS
+from minerwatch.events import Event
+from minerwatch.output.secrets import mask_event
+from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.scale.relay import Forward, Mirror, Relay, forwarded
+
+# Flows every worker follows, whoever owns them: DNS, whose answers name the addresses of later flows.
+REPLICATED_PORTS = DNS_PORTS
+
+
+class WorkerAnalysis(Analysis):
+    """Analysis of bucket `bucket` of `buckets`: events and cross-flow calls go down `conn`."""
+
+    def __init__(self, options: AnalysisOptions, bucket: int, buckets: int, conn: Connection) -> None:
+        self.bucket, self.buckets = bucket, buckets
+        self.relay = Relay(conn)  # before the detectors, which get stand-ins that send through it
+        super().__init__([], options)
+        self.engine.shard(bucket, buckets, REPLICATED_PORTS)
+        self.relay.engine = self.engine
+
+    def _context(self) -> DetectorContext:
+        context = super()._context()
+        verdicts = self._forward("verdicts")
+        verdicts.peers = self._forward("verdicts.peers")  # who talked to which server: per host
+        context.correlator = verdicts  # type: ignore[assignment]
+        context.incidents = self._forward("incidents")  # type: ignore[assignment]
+        context.host_state = self._host_state
+        return context
+
+    def _forward(self, target: str) -> Forward:
+        return Forward(self.relay, target)
+
+    def _host_state(self, name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
+        if mirror:
+            return Mirror(make(), self._forward(name), mirror)
+        return self._forward(name)
+
+    def emit(self, event: Event) -> None:
+        """To the correlator, which writes the outputs; this worker's observers (intel) see it here."""
+        if not self.options.show_secrets:
+            mask_event(event)
+        self.relay.event(event)
+        for observer in self.event_observers:
+            observer(event)
+
+    def run(self, paths: list[Path]) -> None:
+        """Analyse every capture (bucket 0 reports progress), end the flows, send the stats."""
+        relay = self.relay
+        for path in paths:
+            self.feed_file(path, relay.tick if self.bucket == 0 else lambda _read: relay.tick(0))
+        self.engine.finish()
+        relay.finishing = True
+        for plugin in self.plugins:
+            if plugin.finish is not None and not forwarded(plugin.finish):
+                plugin.finish()
+        relay.close(
+            {
+                "stats": self._stats(),
+                "files": self.files,
+                "input_errors": self.input_errors,
+                "now": self.engine.now,
+                "dropped": relay.dropped,
+            }
+        )
+
+
+def work(paths: list[Path], options: AnalysisOptions, bucket: int, buckets: int, conn: Connection) -> None:
+    """A worker process's body; a failure is sent to the correlator as one line."""
+    try:
+        WorkerAnalysis(options, bucket, buckets, conn).run(paths)
+    except Exception as exc:  # one line, reported by the correlator, which stops with it
+        conn.send_bytes(b"!" + f"worker {bucket}: {type(exc).__name__}: {exc}".encode())
