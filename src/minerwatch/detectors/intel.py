@@ -84,7 +84,8 @@ def observation(
 
 class IntelBook:
     """What spans flows: one alert per host, indicator and place (repeats counted), and the names of the
-    pools found by behaviour alone, which need every host's verdict."""
+    pools found by behaviour alone, which need every host's verdict. In one process the detector has
+    dropped the repeats already; with workers (scale/), this drops those seen by two workers."""
 
     def __init__(self, ctx: DetectorContext, dns: DnsCache) -> None:
         self.ctx = ctx
@@ -101,6 +102,9 @@ class IntelBook:
             "discovered_pools": self.discovered_pools,
             "hosts_with_hits": len(self.hosts_with_hits),
         }
+
+    def repeat(self) -> None:
+        self.repeated_hits += 1
 
     def publish(self, host: str, peer: str | None, hit: Hit, event: Event) -> None:
         """Emit the alert, unless a repeat, and tell the verdict correlator about the hit."""
@@ -134,6 +138,7 @@ class IntelDetector:
         self.dns = ctx.host_state("dns", DnsCache, mirror=("observe",))
         self.book = ctx.host_state("intel", lambda: IntelBook(ctx, self.dns))
         self.stats = IntelStats(indicators=matcher.count)
+        self._alerted: set[tuple[str, str, str, str]] = set()  # before an event is made (ids as ever)
 
     # ---- where indicators are looked for --------------------------------------------------------------
 
@@ -250,6 +255,8 @@ class IntelDetector:
                 self._weak(info, ts, hit, where)
                 continue
             host = info.server_ip if reverse else info.client_ip
+            if not self._first(host, hit, where):
+                continue
             body = hit.as_alert() | {"where": where}
             event = self.ctx.events.make("alert", ts, body, info, reverse=reverse)
             self.book.publish(host, info.server_ip if not reverse else info.client_ip, hit, event)
@@ -261,7 +268,7 @@ class IntelDetector:
         if source["event_type"] == "file" and source["file"].get("direction") == "download":
             host, peer = peer or "", host
         for hit in hits:
-            if hit.weak:
+            if hit.weak or not self._first(host, hit, where):
                 continue
             event = dict(source)
             for key in ("event_type", "event_id", source["event_type"]):
@@ -281,6 +288,14 @@ class IntelDetector:
         observed = observation(info.client_ip, info.server_ip, hit, ts, 0, where, info.flow_id)
         self.ctx.correlator.observe_intel(observed)
 
+    def _first(self, host: str, hit: Hit, where: str) -> bool:
+        key = (host, hit.indicator_type, hit.indicator, where)
+        if key in self._alerted:
+            self.book.repeat()  # counted by the book: with workers, by the flow's owner only
+            return False
+        self._alerted.add(key)
+        return True
+
     def reload(self) -> None:
         """Match against the knowledge base as it is now (a live capture's SIGHUP): flows, DNS answers and
         alerts already made are kept, so an indicator alerted before is not alerted twice."""
@@ -288,7 +303,7 @@ class IntelDetector:
         self.stats.indicators = self.matcher.count
 
     def counters(self) -> dict[str, Any]:
-        return vars(self.stats) | self.book.stats
+        return vars(self.stats) | self.book.stats  # the book's: empty in a worker (the correlator's counts)
 
 
 class DnsDatagrams:

@@ -45,6 +45,7 @@ SHARED_COUNTERS = {
 }
 SHARED_SECTIONS = ("defrag", "files", "input_errors")  # every worker defragments everything
 QUEUED = 1024  # batches read ahead per worker (BATCH messages each): a worker ahead of the others runs on
+UNNUMBERED = 0  # the id of a worker's event handed to a correlator-side object, until it is emitted
 IDS_KEPT = 65_536  # per worker: references are to events of the same flow, made just before
 
 
@@ -92,6 +93,9 @@ class CorrelatorAnalysis(Analysis):
         self.ids[(bucket, event["event_id"])] = event["event_id"] = self.events.claim()
         if len(self.ids) > IDS_KEPT * self.buckets:
             self.ids.popitem(last=False)
+        self._references(event, bucket)
+
+    def _references(self, event: Event, bucket: int) -> None:
         body = event.get(event["event_type"])
         if isinstance(body, dict):  # the references a worker's events make (files/report.py, intel.py)
             if isinstance(body.get("related_event_id"), int):
@@ -105,11 +109,17 @@ class CorrelatorAnalysis(Analysis):
     def _renumbered(self, arg: Any, bucket: int) -> Any:
         """A call's argument with its event ids in the output's numbering: an observation's evidence, or
         an event made by a worker for the correlator to emit (an intel alert)."""
-        if isinstance(arg, dict) and "event_type" in arg:
-            self._number(arg, bucket)
+        if isinstance(arg, dict) and "event_type" in arg:  # numbered if emitted (see emit)
+            self._references(arg, bucket)
+            arg["event_id"] = UNNUMBERED
         elif is_dataclass(arg) and isinstance(getattr(arg, "event_id", None), int):
             return replace(arg, event_id=self._id(arg.event_id, bucket))  # type: ignore[type-var]
         return arg
+
+    def emit(self, event: Event) -> None:
+        if event["event_id"] == UNNUMBERED:  # a worker's event, emitted here: its id comes now
+            event["event_id"] = self.events.claim()
+        super().emit(event)
 
     def _stream(self, conn: Connection, bucket: int) -> Iterator[Message]:
         received: queue.Queue[bytes | None] = queue.Queue(QUEUED)
