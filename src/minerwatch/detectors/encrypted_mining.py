@@ -33,13 +33,17 @@ VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: 
 
 
 @dataclass
-class EncryptedStats:
+class ReaderStats:
     tls_flows: int = 0  # TLS connections whose handshake was read
-    judged: int = 0  # of them, ended and judged
+    handshakes_dropped: int = 0  # more than MAX_PENDING open at once: judged without their handshake
+
+
+@dataclass
+class JudgeStats:
+    judged: int = 0  # TLS connections ended and judged
     tls_mining_flows: int = 0
     weak_only_flows: int = 0  # belief high enough, but only weak evidence: not reported (by design)
     chia_hosts: int = 0
-    handshakes_dropped: int = 0  # more than MAX_PENDING open at once: judged without their handshake
 
 
 class HandshakeReader:
@@ -64,12 +68,12 @@ class HandshakeReader:
 
 
 class EncryptedMiningDetector:
+    """Reads handshakes (per flow); the judging spans flows (pairs, Chia hosts, the verdicts): TlsJudge."""
+
     def __init__(self, ctx: DetectorContext) -> None:
-        self.ctx = ctx
-        self.pairs = PairCache()
-        self.pending: dict[int, tuple[FlowInfo, TlsFacts]] = {}
-        self.chia = chia.ChiaHosts()
-        self.stats = EncryptedStats()
+        self.pending: dict[int, TlsFacts] = {}
+        self.judge = ctx.host_state("encrypted", lambda: TlsJudge(ctx))
+        self.stats = ReaderStats()
 
     @takes(NOT_HTTP)
     def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HandshakeReader | None:
@@ -79,21 +83,40 @@ class EncryptedMiningDetector:
         return None
 
     def handshake_read(self, info: FlowInfo, facts: TlsFacts) -> None:
-        self.pending[info.flow_id] = (info, facts)
+        self.pending[info.flow_id] = facts
         if len(self.pending) > MAX_PENDING:
             del self.pending[next(iter(self.pending))]
             self.stats.handshakes_dropped += 1
 
     def flow_end(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: judge the TLS connections whose handshake was read."""
-        pending = self.pending.pop(flow.flow_id, None)
-        if pending is not None:
-            self.judge(flow, *pending)
+        facts = self.pending.pop(flow.flow_id, None)
+        if facts is not None:
+            self.judge.judge(flow, facts)
+
+    def counters(self) -> dict[str, Any]:
+        return vars(self.stats) | self.judge.stats  # the judge's: empty in a worker (the correlator's)
+
+
+class TlsJudge:
+    """Judges ended TLS flows from the evidence around them, and Chia hosts at the end of the input."""
+
+    def __init__(self, ctx: DetectorContext) -> None:
+        self.ctx = ctx
+        self.pairs = PairCache()
+        self.chia = chia.ChiaHosts()
+        self.counts = JudgeStats()
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return vars(self.counts) | self.pairs.stats | {"chia_hosts_dropped": self.chia.hosts_dropped}
 
     # ---- one flow ---------------------------------------------------------------------------------------
 
-    def judge(self, flow: Flow, info: FlowInfo, facts: TlsFacts) -> None:
-        self.stats.judged += 1
+    def judge(self, flow: Flow, facts: TlsFacts) -> None:
+        """`flow` has ended (with workers, a relay.FlowRecord of it)."""
+        info = FlowInfo(flow)
+        self.counts.judged += 1
         found: list[Evidence] = []
         entry = self._pair(info, flow)
         if entry is not None:
@@ -113,9 +136,9 @@ class EncryptedMiningDetector:
         decided = fused.decide()
         if decided != MINING:
             if fused.belief[MINING] >= REPORT_BELIEF:
-                self.stats.weak_only_flows += 1
+                self.counts.weak_only_flows += 1
             return
-        self.stats.tls_mining_flows += 1
+        self.counts.tls_mining_flows += 1
         body = _body(MINING, fused) | {"tls": _tls(facts), "flow": flow_counters(flow)}
         event = self.ctx.events.make("encrypted", flow.first_ts, body, info)
         self.ctx.emit(event)
@@ -159,7 +182,7 @@ class EncryptedMiningDetector:
             fused = fuse(found)
             if fused.decide() != CHIA:
                 continue
-            self.stats.chia_hosts += 1
+            self.counts.chia_hosts += 1
             body = _body(CHIA, fused) | {
                 "peers": sorted(entry.peers)[:32],
                 "ports": sorted(entry.ports),
@@ -182,9 +205,6 @@ class EncryptedMiningDetector:
                         kinds,
                     )
                 )
-
-    def counters(self) -> dict[str, Any]:
-        return vars(self.stats) | self.pairs.stats | {"chia_hosts_dropped": self.chia.hosts_dropped}
 
 
 def _body(cls: str, fused: Fused) -> dict[str, Any]:
@@ -210,6 +230,6 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
         name="encrypted",
         stream_factories=[detector.stream],
         flow_end_observers=[detector.flow_end],
-        finish=detector.finish,
+        finish=detector.judge.finish,
         stats=detector.counters,
     )
