@@ -12,11 +12,13 @@ from contextlib import ExitStack
 from minerwatch.capture.live import RING_BYTES, LiveSource, capture
 from minerwatch.capture.pcap_live import PcapSource
 from minerwatch.cli.live_control import LiveControl
-from minerwatch.cli.options import add_event_options, chosen_detectors, duration, size
+from minerwatch.cli.options import add_event_options, chosen_detectors, duration, size, whole
 from minerwatch.cli.outputs import event_writers
 from minerwatch.errors import UsageError
 from minerwatch.output.console import FindingDigest, render_summary
-from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult
+from minerwatch.scale.live import analyze_live
+from minerwatch.scale.run import MAX_WORKERS
 
 AF_PACKET = hasattr(socket, "AF_PACKET")
 
@@ -48,6 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SIZE",
         help="receive ring per interface (libpcap: its buffer), e.g. 16M, 256M: what the kernel holds while "
         "the analysis is busy (default 64M)",
+    )
+    p.add_argument(
+        "--workers",
+        metavar="N",
+        type=whole(1, MAX_WORKERS),
+        default=1,
+        help="processes the kernel spreads the packets over by flow (AF_PACKET fanout), plus one that merges "
+        "them (default 1: rotation is done, but SIGHUP reloads and periodic stats are not, with workers; "
+        "see docs/deploy.md)",
     )
     p.add_argument(
         "--capture",
@@ -95,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         intel_db=args.intel_db,
     )
     digest = FindingDigest()
+    if args.workers > 1:
+        return _report(_with_workers(args, options, digest), args, digest)
     with ExitStack() as stack:
         writers = event_writers(stack, args.output, args.json, (), rotation(args))
         analysis = Analysis([digest, *(w.write for w in writers)], options)
@@ -127,6 +140,26 @@ def run(args: argparse.Namespace) -> int:
         capture(sources, analysis.engine, control)
         analysis.files.extend(source.stats() for source in sources)
         result = analysis.finish()
+    return _report(result, args, digest)
+
+
+def _with_workers(
+    args: argparse.Namespace, options: AnalysisOptions, digest: FindingDigest
+) -> AnalysisResult:
+    interfaces = list(dict.fromkeys(args.interface))
+
+    def started() -> None:
+        workers = f"{args.workers} workers"
+        print(f"minerwatch: capturing on {', '.join(interfaces)} with {workers}", file=sys.stderr, flush=True)
+
+    with ExitStack() as stack:
+        writers = event_writers(stack, args.output, args.json, (), rotation(args))
+        sinks = [digest, *(w.write for w in writers)]
+        promiscuous = not args.no_promisc
+        return analyze_live(interfaces, args.bpf, promiscuous, sinks, options, args.workers, started)
+
+
+def _report(result: AnalysisResult, args: argparse.Namespace, digest: FindingDigest) -> int:
     out = sys.stderr if args.json else sys.stdout
     render_summary(result.verdicts, result.stats, out, digest, result.incidents)
     return 1 if result.incidents or result.verdicts or digest.total else 0

@@ -190,7 +190,8 @@ cdef class Engine:
     cdef dict flows
     cdef object sink
     cdef public Counters counters
-    cdef Counters shadow    # what this worker did for replicated flows another worker owns
+    cdef public Counters shadow    # what this worker did for replicated flows another worker owns
+    cdef Py_ssize_t wirelen    # of the frame being decoded
     cdef public double idle_timeout
     cdef public double closed_timeout
     cdef public Py_ssize_t max_flows
@@ -215,6 +216,10 @@ cdef class Engine:
     cdef uint8_t replicated[8192]    # a bit per port
     cdef public bint foreign
     cdef public long long ending
+    # Flow ids are packet numbers * id_stride + id_offset: live workers (which count only their own
+    # packets) use stride N and their bucket, so ids stay unique among them.
+    cdef public long long id_stride
+    cdef public long long id_offset
 
     def __init__(self, sink, double idle_timeout=300.0, double closed_timeout=30.0, Py_ssize_t max_flows=500000):
         self.flows = {}
@@ -234,6 +239,8 @@ cdef class Engine:
         self.buckets = 1
         self.foreign = False
         self.ending = 0
+        self.id_stride = 1
+        self.id_offset = 0
 
     def shard(self, int bucket, int buckets, replicated=()):
         """Follow only bucket `bucket` of `buckets` (address-pair hash), and every flow on a `replicated`
@@ -257,6 +264,7 @@ cdef class Engine:
         cdef uint32_t family
         self.counters.packets += 1
         self.counters.bytes += wirelen
+        self.wirelen = wirelen
         if not (0.0 <= ts <= MAX_TIMESTAMP):   # a corrupt record: keep the capture's own clock
             self.counters.bad_timestamps += 1
             ts = self.now
@@ -429,6 +437,8 @@ cdef class Engine:
                 self.counters.packets_other_workers += 1
                 return
             foreign = True
+            self.shadow.packets += 1
+            self.shadow.bytes += self.wirelen
         c = self.shadow if foreign else self.counters    # a foreign flow is counted by its owner
 
         # Canonical key: protocol, lower (address, port) first, so both directions find one flow.
@@ -457,7 +467,7 @@ cdef class Engine:
             flow = Flow.__new__(Flow)
             flow.key = key
             # The number of the packet that opened the flow: unique, and the same in every worker.
-            flow.flow_id = self.counters.packets
+            flow.flow_id = self.counters.packets * self.id_stride + self.id_offset
             flow.foreign = foreign
             flow.proto = proto
             flow.ip_version = version

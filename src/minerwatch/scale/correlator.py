@@ -19,6 +19,7 @@ from functools import reduce
 from multiprocessing.connection import Connection
 from typing import Any
 
+from minerwatch.capture import CaptureStats
 from minerwatch.detectors.base import DetectorContext
 from minerwatch.errors import MinerwatchError
 from minerwatch.events import Event
@@ -52,8 +53,11 @@ IDS_KEPT = 65_536  # per worker: references are to events of the same flow, made
 class CorrelatorAnalysis(Analysis):
     """The analysis of `buckets` workers' output: writes the outputs, makes verdicts and incidents."""
 
-    def __init__(self, sinks: list[EventSink], options: AnalysisOptions, buckets: int) -> None:
+    def __init__(
+        self, sinks: list[EventSink], options: AnalysisOptions, buckets: int, live: bool = False
+    ) -> None:
         self.buckets = buckets
+        self.live = live  # workers read different packets (scale/live.py), not each all of them
         self.objects: dict[str, Any] = {}
         # (worker, its id) -> the id in the output, for the references that follow an event (its alerts,
         # its observations): the latest IDS_KEPT events of each worker
@@ -140,15 +144,29 @@ class CorrelatorAnalysis(Analysis):
     def finish(self) -> AnalysisResult:
         first = self.ends[0]
         self.files, self.input_errors = first["files"], first["input_errors"]
+        if self.live:  # each worker's sockets: one entry per interface, every worker's kernel drops in it
+            by_path: dict[str, CaptureStats] = {}
+            for end in self.ends.values():
+                for stats in end["files"]:
+                    kept = by_path.setdefault(stats.path, CaptureStats(stats.path, stats.format))
+                    kept.warnings += stats.warnings
+            self.files = list(by_path.values())
         self.engine.now = max(end["now"] for end in self.ends.values())
         return super().finish()
 
     def _stats(self) -> dict[str, Any]:
         workers = [self.ends[bucket]["stats"] for bucket in sorted(self.ends)]
         merged = reduce(_add, workers, super()._stats())
-        for section, names in SHARED_COUNTERS.items():
+        shared = SHARED_COUNTERS
+        if self.live:  # packets are each worker's own, but the DNS each read for the others
+            shared = {section: names for section, names in shared.items() if section != "capture"}
+            for name in ("packets", "bytes"):
+                merged["capture"][name] -= sum(end["replicated"][name] for end in self.ends.values())
+        for section, names in shared.items():
             if section in merged:  # a detector left out (--detectors) has no section
                 merged[section] |= {name: workers[0][section][name] for name in names}
+        if self.live:  # files: this process's, merged in finish(); defragmented by each its own
+            return merged
         return merged | {name: workers[0][name] for name in SHARED_SECTIONS}
 
 

@@ -7,7 +7,11 @@ import os
 import stat
 import sys
 from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from minerwatch.pipeline import AnalysisOptions, AnalysisResult, EventSink
 from minerwatch.scale.correlator import CorrelatorAnalysis
@@ -29,6 +33,40 @@ def splittable(paths: list[Path]) -> bool:
         return False  # the one-process path reports the unreadable file
 
 
+class Workers:
+    """Worker processes, each with a pipe to this process; on leaving, they are waited for (killed first
+    when leaving on an error or ^C: their output is of no use any more)."""
+
+    def __init__(self) -> None:
+        # fork: workers start at once with the loaded rules and intel; nothing is written yet that a
+        # child could flush a second time, but buffers are emptied first all the same.
+        sys.stdout.flush()
+        self.context: ForkContext = multiprocessing.get_context("fork")
+        self.processes: list[BaseProcess] = []
+        self.conns: list[Connection] = []
+
+    def start(self, target: Callable[..., None], *args: Any) -> None:
+        """One more worker: `target(*args, bucket, conn)`."""
+        receive, send = self.context.Pipe(duplex=False)
+        bucket = len(self.processes)
+        process = self.context.Process(target=target, args=(*args, bucket, send), name=f"minerwatch-{bucket}")
+        process.start()
+        send.close()
+        self.conns.append(receive)
+        self.processes.append(process)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        for process in self.processes:
+            if kind is not None:
+                process.kill()
+            process.join()
+        for conn in self.conns:
+            conn.close()
+
+
 def analyze_files(
     paths: list[Path],
     sinks: list[EventSink],
@@ -38,30 +76,8 @@ def analyze_files(
 ) -> AnalysisResult:
     """Analyse `paths` with `workers` processes; `progress` gets the bytes the first worker has read."""
     correlator = CorrelatorAnalysis(sinks, options, workers)  # option errors before any process starts
-    # fork: workers start at once with the loaded rules and intel; nothing is written yet that a child
-    # could flush a second time, but buffers are emptied first all the same.
-    sys.stdout.flush()
-    context = multiprocessing.get_context("fork")
-    processes = []
-    conns = []
-    try:
-        for bucket in range(workers):
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(
-                target=work, args=(paths, options, bucket, workers, send), name=f"minerwatch-worker-{bucket}"
-            )
-            process.start()
-            send.close()
-            conns.append(receive)
-            processes.append(process)
-        correlator.replay(conns, progress)
-    except BaseException:
-        for process in processes:  # an error or ^C here: the workers' output is of no use any more
-            process.kill()
-        raise
-    finally:
-        for process in processes:
-            process.join()
-        for conn in conns:
-            conn.close()
+    with Workers() as started:
+        for _ in range(workers):
+            started.start(work, paths, options, workers)
+        correlator.replay(started.conns, progress)
     return correlator.finish()

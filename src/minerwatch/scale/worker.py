@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,16 @@ REPLICATED_PORTS = DNS_PORTS
 class WorkerAnalysis(Analysis):
     """Analysis of bucket `bucket` of `buckets`: events and cross-flow calls go down `conn`."""
 
-    def __init__(self, options: AnalysisOptions, bucket: int, buckets: int, conn: Connection) -> None:
+    def __init__(
+        self,
+        options: AnalysisOptions,
+        bucket: int,
+        buckets: int,
+        conn: Connection,
+        relay: type[Relay] = Relay,
+    ) -> None:
         self.bucket, self.buckets = bucket, buckets
-        self.relay = Relay(conn)  # before the detectors, which get stand-ins that send through it
+        self.relay = relay(conn)  # before the detectors, which get stand-ins that send through it
         super().__init__([], options)
         self.engine.shard(bucket, buckets, REPLICATED_PORTS)
         self.relay.engine = self.engine
@@ -54,10 +63,15 @@ class WorkerAnalysis(Analysis):
             observer(event)
 
     def run(self, paths: list[Path]) -> None:
-        """Analyse every capture (bucket 0 reports progress), end the flows, send the stats."""
+        """Analyse every capture (bucket 0 reports progress), then end."""
         relay = self.relay
         for path in paths:
             self.feed_file(path, relay.tick if self.bucket == 0 else lambda _read: relay.tick(0))
+        self.end()
+
+    def end(self) -> None:
+        """End the flows, run what detectors keep for the end, send the stats."""
+        relay = self.relay
         self.engine.finish()
         relay.finishing = True
         for plugin in self.plugins:
@@ -70,13 +84,23 @@ class WorkerAnalysis(Analysis):
                 "input_errors": self.input_errors,
                 "now": self.engine.now,
                 "dropped": relay.dropped,
+                "replicated": self.engine.shadow.as_dict(),  # what it did for other workers' flows
             }
         )
 
 
-def work(paths: list[Path], options: AnalysisOptions, bucket: int, buckets: int, conn: Connection) -> None:
-    """A worker process's body; a failure is sent to the correlator as one line."""
-    try:
+def work(paths: list[Path], options: AnalysisOptions, buckets: int, bucket: int, conn: Connection) -> None:
+    """A file worker process's body. ^C reaches the whole process group: the correlator alone handles it
+    (it stops the workers), so a worker shows no traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with reporting(bucket, conn):
         WorkerAnalysis(options, bucket, buckets, conn).run(paths)
-    except Exception as exc:  # one line, reported by the correlator, which stops with it
+
+
+@contextmanager
+def reporting(bucket: int, conn: Connection) -> Iterator[None]:
+    """A worker's failure goes to the correlator as one line, which stops the analysis with it."""
+    try:
+        yield
+    except Exception as exc:
         conn.send_bytes(b"!" + f"worker {bucket}: {type(exc).__name__}: {exc}".encode())
