@@ -60,6 +60,8 @@ def test_a_pair_confirmed_in_cleartext_marks_its_later_tls_flow(analyse):
     assert set(kinds["pair"]["confirmed_by"]) <= mining_ids
     assert body["tls"]["ja3"] == "c34a54599a1fbaf1786aa6d633545a60" and body["tls"]["sni"] is None
     assert body["confidence"] == 0.8 < body["belief"]["tls_mining"]  # capped below behaviour
+    # reported at a checkpoint of the flow's statistics (8 payload segments), before the flow ended
+    assert body["detection"] == {"at": "checkpoint", "seconds": 24.097145, "packets": 15}
     [verdict] = of_type(events, "verdict")
     v = verdict["verdict"]
     assert (v["activity"], v["stages"], v["confidence"]) == ("mining", [1, 2], 0.99)  # behaviour ranks first

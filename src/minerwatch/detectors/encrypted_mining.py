@@ -1,10 +1,12 @@
 """Mining hidden in TLS, and Chia peer traffic: encrypted flows judged from evidence around the encryption.
 
 For each TLS connection the handshake is read (hellos and the first records' shape: encrypted/handshake.py)
-and the flow is let go; when it ends, the evidence about it is fused (encrypted/fusion.py):
+and the flow is let go; at the checkpoints of its statistics (encrypted/flowstats.py) and when it ends, the
+evidence about it is fused (encrypted/fusion.py):
 - the (client, server) pair confirmed mining earlier, by pool behaviour or by intel (encrypted/paircache.py);
 - weak intel hits on the flow: a miner's JA3/JA4, a pool port (handed over by the intel detector);
 - the SNI's pool-like words (encrypted/names.py); an HTTP ALPN, which speaks for benign traffic;
+- the steady cadence of the server's pushes (encrypted/periodicity.py);
 - the Chia profile of the connection (encrypted/chia.py).
 A flow judged TLS mining gives an `encrypted` event and an observation for the host's verdict. Chia is
 judged per host at the end of the input, from its connections' profile and how many peers showed it.
@@ -12,21 +14,23 @@ judged per host at the end of the input, from its connections' profile and how m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.encrypted import chia, evidence
+from minerwatch.encrypted.flowstats import FlowStats
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
 from minerwatch.encrypted.paircache import PairCache, PairEntry
+from minerwatch.encrypted.periodicity import periodicity
 from minerwatch.flows.info import FlowInfo, flow_counters
 from minerwatch.flows.opening import NOT_HTTP, takes
 
 TLS_HANDSHAKE = b"\x16\x03"
-MAX_PENDING = 100_000  # handshakes read whose flow has not ended yet (the oldest dropped first, counted)
+MAX_FLOWS = 100_000  # TLS flows followed at once (the oldest dropped first, counted)
 # Where an intel hit says the flow's server itself is known (not a DNS server the host asked about it).
 FLOW_WHERE = ("flow address", "tls client hello", "http host")
 VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: "ssl3"}
@@ -38,8 +42,9 @@ class EncryptedStats:
     judged: int = 0  # of them, ended and judged
     tls_mining_flows: int = 0
     weak_only_flows: int = 0  # belief high enough, but only weak evidence: not reported (by design)
+    checkpoint_detections: int = 0  # of tls_mining_flows, reported before the flow ended
     chia_hosts: int = 0
-    handshakes_dropped: int = 0  # more than MAX_PENDING open at once: judged without their handshake
+    flows_dropped: int = 0  # more than MAX_FLOWS open at once: the oldest is not judged
 
 
 class HandshakeReader:
@@ -63,60 +68,100 @@ class HandshakeReader:
         self.detector.handshake_read(self.info, self.handshake.facts())
 
 
+@dataclass
+class _TlsFlow:
+    """What is known of one TLS connection while it lasts."""
+
+    info: FlowInfo
+    facts: TlsFacts | None = None  # once the handshake is read
+    weak: list[Evidence] | None = None  # weak intel hits, taken from the correlator at the first judgement
+    measured: list[Evidence] = field(default_factory=list)  # from the latest statistics: periodicity
+    reported: bool = False
+
+
 class EncryptedMiningDetector:
     def __init__(self, ctx: DetectorContext) -> None:
         self.ctx = ctx
         self.pairs = PairCache()
-        self.pending: dict[int, tuple[FlowInfo, TlsFacts]] = {}
+        self.flows: dict[int, _TlsFlow] = {}
         self.chia = chia.ChiaHosts()
         self.stats = EncryptedStats()
 
     @takes(NOT_HTTP)
     def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HandshakeReader | None:
-        if to_server and first.startswith(TLS_HANDSHAKE):
-            self.stats.tls_flows += 1
-            return HandshakeReader(self, info)
-        return None
+        if not (to_server and first.startswith(TLS_HANDSHAKE)):
+            return None
+        self.stats.tls_flows += 1
+        self.flows[info.flow_id] = _TlsFlow(info)
+        if len(self.flows) > MAX_FLOWS:
+            del self.flows[next(iter(self.flows))]
+            self.stats.flows_dropped += 1
+        return HandshakeReader(self, info)
 
     def handshake_read(self, info: FlowInfo, facts: TlsFacts) -> None:
-        self.pending[info.flow_id] = (info, facts)
-        if len(self.pending) > MAX_PENDING:
-            del self.pending[next(iter(self.pending))]
-            self.stats.handshakes_dropped += 1
+        if (tls := self.flows.get(info.flow_id)) is not None:
+            tls.facts = facts
+
+    def flow_stats(self, flow: Flow, stats: FlowStats) -> None:
+        """FlowStatsObserver: a TLS flow's statistics, at checkpoints (a judgement before the flow ends,
+        so that a long-lived miner is reported while it mines) and at its end (before `flow_end`)."""
+        tls = self.flows.get(flow.flow_id)
+        if tls is None:
+            return
+        tls.measured = [e for e in (periodicity(stats),) if e is not None]
+        if not stats.final and not tls.reported and tls.facts is not None:
+            self.judge(flow, tls, tls.facts, final=False)
 
     def flow_end(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: judge the TLS connections whose handshake was read."""
-        pending = self.pending.pop(flow.flow_id, None)
-        if pending is not None:
-            self.judge(flow, *pending)
+        tls = self.flows.pop(flow.flow_id, None)
+        if tls is not None and tls.facts is not None:
+            self.judge(flow, tls, tls.facts, final=True)
 
     # ---- one flow ---------------------------------------------------------------------------------------
 
-    def judge(self, flow: Flow, info: FlowInfo, facts: TlsFacts) -> None:
-        self.stats.judged += 1
+    def judge(self, flow: Flow, tls: _TlsFlow, facts: TlsFacts, final: bool) -> None:
+        """Fuse what is known of the flow; at its end the pair cache counts it and the Chia hosts learn it."""
+        info = tls.info
         found: list[Evidence] = []
-        entry = self._pair(info, flow)
+        entry = self._pair(info, flow, count=final)
         if entry is not None:
             found.append(evidence.pair(entry))
-        found += evidence.weak_hits(self.ctx.correlator.weak_hits(flow.flow_id))
+        if tls.weak is None:
+            tls.weak = evidence.weak_hits(self.ctx.correlator.weak_hits(flow.flow_id))
+        found += tls.weak + tls.measured
         hello = facts.client_hello
         if hello is not None:
             if hello.sni and (named := evidence.name(hello.sni, "sni")):
                 found.append(named)
             if benign := evidence.alpn(hello):
                 found.append(benign)
-        profile = chia.flow_profile(info.server_port, facts)
-        if profile is not None:
-            for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
-                self.chia.add(host, peer, info.server_port, profile, None, flow)
+        if final:
+            self.stats.judged += 1
+            profile = chia.flow_profile(info.server_port, facts)
+            if profile is not None:
+                for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
+                    self.chia.add(host, peer, info.server_port, profile, None, flow)
+        if tls.reported:
+            return
         fused = fuse(found)
-        decided = fused.decide()
-        if decided != MINING:
-            if fused.belief[MINING] >= REPORT_BELIEF:
+        if fused.decide() != MINING:
+            if final and fused.belief[MINING] >= REPORT_BELIEF:
                 self.stats.weak_only_flows += 1
             return
+        tls.reported = True
         self.stats.tls_mining_flows += 1
-        body = _body(MINING, fused) | {"tls": _tls(facts), "flow": flow_counters(flow)}
+        self.stats.checkpoint_detections += not final
+        detection = {
+            "at": "end" if final else "checkpoint",
+            "seconds": round(flow.last_ts - flow.first_ts, 6),
+            "packets": flow.pkts_toserver + flow.pkts_toclient,
+        }
+        body = _body(MINING, fused) | {
+            "tls": _tls(facts),
+            "flow": flow_counters(flow),
+            "detection": detection,
+        }
         event = self.ctx.events.make("encrypted", flow.first_ts, body, info)
         self.ctx.emit(event)
         self.ctx.correlator.observe_encrypted(
@@ -134,20 +179,23 @@ class EncryptedMiningDetector:
             )
         )
 
-    def _pair(self, info: FlowInfo, flow: Flow) -> PairEntry | None:
-        """The pair's cache entry with this flow counted, confirming it first from what the correlator knows
-        (a pool endpoint on the server's address that reached a stage, a non-weak intel hit on it)."""
-        client, server = info.client_ip, info.server_ip
-        correlator = self.ctx.correlator
+    def _pair(self, info: FlowInfo, flow: Flow, count: bool) -> PairEntry | None:
+        """The pair's cache entry (with this flow counted when `count`: at its end), confirming it first
+        from what the correlator knows: a pool endpoint on the server's address that reached a stage, a
+        non-weak intel hit on it; a confirmation older than the cache's time-to-live is not renewed."""
+        client, server, now = info.client_ip, info.server_ip, flow.last_ts
+        correlator, ttl = self.ctx.correlator, self.pairs.ttl
         for (ip, _port), pool in correlator.hosts.get(client, {}).items():
-            if ip == server and pool.stages:
+            if ip == server and pool.stages and now - pool.last_seen <= ttl:
                 ids = tuple(sorted({i for ids in pool.event_ids.values() for i in ids})[:8])
                 self.pairs.confirm(client, server, pool.last_seen, "behaviour", pool.confidence(), ids)
         for hit in correlator.intel.get(client, ()):
-            if hit.peer_ip == server and hit.where in FLOW_WHERE and hit.ts <= flow.last_ts:
+            if hit.peer_ip == server and hit.where in FLOW_WHERE and 0 <= now - hit.ts <= ttl:
                 self.pairs.confirm(client, server, hit.ts, "intel", hit.confidence, (hit.event_id,))
+        if not count:
+            return self.pairs.get(client, server, now)
         size = flow.bytes_toserver + flow.bytes_toclient
-        return self.pairs.count(client, server, flow.last_ts, flow.flow_id, size)
+        return self.pairs.count(client, server, now, flow.flow_id, size)
 
     # ---- Chia hosts, at the end --------------------------------------------------------------------------
 
@@ -168,20 +216,21 @@ class EncryptedMiningDetector:
             event = self.ctx.events.make("encrypted", entry.first_seen, body, host=host)
             self.ctx.emit(event)
             kinds = tuple(sorted({e.kind for e in found if e.supports(CHIA)}))
-            for peer in sorted(entry.peers):
-                self.ctx.correlator.observe_encrypted(
-                    EncryptedObservation(
-                        entry.first_seen,
-                        entry.last_seen,
-                        host,
-                        peer,
-                        min(entry.ports),
-                        CHIA,
-                        fused.confidence(CHIA),
-                        event["event_id"],
-                        kinds,
+            for peer, ports in sorted(entry.peers.items()):
+                for port in sorted(ports):
+                    self.ctx.correlator.observe_encrypted(
+                        EncryptedObservation(
+                            entry.first_seen,
+                            entry.last_seen,
+                            host,
+                            peer,
+                            port,
+                            CHIA,
+                            fused.confidence(CHIA),
+                            event["event_id"],
+                            kinds,
+                        )
                     )
-                )
 
     def counters(self) -> dict[str, Any]:
         return vars(self.stats) | self.pairs.stats | {"chia_hosts_dropped": self.chia.hosts_dropped}
@@ -210,6 +259,7 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
         name="encrypted",
         stream_factories=[detector.stream],
         flow_end_observers=[detector.flow_end],
+        flow_stats_observers=[detector.flow_stats],
         finish=detector.finish,
         stats=detector.counters,
     )
