@@ -21,7 +21,7 @@ from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, DetectorPlugin
 from minerwatch.encrypted import chia, evidence
-from minerwatch.encrypted.flowstats import FlowStats
+from minerwatch.encrypted.flowstats import FlowStats, for_flows
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
 from minerwatch.encrypted.paircache import PairCache, PairEntry
@@ -56,10 +56,11 @@ class HandshakeReader:
         self.handshake = TlsHandshake()
         self.gap = False
 
-    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> int | None:
         self.gap = self.gap or gap
-        if not self.gap:
-            self.handshake.feed(to_server, data)
+        if self.gap:
+            return None
+        return self.handshake.feed(to_server, data) or None
 
     def wants_more(self, bytes_seen: int) -> bool:
         return not self.gap and self.handshake.wants_more(bytes_seen)
@@ -74,7 +75,7 @@ class _TlsFlow:
 
     info: FlowInfo
     facts: TlsFacts | None = None  # once the handshake is read
-    weak: list[Evidence] | None = None  # weak intel hits, taken from the correlator at the first judgement
+    fixed: list[Evidence] | None = None  # what does not change while the flow lasts: weak hits, SNI, ALPN
     measured: list[Evidence] = field(default_factory=list)  # from the latest statistics: periodicity
     reported: bool = False
 
@@ -102,6 +103,16 @@ class EncryptedMiningDetector:
         if (tls := self.flows.get(info.flow_id)) is not None:
             tls.facts = facts
 
+    def wants_stats(self, flow: Flow, final: bool) -> bool:
+        """Statistics of the TLS flows followed: at their end, and at checkpoints only when a judgement then
+        could report (a strong kind present: a confirmed pair): a snapshot costs as much as a judgement."""
+        tls = self.flows.get(flow.flow_id)
+        if tls is None or final:
+            return tls is not None
+        if tls.facts is None or tls.reported:
+            return False
+        return self._pair(tls.info, flow, count=False) is not None
+
     def flow_stats(self, flow: Flow, stats: FlowStats) -> None:
         """FlowStatsObserver: a TLS flow's statistics, at checkpoints (a judgement before the flow ends,
         so that a long-lived miner is reported while it mines) and at its end (before `flow_end`)."""
@@ -123,19 +134,12 @@ class EncryptedMiningDetector:
     def judge(self, flow: Flow, tls: _TlsFlow, facts: TlsFacts, final: bool) -> None:
         """Fuse what is known of the flow; at its end the pair cache counts it and the Chia hosts learn it."""
         info = tls.info
-        found: list[Evidence] = []
         entry = self._pair(info, flow, count=final)
-        if entry is not None:
-            found.append(evidence.pair(entry))
-        if tls.weak is None:
-            tls.weak = evidence.weak_hits(self.ctx.correlator.weak_hits(flow.flow_id))
-        found += tls.weak + tls.measured
-        hello = facts.client_hello
-        if hello is not None:
-            if hello.sni and (named := evidence.name(hello.sni, "sni")):
-                found.append(named)
-            if benign := evidence.alpn(hello):
-                found.append(benign)
+        if not final and entry is None and not any(not e.weak for e in tls.measured):
+            return  # weak evidence alone cannot decide: wait for the end
+        if tls.fixed is None:
+            tls.fixed = self._fixed(flow.flow_id, facts)
+        found = tls.fixed + tls.measured + ([evidence.pair(entry)] if entry is not None else [])
         if final:
             self.stats.judged += 1
             profile = chia.flow_profile(info.server_port, facts)
@@ -178,6 +182,17 @@ class EncryptedMiningDetector:
                 flow.flow_id,
             )
         )
+
+    def _fixed(self, flow_id: int, facts: TlsFacts) -> list[Evidence]:
+        """The weak intel hits on the flow (taken from the correlator once), its SNI's words, its ALPN."""
+        found = evidence.weak_hits(self.ctx.correlator.weak_hits(flow_id))
+        hello = facts.client_hello
+        if hello is not None:
+            if hello.sni and (named := evidence.name(hello.sni, "sni")):
+                found.append(named)
+            if benign := evidence.alpn(hello):
+                found.append(benign)
+        return found
 
     def _pair(self, info: FlowInfo, flow: Flow, count: bool) -> PairEntry | None:
         """The pair's cache entry (with this flow counted when `count`: at its end), confirming it first
@@ -255,11 +270,16 @@ def _tls(facts: TlsFacts) -> dict[str, Any]:
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:
     detector = EncryptedMiningDetector(ctx)
+
+    @for_flows(detector.wants_stats)
+    def flow_stats(flow: Flow, stats: FlowStats) -> None:
+        detector.flow_stats(flow, stats)
+
     return DetectorPlugin(
         name="encrypted",
         stream_factories=[detector.stream],
         flow_end_observers=[detector.flow_end],
-        flow_stats_observers=[detector.flow_stats],
+        flow_stats_observers=[flow_stats],
         finish=detector.finish,
         stats=detector.counters,
     )
