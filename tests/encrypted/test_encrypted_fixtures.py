@@ -50,14 +50,30 @@ def test_benign_sessions_raise_nothing(analyse, capture):
 
 
 @pytest.mark.parametrize("capture", captures("tls_mining"))
-def test_xmrig_tls_flows_carry_their_fingerprint(analyse, capture):
-    """Every XMRig TLS connection shows the shipped (weak) fingerprint; weak evidence alone says nothing."""
+def test_xmrig_tls_connections_are_judged_mining(analyse, capture):
+    """Every XMRig TLS connection (held-out sessions m08, m10 included) is reported, with the model's score
+    and the shipped fingerprint among its evidence, and the time it took."""
     events = analyse(FIXTURES / capture)
     stats = of_type(events, "stats")[0]["stats"]
     connections = sum(r["capture"] == capture for r in LABELS)
     assert stats["encrypted"]["tls_flows"] == stats["encrypted"]["judged"] == connections
     assert stats["intel"]["weak_fingerprint_hits"] == 2 * connections  # its JA3 and its JA4
-    assert not of_type(events, "encrypted") and not of_type(events, "verdict")
+    judged = of_type(events, "encrypted")
+    assert len(judged) == connections
+    for event in judged:
+        body = event["encrypted"]
+        assert body["class"] == "tls_mining" and body["confidence"] <= 0.8
+        assert {"model", "fingerprint"} <= {e["kind"] for e in body["evidence"]}
+        assert body["detection"]["seconds"] <= (event_seconds(body["flow"]))
+    [verdict] = of_type(events, "verdict")
+    assert verdict["verdict"]["activity"] == "mining-over-tls" and verdict["verdict"]["stages"] == []
+
+
+def event_seconds(flow: dict) -> float:
+    from datetime import datetime
+
+    start, end = (datetime.fromisoformat(flow[k].replace("Z", "+00:00")) for k in ("start", "end"))
+    return (end - start).total_seconds() + 1e-6
 
 
 def final_stats(capture: str) -> list[FlowStats]:

@@ -24,6 +24,7 @@ from minerwatch.encrypted import chia, evidence
 from minerwatch.encrypted.flowstats import FlowStats, for_flows
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
+from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
 from minerwatch.encrypted.periodicity import periodicity
 from minerwatch.flows.info import FlowInfo, flow_counters
@@ -81,8 +82,10 @@ class _TlsFlow:
 
 
 class EncryptedMiningDetector:
-    def __init__(self, ctx: DetectorContext) -> None:
+    def __init__(self, ctx: DetectorContext, model: Model | None) -> None:
         self.ctx = ctx
+        self.model = model  # the flow model, or None: its evidence is then missing from every judgement
+        self.model_version = str(model.metadata.get("trained", "unknown")) if model else ""
         self.pairs = PairCache()
         self.flows: dict[int, _TlsFlow] = {}
         self.chia = chia.ChiaHosts()
@@ -111,7 +114,7 @@ class EncryptedMiningDetector:
             return tls is not None
         if tls.facts is None or tls.reported:
             return False
-        return self._pair(tls.info, flow, count=False) is not None
+        return self.model is not None or self._pair(tls.info, flow, count=False) is not None
 
     def flow_stats(self, flow: Flow, stats: FlowStats) -> None:
         """FlowStatsObserver: a TLS flow's statistics, at checkpoints (a judgement before the flow ends,
@@ -119,7 +122,8 @@ class EncryptedMiningDetector:
         tls = self.flows.get(flow.flow_id)
         if tls is None:
             return
-        tls.measured = [e for e in (periodicity(stats),) if e is not None]
+        scored = evidence.model(self.model.score(stats), self.model_version) if self.model else None
+        tls.measured = [e for e in (periodicity(stats), scored) if e is not None]
         if not stats.final and not tls.reported and tls.facts is not None:
             self.judge(flow, tls, tls.facts, final=False)
 
@@ -142,10 +146,11 @@ class EncryptedMiningDetector:
         found = tls.fixed + tls.measured + ([evidence.pair(entry)] if entry is not None else [])
         if final:
             self.stats.judged += 1
+            scored = next((e for e in tls.measured if e.kind == "model"), None)
             profile = chia.flow_profile(info.server_port, facts)
             if profile is not None:
                 for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
-                    self.chia.add(host, peer, info.server_port, profile, None, flow)
+                    self.chia.add(host, peer, info.server_port, profile, scored, flow)
         if tls.reported:
             return
         fused = fuse(found)
@@ -248,7 +253,11 @@ class EncryptedMiningDetector:
                     )
 
     def counters(self) -> dict[str, Any]:
-        return vars(self.stats) | self.pairs.stats | {"chia_hosts_dropped": self.chia.hosts_dropped}
+        return (
+            vars(self.stats)
+            | self.pairs.stats
+            | {"chia_hosts_dropped": self.chia.hosts_dropped, "model": self.model_version or None}
+        )
 
 
 def _body(cls: str, fused: Fused) -> dict[str, Any]:
@@ -269,7 +278,11 @@ def _tls(facts: TlsFacts) -> dict[str, Any]:
 
 
 def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    detector = EncryptedMiningDetector(ctx)
+    try:
+        model = load_model()
+    except ModelError:  # a package without its model file: the model's evidence is missing, said in stats
+        model = None
+    detector = EncryptedMiningDetector(ctx, model)
 
     @for_flows(detector.wants_stats)
     def flow_stats(flow: Flow, stats: FlowStats) -> None:
