@@ -19,7 +19,7 @@ from minerwatch.correlate.incidents import IncidentCorrelator
 
 
 def switch_off() -> None:
-    pipeline.PLUGINS = tuple(s for s in pipeline.PLUGINS if pipeline.detector_name(s) != "scan")
+    pipeline.DETECTORS = tuple(d for d in pipeline.DETECTORS if d.name != "scan")
     IncidentCorrelator.observe = lambda self, obs: None  # type: ignore[method-assign]
     pipeline.Analysis._incidents = lambda self: []  # type: ignore[method-assign]
 

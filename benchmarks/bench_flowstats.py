@@ -27,7 +27,7 @@ def analyse_with_statistics(capture: str) -> int:
     """Run `minerwatch analyze` with one extra detector that scores every flow-statistics snapshot."""
     from minerwatch import pipeline
     from minerwatch.cli.main import main
-    from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+    from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
     from minerwatch.encrypted.model import load_model
 
     model = load_model()
@@ -37,10 +37,10 @@ def analyse_with_statistics(capture: str) -> int:
         counts["snapshots"] += 1
         model.score(stats)
 
-    def plugin(context: DetectorContext) -> DetectorPlugin:
-        return DetectorPlugin("flowstats-bench", flow_stats_observers=[score])
+    def setup(context: DetectorContext, options: NoOptions) -> DetectorParts:
+        return DetectorParts(flow_stats_observers=[score])
 
-    pipeline.PLUGINS = (*pipeline.PLUGINS, plugin)
+    pipeline.DETECTORS = (*pipeline.DETECTORS, Detector("flowstats-bench", NoOptions, setup))
     code = main(["analyze", capture, "-o", os.devnull, "--no-progress"])
     print(f"snapshots scored: {counts['snapshots']}", file=sys.stderr)
     return code

@@ -52,7 +52,7 @@ def configurations(capture: Path, killchain: bool) -> dict[str, list[str]]:
     if killchain:
         off = [sys.executable, str(Path(__file__).with_name("analyze_without_killchain.py")), *analyze[4:]]
         return {"kill chain off": off, "default run (kill chain on)": analyze}
-    configs = {"core sensor (pool_behaviour)": CORE} | {
+    configs = {"core sensor (pool_protocols)": CORE} | {
         f"core + {name}": CORE + extra for name, extra in BY_ISSUE.items() if "intel" not in extra
     }
     return {name: [*analyze, "--detectors", ",".join(detectors)] for name, detectors in configs.items()}

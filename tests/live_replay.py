@@ -22,7 +22,9 @@ from minerwatch.pipeline import Analysis, AnalysisOptions
 
 SENDER, READER = "mwa", "mwb"
 RECORDING = Path(__file__).parent / "fixtures/recordings/xmrig-6.16.0-cryptonote.pcapng"
-NO_INTEL = AnalysisOptions(detectors=("pool_behaviour", "obfuscated_stratum", "mining_http", "pool_urls"))
+NO_INTEL = AnalysisOptions(
+    detectors=("pool_protocols", "obfuscated_pool_protocols", "mining_http", "pool_indicators")
+)
 # What legitimately differs between a file and its live replay: capture times (the kernel stamps replayed
 # packets when they arrive), rates computed from them, and the interface in place of the file in `stats`.
 TIMING = {"timestamp", "first_seen", "last_seen", "start", "end", "submits_per_minute"}

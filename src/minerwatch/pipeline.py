@@ -5,9 +5,8 @@ Data flows one way; every stage reports what it could not use, and all of it end
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import partial
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,51 +28,45 @@ from minerwatch.detectors import (
     scan,
     stratum_v2,
 )
-from minerwatch.detectors.base import DetectorContext, PluginSetup
+from minerwatch.detectors.base import Detector, DetectorContext
 from minerwatch.encrypted import flowstats
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows import defrag, reassembly
-from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer, http_analyzer_factory
-from minerwatch.flows.http_interest import gate_config
-from minerwatch.flows.inspector import HttpGating, Inspector
+from minerwatch.flows.analyzers import FlowEndObserver
+from minerwatch.flows.http_inspection import HttpInspection
+from minerwatch.flows.inspector import Inspector
 from minerwatch.intel.learn import learn_verdicts
 from minerwatch.output.secrets import mask_event
 
 EventSink = Callable[[Event], None]
 
 # Every detector of an analysis, in the order its analysers are offered a new flow.
-PLUGINS: tuple[PluginSetup, ...] = (
-    pool_behaviour.plugin,
-    obfuscated_stratum.plugin,
-    mining_http.plugin,
-    pool_urls.plugin,
-    stratum_v2.plugin,
-    files.plugin,
-    bruteforce.plugin,
-    exploits.plugin,
-    intel.plugin,
-    encrypted_mining.plugin,
-    scan.plugin,
+DETECTORS: tuple[Detector[Any], ...] = (
+    pool_behaviour.DETECTOR,
+    obfuscated_stratum.DETECTOR,
+    mining_http.DETECTOR,
+    pool_urls.DETECTOR,
+    stratum_v2.DETECTOR,
+    files.DETECTOR,
+    bruteforce.DETECTOR,
+    exploits.DETECTOR,
+    intel.DETECTOR,
+    encrypted_mining.DETECTOR,
+    scan.DETECTOR,
 )
 
 
-def detector_name(setup: PluginSetup) -> str:
-    """A detector's name for --detectors: its module or package under minerwatch.detectors."""
-    module = getattr(setup, "func", setup).__module__  # partial() wrappers (tests) included
-    return module.removeprefix("minerwatch.detectors.").split(".")[0]
-
-
 def detector_names() -> list[str]:
-    return [detector_name(setup) for setup in PLUGINS]
+    return [d.name for d in DETECTORS]
 
 
 @dataclass
 class AnalysisOptions:
-    stream_depth: int = 256 * 1024
-    detectors: tuple[str, ...] | None = None  # None: all of PLUGINS
-    idle_timeout: float = 300.0
-    max_flows: int = 500_000
+    stream_depth: int = 256 * 1024  # bytes inspected in a flow before it is bypassed if no detector keeps it
+    detectors: tuple[str, ...] | None = None  # None: all of DETECTORS
+    idle_timeout: float = 300.0  # seconds
+    max_flows: int = 500_000  # the flow table's capacity
     reassembly_memcap: int = reassembly.DEFAULT_MEMCAP  # bytes of out-of-order TCP data, all flows
     defrag_memcap: int = defrag.DEFAULT_MEMCAP  # bytes of unfinished IP datagrams
     show_secrets: bool = False
@@ -84,12 +77,9 @@ class AnalysisOptions:
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
     incident_policy: IncidentPolicy = field(default_factory=IncidentPolicy)
     store: str | None = None  # the incident store's path; None: incidents are not kept across runs
-    bruteforce: bruteforce.BruteForceSettings = field(default_factory=bruteforce.BruteForceSettings)
-    scan: scan.ScanConfig = field(default_factory=scan.ScanConfig)
-    carve_all: bool = False  # carve every named HTTP download, not only implant-like files
-    extract_dir: str | None = None  # carved files are written here (by sha256) only when set
-    rule_paths: tuple[str, ...] = ()  # user exploit/dropper rule files or directories, next to the shipped
-    yara_dirs: tuple[str, ...] = ()  # user YARA rule directories, next to the shipped rules
+    # Each detector's own options (its declared dataclass) by detector name; a detector left out runs
+    # with its defaults.
+    detector_options: Mapping[str, object] = field(default_factory=dict)
     http_gate: bool = True  # frame HTTP no detector wants in C (off: all HTTP through the Python parser)
 
 
@@ -112,6 +102,7 @@ class Analysis:
         context = DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
         wanted = self.options.detectors
         unknown = set(wanted or ()) - set(detector_names())
+        unknown |= set(self.options.detector_options) - set(detector_names())
         if unknown:
             raise UsageError(
                 f"unknown detector(s): {', '.join(sorted(unknown))}; known: {', '.join(detector_names())}"
@@ -120,35 +111,32 @@ class Analysis:
             raise UsageError(
                 "learning pools needs the intel detector: it tells which pools intel did not know"
             )
-        self.plugins = [
-            setup(context) for setup in PLUGINS if wanted is None or detector_name(setup) in wanted
-        ]
-        http_consumers = [c for p in self.plugins for c in p.http_consumers]
-        self.http_stats = HttpStats()
-        http = [http_analyzer_factory(http_consumers, self.options.stream_depth, self.http_stats)]
-        gate = gate_config(http_consumers, self.options.stream_depth) if self.options.http_gate else None
-        gating = None
-        if gate is not None:
-            depth, stats = self.options.stream_depth, self.http_stats
-            new_analyzer = partial(HttpStreamAnalyzer, consumers=http_consumers, depth=depth, stats=stats)
-            gating = HttpGating(gate, http[0], new_analyzer, stats)
+        self.plugins = [(d.name, d.start(context)) for d in DETECTORS if wanted is None or d.name in wanted]
+        parts = [p for _, p in self.plugins]
+        self.http = HttpInspection(
+            [c for p in parts for c in p.http_consumers], self.options.stream_depth, self.options.http_gate
+        )
         self.inspector = Inspector(
-            [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
-            [f for p in self.plugins for f in p.datagram_factories],
-            [self.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
-            [o for p in self.plugins for o in p.flow_start_observers],
-            expected_flows=[e for p in self.plugins for e in p.expected_flows],
-            http_gate=gating,
+            [f for p in parts for f in p.stream_factories],
+            [f for p in parts for f in p.datagram_factories],
+            [FlowEndObserver(self.correlator.peers.flow_ended)]
+            + [o for p in parts for o in p.flow_end_observers],
+            [o for p in parts for o in p.flow_start_observers],
+            expected_flows=[e for p in parts for e in p.expected_flows],
+            http=self.http,
             reassembly_memcap=self.options.reassembly_memcap,
             defrag_memcap=self.options.defrag_memcap,
         )
-        self.event_observers = [o for p in self.plugins for o in p.event_observers]
+        self.event_observers = [o for p in parts for o in p.event_observers]
+        first_request_gate, gate_blockers = self.inspector.engine_gate()
         self.engine = Engine(
-            self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
+            self.inspector,
+            idle_timeout=self.options.idle_timeout,
+            max_flows=self.options.max_flows,
+            first_request_gate=first_request_gate,
+            gate_blockers=gate_blockers,
         )
-        flowstats.attach(self.engine, [o for p in self.plugins for o in p.flow_stats_observers])
-        if engine_gate := self.inspector.engine_gate():
-            self.engine.first_request_gate, self.engine.gate_blockers = engine_gate
+        flowstats.attach(self.engine, [o for p in parts for o in p.flow_stats_observers])
         self.files: list[CaptureStats] = []
         self.input_errors: list[str] = []
         # Sections a caller adds to every `stats` event (live capture: the kernel's counters).
@@ -172,9 +160,9 @@ class Analysis:
 
     def finish(self) -> AnalysisResult:
         self.engine.finish()
-        for plugin in self.plugins:
-            if plugin.finish is not None:
-                plugin.finish()
+        for _, parts in self.plugins:
+            if parts.finish is not None:
+                parts.finish()
         verdicts = []
         for last_seen, host, body in self.correlator.verdicts():
             event = self.events.make("verdict", last_seen, body, host=host)
@@ -200,15 +188,12 @@ class Analysis:
     def reload(self) -> None:
         """Re-read intel and rules (a live capture's SIGHUP). Flows, reassembly and per-host state are kept;
         the HTTP gate is rebuilt for new connections, since new rules may read heads the old ones did not."""
-        for plugin in self.plugins:
-            if plugin.reload is not None:
-                plugin.reload()
-        if self.inspector.http is not None:
-            http_consumers = [c for p in self.plugins for c in p.http_consumers]
-            config = gate_config(http_consumers, self.options.stream_depth)
-            self.inspector.http = replace(self.inspector.http, config=config) if config else None
-            engine_gate = self.inspector.engine_gate()
-            self.engine.first_request_gate = engine_gate[0] if engine_gate else None
+        for _, parts in self.plugins:
+            if parts.reload is not None:
+                parts.reload()
+        self.http.rebuild_gate()
+        self.inspector.http = self.http if self.http.config is not None else None
+        self.engine.first_request_gate = self.inspector.engine_gate()[0]
 
     def _incidents(self) -> list[Event]:
         """The final state of every incident, then the hosts it marks (compromised, suspicious, attacker)."""
@@ -232,8 +217,8 @@ class Analysis:
             | {"reassembly_memcap_gaps": self.inspector.reassembly.forced_gaps},
             "defrag": vars(self.inspector.defrag.stats).copy(),
             "correlation": dict(self.correlator.peers.stats) | self.incidents.stats,
-            "http": vars(self.http_stats).copy(),
-            **{p.name: p.stats() for p in self.plugins if p.stats is not None},
+            "http": vars(self.http.stats).copy(),
+            **{name: p.stats() for name, p in self.plugins if p.stats is not None},
             "files": [
                 {"path": f.path, "format": f.format, "bytes": f.bytes_read, "warnings": f.warnings}
                 for f in self.files

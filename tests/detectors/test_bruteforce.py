@@ -285,8 +285,8 @@ def test_passwords_are_shown_only_when_asked(tmp_path: Path) -> None:
 
 
 def test_thresholds_are_configurable(tmp_path: Path) -> None:
-    options = AnalysisOptions()
-    options.bruteforce = BruteForceSettings(BruteForceConfig(threshold=3, window=20.0))  # type: ignore[attr-defined]
+    settings = BruteForceSettings(BruteForceConfig(threshold=3, window=20.0))
+    options = AnalysisOptions(detector_options={"bruteforce": settings})
     path = tmp_path / "c.pcap"
     with path.open("wb") as fh:
         PcapWriter(fh).write_all(sorted(p for c in campaign(ftp, 21, failures=3) for p in c.packets))
@@ -298,8 +298,7 @@ def test_thresholds_are_configurable(tmp_path: Path) -> None:
 
 
 def test_a_port_mapped_to_an_unknown_protocol_is_a_usage_error() -> None:
-    options = AnalysisOptions()
-    options.bruteforce = BruteForceSettings(ports={22: "shh"})  # type: ignore[attr-defined]
+    options = AnalysisOptions(detector_options={"bruteforce": BruteForceSettings(ports={22: "shh"})})
     with pytest.raises(UsageError, match="shh"):
         Analysis([], options)
 

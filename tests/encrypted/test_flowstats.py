@@ -16,7 +16,7 @@ from minerwatch import pipeline
 from minerwatch.capture import feed_capture
 from minerwatch.capture.writer import PcapWriter, TcpConversation
 from minerwatch.decode import Engine, Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.encrypted.flowstats import FlowStats, attach
 from minerwatch.flows.inspector import Inspector
 
@@ -173,11 +173,12 @@ def test_analysis_hands_detectors_the_statistics_inspection_does_not_change(monk
     the same as from a bare engine that bypasses every flow; with no detector asking, none are kept."""
     got: list[FlowStats] = []
 
-    def stats_plugin(context: DetectorContext) -> DetectorPlugin:
-        return DetectorPlugin("stats-probe", flow_stats_observers=[lambda flow, stats: got.append(stats)])
+    def stats_setup(context: DetectorContext, options: NoOptions) -> DetectorParts:
+        return DetectorParts(flow_stats_observers=[lambda flow, stats: got.append(stats)])
 
     path = RECORDINGS / "xmrig-6.16.0-cryptonote-tls.pcapng"
-    monkeypatch.setattr(pipeline, "PLUGINS", (*pipeline.PLUGINS, stats_plugin))
+    probe = Detector("stats-probe", NoOptions, stats_setup)
+    monkeypatch.setattr(pipeline, "DETECTORS", (*pipeline.DETECTORS, probe))
     analyse(path)
     finals, checkpoints = collect(path)
     assert [s for s in got if not s.final] == checkpoints

@@ -19,7 +19,7 @@ from typing import Any
 
 from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.encrypted import chia, evidence
 from minerwatch.encrypted.flowstats import FlowStats, for_flows
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
@@ -27,8 +27,9 @@ from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
 from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
 from minerwatch.encrypted.periodicity import periodicity
+from minerwatch.flows.analyzers import FlowEndObserver, StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
-from minerwatch.flows.opening import NOT_HTTP, takes
+from minerwatch.flows.opening import NOT_HTTP
 
 TLS_HANDSHAKE = b"\x16\x03"
 MAX_FLOWS = 100_000  # TLS flows followed at once (the oldest dropped first, counted)
@@ -91,7 +92,6 @@ class EncryptedMiningDetector:
         self.chia = chia.ChiaHosts()
         self.stats = EncryptedStats()
 
-    @takes(NOT_HTTP)
     def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HandshakeReader | None:
         if not (to_server and first.startswith(TLS_HANDSHAKE)):
             return None
@@ -277,7 +277,7 @@ def _tls(facts: TlsFacts) -> dict[str, Any]:
     }
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     try:
         model = load_model()
     except ModelError:  # a package without its model file: the model's evidence is missing, said in stats
@@ -288,11 +288,13 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
     def flow_stats(flow: Flow, stats: FlowStats) -> None:
         detector.flow_stats(flow, stats)
 
-    return DetectorPlugin(
-        name="encrypted",
-        stream_factories=[detector.stream],
-        flow_end_observers=[detector.flow_end],
+    return DetectorParts(
+        stream_factories=[StreamFactory(detector.stream, NOT_HTTP)],
+        flow_end_observers=[FlowEndObserver(detector.flow_end)],
         flow_stats_observers=[flow_stats],
         finish=detector.finish,
         stats=detector.counters,
     )
+
+
+DETECTOR = Detector("encrypted", NoOptions, setup)

@@ -18,12 +18,13 @@ from typing import Any
 
 from minerwatch.correlate.observations import IntelObservation
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.events import Event, event_time
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.analyzers import DatagramFactory, StreamFactory
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import NOT_HTTP, Opening, opening, takes
+from minerwatch.flows.opening import NOT_HTTP, Opening, opening
 from minerwatch.intel import DnsCache, Hit, IntelMatcher
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
@@ -58,7 +59,7 @@ def _host_name(host: bytes) -> str:
     return host.decode("latin-1").rsplit(":", 1)[0] if not host.startswith(b"[") else ""
 
 
-class IntelDetector:
+class IntelDetector(HttpConsumer):
     def __init__(self, ctx: DetectorContext, matcher: IntelMatcher) -> None:
         self.ctx = ctx
         self.matcher = matcher
@@ -104,7 +105,8 @@ class IntelDetector:
             hits += self.matcher.match_ja4(hello.ja4, ts)
         self._alert(info, ts, hits, "tls client hello")
 
-    def http_interest(self) -> HttpInterest:
+    @property
+    def interest(self) -> HttpInterest:
         """Requests whose Host or User-Agent is an indicator (expiry left to the exact check)."""
         return HttpInterest(request_filter=self._head_has_indicator)
 
@@ -368,17 +370,12 @@ class TlsClientHello:
         """Nothing pending."""
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     detector = IntelDetector(ctx, IntelMatcher.load(ctx.options.intel_db))
 
-    def dns_udp(info: FlowInfo) -> DnsDatagrams | None:
-        return (
-            DnsDatagrams(detector, info)
-            if info.server_port in DNS_PORTS or info.client_port in DNS_PORTS
-            else None
-        )
+    def dns_udp(info: FlowInfo) -> DnsDatagrams:
+        return DnsDatagrams(detector, info)
 
-    @takes(NOT_HTTP)  # DNS over TCP is chosen by port, unless it opens with a whole HTTP request line
     def streams(info: FlowInfo, first: bytes, to_server: bool) -> DnsOverTcp | TlsClientHello | None:
         if info.server_port in DNS_PORTS:
             return DnsOverTcp(detector, info) if opening(first) is not Opening.HTTP else None
@@ -386,10 +383,10 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
             return TlsClientHello(detector, info, to_server)
         return None
 
-    return DetectorPlugin(
-        name="intel",
-        stream_factories=[streams],
-        datagram_factories=[dns_udp],
+    return DetectorParts(
+        # DNS over TCP is chosen by port, unless it opens with a whole HTTP request line
+        stream_factories=[StreamFactory(streams, NOT_HTTP)],
+        datagram_factories=[DatagramFactory(dns_udp, DNS_PORTS)],
         http_consumers=[detector],
         flow_start_observers=[detector.flow_start],
         event_observers=[detector.event],
@@ -397,3 +394,6 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
         stats=detector.counters,
         reload=detector.reload,
     )
+
+
+DETECTOR = Detector("intel", NoOptions, setup)

@@ -19,9 +19,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import orjson
 
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.pool_behaviour import Channel, PoolBehaviourDetector, make_detector
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.identity import validate_wallet
@@ -55,7 +55,7 @@ class _FlowState:
     websocket: bool = False
 
 
-class MiningHttpConsumer:
+class MiningHttpConsumer(HttpConsumer):
     """An HttpConsumer: turns mining JSON-RPC in HTTP and WebSocket messages into pool behaviours."""
 
     def __init__(self, detector: PoolBehaviourDetector, stats: HttpMiningStats) -> None:
@@ -67,7 +67,8 @@ class MiningHttpConsumer:
         """A connection that carried pool protocol is evidence to its end, like a Stratum flow."""
         return flow.flow_id in self._flows
 
-    def http_interest(self) -> HttpInterest:
+    @property
+    def interest(self) -> HttpInterest:
         """Pool protocol over HTTP is POSTed (getwork, getblocktemplate, eth_getWork) or upgraded to a
         WebSocket: the gate hands both over itself; a plain GET and its answer say nothing here."""
         return HttpInterest()
@@ -271,7 +272,10 @@ def _basic_auth(header: bytes | None) -> tuple[str, str | None, None] | None:
     return (user, password or None, None) if user else None
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = HttpMiningStats()
     consumer = MiningHttpConsumer(make_detector(ctx), stats)
-    return DetectorPlugin(name="mining_http", http_consumers=[consumer], stats=lambda: vars(stats).copy())
+    return DetectorParts(http_consumers=[consumer], stats=lambda: vars(stats).copy())
+
+
+DETECTOR = Detector("mining_http", NoOptions, setup)

@@ -16,7 +16,7 @@ from typing import Any
 
 from minerwatch.correlate.observations import Behaviour, BehaviourObservation
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.mining_identity import (
     agent_fields,
     job_algorithm,
@@ -24,8 +24,9 @@ from minerwatch.detectors.mining_identity import (
     normalised_algorithms,
 )
 from minerwatch.events import Event, EventFactory
+from minerwatch.flows.analyzers import StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
-from minerwatch.flows.opening import Opening, opening, takes
+from minerwatch.flows.opening import Opening, opening
 from minerwatch.identity import WalletInfo
 from minerwatch.protocols.mining import (
     Difficulty,
@@ -311,14 +312,15 @@ def looks_like_json(data: bytes) -> bool:
     return b"\n{" in head and opening(head) is Opening.OTHER
 
 
-def pool_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: PoolProtocolStats):
-    """StreamFactory for flows whose first bytes look like JSON lines."""
+def pool_analyzer_factory(
+    detector: PoolBehaviourDetector, depth: int, stats: PoolProtocolStats
+) -> StreamFactory:
+    """Flows whose first bytes look like JSON lines."""
 
-    @takes(Opening.OTHER)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> PoolStreamAnalyzer | None:
         return PoolStreamAnalyzer(detector, info, depth, stats) if looks_like_json(first) else None
 
-    return make
+    return StreamFactory(make, Opening.OTHER)
 
 
 def make_detector(ctx: DetectorContext) -> PoolBehaviourDetector:
@@ -326,11 +328,13 @@ def make_detector(ctx: DetectorContext) -> PoolBehaviourDetector:
     return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe)
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = PoolProtocolStats()
     detector = make_detector(ctx)
-    return DetectorPlugin(
-        name="pool_protocols",
+    return DetectorParts(
         stream_factories=[pool_analyzer_factory(detector, ctx.options.stream_depth, stats)],
         stats=lambda: vars(stats).copy(),
     )
+
+
+DETECTOR = Detector("pool_protocols", NoOptions, setup)

@@ -13,13 +13,14 @@ from typing import Any
 
 from minerwatch.correlate.verdicts import wallet_dict
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.indicator_scan import Indicator, scan
 from minerwatch.events import Event, EventFactory
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.analyzers import StreamFactory
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest, looks_binary
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import Opening, opening, takes
+from minerwatch.flows.opening import Opening, opening
 from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.websocket import Message
@@ -36,7 +37,7 @@ class IndicatorStats:
     indicators: int = 0
 
 
-class PoolIndicatorScanner:
+class PoolIndicatorScanner(HttpConsumer):
     def __init__(self, events: EventFactory, emit: Any, stats: IndicatorStats) -> None:
         self.events = events
         self.emit = emit
@@ -77,7 +78,8 @@ class PoolIndicatorScanner:
         return self.events.make("mining", ts, body, flow)
 
     # HttpConsumer
-    def http_interest(self) -> HttpInterest:
+    @property
+    def interest(self) -> HttpInterest:
         return HttpInterest(text_bodies=True)
 
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> int:
@@ -103,9 +105,9 @@ class PoolIndicatorScanner:
     def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
         self._seen.pop(flow.flow_id, None)
 
-    @takes(Opening.OTHER)  # TLS and SSH are ciphertext past their first lines; HTTP is scanned per message
     def first_bytes(self, info: FlowInfo, first: bytes, to_server: bool) -> None:
-        """A StreamFactory that never takes the flow: it only scans the first payload it is shown."""
+        """A stream factory that never takes the flow: it only scans the first payload it is shown (of
+        OTHER openings: TLS and SSH are ciphertext past their first lines; HTTP is scanned per message)."""
         if (
             opening(first) is not Opening.OTHER
             or looks_like_http_request(first)
@@ -123,12 +125,14 @@ def _dialect(found: Indicator) -> str:
     return "stratum-v2" if found.text.lower().startswith("stratum2") else "stratum"
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = IndicatorStats()
     scanner = PoolIndicatorScanner(ctx.events, ctx.emit, stats)
-    return DetectorPlugin(
-        name="pool_indicators",
-        stream_factories=[scanner.first_bytes],
+    return DetectorParts(
+        stream_factories=[StreamFactory(scanner.first_bytes, Opening.OTHER)],
         http_consumers=[scanner],
         stats=lambda: vars(stats).copy(),
     )
+
+
+DETECTOR = Detector("pool_indicators", NoOptions, setup)

@@ -22,9 +22,10 @@ from typing import Any
 from minerwatch.correlate.observations import StageObservation
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts
 from minerwatch.detectors.windows import WindowTable
 from minerwatch.events import Event, EventFactory, iso_timestamp
+from minerwatch.flows.analyzers import FlowEndObserver
 from minerwatch.flows.info import ip_text
 
 TCP_SYN = 0x02
@@ -159,10 +160,11 @@ class ScanDetector:
             )
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    detector = ScanDetector(ctx.events, ctx.emit, ctx.incidents.observe, ctx.options.scan)
-    return DetectorPlugin(
-        name="scan",
-        flow_end_observers=[detector.flow_ended],
-        stats=lambda: dict(detector.stats),
+def setup(ctx: DetectorContext, options: ScanConfig) -> DetectorParts:
+    detector = ScanDetector(ctx.events, ctx.emit, ctx.incidents.observe, options)
+    return DetectorParts(
+        flow_end_observers=[FlowEndObserver(detector.flow_ended)], stats=lambda: dict(detector.stats)
     )
+
+
+DETECTOR = Detector("scan", ScanConfig, setup)

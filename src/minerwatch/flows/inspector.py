@@ -7,7 +7,7 @@ that has found what it looks for (a pool protocol) keeps the flow inspected to i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 
 from minerwatch.decode import Flow, GateConfig, HttpGate
@@ -23,9 +23,10 @@ from minerwatch.flows.analyzers import (
     StreamFactory,
 )
 from minerwatch.flows.defrag import Defragmenter
-from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer
+from minerwatch.flows.http import HttpStreamAnalyzer
+from minerwatch.flows.http_inspection import HttpInspection
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import KINDS, Opening, opening, openings_of
+from minerwatch.flows.opening import KINDS, Opening, opening
 from minerwatch.flows.reassembly import MASK, ReassemblyBudget, StreamReassembler
 
 TCP_SYN = 0x02
@@ -60,18 +61,6 @@ class GatedHttp:
     analyzer: HttpStreamAnalyzer
 
 
-@dataclass(frozen=True)
-class HttpGating:
-    """What the inspector needs to gate HTTP connections: the gate's configuration, the HTTP stream
-    factory (the one that takes HTTP openings), how to make the Python analyser that takes a connection
-    over, and the HTTP counters they share."""
-
-    config: GateConfig
-    factory: StreamFactory
-    analyzer: Callable[[FlowInfo], HttpStreamAnalyzer]
-    stats: HttpStats
-
-
 @dataclass
 class UdpSession:
     info: FlowInfo
@@ -84,32 +73,33 @@ class Inspector:
 
     def __init__(
         self,
-        stream_factories: list[StreamFactory],
-        datagram_factories: list[DatagramFactory] = (),  # type: ignore[assignment]
-        flow_end_observers: list[FlowEndObserver] = (),  # type: ignore[assignment]
-        flow_start_observers: list[FlowStartObserver] = (),  # type: ignore[assignment]
-        expected_flows: list[ExpectedFlows] = (),  # type: ignore[assignment]
-        http_gate: HttpGating | None = None,
+        stream_factories: Sequence[StreamFactory],
+        datagram_factories: Sequence[DatagramFactory] = (),
+        flow_end_observers: Sequence[FlowEndObserver] = (),
+        flow_start_observers: Sequence[FlowStartObserver] = (),
+        expected_flows: Sequence[ExpectedFlows] = (),
+        http: HttpInspection | None = None,
         reassembly_memcap: int = reassembly.DEFAULT_MEMCAP,
         defrag_memcap: int = defrag.DEFAULT_MEMCAP,
     ) -> None:
-        self.stream_factories = list(stream_factories)
+        # The HTTP parse comes last: detectors that read a protocol over HTTP's port see the flow first.
+        self.stream_factories = [*stream_factories, *([http.factory] if http and http.consumers else [])]
         # The factories worth asking about a flow, by what its stream opens with (flows/opening.py).
         self.factories_by_opening = {
-            kind: [f for f in self.stream_factories if kind & openings_of(f)] for kind in KINDS
+            kind: [f for f in self.stream_factories if kind & f.openings] for kind in KINDS
         }
         self.expected_flows = list(expected_flows)
         self.datagram_factories = list(datagram_factories)
-        self.flow_end_observers = [o for o in flow_end_observers if not hasattr(o, "server_ports")]
-        self.flow_end_observers_by_port: dict[int, list[FlowEndObserver]] = {}
+        self.flow_end_observers = [o.observe for o in flow_end_observers if o.ports is None]
+        self.flow_end_observers_by_port: dict[int, list[Callable[[Flow, str], None]]] = {}
         for observer in flow_end_observers:
-            for port in getattr(observer, "server_ports", ()):
-                self.flow_end_observers_by_port.setdefault(port, []).append(observer)
+            for port in observer.ports or ():
+                self.flow_end_observers_by_port.setdefault(port, []).append(observer.observe)
         self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
         self.reassembly = ReassemblyBudget(reassembly_memcap)  # shared by all TCP streams
         self.defrag = Defragmenter(memcap=defrag_memcap)
-        self.http = http_gate  # None: every HTTP connection is parsed in Python
+        self.http = http if http is not None and http.config is not None else None  # None: no gate
 
     def ip_fragment(self, ts: float, packet: bytes) -> bytes | None:
         return self.defrag.add(ts, packet)
@@ -119,12 +109,14 @@ class Inspector:
             observer(flow)
         if flow.proto == 6:
             return
-        info = FlowInfo(flow) if self.datagram_factories else None
-        analyzers = [a for f in self.datagram_factories if (a := f(info))] if info else []  # type: ignore[arg-type]
-        if analyzers:
-            flow.state = UdpSession(info, analyzers)  # type: ignore[arg-type]
-        else:
-            self._bypass(flow)
+        ports = (flow.server_port, flow.client_port)
+        factories = [f for f in self.datagram_factories if f.ports is None or not f.ports.isdisjoint(ports)]
+        if factories:
+            info = FlowInfo(flow)
+            if analyzers := [a for f in factories if (a := f.make(info))]:
+                flow.state = UdpSession(info, analyzers)
+                return
+        self._bypass(flow)
 
     def udp_datagram(self, flow: Flow, ts: float, to_server: bool, payload: bytes) -> None:
         session: UdpSession = flow.state
@@ -169,19 +161,22 @@ class Inspector:
 
     def _analyzers_for(self, info: FlowInfo, first: bytes, to_server: bool) -> list[StreamAnalyzer]:
         """The analysers that take a flow whose stream starts with `first` (asked once per flow)."""
-        expected = [e.factory for e in self.expected_flows if e.pending]
-        factories = self.factories_by_opening[opening(first)]
-        return [
-            a for f in (expected + factories if expected else factories) if (a := f(info, first, to_server))
+        port = info.server_port
+        makers = [
+            f.make for f in self.factories_by_opening[opening(first)] if f.ports is None or port in f.ports
         ]
+        if any(e.pending for e in self.expected_flows):
+            makers = [e.make for e in self.expected_flows if e.pending] + makers
+        return [a for make in makers if (a := make(info, first, to_server))]
 
-    def engine_gate(self) -> tuple[GateConfig, tuple[Sized, ...]] | None:
+    def engine_gate(self) -> tuple[GateConfig | None, tuple[Sized, ...]]:
         """What the engine needs to gate a connection itself when its first payload is the client's whole
-        request line (Engine.first_request_gate), or None. Only when the HTTP factory alone takes HTTP
-        openings: then tcp_segment would gate such a flow just the same, with several Python calls per
-        flow. Not while an expected flow is pending (its factory is asked about every flow)."""
+        request line (Engine's first_request_gate and gate_blockers); no configuration: it does not. Only
+        when the HTTP factory alone takes HTTP openings: then tcp_segment would gate such a flow just the
+        same, with several Python calls per flow. Not while an expected flow is pending (its factory is
+        asked about every flow)."""
         if self.http is None or self.factories_by_opening[Opening.HTTP] != [self.http.factory]:
-            return None
+            return None, ()
         return self.http.config, tuple(e.pending for e in self.expected_flows)
 
     def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> bool:

@@ -9,11 +9,11 @@ without payload, at the cost of one dict lookup per ended flow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig, CampaignTracker
 from minerwatch.detectors.bruteforce.http import HttpLogins
 from minerwatch.detectors.bruteforce.sessions import (
@@ -28,12 +28,12 @@ from minerwatch.detectors.bruteforce.sessions import (
     TelnetSession,
 )
 from minerwatch.errors import UsageError
-from minerwatch.flows.analyzers import to_ports
+from minerwatch.flows.analyzers import FlowEndObserver, StreamFactory
 from minerwatch.flows.info import FlowInfo, ip_text
-from minerwatch.flows.opening import KINDS, Opening, opening, takes
+from minerwatch.flows.opening import KINDS, Opening, opening
 from minerwatch.protocols import postgres, tds
 
-__all__ = ["DEFAULT_PORTS", "SESSIONS", "BruteForceConfig", "BruteForceSettings", "plugin"]
+__all__ = ["DEFAULT_PORTS", "DETECTOR", "SESSIONS", "BruteForceConfig", "BruteForceSettings"]
 
 # A login session opens with its own protocol: TLS on a watched port hides the login, and HTTP logins are
 # read from the shared HTTP parse.
@@ -87,16 +87,15 @@ SESSIONS: Mapping[str, type[LoginSession]] = {
 
 @dataclass(frozen=True)
 class BruteForceSettings:
-    """What AnalysisOptions.bruteforce may hold: thresholds and the watched ports."""
+    """The detector's options: thresholds and the watched ports."""
 
     campaigns: BruteForceConfig = field(default_factory=BruteForceConfig)
     ports: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_PORTS))
 
 
-def session_factory(ports: Mapping[int, str], tracker: CampaignTracker, depth: int):
-    """StreamFactory: a login session for flows to a watched port that speak its protocol."""
+def session_factory(ports: Mapping[int, str], tracker: CampaignTracker, depth: int) -> StreamFactory:
+    """A login session for flows to a watched port that speak its protocol."""
 
-    @takes(SESSION_OPENINGS)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> LoginSession | None:
         service = ports.get(info.server_port)
         if service is None or opening(first) not in SESSION_KINDS or not _speaks(service, first, to_server):
@@ -105,23 +104,21 @@ def session_factory(ports: Mapping[int, str], tracker: CampaignTracker, depth: i
         session.encrypted_login = tracker.encrypted_login
         return session
 
-    return make
+    return StreamFactory(make, SESSION_OPENINGS, frozenset(ports))
 
 
-def connection_counter(ports: Mapping[int, str], tracker: CampaignTracker) -> Callable[[Flow, str], None]:
-    """FlowEndObserver: every TCP connection to a watched port, whatever it carried."""
+def connection_counter(ports: Mapping[int, str], tracker: CampaignTracker) -> FlowEndObserver:
+    """Every TCP connection to a watched port, whatever it carried."""
 
-    @to_ports(ports)
     def observe(flow: Flow, reason: str) -> None:
         if flow.proto == 6:
             service = ports[flow.server_port]
             tracker.connection((ip_text(flow.client_addr), ip_text(flow.server_addr), service))
 
-    return observe
+    return FlowEndObserver(observe, frozenset(ports))
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    settings: BruteForceSettings = ctx.options.bruteforce
+def setup(ctx: DetectorContext, settings: BruteForceSettings) -> DetectorParts:
     unknown = sorted(set(settings.ports.values()) - set(SESSIONS))
     if unknown:
         known = ", ".join(SESSIONS)
@@ -129,11 +126,13 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
     tracker = CampaignTracker(
         ctx.events, ctx.emit, settings.campaigns, ctx.options.show_secrets, ctx.incidents.observe
     )
-    return DetectorPlugin(
-        name="bruteforce",
+    return DetectorParts(
         stream_factories=[session_factory(settings.ports, tracker, ctx.options.stream_depth)],
         flow_end_observers=[connection_counter(settings.ports, tracker)],
         http_consumers=[HttpLogins(tracker.attempt)],
         finish=tracker.finish,
         stats=lambda: dict(tracker.stats),
     )
+
+
+DETECTOR = Detector("bruteforce", BruteForceSettings, setup)
