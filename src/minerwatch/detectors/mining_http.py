@@ -28,13 +28,13 @@ from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, Response
 from minerwatch.protocols.mining import Job, Login, MiningMessage, PoolSession, Redirect, Reply
 from minerwatch.protocols.mining.coinhive import CoinHiveSession, is_coinhive
+from minerwatch.protocols.mining.dialects import HTTP_NAMES
 from minerwatch.protocols.mining.obfuscated import SNIFF_BYTES, sniff
 from minerwatch.protocols.websocket import Message
 
 MAX_BODY = 256 * 1024  # JSON-RPC mining bodies are small; a getblocktemplate answer can reach ~100 KiB
 MAX_LOGINS = 8  # distinct credentials remembered per flow
 WALLET_KEYS = ("miner", "wallet", "address", "user", "login", "worker")
-HTTP_DIALECTS = {"eth-proxy": "eth-getwork"}  # the same JSON over HTTP is Ethereum's own getWork
 
 
 @dataclass
@@ -207,7 +207,7 @@ def _json_objects(body: bytes, stats: HttpMiningStats) -> tuple[list[dict[str, A
 
 def _relabel(messages: list[MiningMessage]) -> None:
     for message in messages:
-        message.dialect = HTTP_DIALECTS.get(message.dialect, message.dialect)
+        message.dialect = HTTP_NAMES.get(message.dialect, message.dialect)
 
 
 def _host(head: Request) -> str | None:

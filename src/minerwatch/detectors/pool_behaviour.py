@@ -40,14 +40,11 @@ from minerwatch.protocols.mining import (
     Reply,
     Submit,
 )
+from minerwatch.protocols.mining.dialects import LOGIN_REGISTERS
 
 # JSON lines without a single pool message before a flow is given up (a mid-session pickup shows a job
 # or share within a few lines; subscribe/login come first in a whole session).
 MAX_OTHER_LINES = 64
-# Dialects with no separate subscribe: their login is also the registration.
-LOGIN_REGISTERS = frozenset(
-    {"cryptonote", "eth-proxy", "eth-getwork", "getwork", "getblocktemplate", "coinhive"}
-)
 
 
 @dataclass(frozen=True, slots=True)
