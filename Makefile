@@ -29,6 +29,7 @@ demo: $(BIN)/minerwatch
 lint: $(BIN)/minerwatch
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 # Install, lint, run every test (the public corpus in ../shared/corpus is used when present).
 test: lint

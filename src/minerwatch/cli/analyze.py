@@ -7,6 +7,7 @@ import os
 import stat
 import sys
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -29,7 +30,7 @@ from minerwatch.errors import OutputError
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.report import ReportBuilder
 from minerwatch.output.terminal import visible
-from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.pipeline import Analysis, AnalysisOptions, EventSink
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -218,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         refuse_input_as_output(args.report, args.captures)  # written at the end: checked now
     with ExitStack() as stack:
-        sinks = [
+        sinks: list[EventSink] = [
             digest,
             *([report] if report else []),
             *event_sinks(stack, args.output, args.json, args.captures),
@@ -237,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         ) as progress:
             for path in args.captures:
                 task = progress.add_task(escape(visible(path.name or str(path))), total=_size(path))
-                analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
+                analysis.feed_file(path, partial(progress.advance, task))
         result = analysis.finish()
     out = sys.stderr if args.json else sys.stdout
     try:

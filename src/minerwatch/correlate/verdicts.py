@@ -127,8 +127,8 @@ class PoolEvidence:
             self.last[obs.behaviour] = obs.ts
             if obs.registers:
                 self.last[Behaviour.REGISTRATION] = obs.ts
-            times = [self.last.get(b) for b in STAGE1_TRIGGERS]
-            if all(t is not None for t in times) and max(times) - min(times) <= policy.window:  # type: ignore[type-var]
+            times = [t for b in STAGE1_TRIGGERS if (t := self.last.get(b)) is not None]
+            if len(times) == len(STAGE1_TRIGGERS) and max(times) - min(times) <= policy.window:
                 self.stages.add(1)
 
     def confidence(self) -> float:

@@ -224,7 +224,7 @@ def _login(head: Request, dialect: str) -> Login | None:
     agent = agent_header[:256].decode("latin-1") if agent_header else None
     announced = b" ".join(head.headers.get_all(b"x-mining-extensions"))[:512].replace(b",", b" ")
     extensions = tuple(t.decode("latin-1")[:32] for t in announced.split()[:16])
-    found = _url_wallet(head.target[:2048].decode("latin-1"))
+    found: tuple[str, str | None, str | None] | None = _url_wallet(head.target[:2048].decode("latin-1"))
     method = "url"
     if found is None:
         found = _basic_auth(head.headers.get(b"authorization"))

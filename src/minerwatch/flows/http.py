@@ -147,22 +147,22 @@ class HttpStreamAnalyzer:
                     message.request = self.unanswered.pop(0)
             self.current[from_client] = message
         elif isinstance(event, Data):
-            message = self.current[from_client]
-            if message is not None:
-                self._hold(message, event.data)
-                if message.body_wanted is None:
-                    self._ask_consumers(message)
+            current = self.current[from_client]
+            if current is not None:
+                self._hold(current, event.data)
+                if current.body_wanted is None:
+                    self._ask_consumers(current)
         elif isinstance(event, EndOfMessage):
-            message = self.current[from_client]
-            if message is not None:
-                message.end = event
-                self._dispatch(from_client, message)
+            current = self.current[from_client]
+            if current is not None:
+                current.end = event
+                self._dispatch(from_client, current)
         elif isinstance(event, Upgrade):
             if event.protocol == b"websocket" and self.last_response is not None:
                 if self.websocket is None:
                     self.websocket = {}
                     self.stats.websocket_flows += 1
-                side = "client" if from_client else "server"
+                side: Side = "client" if from_client else "server"
                 self.websocket[from_client] = WebSocketParser.from_handshake(self.last_response, side)
                 if event.leftover:
                     self._websocket(from_client, event.leftover, ts)

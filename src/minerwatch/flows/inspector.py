@@ -138,8 +138,8 @@ class Inspector:
                 if not analyzers:
                     self._bypass(flow)
                     return
-                if self._gateable(analyzers, to_server):
-                    self._gate(flow, info, analyzers[0], ts, seq, flags, payload)  # type: ignore[arg-type]
+                if (http := self._gateable(analyzers, to_server)) is not None:
+                    self._gate(flow, info, http, ts, seq, flags, payload)
                     return
             session = flow.state = self._tcp_session(info, analyzers)
             for direction, isn in ((True, flow.isn_toserver), (False, flow.isn_toclient)):
@@ -179,14 +179,11 @@ class Inspector:
             return None, ()
         return self.http.config, tuple(e.pending for e in self.expected_flows)
 
-    def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> bool:
-        """An HTTP connection that starts with a request and that no other analyser reads."""
-        return (
-            self.http is not None
-            and to_server
-            and len(analyzers) == 1
-            and isinstance(analyzers[0], HttpStreamAnalyzer)
-        )
+    def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> HttpStreamAnalyzer | None:
+        """The HTTP analyser of a connection that starts with a request and that no other analyser reads."""
+        if self.http is None or not to_server or len(analyzers) != 1:
+            return None
+        return analyzers[0] if isinstance(analyzers[0], HttpStreamAnalyzer) else None
 
     def _gate(
         self,
@@ -199,7 +196,8 @@ class Inspector:
         data: bytes,
     ) -> None:
         """Let the compiled gate frame the connection from its first request on."""
-        gate = flow.gate = HttpGate(self.http.config, seq, flow.isn_toclient)  # type: ignore[union-attr]
+        assert self.http is not None and self.http.config is not None  # _gateable said so
+        gate = flow.gate = HttpGate(self.http.config, seq, flow.isn_toclient)
         flow.state = GatedHttp(info, analyzer)
         verdict = gate.feed(True, seq, flags, data)
         if verdict == BYPASS:
@@ -211,7 +209,8 @@ class Inspector:
         """The gate met a message some detector may want: the Python side goes on from the message
         boundaries the gate gives, as if it had read the connection from the start."""
         gated = self._gated(flow)
-        gate: HttpGate = flow.gate
+        gate = flow.gate
+        assert gate is not None  # the engine calls this for gated flows only
         flow.gate = None
         (client_seq, client), server = gate.pending()
         self._gate_ended(gate, handover=True)
@@ -225,11 +224,12 @@ class Inspector:
         for to_server, data in ((True, client), (False, server[1] if server else b"")):
             stream = session.streams[to_server]
             if data and flow.state is session:
-                delivered, gap = stream.segment(stream.next_seq, data)  # type: ignore[arg-type]
+                delivered, gap = stream.segment(stream.next_seq, data)  # type: ignore[arg-type]  # set by syn()
                 self._data(flow, session, to_server, delivered, gap, ts)
 
     def gate_bypass(self, flow: Flow) -> None:
         """The gate read past the inspection depth: like a Python analyser past it, the flow is bypassed."""
+        assert flow.gate is not None  # the engine calls this for gated flows only
         self._gate_ended(flow.gate, engine_only=flow.state is None)
         flow.gate = None
         self._bypass(flow)
@@ -238,13 +238,16 @@ class Inspector:
         """The Python side of a gated flow; made now if the engine gated the flow at its first payload."""
         if flow.state is None:
             info = FlowInfo(flow)
-            return GatedHttp(info, self.http.analyzer(info))  # type: ignore[union-attr]
-        return flow.state  # type: ignore[no-any-return]
+            assert self.http is not None  # only gated flows get here
+            return GatedHttp(info, self.http.analyzer(info))
+        gated: GatedHttp = flow.state
+        return gated
 
     def _gate_ended(self, gate: HttpGate, handover: bool = False, engine_only: bool = False) -> None:
         """Add what the gate read to the counters the Python side keeps (once per gated flow);
         `engine_only`: the engine gated the flow and no analyser was ever made for it (which counts)."""
-        http = self.http.stats  # type: ignore[union-attr]
+        assert self.http is not None  # only gated flows get here
+        http = self.http.stats
         http.flows_gated += 1
         http.handovers += handover
         http.flows += engine_only
@@ -280,7 +283,7 @@ class Inspector:
             self._bypass(flow)
             return
         if skips and all(skips):
-            self._skip(flow, session, to_server, min(skips), ts)  # type: ignore[type-var]
+            self._skip(flow, session, to_server, min(n or 0 for n in skips), ts)  # all are > 0 here
 
     def _skip(self, flow: Flow, session: TcpSession, to_server: bool, n: int, ts: float) -> None:
         """No analyser wants the next `n` bytes of this direction: the hot path drops them."""

@@ -205,7 +205,7 @@ def _implant(
     flow: FlowLike, ts: float, transfer: Transfer, carved: CarvedFile, matches: list[YaraMatch], event_id: int
 ) -> StageObservation:
     """A file YARA or the indicator scan flagged, as an implant download to the host that received it."""
-    levels = [LEVEL.get(m.meta.get("severity"), 0.6) for m in matches]  # type: ignore[call-overload]
+    levels = [LEVEL.get(s, 0.6) if isinstance(s := m.meta.get("severity"), int) else 0.6 for m in matches]
     confidences = [_confidence(m.meta.get("confidence")) for m in matches]
     app = transfer.app.get("http") or {}
     return StageObservation(
