@@ -18,6 +18,7 @@ from minerwatch.capture.writer import PcapWriter, TcpConversation
 from minerwatch.decode import Engine, Flow
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.encrypted.flowstats import FlowStats, attach
+from minerwatch.flows.analyzers import FlowEndObserver
 from minerwatch.flows.inspector import Inspector
 
 RECORDINGS = Path(__file__).parents[1] / "fixtures" / "recordings"
@@ -131,7 +132,9 @@ def test_http_flows_keep_no_statistics_and_engine_without_hook_keeps_none() -> N
     engine = Engine(Inspector([]))
     attach(engine, [lambda flow, stats: seen.append(stats)])
     flows: list[Flow] = []
-    plain = Engine(Inspector([], flow_end_observers=[lambda flow, reason: flows.append(flow)]))
+    plain = Engine(
+        Inspector([], flow_end_observers=[FlowEndObserver(lambda flow, reason: flows.append(flow))])
+    )
     for ts, frame in http.packets + tls.packets:
         engine.feed_pcap(_record(ts, frame), False, False, 1)
         plain.feed_pcap(_record(ts, frame), False, False, 1)

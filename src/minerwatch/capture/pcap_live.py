@@ -87,7 +87,8 @@ class PcapSource:
     def _packet(self, user: object, header: ctypes._Pointer[PacketHeader], data: object) -> None:
         h = header.contents
         self._batch += RECORD.pack(h.sec & 0xFFFFFFFF, h.frac, h.caplen, h.len)
-        self._batch += ctypes.string_at(data, h.caplen)  # type: ignore[call-overload]
+        # libpcap's packet pointer, which the callback's signature types as a plain object
+        self._batch += ctypes.string_at(data, h.caplen)  # type: ignore[arg-type]
 
     def read(self, engine: Engine) -> int:
         """Hand every packet libpcap has ready to `engine`; the number of packets."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from minerwatch.decode import Engine, Flow
 
@@ -94,6 +94,7 @@ class FlowStats:
     def of(cls, flow: Flow, reason: str | None) -> FlowStats:
         """Snapshot of a flow whose engine keeps statistics (flow.stats is not None)."""
         acc = flow.stats
+        assert acc is not None  # only flows the engine keeps statistics for are reported
         return cls(
             flow.flow_id,
             flow.client_port,
@@ -108,7 +109,7 @@ class FlowStats:
         )
 
 
-def _direction(raw: tuple) -> DirectionStats:  # type: ignore[type-arg]
+def _direction(raw: tuple[Any, ...]) -> DirectionStats:
     payload, pushes, bursts, sizes, gaps, burst_gaps = raw
     return DirectionStats(
         payload, pushes, Summary.of(*sizes), Summary.of(*gaps), bursts, Summary.of(*burst_gaps)
