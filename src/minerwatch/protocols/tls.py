@@ -355,8 +355,8 @@ class _HelloParser(Generic[Hello]):
         self._stop(State.DONE, None)
         return hello
 
-    def _stop(self, state: State, error: str | None) -> ClientHello | None:
-        """Stop parsing for good; returns None (no ClientHello), for `return self._stop(...)`."""
+    def _stop(self, state: State, error: str | None) -> Hello | None:
+        """Stop parsing for good; returns None (no hello), for `return self._stop(...)`."""
         self.state = state
         self.error = error
         self._records.clear()
