@@ -9,10 +9,10 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from minerwatch.decode._httpgate import BYPASS, CONSUMED, HANDOVER, HANDOVER_BEFORE
 
 from minerwatch.capture.writer import TcpConversation
 from minerwatch.decode import GateConfig, HttpGate
+from minerwatch.decode._httpgate import BYPASS, CONSUMED, HANDOVER, HANDOVER_BEFORE
 from minerwatch.detectors.files.http import IMPLANT_CATEGORIES
 from minerwatch.detectors.files.magic import signatures
 from minerwatch.flows.analyzers import StreamFactory

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minerwatch.decode._httpgate import starts_with_request_line
 
 from minerwatch.decode import Flow
+from minerwatch.decode._httpgate import starts_with_request_line
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.opening import KINDS, Opening, opening
 from minerwatch.pipeline import Analysis, AnalysisOptions

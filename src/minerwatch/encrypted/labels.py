@@ -63,7 +63,7 @@ class Labels:
 
     def __init__(self, rules: list[LabelRule]) -> None:
         self.rules = rules
-        self.exact = {}
+        self.exact: dict[tuple[str, str, int, str, int], LabelRule] = {}
         self.partial: dict[str, list[LabelRule]] = {}
         for rule in rules:
             key = rule.exact
@@ -96,7 +96,7 @@ def read_labels(path: Path) -> Labels:
     return Labels(rules)
 
 
-def _rows(reader: csv.DictReader, path: Path):  # type: ignore[type-arg]
+def _rows(reader: csv.DictReader[str], path: Path):
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
     if missing:
         raise UsageError(f"labels {path}: header lacks {', '.join(missing)}")

@@ -58,7 +58,12 @@ class _Flat:
 
     @classmethod
     def of(cls, trees: Sequence[Tree]) -> _Flat:
-        roots, feature, threshold, left, right, value = [], [], [], [], [], []
+        roots: list[int] = []
+        feature: list[int] = []
+        threshold: list[float] = []
+        left: list[int] = []
+        right: list[int] = []
+        value: list[tuple[float, ...]] = []
         for tree in trees:
             base = len(feature)
             roots.append(base)
@@ -67,7 +72,7 @@ class _Flat:
             left += [c + base if c >= 0 else -1 for c in tree.left]
             right += [c + base if c >= 0 else -1 for c in tree.right]
             value += tree.value
-        return cls(*map(tuple, (roots, feature, threshold, left, right, value)))
+        return cls(tuple(roots), tuple(feature), tuple(threshold), tuple(left), tuple(right), tuple(value))
 
 
 @dataclass(frozen=True)

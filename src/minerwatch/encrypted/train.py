@@ -59,7 +59,7 @@ def _samples(flows: list[LabelledFlow]) -> tuple[list[list[float]], list[int], l
     return x, y, w, groups
 
 
-def _forest(seed: int):  # type: ignore[no-untyped-def]
+def _forest(seed: int) -> Any:  # a scikit-learn forest; sklearn is optional and untyped
     try:
         from sklearn.ensemble import RandomForestClassifier
     except ImportError:
