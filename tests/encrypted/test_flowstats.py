@@ -188,5 +188,5 @@ def test_analysis_hands_detectors_the_statistics_inspection_does_not_change(monk
     assert [s for s in got if s.final] == list(finals.values())
     assert pipeline.Analysis([]).engine.stats_hook is not None
     monkeypatch.undo()
-    no_stats = pipeline.AnalysisOptions(detectors=("pool_behaviour",))  # the encrypted detector asks for them
+    no_stats = pipeline.AnalysisOptions(detectors=("pool_protocols",))  # the encrypted detector asks for them
     assert pipeline.Analysis([], no_stats).engine.stats_hook is None
