@@ -53,6 +53,18 @@ def normalised(event: dict) -> dict:
     return strip(event)
 
 
+def as_from_a_file(events: list[dict]) -> list[dict]:
+    """The events a file analysis of the same packets writes: without the periodic `stats` events and the
+    incident updates written while capturing (the incidents before the final verdicts)."""
+    final = next((i for i, e in enumerate(events) if e["event_type"] == "verdict"), len(events))
+    return [
+        e
+        for i, e in enumerate(events)
+        if not (e["event_type"] == "stats" and e["stats"].get("periodic"))
+        and not (e["event_type"] == "incident" and i < final)
+    ]
+
+
 ID_KEYS = {"event_id", "related_event_id", "event_ids"}
 
 

@@ -91,6 +91,8 @@ class AnalysisOptions:
     rule_paths: tuple[str, ...] = ()  # user exploit/dropper rule files or directories, next to the shipped
     yara_dirs: tuple[str, ...] = ()  # user YARA rule directories, next to the shipped rules
     http_gate: bool = True  # frame HTTP no detector wants in C (off: all HTTP through the Python parser)
+    # Live input: seconds of capture time between checks for changed incidents (Analysis.update_incidents).
+    incident_interval: float = 1.0
 
 
 @dataclass
@@ -153,6 +155,8 @@ class Analysis:
         self.input_errors: list[str] = []
         # Sections a caller adds to every `stats` event (live capture: the kernel's counters).
         self.extra_stats: dict[str, Callable[[], Any]] = {}
+        self._shown: dict[str, tuple[Any, ...]] = {}  # incident id -> what its last update event showed
+        self._checked: tuple[float, tuple[int, ...]] = (float("-inf"), ())
 
     def emit(self, event: Event) -> None:
         """Hand `event` to every output and observer, its secrets masked first unless asked for."""
@@ -169,6 +173,31 @@ class Analysis:
             self.files.append(feed_capture(path, self.engine, progress))
         except InputError as exc:
             self.input_errors.append(str(exc))
+
+    def update_incidents(self) -> int:
+        """Live input: emit an `incident` event for each incident that changed (a new stage, pool or spread
+        target, another status) since the last one shown; returns how many. Checked at most once per
+        `incident_interval` of capture time and only after new observations, so a busy link pays for at most
+        one incident build per interval. File analysis does not call it: it emits only the final state."""
+        generation = (
+            self.incidents.stats["observations"],
+            self.correlator.observations,
+            self.correlator.peers.updates,
+        )
+        last_time, last_generation = self._checked
+        now = self.engine.now
+        if generation == last_generation or now - last_time < self.options.incident_interval:
+            return 0
+        self._checked = (now, generation)
+        bodies, _ = self.incidents.incidents(self.correlator)
+        changed = 0
+        for body in bodies:
+            shown = _shown(body)
+            if self._shown.get(body["id"]) != shown:
+                self._shown[body["id"]] = shown
+                self.emit(self.events.make("incident", body.pop("_ts"), body, host=body["host"]))
+                changed += 1
+        return changed
 
     def finish(self) -> AnalysisResult:
         self.engine.finish()
@@ -241,3 +270,13 @@ class Analysis:
             "input_errors": self.input_errors,
             **{name: section() for name, section in self.extra_stats.items()},
         }
+
+
+def _shown(incident: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes an incident worth a new live event: its status, stages, pools and spread targets."""
+    return (
+        incident["status"],
+        tuple(s["name"] for s in incident["stages"]),
+        tuple(p["address"] for p in incident["pools"]),
+        tuple(incident["spread_to"]),
+    )

@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         analysis.extra_stats["kernel"] = lambda: [s.kernel_counters() for s in sources]
 
         def flush() -> None:
+            """Every second: the incidents that changed (docs/live.md), then the outputs flushed."""
+            analysis.update_incidents()
             for writer in writers:
                 writer.flush()
 
