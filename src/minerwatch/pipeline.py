@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from minerwatch.capture import CaptureStats, feed_capture
+from minerwatch.correlate.conclude import conclude
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
-from minerwatch.correlate.store import IncidentStore
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
 from minerwatch.detectors import (
@@ -204,12 +204,9 @@ class Analysis:
         for plugin in self.plugins:
             if plugin.finish is not None:
                 plugin.finish()
-        verdicts = []
-        for last_seen, host, body in self.correlator.verdicts():
-            event = self.events.make("verdict", last_seen, body, host=host)
-            verdicts.append(event)
-            self.emit(event)
-        incidents = self._incidents()
+        verdicts, incidents = conclude(
+            self.events, self.emit, self.correlator, self.incidents, self.options.store
+        )
         stats = self.emit_stats(self.engine.now)
         if self.options.record_discovered:  # last: a knowledge base that cannot be written loses no event
             origin = "analysis of " + ", ".join(f.path for f in self.files)
@@ -238,21 +235,6 @@ class Analysis:
             self.inspector.http = replace(self.inspector.http, config=config) if config else None
             engine_gate = self.inspector.engine_gate()
             self.engine.first_request_gate = engine_gate[0] if engine_gate else None
-
-    def _incidents(self) -> list[Event]:
-        """The final state of every incident, then the hosts it marks (compromised, suspicious, attacker)."""
-        if self.options.store is None:
-            bodies, hosts = self.incidents.incidents(self.correlator)
-        else:
-            with IncidentStore.open(self.options.store) as store:
-                bodies, hosts = self.incidents.incidents(self.correlator, store)
-        made = []
-        for kind, body in [("incident", b) for b in bodies] + [("host", h) for h in hosts]:
-            event = self.events.make(kind, body.pop("_ts"), body, host=body["host"])
-            self.emit(event)
-            if kind == "incident":
-                made.append(event)
-        return made
 
     def _stats(self) -> dict[str, Any]:
         return {
