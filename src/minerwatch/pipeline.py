@@ -30,6 +30,7 @@ from minerwatch.detectors import (
     stratum_v2,
 )
 from minerwatch.detectors.base import DetectorContext, PluginSetup
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.encrypted import flowstats
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
@@ -111,7 +112,9 @@ class Analysis:
         self.events = EventFactory()
         self.correlator = VerdictCorrelator(self.options.policy)
         self.incidents = IncidentCorrelator(self.options.incident_policy)
-        context = DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
+        context = DetectorContext(
+            self.events, self.emit, self.correlator, self.options, self.incidents, self.sight
+        )
         wanted = self.options.detectors
         unknown = set(wanted or ()) - set(detector_names())
         if unknown:
@@ -144,7 +147,7 @@ class Analysis:
             reassembly_memcap=self.options.reassembly_memcap,
             defrag_memcap=self.options.defrag_memcap,
         )
-        self.event_observers = [o for p in self.plugins for o in p.event_observers]
+        self.sighting_observers = [o for p in self.plugins for o in p.sighting_observers]
         self.engine = Engine(
             self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
         )
@@ -159,13 +162,16 @@ class Analysis:
         self._checked: tuple[float, tuple[int, ...]] = (float("-inf"), ())
 
     def emit(self, event: Event) -> None:
-        """Hand `event` to every output and observer, its secrets masked first unless asked for."""
+        """Hand `event` to every output, its secrets masked first unless asked for."""
         if not self.options.show_secrets:
             mask_event(event)
         for sink in self.sinks:
             sink(event)
-        for observer in self.event_observers:
-            observer(event)
+
+    def sight(self, seen: Sighting) -> None:
+        """Hand indicators a detector read to the detectors that match them (intel)."""
+        for observer in self.sighting_observers:
+            observer(seen)
 
     def feed_file(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
         """Analyse one capture; an unreadable one is recorded (one line) and the others go on."""

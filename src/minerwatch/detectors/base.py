@@ -1,7 +1,8 @@
 """How a detector plugs into an analysis: it gets a context, returns the analysers and hooks it needs.
 
 A detector never touches the engine or other detectors: it reads flows through the analysers it registers
-(flows/analyzers.py) and speaks through events and correlator observations.
+(flows/analyzers.py) and speaks through events, correlator observations and, to the detectors that match
+what others read (intel), typed Sightings (sightings.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.encrypted.flowstats import FlowStatsObserver
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.analyzers import (
@@ -33,6 +35,7 @@ class DetectorContext:
     correlator: VerdictCorrelator
     options: Any  # pipeline.AnalysisOptions (stream_depth, show_secrets, ...)
     incidents: IncidentCorrelator  # takes kill-chain steps (StageObservation) through `observe`
+    sight: Callable[[Sighting], None]  # indicators a detector read, for the detectors that match them
 
 
 @dataclass
@@ -47,7 +50,7 @@ class DetectorPlugin:
     # Per-flow payload statistics of TCP flows, at checkpoints and at the end (encrypted/flowstats.py);
     # the engine keeps them only while some detector asks.
     flow_stats_observers: list[FlowStatsObserver] = field(default_factory=list)
-    event_observers: list[Callable[[Event], None]] = field(default_factory=list)  # every event emitted
+    sighting_observers: list[Callable[[Sighting], None]] = field(default_factory=list)  # see sightings.py
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
     stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event
     # Re-read detection content from disk (live capture, SIGHUP); flows in progress keep their state.

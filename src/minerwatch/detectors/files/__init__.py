@@ -30,7 +30,14 @@ def plugin(ctx: DetectorContext, limits: FileLimits | None = None) -> DetectorPl
     stats = FileStats()
     store = FileStore(Path(extract_dir)) if extract_dir else None
     reporter = FileReporter(
-        ctx.events, ctx.emit, scanner, store, stats, ctx.correlator.observe_intel, ctx.incidents.observe
+        ctx.events,
+        ctx.emit,
+        scanner,
+        store,
+        stats,
+        ctx.correlator.observe_intel,
+        ctx.incidents.observe,
+        ctx.sight,
     )
     budget = Budget(limits.max_total)
     ftp = FtpFiles(reporter, limits, budget)
