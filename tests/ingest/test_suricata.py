@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 
 from minerwatch.capture.sample import ATTACKER, STRATUM_MINER, VICTIM, write_sample
+from minerwatch.cli.main import main
 from minerwatch.ingest import IngestSession, ingest
 from minerwatch.intel import IntelMatcher
 from minerwatch.pipeline import Analysis
@@ -122,3 +123,42 @@ def test_ja3_and_dns_are_matched_against_the_knowledge_base():
     assert ("supportxmr.com", "dns", VICTIM) in intel
     assert len(intel) == 2  # the answer repeats the question's name: counted, not restated
     assert {v["host"] for v in by_type(events, "verdict")} >= {"127.0.0.1", VICTIM}
+
+
+def test_the_recorded_ssh_worm_through_suricata_is_one_infection_that_spread():
+    # The issue 13 scenario, recorded with real programs (nmap and hydra from 10.13.0.66, the dropper and
+    # xmrig, mining, then 10.13.0.11 scanning and guessing 10.13.0.12's SSH password, which mines too),
+    # through real Suricata. SSH is encrypted: Suricata sees the guessing but not the login that succeeded,
+    # so unlike the packet analysis no exploitation stage comes out of these logs.
+    events, _, errors = run("scenario-ssh-worm.eve.json")
+    assert not errors
+    incidents = {i["host"]: i for i in by_type(events, "incident")}
+    first, second = incidents["10.13.0.11"], incidents["10.13.0.12"]
+    assert [s["name"] for s in first["stages"]] == [
+        "reconnaissance",
+        "attempted_attack",
+        "implant_download",
+        "lateral_movement",
+        "actions_on_objective",
+    ]
+    assert (first["status"], first["attackers"], first["spread_to"]) == (
+        "compromised",
+        ["10.13.0.66"],
+        ["10.13.0.12"],
+    )
+    assert (second["status"], second["attackers"]) == ("compromised", ["10.13.0.11"])
+    assert (
+        {p["address"] for p in first["pools"]}
+        == {p["address"] for p in second["pools"]}
+        == {"10.13.0.50:3333"}
+    )
+
+
+def test_ingested_incidents_are_kept_in_the_store(tmp_path, capsys):
+    store = tmp_path / "incidents.sqlite"
+    assert main(["ingest", str(EVE / "demo.eve.json"), "--store", str(store), "--json"]) == 1
+    capsys.readouterr()
+    assert main(["incidents", "--store", str(store), "--json", "list"]) == 1
+    listed = {i["host"]: i for i in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert listed.keys() == {VICTIM, STRATUM_MINER}
+    assert listed[VICTIM]["stages"][-1]["name"] == "actions_on_objective"
