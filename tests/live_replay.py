@@ -169,4 +169,9 @@ def veth_namespace(name: str, pairs: tuple[tuple[str, str], ...] = ((SENDER, REA
                 subprocess.run(["ip", "-n", name, "link", "set", end, "mtu", "65535", "up"], check=True)
         yield name
     finally:
+        # A test that failed before stopping its minerwatch leaves it running in the namespace: end it (by
+        # PID: only what this test started lives there), or it would keep the namespace alive.
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            os.kill(int(pid), signal.SIGKILL)
         subprocess.run(["ip", "netns", "del", name], check=False)
