@@ -21,7 +21,11 @@ from minerwatch.correlate.incidents import IncidentCorrelator
 def switch_off() -> None:
     pipeline.DETECTORS = tuple(d for d in pipeline.DETECTORS if d.name != "scan")
     IncidentCorrelator.observe = lambda self, obs: None  # type: ignore[method-assign]
-    pipeline.Analysis._incidents = lambda self: []  # type: ignore[method-assign]
+    IncidentCorrelator.incidents = lambda self, verdicts, store=None: ([], [])  # type: ignore[method-assign]
+    conclude = pipeline.conclude  # the end of an input (correlate/conclude.py): verdicts, then incidents
+    pipeline.conclude = lambda events, emit, verdicts, incidents, store: conclude(  # type: ignore[assignment]
+        events, emit, verdicts, incidents, None
+    )
 
 
 if __name__ == "__main__":

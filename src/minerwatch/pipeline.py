@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from minerwatch.capture import CaptureStats, feed_capture
+from minerwatch.correlate.conclude import conclude
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
-from minerwatch.correlate.store import IncidentStore
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
 from minerwatch.detectors import (
@@ -29,6 +29,7 @@ from minerwatch.detectors import (
     stratum_v2,
 )
 from minerwatch.detectors.base import Detector, DetectorContext
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.encrypted import flowstats
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
@@ -81,6 +82,8 @@ class AnalysisOptions:
     # with its defaults.
     detector_options: Mapping[str, object] = field(default_factory=dict)
     http_gate: bool = True  # frame HTTP no detector wants in C (off: all HTTP through the Python parser)
+    # Live input: seconds of capture time between checks for changed incidents (Analysis.update_incidents).
+    incident_interval: float = 1.0
 
 
 @dataclass
@@ -99,7 +102,9 @@ class Analysis:
         self.events = EventFactory()
         self.correlator = VerdictCorrelator(self.options.policy)
         self.incidents = IncidentCorrelator(self.options.incident_policy)
-        context = DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
+        context = DetectorContext(
+            self.events, self.emit, self.correlator, self.options, self.incidents, self.sight
+        )
         wanted = self.options.detectors
         unknown = set(wanted or ()) - set(detector_names())
         unknown |= set(self.options.detector_options) - set(detector_names())
@@ -127,7 +132,7 @@ class Analysis:
             reassembly_memcap=self.options.reassembly_memcap,
             defrag_memcap=self.options.defrag_memcap,
         )
-        self.event_observers = [o for p in parts for o in p.event_observers]
+        self.sighting_observers = [o for p in parts for o in p.sighting_observers]
         first_request_gate, gate_blockers = self.inspector.engine_gate()
         self.engine = Engine(
             self.inspector,
@@ -141,15 +146,20 @@ class Analysis:
         self.input_errors: list[str] = []
         # Sections a caller adds to every `stats` event (live capture: the kernel's counters).
         self.extra_stats: dict[str, Callable[[], Any]] = {}
+        self._shown: dict[str, tuple[Any, ...]] = {}  # incident id -> what its last update event showed
+        self._checked: tuple[float, tuple[int, ...]] = (float("-inf"), ())
 
     def emit(self, event: Event) -> None:
-        """Hand `event` to every output and observer, its secrets masked first unless asked for."""
+        """Hand `event` to every output, its secrets masked first unless asked for."""
         if not self.options.show_secrets:
             mask_event(event)
         for sink in self.sinks:
             sink(event)
-        for observer in self.event_observers:
-            observer(event)
+
+    def sight(self, seen: Sighting) -> None:
+        """Hand indicators a detector read to the detectors that match them (intel)."""
+        for observer in self.sighting_observers:
+            observer(seen)
 
     def feed_file(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
         """Analyse one capture; an unreadable one is recorded (one line) and the others go on."""
@@ -158,17 +168,39 @@ class Analysis:
         except InputError as exc:
             self.input_errors.append(str(exc))
 
+    def update_incidents(self) -> int:
+        """Live input: emit an `incident` event for each incident that changed (a new stage, pool or spread
+        target, another status) since the last one shown; returns how many. Checked at most once per
+        `incident_interval` of capture time and only after new observations, so a busy link pays for at most
+        one incident build per interval. File analysis does not call it: it emits only the final state."""
+        generation = (
+            self.incidents.stats["observations"],
+            self.correlator.observations,
+            self.correlator.peers.updates,
+        )
+        last_time, last_generation = self._checked
+        now = self.engine.now
+        if generation == last_generation or now - last_time < self.options.incident_interval:
+            return 0
+        self._checked = (now, generation)
+        bodies, _ = self.incidents.incidents(self.correlator)
+        changed = 0
+        for body in bodies:
+            shown = _shown(body)
+            if self._shown.get(body["id"]) != shown:
+                self._shown[body["id"]] = shown
+                self.emit(self.events.make("incident", body.pop("_ts"), body, host=body["host"]))
+                changed += 1
+        return changed
+
     def finish(self) -> AnalysisResult:
         self.engine.finish()
         for _, parts in self.plugins:
             if parts.finish is not None:
                 parts.finish()
-        verdicts = []
-        for last_seen, host, body in self.correlator.verdicts():
-            event = self.events.make("verdict", last_seen, body, host=host)
-            verdicts.append(event)
-            self.emit(event)
-        incidents = self._incidents()
+        verdicts, incidents = conclude(
+            self.events, self.emit, self.correlator, self.incidents, self.options.store
+        )
         stats = self.emit_stats(self.engine.now)
         if self.options.record_discovered:  # last: a knowledge base that cannot be written loses no event
             origin = "analysis of " + ", ".join(f.path for f in self.files)
@@ -195,21 +227,6 @@ class Analysis:
         self.inspector.http = self.http if self.http.config is not None else None
         self.engine.first_request_gate = self.inspector.engine_gate()[0]
 
-    def _incidents(self) -> list[Event]:
-        """The final state of every incident, then the hosts it marks (compromised, suspicious, attacker)."""
-        if self.options.store is None:
-            bodies, hosts = self.incidents.incidents(self.correlator)
-        else:
-            with IncidentStore.open(self.options.store) as store:
-                bodies, hosts = self.incidents.incidents(self.correlator, store)
-        made = []
-        for kind, body in [("incident", b) for b in bodies] + [("host", h) for h in hosts]:
-            event = self.events.make(kind, body.pop("_ts"), body, host=body["host"])
-            self.emit(event)
-            if kind == "incident":
-                made.append(event)
-        return made
-
     def _stats(self) -> dict[str, Any]:
         return {
             "capture": self.engine.counters.as_dict(),
@@ -226,3 +243,13 @@ class Analysis:
             "input_errors": self.input_errors,
             **{name: section() for name, section in self.extra_stats.items()},
         }
+
+
+def _shown(incident: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes an incident worth a new live event: its status, stages, pools and spread targets."""
+    return (
+        incident["status"],
+        tuple(s["name"] for s in incident["stages"]),
+        tuple(p["address"] for p in incident["pools"]),
+        tuple(incident["spread_to"]),
+    )

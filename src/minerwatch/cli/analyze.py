@@ -14,12 +14,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-from minerwatch.cli.options import add_event_options, chosen_detectors, duration, mebibytes, whole
+from minerwatch.cli.options import (
+    add_event_options,
+    add_store_options,
+    chosen_detectors,
+    chosen_store,
+    duration,
+    mebibytes,
+    whole,
+)
 from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
-from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS
-from minerwatch.correlate.store import default_path as default_store
 from minerwatch.correlate.verdicts import VerdictPolicy
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
@@ -135,21 +141,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="... within this many seconds of the first probe (default %(default)g)",
     )
-    p.add_argument(
-        "--store",
-        metavar="FILE",
-        help="incident store: incidents are kept and extended across runs (default: $MINERWATCH_STORE, "
-        "else ~/.local/share/minerwatch/incidents.sqlite)",
-    )
-    p.add_argument("--no-store", action="store_true", help="do not read or write the incident store")
-    p.add_argument(
-        "--retention",
-        type=duration(maximum=36_500),
-        default=DEFAULT_RETENTION_DAYS,
-        metavar="DAYS",
-        help="the store forgets what ended this long (capture time) before its newest activity"
-        " (default %(default)g)",
-    )
+    add_store_options(p)
     p.add_argument(
         "--learn-pools",
         action="store_true",
@@ -204,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         record_discovered=args.learn_pools,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits, peer_window=args.peer_window),
         incident_policy=IncidentPolicy(retention=args.retention * 86400),
-        store=None if args.no_store else str(args.store or default_store()),
+        store=chosen_store(args),
         detector_options={
             "bruteforce": BruteForceSettings(campaigns=campaigns),
             "scan": ScanConfig(ports=args.scan_ports, hosts=args.scan_hosts, window=args.scan_window),

@@ -8,7 +8,8 @@ consumers with their declared interest, event observers, a finish step and count
 looking for attributes: what is not in the parts is not called.
 
 A detector never touches the engine or other detectors: it reads flows through the analysers it registers
-(flows/analyzers.py) and speaks through events and correlator observations.
+(flows/analyzers.py) and speaks through events, correlator observations and, to the detectors that match
+what others read (intel), typed Sightings (sightings.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.encrypted.flowstats import FlowStatsObserver
 from minerwatch.errors import UsageError
 from minerwatch.events import Event, EventFactory
@@ -42,6 +44,7 @@ class DetectorContext:
     correlator: VerdictCorrelator
     options: AnalysisOptions  # what the whole analysis shares (stream_depth, show_secrets, intel_db...)
     incidents: IncidentCorrelator  # takes kill-chain steps (StageObservation) through `observe`
+    sight: Callable[[Sighting], None]  # indicators a detector read, for the detectors that match them
 
 
 @dataclass
@@ -57,7 +60,7 @@ class DetectorParts:
     # Per-flow payload statistics of TCP flows, at checkpoints and at the end (encrypted/flowstats.py);
     # the engine keeps them only while some detector asks.
     flow_stats_observers: list[FlowStatsObserver] = field(default_factory=list)
-    event_observers: list[Callable[[Event], None]] = field(default_factory=list)  # every event emitted
+    sighting_observers: list[Callable[[Sighting], None]] = field(default_factory=list)  # see sightings.py
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
     stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event, under the name
     # Re-read detection content from disk (live capture, SIGHUP); flows in progress keep their state.

@@ -1,9 +1,10 @@
 """Threat-intelligence matching: known pool, C&C and wallet indicators seen anywhere in the traffic.
 
 Where indicators are looked for: both addresses of every flow (at its first packet), names in DNS questions
-and answers (over UDP and TCP), TLS SNI and JA3/JA4, the HTTP Host header, and, from other detectors'
-events, miner logins (wallets), agents, pool URLs and carved files' hashes. DNS answers are remembered so
-that a later connection to a bare IP is attributed to the name that resolved to it.
+and answers (over UDP and TCP), TLS SNI and JA3/JA4, the HTTP Host header, and what other detectors read,
+handed over as typed Sightings (detectors/sightings.py; their events are never parsed): miner logins
+(wallets), agents, pool URLs and carved files' hashes. DNS answers are remembered so that a later
+connection to a bare IP is attributed to the name that resolved to it.
 
 Each match is one `alert` event (repeats of the same indicator for the same host and place are counted,
 not re-emitted). Weak hits (pool ports, miner TLS fingerprints tagged `weak-evidence`) raise no alert: they
@@ -19,6 +20,7 @@ from typing import Any
 from minerwatch.correlate.observations import IntelObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.events import Event, event_time
 from minerwatch.flows.analyzers import DatagramFactory, StreamFactory
 from minerwatch.flows.http import HttpConsumer, HttpMessage
@@ -26,6 +28,7 @@ from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.opening import NOT_HTTP, Opening, opening
 from minerwatch.intel import DnsCache, Hit, IntelMatcher
+from minerwatch.output.secrets import mask_login
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
 from minerwatch.protocols.tls import ClientHello, ClientHelloParser, State
@@ -33,6 +36,13 @@ from minerwatch.protocols.websocket import Message
 
 DNS_PORTS = frozenset({53, 5353})
 TLS_HANDSHAKE = b"\x16\x03"
+# How each kind of sighted indicator is looked up (on the matcher in use: a reload replaces it).
+MATCH = {
+    "wallet": IntelMatcher.match_wallet,
+    "agent": IntelMatcher.match_agent,
+    "url": IntelMatcher.match_url,
+    "hash": IntelMatcher.match_hash,
+}
 
 
 @dataclass
@@ -146,34 +156,22 @@ class IntelDetector(HttpConsumer):
     def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
         """Nothing is pending per HTTP flow."""
 
-    def event(self, event: Event) -> None:
-        """Indicators carried by other detectors' events: wallets, agents, pool URLs, file hashes."""
-        kind = event["event_type"]
-        if kind == "mining":
-            body, ts = event["mining"], event_time(event)
-            hits: list[Hit] = []
-            if body.get("login"):
-                hits += self.matcher.match_wallet(body["login"], ts)
-            if body.get("agent"):
-                hits += self.matcher.match_agent(body["agent"], ts)
-            for url in body.get("urls", ()) if isinstance(body.get("urls"), list) else ():
-                hits += self.matcher.match_url(url, ts)
-            self._alert_event(event, hits, f"mining {body.get('behaviour', '')}".strip())
-        elif kind == "file":
-            body, ts = event["file"], event_time(event)
-            hashes = body.get("hashes") or {k: body[k] for k in ("md5", "sha1", "sha256") if body.get(k)}
-            hits = [
-                hit
-                for digest in hashes.values()
-                if isinstance(digest, str)
-                for hit in self.matcher.match_hash(digest, ts)
-            ]
-            for indicator in body.get("indicators", ()) or ():
-                if isinstance(indicator, dict) and indicator.get("type") == "pool-url":
-                    hits += self.matcher.match_url(str(indicator.get("value", "")), ts)
-                elif isinstance(indicator, dict) and indicator.get("type") == "wallet":
-                    hits += self.matcher.match_wallet(str(indicator.get("value", "")), ts)
-            self._alert_event(event, hits, "carved file")
+    def sighting(self, seen: Sighting) -> None:
+        """Indicators other detectors read (wallets, agents, pool URLs, file hashes): alerts on the flow and
+        addresses of the event that showed them. A login is matched as that event shows it (its password
+        masked unless secrets are shown), so the alert quotes no secret."""
+        hits: list[Hit] = []
+        for kind, value in seen.indicators:
+            if kind == "wallet" and not self.ctx.options.show_secrets:
+                value = mask_login(value)
+            hits += MATCH[kind](self.matcher, value, seen.ts)
+        for hit in hits:
+            if hit.weak or not self._first(seen.host, hit, seen.where):
+                continue
+            body = hit.as_alert() | {"where": seen.where, "related_event_id": seen.event_id}
+            event = self.ctx.events.make("alert", seen.ts, body, seen.flow, reverse=seen.reverse)
+            event.update(seen.app)
+            self._publish(seen.host, seen.peer, hit, event)
 
     # ---- alerts -------------------------------------------------------------------------------------------
 
@@ -197,23 +195,6 @@ class IntelDetector(HttpConsumer):
             self.stats.weak_fingerprint_hits += 1
         # event id 0: weak hits raise no event
         self._observe(info.client_ip, info.server_ip, hit, ts, 0, where, info.flow_id)
-
-    def _alert_event(self, source: Event, hits: list[Hit], where: str) -> None:
-        """An alert about what another event showed, on that event's flow and addresses. The host it is
-        about is the miner (mining events) or the machine that received the file (a download's client)."""
-        host, peer = source.get("src_ip", ""), source.get("dest_ip")
-        if source["event_type"] == "file" and source["file"].get("direction") == "download":
-            host, peer = peer or "", host
-        for hit in hits:
-            if hit.weak or not self._first(host, hit, where):
-                continue
-            event = dict(source)
-            for key in ("event_type", "event_id", source["event_type"]):
-                event.pop(key, None)
-            built = self.ctx.events.make("alert", event_time(source), hit.as_alert() | {"where": where})
-            built.update({k: v for k, v in event.items() if k != "timestamp"})
-            built["alert"]["related_event_id"] = source["event_id"]
-            self._publish(host, peer, hit, built)
 
     def _first(self, host: str, hit: Hit, where: str) -> bool:
         key = (host, hit.indicator_type, hit.indicator, where)
@@ -389,7 +370,7 @@ def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
         datagram_factories=[DatagramFactory(dns_udp, DNS_PORTS)],
         http_consumers=[detector],
         flow_start_observers=[detector.flow_start],
-        event_observers=[detector.event],
+        sighting_observers=[detector.sighting],
         finish=detector.name_pools,
         stats=detector.counters,
         reload=detector.reload,

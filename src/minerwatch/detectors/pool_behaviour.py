@@ -23,6 +23,7 @@ from minerwatch.detectors.mining_identity import (
     login_fields,
     normalised_algorithms,
 )
+from minerwatch.detectors.sightings import Kind, Sighting
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.analyzers import StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
@@ -66,10 +67,12 @@ class PoolBehaviourDetector:
         events: EventFactory,
         emit: Callable[[Event], None],
         observe: Callable[[BehaviourObservation], None],
+        sight: Callable[[Sighting], None] | None = None,
     ) -> None:
         self.events = events
         self.emit = emit
         self.observe = observe
+        self.sight = sight
         self._awaiting: dict[int, dict[int, Pending]] = {}  # flow id -> id(request) -> pending behaviour
         self._difficulty: dict[int, float] = {}  # flow id -> last difficulty seen
 
@@ -172,13 +175,35 @@ class PoolBehaviourDetector:
         body.update(details)
         event = self.events.make("mining", ts, body, flow, reverse=not miner_is_client)
         self.emit(event)  # masks secrets in a copy of `body`: the correlator below gets the raw login
+        miner, pool = (
+            (flow.client_ip, flow.server_ip) if miner_is_client else (flow.server_ip, flow.client_ip)
+        )
+        pool_port = flow.server_port if miner_is_client else flow.client_port
+        indicators: list[tuple[Kind, str]] = []
+        for kind, key in (("wallet", "login"), ("agent", "agent")):
+            if body.get(key):
+                indicators.append((kind, body[key]))
+        indicators += [("url", url) for url in body.get("urls", ())]
+        if indicators and self.sight is not None:
+            self.sight(
+                Sighting(
+                    ts,
+                    event["event_id"],
+                    flow,
+                    not miner_is_client,
+                    miner,
+                    pool,
+                    f"mining {behaviour}",
+                    tuple(indicators),
+                )
+            )
         self.observe(
             BehaviourObservation(
                 behaviour=behaviour,
                 ts=ts,
-                miner_ip=event["src_ip"],
-                pool_ip=event["dest_ip"],
-                pool_port=event["dest_port"],
+                miner_ip=miner,
+                pool_ip=pool,
+                pool_port=pool_port,
                 dialect=message.dialect,
                 event_id=event["event_id"],
                 outcome=outcome,
@@ -322,7 +347,7 @@ def pool_analyzer_factory(
 
 def make_detector(ctx: DetectorContext) -> PoolBehaviourDetector:
     """A behaviour engine for one plugin; engines keep per-flow state only, so plugins need not share one."""
-    return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe)
+    return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe, ctx.sight)
 
 
 def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:

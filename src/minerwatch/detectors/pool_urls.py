@@ -8,6 +8,7 @@ or `miner-cmdline` (indicator_scan.py says how they are found); it is not stage 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from minerwatch.correlate.verdicts import wallet_dict
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.indicator_scan import Indicator, scan
+from minerwatch.detectors.sightings import Kind, Sighting
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.analyzers import StreamFactory
 from minerwatch.flows.http import HttpConsumer, HttpMessage
@@ -38,10 +40,17 @@ class IndicatorStats:
 
 
 class PoolIndicatorScanner(HttpConsumer):
-    def __init__(self, events: EventFactory, emit: Any, stats: IndicatorStats) -> None:
+    def __init__(
+        self,
+        events: EventFactory,
+        emit: Any,
+        stats: IndicatorStats,
+        sight: Callable[[Sighting], None] | None = None,
+    ) -> None:
         self.events = events
         self.emit = emit
         self.stats = stats
+        self.sight = sight
         self._seen: dict[int, set[tuple[str, str]]] = {}  # flow id -> indicators already reported
 
     def scan(self, flow: FlowInfo, ts: float, from_client: bool, data: bytes, where: str) -> None:
@@ -57,7 +66,22 @@ class PoolIndicatorScanner(HttpConsumer):
                 continue
             seen.add(key)
             self.stats.indicators += 1
-            self.emit(self._event(flow, ts, from_client, where, indicator))
+            event = self._event(flow, ts, from_client, where, indicator)
+            self.emit(event)
+            if indicator.kind == "pool-url" and self.sight is not None:
+                url: tuple[Kind, str] = ("url", indicator.text)
+                self.sight(
+                    Sighting(
+                        ts,
+                        event["event_id"],
+                        flow,
+                        False,
+                        flow.client_ip,
+                        flow.server_ip,
+                        "mining pool-url",
+                        (url,),
+                    )
+                )
 
     def _event(self, flow: FlowInfo, ts: float, from_client: bool, where: str, found: Indicator) -> Event:
         body: dict[str, Any] = {
@@ -127,7 +151,7 @@ def _dialect(found: Indicator) -> str:
 
 def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = IndicatorStats()
-    scanner = PoolIndicatorScanner(ctx.events, ctx.emit, stats)
+    scanner = PoolIndicatorScanner(ctx.events, ctx.emit, stats, ctx.sight)
     return DetectorParts(
         stream_factories=[StreamFactory(scanner.first_bytes, Opening.OTHER)],
         http_consumers=[scanner],

@@ -37,7 +37,14 @@ def setup(ctx: DetectorContext, options: FileOptions) -> DetectorParts:
     stats = FileStats()
     store = FileStore(Path(extract_dir)) if extract_dir else None
     reporter = FileReporter(
-        ctx.events, ctx.emit, scanner, store, stats, ctx.correlator.observe_intel, ctx.incidents.observe
+        ctx.events,
+        ctx.emit,
+        scanner,
+        store,
+        stats,
+        ctx.correlator.observe_intel,
+        ctx.incidents.observe,
+        ctx.sight,
     )
     budget = Budget(limits.max_total)
     ftp = FtpFiles(reporter, limits, budget)
