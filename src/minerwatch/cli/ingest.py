@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from minerwatch.cli.options import add_intel_options, add_output_options, add_st
 from minerwatch.cli.outputs import event_sinks
 from minerwatch.correlate.incidents import IncidentPolicy
 from minerwatch.errors import OutputError
+from minerwatch.events import Event
 from minerwatch.ingest import IngestSession, ingest
 from minerwatch.intel import IntelMatcher
 from minerwatch.output.console import FindingDigest, render_findings, render_problems
@@ -38,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     matcher = IntelMatcher() if args.no_intel else IntelMatcher.load(args.intel_db)
     digest = FindingDigest()
     with ExitStack() as stack:
-        sinks = [digest, *event_sinks(stack, args.output, args.json, args.logs)]
+        sinks: list[Callable[[Event], None]] = [
+            digest,
+            *event_sinks(stack, args.output, args.json, args.logs),
+        ]
         policy = IncidentPolicy(retention=args.retention * 86400)
         session = IngestSession(sinks, matcher, policy, chosen_store(args))
         files, errors = ingest(session, args.logs)

@@ -121,7 +121,8 @@ def add_store_options(p: argparse.ArgumentParser) -> None:
         type=duration(maximum=36_500),
         default=DEFAULT_RETENTION_DAYS,
         metavar="DAYS",
-        help="the store forgets what ended this long (capture time) before its newest activity (default %(default)g)",
+        help="the store forgets what ended this long (capture time) before its newest activity"
+        " (default %(default)g)",
     )
 
 

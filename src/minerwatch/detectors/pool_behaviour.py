@@ -180,7 +180,8 @@ class PoolBehaviourDetector:
         )
         pool_port = flow.server_port if miner_is_client else flow.client_port
         indicators: list[tuple[Kind, str]] = []
-        for kind, key in (("wallet", "login"), ("agent", "agent")):
+        keys: tuple[tuple[Kind, str], ...] = (("wallet", "login"), ("agent", "agent"))
+        for kind, key in keys:
             if body.get(key):
                 indicators.append((kind, body[key]))
         indicators += [("url", url) for url in body.get("urls", ())]

@@ -73,8 +73,8 @@ def _open(path: Path) -> IO[str]:
     raw = path.open("rb")
     try:
         compressed = raw.peek(2)[:2] == GZIP_MAGIC if isinstance(raw, io.BufferedReader) else False
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
-        return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")  # type: ignore[arg-type]
+        stream = gzip.GzipFile(fileobj=raw) if compressed else raw
+        return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
     except BaseException:
         raw.close()
         raise

@@ -31,7 +31,7 @@ def record(event: dict[str, Any], line: int) -> Record | None:
         return None
     ts = timestamp(event.get("timestamp"), "timestamp")
     ends = _endpoints(event, reverse=kind == "alert" and _reversed(event))
-    base = {"sensor": "suricata", "log": str(kind), "line": line, "ts": ts, "endpoints": ends}
+    base: dict[str, Any] = {"sensor": "suricata", "log": str(kind), "line": line, "ts": ts, "endpoints": ends}
     if kind == "flow":
         return Record(**base, lookup_addresses=True)
     if kind == "dns":

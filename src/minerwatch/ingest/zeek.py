@@ -149,7 +149,7 @@ def record(log: str, entry: dict[str, Any], line: int) -> list[Record]:
     if log not in READ:
         return []
     ts = timestamp(entry.get("ts"), "ts")
-    base = {"sensor": "zeek", "log": log, "line": line, "ts": ts}
+    base: dict[str, Any] = {"sensor": "zeek", "log": log, "line": line, "ts": ts}
     if log == "notice":
         return _notice(entry, base)
     if log == "files":
