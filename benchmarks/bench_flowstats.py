@@ -4,10 +4,11 @@
     python benchmarks/make_mixed_capture.py /tmp/mixed.pcap --packets 1100000 --seed 1
     python benchmarks/bench_flowstats.py /tmp/mixed.pcap
 
-"with statistics" runs the default analysis plus one detector whose flow-statistics observer scores every
-snapshot with the shipped model (what a detector that consumed them all would cost at most); "without" is
-the default analysis. Instructions come from valgrind's cachegrind (deterministic on a noisy machine,
-PYTHONHASHSEED fixed, as count_instructions.py); `--wall` times both instead, best of --repeat.
+"without" is the default analysis; "kept" adds one detector whose flow-statistics observer takes every
+snapshot (the engine's accumulators, the checkpoint calls, the FlowStats values); "scored" also scores
+every snapshot with the shipped model (what a detector that scored them all would cost at most).
+Instructions come from valgrind's cachegrind (deterministic on a noisy machine, PYTHONHASHSEED fixed, as
+count_instructions.py); `--wall` times the runs instead, best of --repeat.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from pathlib import Path
 _TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def analyse_with_statistics(capture: str) -> int:
-    """Run `minerwatch analyze` with one extra detector that scores every flow-statistics snapshot."""
+def analyse_with_statistics(capture: str, score_them: bool) -> int:
+    """Run `minerwatch analyze` with one extra detector that takes every flow-statistics snapshot and,
+    with `score_them`, scores it with the shipped model."""
     from minerwatch import pipeline
     from minerwatch.cli.main import main
     from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
@@ -35,7 +37,8 @@ def analyse_with_statistics(capture: str) -> int:
 
     def score(flow, stats) -> None:  # type: ignore[no-untyped-def]
         counts["snapshots"] += 1
-        model.score(stats)
+        if score_them:
+            model.score(stats)
 
     def setup(context: DetectorContext, options: NoOptions) -> DetectorParts:
         return DetectorParts(flow_stats_observers=[score])
@@ -46,9 +49,9 @@ def analyse_with_statistics(capture: str) -> int:
     return code
 
 
-def command(capture: Path, with_stats: bool) -> list[str]:
-    if with_stats:
-        return [sys.executable, __file__, "--child", str(capture)]
+def command(capture: Path, child: str | None) -> list[str]:
+    if child:
+        return [sys.executable, __file__, "--child", child, str(capture)]
     return [sys.executable, "-m", "minerwatch", "analyze", str(capture), "-o", os.devnull, "--no-progress"]
 
 
@@ -76,15 +79,22 @@ def wall(cmd: list[str], repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("capture", type=Path)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("keep", "score"), help=argparse.SUPPRESS)
     parser.add_argument("--wall", action="store_true", help="time both runs instead of counting instructions")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-score", action="store_true", help="leave out the run that scores snapshots")
     args = parser.parse_args()
     if args.child:
-        sys.exit(analyse_with_statistics(str(args.capture)))
+        sys.exit(analyse_with_statistics(str(args.capture), args.child == "score"))
     rows = []
-    for name, with_stats in (("without statistics", False), ("with statistics", True)):
-        cmd = command(args.capture, with_stats)
+    for name, child in (
+        ("without statistics", None),
+        ("statistics kept, snapshots taken", "keep"),
+        ("statistics kept, every snapshot scored", "score"),
+    ):
+        if child == "score" and args.no_score:
+            continue
+        cmd = command(args.capture, child)
         if args.wall:
             rows.append((name, wall(cmd, args.repeat), ""))
         else:
