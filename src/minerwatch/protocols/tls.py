@@ -180,24 +180,9 @@ def parse_client_hello(body: bytes) -> ClientHello:
         raise TlsParseError("ClientHello ends inside its fixed fields")
     extensions: list[int] = []
     fields: dict[int, bytes] = {}
-    if pos < end:
-        if pos + 2 > end:
-            raise TlsParseError("extension list length runs past the ClientHello")
-        (ext_bytes,) = _U16.unpack_from(body, pos)
-        pos += 2
-        stop = pos + ext_bytes
-        if stop > end:
-            raise TlsParseError("extension list runs past the ClientHello")
-        while pos < stop:
-            if pos + 4 > stop:
-                raise TlsParseError(f"extension header at offset {pos} runs past the list")
-            ext_type, size = _EXT.unpack_from(body, pos)
-            pos += 4
-            if pos + size > stop:
-                raise TlsParseError(f"extension {ext_type} runs past the list")
-            extensions.append(ext_type)
-            fields.setdefault(ext_type, body[pos : pos + size])
-            pos += size
+    for ext_type, start, size in _extension_list(body, pos, "ClientHello"):
+        extensions.append(ext_type)
+        fields.setdefault(ext_type, body[start : start + size])
     groups = _u16_list(_Reader(fields[EXT_GROUPS]).vector(2)) if EXT_GROUPS in fields else ()
     points = tuple(_Reader(fields[EXT_POINT_FORMATS]).vector(1)) if EXT_POINT_FORMATS in fields else ()
     sigs = _u16_list(_Reader(fields[EXT_SIG_ALGS]).vector(2)) if EXT_SIG_ALGS in fields else ()
@@ -260,6 +245,31 @@ class ServerHello:
         return hashlib.md5(self.ja3s_string.encode(), usedforsecurity=False).hexdigest()
 
 
+def _extension_list(body: bytes, pos: int, hello: str) -> list[tuple[int, int, int]]:
+    """The (type, offset, size) of each extension of a hello whose fixed fields end at `pos`; both hellos
+    frame their extensions alike, so one walk checks every length against the list and the body."""
+    end = len(body)
+    found: list[tuple[int, int, int]] = []
+    if pos == end:
+        return found  # no extension list at all (allowed before TLS 1.2)
+    if pos + 2 > end:
+        raise TlsParseError(f"extension list length runs past the {hello}")
+    stop = pos + 2 + _U16.unpack_from(body, pos)[0]
+    pos += 2
+    if stop > end:
+        raise TlsParseError(f"extension list runs past the {hello}")
+    while pos < stop:
+        if pos + 4 > stop:
+            raise TlsParseError(f"extension header at offset {pos} runs past the list")
+        ext_type, size = _EXT.unpack_from(body, pos)
+        pos += 4
+        if pos + size > stop:
+            raise TlsParseError(f"extension {ext_type} runs past the list")
+        found.append((ext_type, pos, size))
+        pos += size
+    return found
+
+
 def parse_server_hello(body: bytes) -> ServerHello:
     """Parse a ServerHello handshake body (after the 4-byte handshake header), with struct offsets as the
     ClientHello (one per TLS flow)."""
@@ -275,24 +285,10 @@ def parse_server_hello(body: bytes) -> ServerHello:
         raise TlsParseError("ServerHello ends inside its fixed fields")
     extensions: list[int] = []
     selected: int | None = None
-    if pos < end:
-        if pos + 2 > end:
-            raise TlsParseError("extension list length runs past the ServerHello")
-        stop = pos + 2 + _U16.unpack_from(body, pos)[0]
-        pos += 2
-        if stop > end:
-            raise TlsParseError("extension list runs past the ServerHello")
-        while pos < stop:
-            if pos + 4 > stop:
-                raise TlsParseError(f"extension header at offset {pos} runs past the list")
-            ext_type, size = _EXT.unpack_from(body, pos)
-            pos += 4
-            if pos + size > stop:
-                raise TlsParseError(f"extension {ext_type} runs past the list")
-            extensions.append(ext_type)
-            if ext_type == EXT_VERSIONS and size == 2:
-                selected = _U16.unpack_from(body, pos)[0]
-            pos += size
+    for ext_type, start, size in _extension_list(body, pos, "ServerHello"):
+        extensions.append(ext_type)
+        if ext_type == EXT_VERSIONS and size == 2:
+            selected = _U16.unpack_from(body, start)[0]
     return ServerHello(legacy_version, cipher, tuple(extensions), selected)
 
 
