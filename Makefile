@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench golden clean
+.PHONY: demo test lint bench golden docs clean
 
 # Older chia_rs releases for the scan-disk tests (their v2 plot layouts) cannot share the venv with the
 # current one: each goes to its own --target directory in the venv, put on PYTHONPATH by the test that uses it.
@@ -29,6 +29,7 @@ demo: $(BIN)/minerwatch
 lint: $(BIN)/minerwatch
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 # Install, lint, run every test (the public corpus in ../shared/corpus is used when present).
 test: lint
@@ -37,6 +38,10 @@ test: lint
 # Rewrite tests/golden_events.json from the current code: only when events change on purpose (say why).
 golden: $(BIN)/minerwatch
 	$(BIN)/python tests/golden_events.py
+
+# Rewrite README.md's table of analyze options from the options dataclasses (tests/test_options_table.py).
+docs: $(BIN)/minerwatch
+	$(BIN)/python tests/options_table.py
 
 bench: $(BIN)/minerwatch
 	$(BIN)/python benchmarks/bench_analyze.py

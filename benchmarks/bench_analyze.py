@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         tools: list[tuple[str, list[str]]] = [
             ("minerwatch analyze", [*mw, "analyze", str(args.capture), "-o", "/dev/null", "--no-progress"]),
             (
-                "minerwatch analyze --detectors pool_behaviour",
+                "minerwatch analyze --detectors pool_protocols",
                 [
                     *mw,
                     "analyze",
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                     "/dev/null",
                     "--no-progress",
                     "--detectors",
-                    "pool_behaviour",
+                    "pool_protocols",
                 ],
             ),
             ("tshark -q -z io,stat,0", ["tshark", "-n", "-r", str(args.capture), "-q", "-z", "io,stat,0"]),

@@ -32,11 +32,16 @@ from pathlib import Path
 from bench_analyze import byte_compile_minerwatch
 from minerwatch.pipeline import Analysis, AnalysisOptions, detector_names
 
-CORE = ("pool_behaviour",)
+CORE = ("pool_protocols",)
 BY_ISSUE = {
-    "issue 3 (mining variants)": ("obfuscated_stratum", "mining_http", "pool_urls", "stratum_v2"),
+    "issue 3 (mining variants)": (
+        "obfuscated_pool_protocols",
+        "mining_http",
+        "pool_indicators",
+        "stratum_v2",
+    ),
     "issue 4 (intel)": ("intel",),
-    "issue 5 (intrusion, implant)": ("files", "bruteforce", "exploits"),
+    "issue 5 (intrusion, implant)": ("carving", "bruteforce", "exploits"),
     "issue 13 (kill chain)": ("scan",),
 }
 

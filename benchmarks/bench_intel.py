@@ -59,7 +59,7 @@ def write_feed(path: Path, size: int, rng: random.Random) -> list[str]:
 
 def per_packet_ns(capture: Path, db: Path, repeat: int) -> float:
     """Best-of-`repeat` wall time per packet of core + intel on `capture`, without the matcher load."""
-    best, packets = seconds(capture, ("pool_behaviour", "intel"), repeat, str(db))
+    best, packets = seconds(capture, ("pool_protocols", "intel"), repeat, str(db))
     return best * 1e9 / packets
 
 

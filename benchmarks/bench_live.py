@@ -5,7 +5,8 @@
 
 Needs root, ip and tcpreplay. It makes a network namespace (`mwl-bench`) holding a veth pair, runs
 `minerwatch live -i mwb` there with every detector on (events to a file, as a sensor writes them), replays
-CAPTURE into the other end with `tcpreplay --mbps RATE` (`--loop` times), stops minerwatch with SIGTERM and
+CAPTURE into the other end with `tcpreplay --preload-pcap --mbps RATE` (`--loop` times; preloaded: without it
+tcpreplay sent at most about 500 Mbit/s here), stops minerwatch with SIGTERM and
 reads its last `stats` event: the kernel's counters (PACKET_STATISTICS: packets the socket received, drops
 for want of ring space) and the engine's packet count. Rates are tried from low to high, `--repeat` times
 each; the table gives every trial, and the last line the highest rate tcpreplay sent in a trial without loss
@@ -78,7 +79,7 @@ def trial(capture: Path, rate: str, loop: int, options: list[str], folder: Path)
             time.sleep(0.05)
         speed = ["--topspeed"] if rate == "topspeed" else ["--mbps", rate]
         replay = subprocess.run(
-            inside("tcpreplay", *speed, f"--loop={loop}", "-i", SENDER, str(capture)),
+            inside("tcpreplay", "--preload-pcap", *speed, f"--loop={loop}", "-i", SENDER, str(capture)),
             capture_output=True,
             text=True,
             check=True,

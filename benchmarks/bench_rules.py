@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 from minerwatch import pipeline
-from minerwatch.detectors import exploits
 from minerwatch.detectors.exploits import SHIPPED, RuleSet, load_rules
 from minerwatch.detectors.exploits.examples import streams
 from minerwatch.detectors.exploits.rules import compile_rule
@@ -114,27 +113,22 @@ def match_rate(rules: RuleSet, messages: list[HttpMessage], rounds: int = 3) -> 
     return len(messages) / best, alerts
 
 
-def analyse_seconds(capture: Path, plugins: tuple) -> tuple[float, float, int]:
+def analyse_seconds(capture: Path, detectors: tuple[str, ...]) -> tuple[float, float, int]:
     """Wall and CPU seconds (this process) of one analysis, and its packet count."""
-    saved = pipeline.PLUGINS
-    pipeline.PLUGINS = plugins
-    try:
-        analysis = pipeline.Analysis([lambda event: None])
-        wall, cpu = time.perf_counter(), time.process_time()
-        analysis.feed_file(capture)
-        result = analysis.finish()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return wall, cpu, result.stats["stats"]["capture"]["packets"]
-    finally:
-        pipeline.PLUGINS = saved
+    analysis = pipeline.Analysis([lambda event: None], pipeline.AnalysisOptions(detectors=detectors))
+    wall, cpu = time.perf_counter(), time.process_time()
+    analysis.feed_file(capture)
+    result = analysis.finish()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return wall, cpu, result.stats["stats"]["capture"]["packets"]
 
 
 def compare(capture: Path, repeat: int) -> None:
     """Both configurations alternate, so that load from other processes hits them alike; best of each.
     CPU time is this process's own, the steadier figure on shared cores."""
-    everything = pipeline.PLUGINS
+    everything = tuple(pipeline.detector_names())
     configurations = {
-        "all plugins but exploits": tuple(p for p in everything if p is not exploits.plugin),
+        "all plugins but exploits": tuple(name for name in everything if name != "exploits"),
         "all plugins": everything,
     }
     best = {label: (float("inf"), float("inf")) for label in configurations}

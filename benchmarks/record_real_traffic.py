@@ -17,7 +17,11 @@ tcpdump, openssl, dnsmasq-base and bind9-dnsutils.
   objects on keep-alive. Object sizes are a web-like mix (70% 0.5-8 KiB, 25% 8-64 KiB, 5% 64 KiB-1 MiB), from
   a seeded generator, so the same seed gives the same object set (timing, and so packets, vary by run).
 - tcpdump records the client's side of the veth for `--seconds`; a CAPTURE.json manifest beside the capture
-  says how it was made, and that it holds no miner (bench_analyze.py checks that nothing is reported).
+  says how it was made, and which miners it holds (bench_analyze.py checks the verdicts against them, or
+  that nothing is reported).
+- `--per-visit N` bounds the objects fetched per connection (shorter flows, as on a busy network), and
+  `--merge PCAP` (with `--miner HOST`) merges recordings of real miners in, moved into the capture's time:
+  e.g. `--per-visit 4 --merge tests/fixtures/recordings/xmrig-6.16.0-cryptonote.pcapng --miner 127.0.0.1`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ NET = NamespacePair("mwb-srv", "mwb-cli", "10.77.0.1", "10.77.0.2", "mwb-s", "mw
 SERVER_NS, CLIENT_NS, SERVER_IP = NET.server_ns, NET.client_ns, NET.server_ip
 HOSTS = [f"www{n}.bench.test" for n in range(40)]
 TOOLS = ("ip", "curl", "tcpdump", "openssl", "dnsmasq", "dig")
+MERGE_TOOLS = ("capinfos", "editcap", "mergecap")  # Debian: wireshark-common
 
 SERVER = textwrap.dedent(
     """
@@ -64,14 +69,14 @@ CLIENT = textwrap.dedent(
     """
     import random, subprocess, sys, time
     seed, seconds, objects, server = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    hosts = sys.argv[5:]
+    per_visit, hosts = int(sys.argv[5]), sys.argv[6:]
     rng = random.Random(seed)
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         host = rng.choice(hosts)
         subprocess.run(["dig", "+short", "+tries=1", "+time=1", f"@{server}", host], capture_output=True)
         scheme = "https" if rng.random() < 0.7 else "http"
-        urls = [f"{scheme}://{host}/o{rng.randrange(objects)}" for _ in range(rng.randint(1, 15))]
+        urls = [f"{scheme}://{host}/o{rng.randrange(objects)}" for _ in range(rng.randint(1, per_visit))]
         resolve = ["--resolve", f"{host}:443:{server}", "--resolve", f"{host}:80:{server}"]
         subprocess.run(["curl", "-sk", "--max-time", "20", *resolve, *urls, "-o", "/dev/null"],
                        capture_output=True)
@@ -98,6 +103,22 @@ def make_objects(root: Path, count: int, seed: int) -> int:
     return total
 
 
+def merge(output: Path, recordings: list[Path]) -> None:
+    """Move each recording's packets to start 10 s after the capture's first packet (editcap -t), then
+    merge them in by time (mergecap), so that they are analysed amid the traffic, not after it."""
+    first = float(run("capinfos", "-a", "-T", "-r", "-S", str(output)).stdout.split()[-1])
+    with tempfile.TemporaryDirectory(prefix="mwb-merge-") as temp:
+        moved = []
+        for n, recording in enumerate(recordings):
+            start = float(run("capinfos", "-a", "-T", "-r", "-S", str(recording)).stdout.split()[-1])
+            shifted = Path(temp) / f"{n}.pcap"
+            run("editcap", "-F", "pcap", "-t", f"{first + 10 - start:.6f}", str(recording), str(shifted))
+            moved.append(str(shifted))
+        merged = Path(temp) / "merged.pcap"
+        run("mergecap", "-F", "pcap", "-w", str(merged), str(output), *moved)
+        shutil.move(merged, output)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path, help="pcap file to write")
@@ -105,12 +126,35 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8, help="parallel client loops (default 8)")
     parser.add_argument("--objects", type=int, default=400, help="web objects served (default 400)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--per-visit",
+        type=int,
+        default=15,
+        help="most objects fetched on one connection (default 15; fewer makes shorter flows)",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PCAP",
+        help="merge this recording (a real miner's, say) into the capture, moved to start 10 s after the"
+        " capture's first packet (repeatable)",
+    )
+    parser.add_argument(
+        "--miner",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a mining host of the merged recordings, listed in the manifest for bench_analyze.py to check",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("record_real_traffic.py: needs root (network namespaces)")
-    if missing := [tool for tool in TOOLS if shutil.which(tool) is None]:
+    tools = TOOLS + (MERGE_TOOLS if args.merge else ())
+    if missing := [tool for tool in tools if shutil.which(tool) is None]:
         sys.exit(f"record_real_traffic.py: missing {', '.join(missing)} (apt-get install -y curl tcpdump "
-                 "openssl dnsmasq-base bind9-dnsutils)")  # fmt: skip
+                 "openssl dnsmasq-base bind9-dnsutils wireshark-common)")  # fmt: skip
     processes: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="mwb-") as temp:
         work = Path(temp)
@@ -134,7 +178,7 @@ def main() -> int:
             processes.append(capture)
             time.sleep(2)  # servers listening, tcpdump capturing
             loop = [sys.executable, str(work / "client.py")]
-            common = [str(args.seconds), str(args.objects), SERVER_IP, *HOSTS]
+            common = [str(args.seconds), str(args.objects), SERVER_IP, str(args.per_visit), *HOSTS]
             clients = [
                 subprocess.Popen(in_ns(CLIENT_NS, *loop, str(args.seed * 1000 + n), *common))
                 for n in range(args.clients)
@@ -147,6 +191,8 @@ def main() -> int:
             stop(processes)
             NET.teardown()
     report = capture.stderr.read().decode(errors="replace") if capture.stderr else ""
+    if args.merge:
+        merge(args.output, args.merge)
     manifest = {
         "made_by": "benchmarks/record_real_traffic.py",
         "seconds": args.seconds,
@@ -154,7 +200,9 @@ def main() -> int:
         "objects": args.objects,
         "object_bytes": served,
         "seed": args.seed,
-        "miners": [],
+        "per_visit": args.per_visit,
+        "merged": [str(path) for path in args.merge],
+        "miners": args.miner,
         "tcpdump": report.strip().splitlines()[-3:],
     }
     Path(str(args.output) + ".json").write_text(json.dumps(manifest, indent=1) + "\n")

@@ -22,7 +22,9 @@ from minerwatch.pipeline import Analysis, AnalysisOptions
 
 SENDER, READER = "mwa", "mwb"
 RECORDING = Path(__file__).parent / "fixtures/recordings/xmrig-6.16.0-cryptonote.pcapng"
-NO_INTEL = AnalysisOptions(detectors=("pool_behaviour", "obfuscated_stratum", "mining_http", "pool_urls"))
+NO_INTEL = AnalysisOptions(
+    detectors=("pool_protocols", "obfuscated_pool_protocols", "mining_http", "pool_indicators")
+)
 # What legitimately differs between a file and its live replay: capture times (the kernel stamps replayed
 # packets when they arrive), rates computed from them, and the interface in place of the file in `stats`.
 TIMING = {"timestamp", "first_seen", "last_seen", "start", "end", "submits_per_minute"}
@@ -51,6 +53,18 @@ def normalised(event: dict) -> dict:
         return value
 
     return strip(event)
+
+
+def as_from_a_file(events: list[dict]) -> list[dict]:
+    """The events a file analysis of the same packets writes: without the periodic `stats` events and the
+    incident updates written while capturing (the incidents before the final verdicts)."""
+    final = next((i for i, e in enumerate(events) if e["event_type"] == "verdict"), len(events))
+    return [
+        e
+        for i, e in enumerate(events)
+        if not (e["event_type"] == "stats" and e["stats"].get("periodic"))
+        and not (e["event_type"] == "incident" and i < final)
+    ]
 
 
 ID_KEYS = {"event_id", "related_event_id", "event_ids"}
@@ -157,4 +171,9 @@ def veth_namespace(name: str, pairs: tuple[tuple[str, str], ...] = ((SENDER, REA
                 subprocess.run(["ip", "-n", name, "link", "set", end, "mtu", "65535", "up"], check=True)
         yield name
     finally:
+        # A test that failed before stopping its minerwatch leaves it running in the namespace: end it (by
+        # PID: only what this test started lives there), or it would keep the namespace alive.
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            os.kill(int(pid), signal.SIGKILL)
         subprocess.run(["ip", "netns", "del", name], check=False)

@@ -103,10 +103,10 @@ def test_intel_alone_is_a_suspect_verdict_and_exits_1(write_capture):
 
 
 def test_detectors_can_be_chosen(sample):
-    only_pools = run_cli("analyze", str(sample), "--json", "--detectors", "pool_behaviour")
+    only_pools = run_cli("analyze", str(sample), "--json", "--detectors", "pool_protocols")
     kinds = {json.loads(line)["event_type"] for line in only_pools.stdout.splitlines()}
     assert "verdict" in kinds and not kinds & {"alert", "bruteforce", "file"}
-    unknown = run_cli("analyze", str(sample), "--detectors", "pool_behaviour,nonsense")
+    unknown = run_cli("analyze", str(sample), "--detectors", "pool_protocols,nonsense")
     assert unknown.returncode == 2 and "unknown detector(s): nonsense" in unknown.stderr
 
 

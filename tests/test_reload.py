@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from minerwatch.capture.writer import PcapWriter, TcpConversation
+from minerwatch.detectors.exploits import ExploitOptions
 from minerwatch.pipeline import Analysis, AnalysisOptions
 
 RULE = """
@@ -43,7 +44,8 @@ def test_a_rule_added_before_a_reload_matches_new_connections(tmp_path, reload):
     rule_file = rules / "local.yml"
     rule_file.write_text("rules:" + RULE.format(sid=9_990_001, marker="first-marker"))
     events: list[dict] = []
-    analysis = Analysis([events.append], AnalysisOptions(rule_paths=(str(rules),), detectors=("exploits",)))
+    exploits = {"exploits": ExploitOptions(rule_paths=(str(rules),))}
+    analysis = Analysis([events.append], AnalysisOptions(detector_options=exploits, detectors=("exploits",)))
     analysis.feed_file(request(tmp_path / "a.pcap", "/second-marker", 1_700_000_000.0, 40000))
     rule_file.write_text(rule_file.read_text() + RULE.format(sid=9_990_002, marker="second-marker"))
     if reload:

@@ -18,13 +18,21 @@ SECRET_MASK = "********"
 class FlowLike(Protocol):
     """What an event needs to know about the flow it belongs to."""
 
-    flow_id: int
-    community_id: str
-    proto: str
-    client_ip: str
-    client_port: int
-    server_ip: str
-    server_port: int
+    # Read-only (FlowInfo computes the text forms on first use).
+    @property
+    def flow_id(self) -> int: ...
+    @property
+    def community_id(self) -> str: ...
+    @property
+    def proto(self) -> str: ...
+    @property
+    def client_ip(self) -> str: ...
+    @property
+    def client_port(self) -> int: ...
+    @property
+    def server_ip(self) -> str: ...
+    @property
+    def server_port(self) -> int: ...
 
 
 # The times ISO 8601 (and datetime) can write; a time beyond them (a corrupt file time) is written as the

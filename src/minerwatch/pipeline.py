@@ -5,15 +5,14 @@ Data flows one way; every stage reports what it could not use, and all of it end
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import partial
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from minerwatch.capture import CaptureStats, feed_capture
+from minerwatch.correlate.conclude import conclude
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
-from minerwatch.correlate.store import IncidentStore
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
 from minerwatch.detectors import (
@@ -29,51 +28,46 @@ from minerwatch.detectors import (
     scan,
     stratum_v2,
 )
-from minerwatch.detectors.base import DetectorContext, PluginSetup
+from minerwatch.detectors.base import Detector, DetectorContext
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.encrypted import flowstats
 from minerwatch.errors import InputError, UsageError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows import defrag, reassembly
-from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer, http_analyzer_factory
-from minerwatch.flows.http_interest import gate_config
-from minerwatch.flows.inspector import HttpGating, Inspector
+from minerwatch.flows.analyzers import FlowEndObserver
+from minerwatch.flows.http_inspection import HttpInspection
+from minerwatch.flows.inspector import Inspector
 from minerwatch.intel.learn import learn_verdicts
 from minerwatch.output.secrets import mask_event
 
 EventSink = Callable[[Event], None]
 
 # Every detector of an analysis, in the order its analysers are offered a new flow.
-PLUGINS: tuple[PluginSetup, ...] = (
-    pool_behaviour.plugin,
-    obfuscated_stratum.plugin,
-    mining_http.plugin,
-    pool_urls.plugin,
-    stratum_v2.plugin,
-    files.plugin,
-    bruteforce.plugin,
-    exploits.plugin,
-    intel.plugin,
-    encrypted_mining.plugin,
-    scan.plugin,
+DETECTORS: tuple[Detector[Any], ...] = (
+    pool_behaviour.DETECTOR,
+    obfuscated_stratum.DETECTOR,
+    mining_http.DETECTOR,
+    pool_urls.DETECTOR,
+    stratum_v2.DETECTOR,
+    files.DETECTOR,
+    bruteforce.DETECTOR,
+    exploits.DETECTOR,
+    intel.DETECTOR,
+    encrypted_mining.DETECTOR,
+    scan.DETECTOR,
 )
 
 
-def detector_name(setup: PluginSetup) -> str:
-    """A detector's name for --detectors: its module or package under minerwatch.detectors."""
-    module = getattr(setup, "func", setup).__module__  # partial() wrappers (tests) included
-    return module.removeprefix("minerwatch.detectors.").split(".")[0]
-
-
 def detector_names() -> list[str]:
-    return [detector_name(setup) for setup in PLUGINS]
+    return [d.name for d in DETECTORS]
 
 
 @dataclass
 class AnalysisOptions:
-    stream_depth: int = 256 * 1024
-    detectors: tuple[str, ...] | None = None  # None: all of PLUGINS
-    idle_timeout: float = 300.0
-    max_flows: int = 500_000
+    stream_depth: int = 256 * 1024  # bytes inspected in a flow before it is bypassed if no detector keeps it
+    detectors: tuple[str, ...] | None = None  # None: all of DETECTORS
+    idle_timeout: float = 300.0  # seconds
+    max_flows: int = 500_000  # the flow table's capacity
     reassembly_memcap: int = reassembly.DEFAULT_MEMCAP  # bytes of out-of-order TCP data, all flows
     defrag_memcap: int = defrag.DEFAULT_MEMCAP  # bytes of unfinished IP datagrams
     show_secrets: bool = False
@@ -84,13 +78,12 @@ class AnalysisOptions:
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
     incident_policy: IncidentPolicy = field(default_factory=IncidentPolicy)
     store: str | None = None  # the incident store's path; None: incidents are not kept across runs
-    bruteforce: bruteforce.BruteForceSettings = field(default_factory=bruteforce.BruteForceSettings)
-    scan: scan.ScanConfig = field(default_factory=scan.ScanConfig)
-    carve_all: bool = False  # carve every named HTTP download, not only implant-like files
-    extract_dir: str | None = None  # carved files are written here (by sha256) only when set
-    rule_paths: tuple[str, ...] = ()  # user exploit/dropper rule files or directories, next to the shipped
-    yara_dirs: tuple[str, ...] = ()  # user YARA rule directories, next to the shipped rules
+    # Each detector's own options (its declared dataclass) by detector name; a detector left out runs
+    # with its defaults.
+    detector_options: Mapping[str, object] = field(default_factory=dict)
     http_gate: bool = True  # frame HTTP no detector wants in C (off: all HTTP through the Python parser)
+    # Live input: seconds of capture time between checks for changed incidents (Analysis.update_incidents).
+    incident_interval: float = 1.0
 
 
 @dataclass
@@ -112,6 +105,7 @@ class Analysis:
         context = self._context()
         wanted = self.options.detectors
         unknown = set(wanted or ()) - set(detector_names())
+        unknown |= set(self.options.detector_options) - set(detector_names())
         if unknown:
             raise UsageError(
                 f"unknown detector(s): {', '.join(sorted(unknown))}; known: {', '.join(detector_names())}"
@@ -120,52 +114,56 @@ class Analysis:
             raise UsageError(
                 "learning pools needs the intel detector: it tells which pools intel did not know"
             )
-        self.plugins = [
-            setup(context) for setup in PLUGINS if wanted is None or detector_name(setup) in wanted
-        ]
-        http_consumers = [c for p in self.plugins for c in p.http_consumers]
-        self.http_stats = HttpStats()
-        http = [http_analyzer_factory(http_consumers, self.options.stream_depth, self.http_stats)]
-        gate = gate_config(http_consumers, self.options.stream_depth) if self.options.http_gate else None
-        gating = None
-        if gate is not None:
-            depth, stats = self.options.stream_depth, self.http_stats
-            new_analyzer = partial(HttpStreamAnalyzer, consumers=http_consumers, depth=depth, stats=stats)
-            gating = HttpGating(gate, http[0], new_analyzer, stats)
+        self.plugins = [(d.name, d.start(context)) for d in DETECTORS if wanted is None or d.name in wanted]
+        parts = [p for _, p in self.plugins]
+        self.http = HttpInspection(
+            [c for p in parts for c in p.http_consumers], self.options.stream_depth, self.options.http_gate
+        )
         self.inspector = Inspector(
-            [f for p in self.plugins for f in p.stream_factories] + (http if http_consumers else []),
-            [f for p in self.plugins for f in p.datagram_factories],
-            [context.correlator.peers.flow_ended] + [o for p in self.plugins for o in p.flow_end_observers],
-            [o for p in self.plugins for o in p.flow_start_observers],
-            expected_flows=[e for p in self.plugins for e in p.expected_flows],
-            http_gate=gating,
+            [f for p in parts for f in p.stream_factories],
+            [f for p in parts for f in p.datagram_factories],
+            [FlowEndObserver(context.correlator.peers.flow_ended)]
+            + [o for p in parts for o in p.flow_end_observers],
+            [o for p in parts for o in p.flow_start_observers],
+            expected_flows=[e for p in parts for e in p.expected_flows],
+            http=self.http,
             reassembly_memcap=self.options.reassembly_memcap,
             defrag_memcap=self.options.defrag_memcap,
         )
-        self.event_observers = [o for p in self.plugins for o in p.event_observers]
+        self.sighting_observers = [o for p in parts for o in p.sighting_observers]
+        first_request_gate, gate_blockers = self.inspector.engine_gate()
         self.engine = Engine(
-            self.inspector, idle_timeout=self.options.idle_timeout, max_flows=self.options.max_flows
+            self.inspector,
+            idle_timeout=self.options.idle_timeout,
+            max_flows=self.options.max_flows,
+            first_request_gate=first_request_gate,
+            gate_blockers=gate_blockers,
         )
-        flowstats.attach(self.engine, [o for p in self.plugins for o in p.flow_stats_observers])
-        if engine_gate := self.inspector.engine_gate():
-            self.engine.first_request_gate, self.engine.gate_blockers = engine_gate
+        flowstats.attach(self.engine, [o for p in parts for o in p.flow_stats_observers])
         self.files: list[CaptureStats] = []
         self.input_errors: list[str] = []
         # Sections a caller adds to every `stats` event (live capture: the kernel's counters).
         self.extra_stats: dict[str, Callable[[], Any]] = {}
+        self._shown: dict[str, tuple[Any, ...]] = {}  # incident id -> what its last update event showed
+        self._checked: tuple[float, tuple[int, ...]] = (float("-inf"), ())
 
     def _context(self) -> DetectorContext:
         """What the detectors talk to (scale/: a worker's forwards what spans flows to the correlator)."""
-        return DetectorContext(self.events, self.emit, self.correlator, self.options, self.incidents)
+        return DetectorContext(
+            self.events, self.emit, self.correlator, self.options, self.incidents, self.sight
+        )
 
     def emit(self, event: Event) -> None:
-        """Hand `event` to every output and observer, its secrets masked first unless asked for."""
+        """Hand `event` to every output, its secrets masked first unless asked for."""
         if not self.options.show_secrets:
             mask_event(event)
         for sink in self.sinks:
             sink(event)
-        for observer in self.event_observers:
-            observer(event)
+
+    def sight(self, seen: Sighting) -> None:
+        """Hand indicators a detector read to the detectors that match them (intel)."""
+        for observer in self.sighting_observers:
+            observer(seen)
 
     def feed_file(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
         """Analyse one capture; an unreadable one is recorded (one line) and the others go on."""
@@ -174,17 +172,39 @@ class Analysis:
         except InputError as exc:
             self.input_errors.append(str(exc))
 
+    def update_incidents(self) -> int:
+        """Live input: emit an `incident` event for each incident that changed (a new stage, pool or spread
+        target, another status) since the last one shown; returns how many. Checked at most once per
+        `incident_interval` of capture time and only after new observations, so a busy link pays for at most
+        one incident build per interval. File analysis does not call it: it emits only the final state."""
+        generation = (
+            self.incidents.stats["observations"],
+            self.correlator.observations,
+            self.correlator.peers.updates,
+        )
+        last_time, last_generation = self._checked
+        now = self.engine.now
+        if generation == last_generation or now - last_time < self.options.incident_interval:
+            return 0
+        self._checked = (now, generation)
+        bodies, _ = self.incidents.incidents(self.correlator)
+        changed = 0
+        for body in bodies:
+            shown = _shown(body)
+            if self._shown.get(body["id"]) != shown:
+                self._shown[body["id"]] = shown
+                self.emit(self.events.make("incident", body.pop("_ts"), body, host=body["host"]))
+                changed += 1
+        return changed
+
     def finish(self) -> AnalysisResult:
         self.engine.finish()
-        for plugin in self.plugins:
-            if plugin.finish is not None:
-                plugin.finish()
-        verdicts = []
-        for last_seen, host, body in self.correlator.verdicts():
-            event = self.events.make("verdict", last_seen, body, host=host)
-            verdicts.append(event)
-            self.emit(event)
-        incidents = self._incidents()
+        for _, parts in self.plugins:
+            if parts.finish is not None:
+                parts.finish()
+        verdicts, incidents = conclude(
+            self.events, self.emit, self.correlator, self.incidents, self.options.store
+        )
         stats = self.emit_stats(self.engine.now)
         if self.options.record_discovered:  # last: a knowledge base that cannot be written loses no event
             origin = "analysis of " + ", ".join(f.path for f in self.files)
@@ -204,30 +224,12 @@ class Analysis:
     def reload(self) -> None:
         """Re-read intel and rules (a live capture's SIGHUP). Flows, reassembly and per-host state are kept;
         the HTTP gate is rebuilt for new connections, since new rules may read heads the old ones did not."""
-        for plugin in self.plugins:
-            if plugin.reload is not None:
-                plugin.reload()
-        if self.inspector.http is not None:
-            http_consumers = [c for p in self.plugins for c in p.http_consumers]
-            config = gate_config(http_consumers, self.options.stream_depth)
-            self.inspector.http = replace(self.inspector.http, config=config) if config else None
-            engine_gate = self.inspector.engine_gate()
-            self.engine.first_request_gate = engine_gate[0] if engine_gate else None
-
-    def _incidents(self) -> list[Event]:
-        """The final state of every incident, then the hosts it marks (compromised, suspicious, attacker)."""
-        if self.options.store is None:
-            bodies, hosts = self.incidents.incidents(self.correlator)
-        else:
-            with IncidentStore.open(self.options.store) as store:
-                bodies, hosts = self.incidents.incidents(self.correlator, store)
-        made = []
-        for kind, body in [("incident", b) for b in bodies] + [("host", h) for h in hosts]:
-            event = self.events.make(kind, body.pop("_ts"), body, host=body["host"])
-            self.emit(event)
-            if kind == "incident":
-                made.append(event)
-        return made
+        for _, parts in self.plugins:
+            if parts.reload is not None:
+                parts.reload()
+        self.http.rebuild_gate()
+        self.inspector.http = self.http if self.http.config is not None else None
+        self.engine.first_request_gate = self.inspector.engine_gate()[0]
 
     def _stats(self) -> dict[str, Any]:
         return {
@@ -236,8 +238,8 @@ class Analysis:
             | {"reassembly_memcap_gaps": self.inspector.reassembly.forced_gaps},
             "defrag": vars(self.inspector.defrag.stats).copy(),
             "correlation": dict(self.correlator.peers.stats) | self.incidents.stats,
-            "http": vars(self.http_stats).copy(),
-            **{p.name: p.stats() for p in self.plugins if p.stats is not None},
+            "http": vars(self.http.stats).copy(),
+            **{name: p.stats() for name, p in self.plugins if p.stats is not None},
             "files": [
                 {"path": f.path, "format": f.format, "bytes": f.bytes_read, "warnings": f.warnings}
                 for f in self.files
@@ -245,3 +247,13 @@ class Analysis:
             "input_errors": self.input_errors,
             **{name: section() for name, section in self.extra_stats.items()},
         }
+
+
+def _shown(incident: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes an incident worth a new live event: its status, stages, pools and spread targets."""
+    return (
+        incident["status"],
+        tuple(s["name"] for s in incident["stages"]),
+        tuple(p["address"] for p in incident["pools"]),
+        tuple(incident["spread_to"]),
+    )

@@ -22,15 +22,18 @@ from live_replay import (
     RECORDING,
     LiveRun,
     analyse_file,
+    as_from_a_file,
     normalised,
     recording_frames,
+    renumbered,
     veth_namespace,
 )
 from minerwatch.capture.bpf import compile_filter
 from minerwatch.capture.live import capture
+from minerwatch.capture.sample import VICTIM, sample_packets
 from minerwatch.cli.main import main
 from minerwatch.errors import UsageError
-from minerwatch.pipeline import Analysis
+from minerwatch.pipeline import Analysis, AnalysisOptions
 
 PACKET_OUTGOING = 4
 
@@ -74,6 +77,59 @@ def test_ring_blocks_give_the_file_events_exactly():
     # Same frames and the same timestamps: everything but the `stats` event's file list is identical.
     assert live[:-1] == from_file[:-1]
     assert live[-1]["event_type"] == "stats"
+
+
+def incident_changes(incident: dict) -> tuple:
+    return (
+        incident["status"],
+        [s["name"] for s in incident["stages"]],
+        [p["address"] for p in incident["pools"]],
+        incident["spread_to"],
+    )
+
+
+def test_live_incidents_are_written_at_each_change_and_end_in_the_file_state():
+    # The demo's Redis worm in ring blocks of 20 packets (about what a busy ring hands over at once), with
+    # the check for changed incidents after each block, as `minerwatch live` does after each round of reads.
+    frames = [(round(ts * 1e9), frame) for ts, frame in sample_packets()]
+    events: list[dict] = []
+    analysis = Analysis([events.append], AnalysisOptions(incident_interval=0.5))
+    updates = 0
+    for start in range(0, len(frames), 20):
+        analysis.engine.feed_tpacket_block(tpacket_block(frames[start : start + 20]), 1, False)
+        updates += analysis.update_incidents()
+    analysis.update_incidents()
+    analysis.finish()
+    first_verdict = next(i for i, e in enumerate(events) if e["event_type"] == "verdict")
+    live = [e["incident"] for e in events[:first_verdict] if e["event_type"] == "incident"]
+    final = [e["incident"] for e in events[first_verdict:] if e["event_type"] == "incident"]
+    assert updates == len(live)
+    victim = [i for i in live if i["host"] == VICTIM]
+    # The story as it unfolds: the Redis attack, then the planted implant, then mining...
+    assert [incident_changes(i)[1] for i in victim] == [
+        ["attempted_attack", "exploitation", "implant_download"],
+        ["attempted_attack", "exploitation", "implant_download", "actions_on_objective"],
+    ]
+    # ...the last update the state the end of the capture gives.
+    changes = [incident_changes(i) for i in victim]
+    file_events: list[dict] = []
+    from_file = Analysis([file_events.append])
+    from_file.engine.feed_tpacket_block(tpacket_block(frames), 1, False)
+    from_file.finish()
+    file_final = [e["incident"] for e in file_events if e["event_type"] == "incident"]
+    assert [incident_changes(i) for i in final] == [incident_changes(i) for i in file_final]
+    assert changes[-1] == next(incident_changes(i) for i in file_final if i["host"] == VICTIM)
+
+
+def test_file_analysis_writes_each_incident_once():
+    events: list[dict] = []
+    analysis = Analysis([events.append])
+    analysis.engine.feed_tpacket_block(
+        tpacket_block([(round(t * 1e9), f) for t, f in sample_packets()]), 1, False
+    )
+    analysis.finish()
+    ids = [e["incident"]["id"] for e in events if e["event_type"] == "incident"]
+    assert ids and len(ids) == len(set(ids))
 
 
 def test_a_block_the_kernel_still_owns_is_not_read():
@@ -157,7 +213,9 @@ def replayed(request, tmp_path_factory) -> Path:
 def test_live_replay_gives_the_file_verdicts_and_events(replayed):
     live = [json.loads(line) for line in (replayed / "events.jsonl").read_text().splitlines()]
     from_file = analyse_file()
-    assert [normalised(e) for e in live[:-1]] == [normalised(e) for e in from_file[:-1]]
+    assert renumbered([normalised(e) for e in as_from_a_file(live)[:-1]]) == renumbered(
+        [normalised(e) for e in from_file[:-1]]
+    )
     verdict = next(e["verdict"] for e in live if e["event_type"] == "verdict")
     assert (verdict["host"], verdict["stages"], verdict["pools"][0]["port"]) == ("127.0.0.1", [1, 2], 3333)
 
@@ -166,8 +224,8 @@ def test_a_stop_signal_flushes_verdicts_and_stats(replayed):
     out = replayed
     assert (out / "status").read_text().strip() == "1", (out / "stderr.txt").read_text()
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
-    # Verdicts (and what the end of input makes: incidents, hosts) are written only at the stop.
-    assert [e["event_type"] for e in events] == [e["event_type"] for e in analyse_file()]
+    # Verdicts (and what the end of input makes: the final incidents, hosts) are written at the stop.
+    assert [e["event_type"] for e in as_from_a_file(events)] == [e["event_type"] for e in analyse_file()]
     assert "verdict" in [e["event_type"] for e in events]
     stats = events[-1]
     assert stats["event_type"] == "stats" and stats["stats"]["capture"]["packets"] == 21

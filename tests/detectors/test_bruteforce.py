@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minerwatch.capture.writer import PcapWriter, TcpConversation
-from minerwatch.detectors.bruteforce import SESSIONS, BruteForceSettings
+from minerwatch.detectors.bruteforce import LOGINS, BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import FAILED, SUCCEEDED, UNKNOWN, Attempt, BruteForceConfig
-from minerwatch.detectors.bruteforce.sessions import SshSession
+from minerwatch.detectors.bruteforce.logins.ssh import SshSession
 from minerwatch.errors import UsageError
 from minerwatch.events import Event
 from minerwatch.pipeline import Analysis, AnalysisOptions
@@ -285,8 +285,8 @@ def test_passwords_are_shown_only_when_asked(tmp_path: Path) -> None:
 
 
 def test_thresholds_are_configurable(tmp_path: Path) -> None:
-    options = AnalysisOptions()
-    options.bruteforce = BruteForceSettings(BruteForceConfig(threshold=3, window=20.0))  # type: ignore[attr-defined]
+    settings = BruteForceSettings(BruteForceConfig(threshold=3, window=20.0))
+    options = AnalysisOptions(detector_options={"bruteforce": settings})
     path = tmp_path / "c.pcap"
     with path.open("wb") as fh:
         PcapWriter(fh).write_all(sorted(p for c in campaign(ftp, 21, failures=3) for p in c.packets))
@@ -298,8 +298,7 @@ def test_thresholds_are_configurable(tmp_path: Path) -> None:
 
 
 def test_a_port_mapped_to_an_unknown_protocol_is_a_usage_error() -> None:
-    options = AnalysisOptions()
-    options.bruteforce = BruteForceSettings(ports={22: "shh"})  # type: ignore[attr-defined]
+    options = AnalysisOptions(detector_options={"bruteforce": BruteForceSettings(ports={22: "shh"})})
     with pytest.raises(UsageError, match="shh"):
         Analysis([], options)
 
@@ -434,7 +433,7 @@ class Recorder:
         return self
 
 
-@pytest.mark.parametrize("service", sorted(SESSIONS))
+@pytest.mark.parametrize("service", sorted(LOGINS))
 @settings(max_examples=80, deadline=None)
 @given(
     chunks=st.lists(st.tuples(st.booleans(), st.binary(max_size=300)), max_size=25), opening=st.integers(0, 6)
@@ -446,7 +445,7 @@ def test_sessions_never_raise_on_hostile_bytes(
     attempts: list[Attempt] = []
     recorder = Recorder()
     PROTOCOLS[service][0](recorder, 0, False)  # type: ignore[arg-type]
-    session = SESSIONS[service](attempts.append, FakeInfo(), 4096)  # type: ignore[arg-type]
+    session = LOGINS[service].session(attempts.append, FakeInfo(), 4096)  # type: ignore[arg-type]
     for to_server, data in recorder.chunks[:opening] + chunks:
         session.data(to_server, data, T0, False)
         session.wants_more(4096)

@@ -6,14 +6,13 @@ import base64
 import gzip
 import hashlib
 from email.message import EmailMessage
-from functools import partial
 from pathlib import Path
 
 import pytest
 
 from minerwatch import pipeline
 from minerwatch.capture.writer import PcapWriter, TcpConversation
-from minerwatch.detectors import files
+from minerwatch.detectors.files import FileOptions
 from minerwatch.detectors.files.carve import FileLimits
 from minerwatch.flows.http import MAX_BODY
 
@@ -21,13 +20,15 @@ CLIENT, SERVER = "10.0.0.5", "203.0.113.7"
 ELF = b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00\x3e\x00" + bytes(range(256)) * 16
 
 
-def run(tmp_path: Path, *conversations: TcpConversation, **options) -> list[dict]:
+def run(tmp_path: Path, *conversations: TcpConversation, **carving) -> list[dict]:
+    """The events of a default analysis, carving with FileOptions(**carving)."""
     path = tmp_path / "capture.pcap"
     packets = sorted((p for c in conversations for p in c.packets), key=lambda p: p[0])
     with path.open("wb") as out:
         PcapWriter(out).write_all(packets)
     events: list[dict] = []
-    analysis = pipeline.Analysis([events.append], pipeline.AnalysisOptions(**options))
+    options = pipeline.AnalysisOptions(detector_options={"carving": FileOptions(**carving)})
+    analysis = pipeline.Analysis([events.append], options)
     analysis.feed_file(path)
     analysis.finish()
     return events
@@ -131,21 +132,13 @@ def test_body_over_the_http_cap_is_partial_with_the_hash_of_what_was_seen(tmp_pa
     assert body["sha256"] == sha256(big[:MAX_BODY])
 
 
-def with_limits(monkeypatch: pytest.MonkeyPatch, limits: FileLimits) -> None:
-    plugins = tuple(p for p in pipeline.PLUGINS if p is not files.plugin)
-    monkeypatch.setattr(pipeline, "PLUGINS", (*plugins, partial(files.plugin, limits=limits)))
-
-
 @pytest.mark.parametrize(
     ("limits", "reason"),
     [(FileLimits(max_file=1000), "file-cap"), (FileLimits(max_total=1000), "memory-cap")],
 )
-def test_caps_make_a_partial_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: FileLimits, reason: str
-) -> None:
-    with_limits(monkeypatch, limits)
+def test_caps_make_a_partial_file(tmp_path: Path, limits: FileLimits, reason: str) -> None:
     response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(ELF) + ELF
-    [event] = file_events(run(tmp_path, http(get(), response)))
+    [event] = file_events(run(tmp_path, http(get(), response), limits=limits))
     assert (event["file"]["size"], event["file"]["partial_reason"]) == (1000, reason)
     assert event["file"]["sha256"] == sha256(ELF[:1000])
 
@@ -315,12 +308,10 @@ def test_ftp_epsv_stor_and_a_data_connection_nobody_announced(tmp_path: Path) ->
     assert events[-1]["stats"]["carving"]["ftp_transfers"] == 1
 
 
-def test_smtp_mail_over_the_flow_cap_is_cut_and_flagged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with_limits(monkeypatch, FileLimits(max_flow=3000))
+def test_smtp_mail_over_the_flow_cap_is_cut_and_flagged(tmp_path: Path) -> None:
     message, _ = mail()
-    [event] = file_events(run(tmp_path, smtp(message.as_bytes().replace(b"\n", b"\r\n"))))
+    mail_bytes = message.as_bytes().replace(b"\n", b"\r\n")
+    [event] = file_events(run(tmp_path, smtp(mail_bytes), limits=FileLimits(max_flow=3000)))
     body = event["file"]
     assert (body["filename"], body["partial_reason"]) == ("update.bin", "memory-cap")
     assert 0 < body["size"] < len(ELF) and body["sha256"] == sha256(ELF[: body["size"]])

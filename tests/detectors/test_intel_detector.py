@@ -86,6 +86,31 @@ def test_cidr_hit_on_a_flow_address_and_wallet_in_a_login(kb, write_capture, ana
     }
 
 
+def test_intel_matches_what_the_pool_detector_parsed_not_its_event(kb, write_capture):
+    # The intel detector gets the login as a typed Sighting (detectors/sightings.py), never by reading the
+    # mining event: an output that rewrites events as they pass changes nothing it finds. The login's
+    # password is quoted masked, as the mining event shows it.
+    from minerwatch.pipeline import Analysis, AnalysisOptions
+
+    c = TcpConversation("10.0.0.8", 40004, "198.51.100.8", 3333).open()
+    login = {"id": 1, "method": "login", "params": {"login": WALLET + ".rig:hunter2", "pass": "x"}}
+    c.send(True, json.dumps(login).encode() + b"\n").close()
+    events: list[dict] = []
+
+    def tamper(event: dict) -> None:
+        if event["event_type"] == "mining":
+            event["mining"] = event["mining"] | {"login": "not-a-wallet"}
+        events.append(event)
+
+    analysis = Analysis([tamper], AnalysisOptions(intel_db=kb))
+    analysis.feed_file(write_capture(c.packets))
+    analysis.finish()
+    (hit,) = [a for a in alerts(events) if a["alert"]["where"] == "mining login"]
+    assert hit["alert"]["intel"]["indicator"] == WALLET
+    assert hit["alert"]["intel"]["observed"] == WALLET + ".rig:********"
+    assert "hunter2" not in json.dumps(events)
+
+
 def test_repeated_hits_are_counted_not_repeated(kb, write_capture, analyse):
     packets = []
     for i in range(5):

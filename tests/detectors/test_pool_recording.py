@@ -55,8 +55,10 @@ def first_client_payload(path: Path) -> bytes:
 
 def test_stratum_over_tls_is_only_tls(analyse):
     """The same miner with --tls: nothing of the pool protocol shows, and nothing is made up. What is left
-    is the ClientHello: no SNI (xmrig 6.16.0 sends none, even to a host name) and its JA3."""
+    is the ClientHello: no SNI (xmrig 6.16.0 sends none, even to a host name) and its JA3, and the flow's
+    shape, which the encrypted detector judges (tests/encrypted): a verdict without stages."""
     events = analyse(TLS_RECORDING)
-    assert not [e for e in events if e["event_type"] in ("mining", "verdict")]
+    assert not [e for e in events if e["event_type"] == "mining"]
+    assert [e["verdict"]["stages"] for e in events if e["event_type"] == "verdict"] == [[]]
     hello = ClientHelloParser().feed(first_client_payload(TLS_RECORDING))
     assert hello is not None and hello.sni is None and hello.ja3 == XMRIG_JA3

@@ -75,8 +75,10 @@ def test_the_thresholds_and_window_are_flags(write_capture, analyse):
     packets = [p for n in range(8) for p in syn_probe("10.1.1.20", 1000 + n, T0 + n * 20)]
     path = write_capture(sorted(packets))
     assert scans(analyse(path)) == []
-    assert scans(analyse(path, scan=ScanConfig(ports=8, window=200)))
-    assert scans(analyse(path, scan=ScanConfig(ports=8, window=60))) == []  # 140 s from first to last
+    assert scans(analyse(path, detector_options={"scan": ScanConfig(ports=8, window=200)}))
+    assert (
+        scans(analyse(path, detector_options={"scan": ScanConfig(ports=8, window=60)})) == []
+    )  # 140 s from first to last
 
 
 @pytest.mark.parametrize(

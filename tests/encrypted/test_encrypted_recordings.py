@@ -37,13 +37,31 @@ def test_shipped_fingerprints_are_the_recorded_ones(analyse):
     assert hello is not None and (hello.ja3, hello.ja4) == (shipped["ja3"]["value"], shipped["ja4"]["value"])
 
 
-def test_tls_alone_is_weak_evidence_and_raises_nothing(analyse):
+def test_tls_alone_without_the_model_is_weak_evidence_and_raises_nothing(analyse, monkeypatch):
+    """Without a flow model (a package that lost its model file) only the fingerprint is left: weak."""
+    from minerwatch.detectors import encrypted_mining
+    from minerwatch.encrypted.model import ModelError
+
+    def no_model() -> None:
+        raise ModelError("no model")
+
+    monkeypatch.setattr(encrypted_mining, "load_model", no_model)
     events = analyse(TLS)
-    assert (
-        not of_type(events, "encrypted") and not of_type(events, "verdict") and not of_type(events, "alert")
-    )
+    assert not [e for e in events if e["event_type"] in ("encrypted", "verdict", "alert")]
     counters = of_type(events, "stats")[0]["stats"]["encrypted"]
     assert (counters["tls_flows"], counters["judged"], counters["tls_mining_flows"]) == (1, 1, 0)
+    assert counters["model"] is None
+
+
+def test_tls_alone_is_judged_by_the_model_and_the_fingerprint(analyse):
+    events = analyse(TLS)
+    [encrypted] = of_type(events, "encrypted")
+    kinds = {e["kind"] for e in encrypted["encrypted"]["evidence"]}
+    assert {"model", "fingerprint"} <= kinds and "pair" not in kinds
+    [verdict] = of_type(events, "verdict")
+    assert (verdict["verdict"]["activity"], verdict["verdict"]["stages"]) == ("mining-over-tls", [])
+    assert verdict["verdict"]["confidence"] <= 0.8
+    assert not of_type(events, "mining")  # nothing of the pool protocol is visible
 
 
 def test_a_pair_confirmed_in_cleartext_marks_its_later_tls_flow(analyse):
@@ -52,7 +70,7 @@ def test_a_pair_confirmed_in_cleartext_marks_its_later_tls_flow(analyse):
     body = encrypted["encrypted"]
     assert (encrypted["dest_port"], body["class"]) == (3443, "tls_mining")
     kinds = {e["kind"]: e for e in body["evidence"]}
-    assert set(kinds) == {"pair", "fingerprint"}
+    assert set(kinds) == {"pair", "fingerprint", "model"}
     assert (
         kinds["pair"]["basis"] == "behaviour" and not kinds["pair"]["weak"] and kinds["fingerprint"]["weak"]
     )
@@ -60,6 +78,8 @@ def test_a_pair_confirmed_in_cleartext_marks_its_later_tls_flow(analyse):
     assert set(kinds["pair"]["confirmed_by"]) <= mining_ids
     assert body["tls"]["ja3"] == "c34a54599a1fbaf1786aa6d633545a60" and body["tls"]["sni"] is None
     assert body["confidence"] == 0.8 < body["belief"]["tls_mining"]  # capped below behaviour
+    # reported at a checkpoint of the flow's statistics (8 payload segments), before the flow ended
+    assert body["detection"]["at"] == "checkpoint" and body["detection"]["seconds"] < 25
     [verdict] = of_type(events, "verdict")
     v = verdict["verdict"]
     assert (v["activity"], v["stages"], v["confidence"]) == ("mining", [1, 2], 0.99)  # behaviour ranks first
@@ -96,7 +116,7 @@ def test_a_pair_known_to_intel_makes_an_encrypted_verdict(analyse, pool_kb):
     the fingerprint), and the host's verdict says so, below any behaviour verdict's confidence."""
     events = analyse(TLS, intel_db=pool_kb)
     [encrypted] = of_type(events, "encrypted")
-    assert {e["kind"] for e in encrypted["encrypted"]["evidence"]} == {"pair", "fingerprint"}
+    assert {"pair", "fingerprint"} <= {e["kind"] for e in encrypted["encrypted"]["evidence"]}
     [verdict] = of_type(events, "verdict")
     v = verdict["verdict"]
     assert (v["activity"], v["stages"], v["pools"]) == ("mining-over-tls", [], [])

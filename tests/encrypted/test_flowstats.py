@@ -16,8 +16,9 @@ from minerwatch import pipeline
 from minerwatch.capture import feed_capture
 from minerwatch.capture.writer import PcapWriter, TcpConversation
 from minerwatch.decode import Engine, Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.encrypted.flowstats import FlowStats, attach
+from minerwatch.flows.analyzers import FlowEndObserver
 from minerwatch.flows.inspector import Inspector
 
 RECORDINGS = Path(__file__).parents[1] / "fixtures" / "recordings"
@@ -131,7 +132,9 @@ def test_http_flows_keep_no_statistics_and_engine_without_hook_keeps_none() -> N
     engine = Engine(Inspector([]))
     attach(engine, [lambda flow, stats: seen.append(stats)])
     flows: list[Flow] = []
-    plain = Engine(Inspector([], flow_end_observers=[lambda flow, reason: flows.append(flow)]))
+    plain = Engine(
+        Inspector([], flow_end_observers=[FlowEndObserver(lambda flow, reason: flows.append(flow))])
+    )
     for ts, frame in http.packets + tls.packets:
         engine.feed_pcap(_record(ts, frame), False, False, 1)
         plain.feed_pcap(_record(ts, frame), False, False, 1)
@@ -173,15 +176,17 @@ def test_analysis_hands_detectors_the_statistics_inspection_does_not_change(monk
     the same as from a bare engine that bypasses every flow; with no detector asking, none are kept."""
     got: list[FlowStats] = []
 
-    def stats_plugin(context: DetectorContext) -> DetectorPlugin:
-        return DetectorPlugin("stats-probe", flow_stats_observers=[lambda flow, stats: got.append(stats)])
+    def stats_setup(context: DetectorContext, options: NoOptions) -> DetectorParts:
+        return DetectorParts(flow_stats_observers=[lambda flow, stats: got.append(stats)])
 
     path = RECORDINGS / "xmrig-6.16.0-cryptonote-tls.pcapng"
-    monkeypatch.setattr(pipeline, "PLUGINS", (*pipeline.PLUGINS, stats_plugin))
+    probe = Detector("stats-probe", NoOptions, stats_setup)
+    monkeypatch.setattr(pipeline, "DETECTORS", (*pipeline.DETECTORS, probe))
     analyse(path)
     finals, checkpoints = collect(path)
     assert [s for s in got if not s.final] == checkpoints
     assert [s for s in got if s.final] == list(finals.values())
     assert pipeline.Analysis([]).engine.stats_hook is not None
     monkeypatch.undo()
-    assert pipeline.Analysis([]).engine.stats_hook is None
+    no_stats = pipeline.AnalysisOptions(detectors=("pool_protocols",))  # the encrypted detector asks for them
+    assert pipeline.Analysis([], no_stats).engine.stats_hook is None

@@ -13,6 +13,7 @@ import pytest
 
 from minerwatch.capture.reader import feed_capture
 from minerwatch.decode import Engine, Flow
+from minerwatch.flows.analyzers import FlowEndObserver
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.inspector import Inspector
 
@@ -41,7 +42,7 @@ def flows_of(capture: Path) -> dict[str, tuple[str, int, str, int, int]]:
             old + packets,
         )
 
-    engine = Engine(Inspector([], flow_end_observers=[ended]))
+    engine = Engine(Inspector([], flow_end_observers=[FlowEndObserver(ended)]))
     feed_capture(capture, engine)
     engine.finish()
     return seen

@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from minerwatch.decode._httpgate import BYPASS, CONSUMED, HANDOVER, HANDOVER_BEFORE
 
 from minerwatch.capture.writer import TcpConversation
 from minerwatch.decode import GateConfig, HttpGate
+from minerwatch.decode._httpgate import BYPASS, CONSUMED, HANDOVER, HANDOVER_BEFORE
 from minerwatch.detectors.files.http import IMPLANT_CATEGORIES
 from minerwatch.detectors.files.magic import signatures
+from minerwatch.flows.analyzers import StreamFactory
+from minerwatch.flows.http import HttpConsumer
+from minerwatch.flows.http_inspection import HttpInspection
+from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.opening import Opening
 from minerwatch.pipeline import Analysis, AnalysisOptions
 
@@ -249,8 +254,9 @@ def test_the_engine_gates_first_requests_itself_only_when_the_http_factory_alone
     assert Analysis([], options()).engine.first_request_gate is not None
     assert Analysis([], options(http_gate=False)).engine.first_request_gate is None
     analysis = Analysis([], options())
-    analysis.inspector.factories_by_opening[Opening.HTTP].insert(0, lambda info, first, to_server: None)
-    assert analysis.inspector.engine_gate() is None  # an undeclared factory would be asked: Python's path
+    other = StreamFactory(lambda info, first, to_server: None, Opening.HTTP)
+    analysis.inspector.factories_by_opening[Opening.HTTP].insert(0, other)
+    assert analysis.inspector.engine_gate() == (None, ())  # another factory must be asked: Python's path
 
 
 def test_a_file_starting_like_a_request_still_reaches_the_ftp_data_analyser(tmp_path):
@@ -331,3 +337,40 @@ def test_a_gated_connection_evicted_from_a_full_table_counts_as_cut_short(write_
         stats = events[-1]["stats"]
         assert stats["http"]["flows_gated"] == 1 and stats["http"]["flows"] == 1
         assert stats["inspection"]["flows_evicted_in_analysis"] == 1
+
+
+class Quiet(HttpConsumer):
+    """A consumer that acts on nothing the gate does not hand over anyway."""
+
+    interest = HttpInterest()
+
+    def on_http(self, flow, message) -> None:
+        pass
+
+
+class Undeclared:
+    """A consumer written without a declared interest (the contract's type check catches this in typed
+    code; the analysis must refuse it at run time too)."""
+
+    def on_http(self, flow, message) -> None:
+        pass
+
+
+def test_a_consumer_without_a_declared_interest_is_refused_not_a_gate_switched_off() -> None:
+    with pytest.raises(TypeError, match="Undeclared declares no interest"):
+        HttpInspection([Quiet(), Undeclared()], 1 << 18)  # type: ignore[list-item]  # the case tested
+    assert HttpInspection([Quiet()], 1 << 18).config is not None
+
+
+def test_only_a_declared_interest_in_every_message_turns_the_gate_off(tmp_path) -> None:
+    everything = Quiet()
+    everything.interest = HttpInterest(every_message=True)
+    assert HttpInspection([Quiet(), everything], 1 << 18).config is None
+    assert HttpInspection([Quiet()], 1 << 18, gate=False).config is None
+    # --carve-all is such a declaration: the default run keeps the gate, carving everything does not.
+    from minerwatch.detectors.files import FileOptions
+
+    db = str(tmp_path / "intel.sqlite")
+    assert Analysis([], AnalysisOptions(intel_db=db)).http.config is not None
+    carve_all = AnalysisOptions(intel_db=db, detector_options={"carving": FileOptions(carve_all=True)})
+    assert Analysis([], carve_all).http.config is None

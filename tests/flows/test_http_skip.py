@@ -5,13 +5,17 @@ from __future__ import annotations
 from minerwatch.capture import feed_capture
 from minerwatch.capture.writer import TcpConversation
 from minerwatch.decode import Engine
-from minerwatch.flows.http import HttpStats, http_analyzer_factory
+from minerwatch.flows.http import HttpConsumer
+from minerwatch.flows.http_inspection import HttpInspection
+from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.inspector import Inspector
 
 BODY = bytes(range(256)) * 800  # 200 KiB
 
 
-class Consumer:
+class Consumer(HttpConsumer):
+    interest = HttpInterest()
+
     def __init__(self, wants: bool | int) -> None:
         self.wants = wants
         self.messages = []
@@ -24,12 +28,6 @@ class Consumer:
         self.messages.append(message)
         self.bodies.append(bytes(message.body))  # bodies are released once handed over
 
-    def on_websocket(self, *args) -> None:
-        pass
-
-    def on_http_end(self, *args) -> None:
-        pass
-
 
 def download_twice(write_capture):
     c = TcpConversation("10.0.0.1", 40000, "10.0.0.2", 80).open()
@@ -40,11 +38,11 @@ def download_twice(write_capture):
 
 
 def run(path, *consumers):
-    stats = HttpStats()
-    engine = Engine(Inspector([http_analyzer_factory(list(consumers), 10**9, stats)]))
+    http = HttpInspection(consumers, 10**9, gate=False)  # every HTTP connection through the parser
+    engine = Engine(Inspector([], http=http))
     feed_capture(path, engine)
     engine.finish()
-    return engine.counters, stats
+    return engine.counters, http.stats
 
 
 def test_unwanted_body_is_skipped_and_the_next_request_still_parsed(write_capture):

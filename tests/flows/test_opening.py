@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minerwatch.decode._httpgate import starts_with_request_line
 
 from minerwatch.decode import Flow
+from minerwatch.decode._httpgate import starts_with_request_line
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import KINDS, Opening, opening, openings_of, takes
+from minerwatch.flows.opening import KINDS, Opening, opening
 from minerwatch.pipeline import Analysis, AnalysisOptions
 
 
@@ -38,14 +38,6 @@ def test_opening(first: bytes, kind: Opening) -> None:
     assert opening(first) is kind
 
 
-def test_an_undeclared_factory_is_asked_about_everything() -> None:
-    def factory(info, first, to_server):
-        return None
-
-    assert openings_of(factory) is Opening.ANY
-    assert openings_of(takes(Opening.TLS)(factory)) is Opening.TLS
-
-
 def test_the_inspector_asks_only_the_factories_that_take_the_opening(write_capture, analyse) -> None:
     """A TLS flow is never shown to the JSON-lines factory, even when its bytes contain a JSON line."""
     from minerwatch.capture.writer import TcpConversation
@@ -53,7 +45,7 @@ def test_the_inspector_asks_only_the_factories_that_take_the_opening(write_captu
     c = TcpConversation("10.0.0.1", 40000, "10.0.0.2", 3333).open()
     c.send(True, b"\x17\x03\x03\x00\x40" + b'\n{"id":1,"method":"login","params":{"login":"x"}}\n')
     c.send(False, b'{"id":1,"jsonrpc":"2.0","result":{"id":"1","job":{"blob":"00","job_id":"1"}}}\n')
-    events = analyse(write_capture(c.close().packets), detectors=("pool_behaviour",))
+    events = analyse(write_capture(c.close().packets), detectors=("pool_protocols",))
     stats = events[-1]["stats"]
     assert stats["inspection"]["flows_bypassed"] == 1
     assert not [e for e in events if e["event_type"] == "mining"]
@@ -110,7 +102,7 @@ def factories(tmp_path_factory: pytest.TempPathFactory) -> list:
     events: list[dict] = []
     db = str(tmp_path_factory.mktemp("intel") / "intel.sqlite")
     analysis = Analysis([events.append], AnalysisOptions(intel_db=db, record_discovered=False))
-    declared = [f for f in analysis.inspector.stream_factories if openings_of(f) is not Opening.ANY]
+    declared = [f for f in analysis.inspector.stream_factories if f.openings is not Opening.ANY]
     assert len(declared) >= 7  # pool, HTTP, obfuscated, pool URLs, exploits, SMTP, FTP, brute force
     return [(factory, events) for factory in declared]
 
@@ -127,13 +119,33 @@ def flow_info(server_port: int) -> FlowInfo:
 @given(data=st.data(), port=PORTS, to_server=st.booleans())
 def test_every_factory_refuses_the_openings_it_did_not_declare(factories, data, port, to_server) -> None:
     for factory, events in factories:
-        refused = [kind for kind in KINDS if kind in OPENINGS and not kind & openings_of(factory)]
+        refused = [kind for kind in KINDS if kind in OPENINGS and not kind & factory.openings]
         for kind in refused:
             first = data.draw(OPENINGS[kind])
             assert opening(first) is kind
             seen = len(events)
-            assert factory(flow_info(port), first, to_server) is None, (factory, first)
+            assert factory.make(flow_info(port), first, to_server) is None, (factory, first)
             assert len(events) == seen, (factory, first)  # nor does it report anything from them
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), port=PORTS, to_server=st.booleans())
+def test_every_factory_refuses_the_ports_it_did_not_declare(factories, data, port, to_server) -> None:
+    """A factory that names its server ports is never asked about others: it must refuse them all."""
+    ported = [(f, events) for f, events in factories if f.ports is not None and port not in f.ports]
+    for factory, events in ported:
+        kind = data.draw(st.sampled_from([k for k in KINDS if k in OPENINGS and k & factory.openings]))
+        first = data.draw(OPENINGS[kind])
+        seen = len(events)
+        assert factory.make(flow_info(port), first, to_server) is None, (factory, first)
+        assert len(events) == seen
+
+
+def test_the_declared_ports_are_those_of_the_login_protocols(factories) -> None:
+    """The brute-force session factory declares its watched ports (so the ports test above covers it)."""
+    from minerwatch.detectors.bruteforce import DEFAULT_PORTS
+
+    assert frozenset(DEFAULT_PORTS) in [f.ports for f, _ in factories]
 
 
 @settings(max_examples=500, deadline=None)

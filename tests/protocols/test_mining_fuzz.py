@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 from minerwatch.detectors.mining_http import HttpMiningStats, _basic_auth, _json_objects, _url_wallet
 from minerwatch.protocols.mining import PoolSession
 from minerwatch.protocols.mining.coinhive import CoinHiveSession, is_coinhive
+from minerwatch.protocols.mining.dialects import REQUESTS
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
     lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
     max_leaves=30,
 )
-methods = st.sampled_from(
-    ["getwork", "getblocktemplate", "submitblock", "login", "submit", "job", "eth_getWork", "mining.notify"]
-)
+# Every method a registered dialect parses (protocols/mining/dialects.py), so a new dialect is fuzzed too.
+methods = st.sampled_from(sorted(REQUESTS))
 
 
 @settings(max_examples=300, deadline=None)

@@ -46,7 +46,9 @@ class PcapSource:
         errbuf = ctypes.create_string_buffer(256)
         self.handle = lib.pcap_create(interface.encode(errors="surrogateescape"), errbuf)
         if not self.handle:
-            raise InputError(f"{visible(interface)}: cannot capture: {errbuf.value.decode(errors='replace')}")
+            raise InputError(
+                f"{visible(interface)}: cannot capture: {visible(errbuf.value.decode(errors='replace'))}"
+            )
         try:
             self._activate(promiscuous, ring_bytes)
             if bpf is not None:
@@ -54,7 +56,7 @@ class PcapSource:
                     if lib.pcap_setfilter(self.handle, ctypes.byref(program)) != 0:
                         raise InputError(f"{visible(interface)}: cannot set the filter: {error(self.handle)}")
             if lib.pcap_setnonblock(self.handle, 1, errbuf) != 0:
-                raise InputError(f"{visible(interface)}: {errbuf.value.decode(errors='replace')}")
+                raise InputError(f"{visible(interface)}: {visible(errbuf.value.decode(errors='replace'))}")
         except BaseException:
             self.close()
             raise
@@ -87,7 +89,8 @@ class PcapSource:
     def _packet(self, user: object, header: ctypes._Pointer[PacketHeader], data: object) -> None:
         h = header.contents
         self._batch += RECORD.pack(h.sec & 0xFFFFFFFF, h.frac, h.caplen, h.len)
-        self._batch += ctypes.string_at(data, h.caplen)  # type: ignore[call-overload]
+        # libpcap's packet pointer, which the callback's signature types as a plain object
+        self._batch += ctypes.string_at(data, h.caplen)  # type: ignore[arg-type]
 
     def read(self, engine: Engine) -> int:
         """Hand every packet libpcap has ready to `engine`; the number of packets."""

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from minerwatch.decode import MAX_RECORD_BYTES, SUPPORTED_LINKTYPES, Engine
 from minerwatch.errors import InputError
@@ -38,12 +38,22 @@ class CaptureStats:
     warnings: list[str] = field(default_factory=list)
 
 
+class RawInput(Protocol):
+    """A binary file, pipe or decompressing reader (typing.BinaryIO does not declare readinto)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
 class Source:
     """A capture's raw bytes, read forward only, so that FIFOs, pipes and standard input work like files:
     the bytes taken to recognise the format are handed back first, and a count of the bytes taken stands
     in for tell() (which a pipe does not have). A failed read is an InputError naming the capture."""
 
-    def __init__(self, raw: BinaryIO, name: str, own: bool) -> None:
+    def __init__(self, raw: RawInput, name: str, own: bool) -> None:
         self.raw, self.name, self._own = raw, name, own
         self._pending = b""
         self._taken = 0
@@ -165,7 +175,8 @@ def _open(path: Path) -> Stream:
     if str(path) == STDIN:
         if sys.stdin is None or sys.stdin.isatty():
             raise InputError("standard input is a terminal or closed, not a capture: pipe one into `-`")
-        source = Source(sys.stdin.buffer, name, own=False)
+        # sys.stdin.buffer is a BufferedReader, which has readinto; typeshed's BinaryIO has not
+        source = Source(sys.stdin.buffer, name, own=False)  # type: ignore[arg-type]
     else:
         try:
             source = Source(path.open("rb"), name, own=True)

@@ -226,6 +226,14 @@ def _browsing(rng: random.Random) -> Iterator[TcpConversation]:
 
 def write_sample(path: Path, seed: int = 7) -> int:
     """Write the demonstration capture; returns the number of packets."""
+    packets = sample_packets(seed)
+    with path.open("wb") as out:
+        PcapWriter(out).write_all(packets)
+    return len(packets)
+
+
+def sample_packets(seed: int = 7) -> list[tuple[float, bytes]]:
+    """The demonstration capture's (timestamp, Ethernet frame) pairs, in time order."""
     rng = random.Random(seed)
     packets: list[tuple[float, bytes]] = []
     packets += dns_exchange(VICTIM, "192.0.2.53", "pool.supportxmr.com", XMR_POOL, START + 119, 1)
@@ -244,6 +252,4 @@ def write_sample(path: Path, seed: int = 7) -> int:
     ):
         packets += conversation.packets
     packets.sort(key=lambda p: p[0])
-    with path.open("wb") as out:
-        PcapWriter(out).write_all(packets)
-    return len(packets)
+    return packets

@@ -7,24 +7,32 @@ import os
 import stat
 import sys
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-from minerwatch.cli.options import add_event_options, chosen_detectors, duration, mebibytes, whole
+from minerwatch.cli.options import (
+    add_event_options,
+    add_store_options,
+    chosen_detectors,
+    chosen_store,
+    duration,
+    mebibytes,
+    whole,
+)
 from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
-from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS
-from minerwatch.correlate.store import default_path as default_store
 from minerwatch.correlate.verdicts import VerdictPolicy
 from minerwatch.detectors.bruteforce import BruteForceSettings
 from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
+from minerwatch.detectors.exploits import ExploitOptions
+from minerwatch.detectors.files import FileOptions
 from minerwatch.detectors.scan import ScanConfig
 from minerwatch.errors import OutputError
-from minerwatch.flows import defrag, reassembly
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.report import ReportBuilder
 from minerwatch.output.terminal import visible
@@ -48,37 +56,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pcap or pcapng file, may be gzipped; a FIFO or pipe too, and '-' reads standard input",
     )
     add_event_options(p)
-    p.add_argument("--window", type=duration(), default=120.0, help="stage-1 window in seconds (default 120)")
+    # Every default below is read from the options dataclasses, where it is written once.
+    analysis, policy, campaigns, scans = AnalysisOptions(), VerdictPolicy(), BruteForceConfig(), ScanConfig()
     p.add_argument(
-        "--min-submits", type=whole(1, 1_000_000), default=1, help="shares needed for stage 2 (default 1)"
+        "--window",
+        type=duration(),
+        default=policy.window,
+        help="stage-1 window in seconds (default %(default)g)",
+    )
+    p.add_argument(
+        "--min-submits",
+        type=whole(1, 1_000_000),
+        default=policy.min_submits,
+        help="shares needed for stage 2 (default %(default)s)",
     )
     p.add_argument(
         "--peer-window",
         type=duration(),
-        default=3600.0,
+        default=policy.peer_window,
         help="hosts reaching a confirmed pool's address within this many seconds of its activity are"
-        " reported as suspects (default 3600)",
+        " reported as suspects (default %(default)g)",
     )
     p.add_argument(
         "--stream-depth",
         type=whole(1, 1 << 30),
-        default=256 * 1024,
-        help="bytes inspected in a flow before it is bypassed if no pool protocol is seen (default 262144)",
+        default=analysis.stream_depth,
+        help="bytes inspected in a flow before it is bypassed if no pool protocol is seen"
+        " (default %(default)s)",
     )
     p.add_argument(
-        "--idle-timeout", type=duration(), default=300.0, help="flow idle timeout, seconds (default 300)"
+        "--idle-timeout",
+        type=duration(),
+        default=analysis.idle_timeout,
+        help="flow idle timeout, seconds (default %(default)g)",
     )
     p.add_argument(
         "--max-flows",
         type=whole(1, 10_000_000),
-        default=500_000,
-        help="flow table capacity (default 500000)",
+        default=analysis.max_flows,
+        help="flow table capacity (default %(default)s)",
     )
     for flag, default, what in (
-        ("--reassembly-memcap", reassembly.DEFAULT_MEMCAP, "out-of-order TCP data all flows together may"
+        ("--reassembly-memcap", analysis.reassembly_memcap, "out-of-order TCP data all flows together may"
          " hold while a hole waits to be filled; past it holes are given up"),
-        ("--defrag-memcap", defrag.DEFAULT_MEMCAP, "unfinished IP datagrams held at once; past it the oldest"
-         " are dropped"),
+        ("--defrag-memcap", analysis.defrag_memcap, "unfinished IP datagrams held at once; past it the"
+         " oldest are dropped"),
     ):  # fmt: skip
         p.add_argument(
             flag, type=mebibytes, default=default, metavar="MIB",
@@ -87,52 +109,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bruteforce-threshold",
         type=whole(1, 100_000),
-        default=10,
+        default=campaigns.threshold,
         metavar="N",
-        help="failed logins from one attacker to one service that make a brute-force campaign (default 10)",
+        help="failed logins from one attacker to one service that make a brute-force campaign"
+        " (default %(default)s)",
     )
     p.add_argument(
         "--bruteforce-window",
         type=duration(),
-        default=300.0,
+        default=campaigns.window,
         metavar="SECONDS",
-        help="... within this many seconds (default 300)",
+        help="... within this many seconds (default %(default)g)",
     )
     p.add_argument(
         "--scan-ports",
         type=whole(1, 65_536),
-        default=20,
+        default=scans.ports,
         metavar="N",
-        help="distinct ports of one host probed by one source that make a port scan (default 20)",
+        help="distinct ports of one host probed by one source that make a port scan (default %(default)s)",
     )
     p.add_argument(
         "--scan-hosts",
         type=whole(1, 1 << 24),
-        default=20,
+        default=scans.hosts,
         metavar="N",
-        help="distinct hosts probed on one port by one source that make a sweep (default 20)",
+        help="distinct hosts probed on one port by one source that make a sweep (default %(default)s)",
     )
     p.add_argument(
         "--scan-window",
         type=duration(),
-        default=60.0,
+        default=scans.window,
         metavar="SECONDS",
-        help="... within this many seconds of the first probe (default 60)",
+        help="... within this many seconds of the first probe (default %(default)g)",
     )
-    p.add_argument(
-        "--store",
-        metavar="FILE",
-        help="incident store: incidents are kept and extended across runs (default: $MINERWATCH_STORE, "
-        "else ~/.local/share/minerwatch/incidents.sqlite)",
-    )
-    p.add_argument("--no-store", action="store_true", help="do not read or write the incident store")
-    p.add_argument(
-        "--retention",
-        type=duration(maximum=36_500),
-        default=DEFAULT_RETENTION_DAYS,
-        metavar="DAYS",
-        help="the store forgets what ended this long (capture time) before its newest activity (default 90)",
-    )
+    add_store_options(p)
     p.add_argument(
         "--learn-pools",
         action="store_true",
@@ -182,6 +192,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    campaigns = BruteForceConfig(threshold=args.bruteforce_threshold, window=args.bruteforce_window)
     options = AnalysisOptions(
         detectors=chosen_detectors(args),
         stream_depth=args.stream_depth,
@@ -193,23 +204,23 @@ def run(args: argparse.Namespace) -> int:
         intel_db=args.intel_db,
         record_discovered=args.learn_pools,
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits, peer_window=args.peer_window),
-        bruteforce=BruteForceSettings(
-            campaigns=BruteForceConfig(threshold=args.bruteforce_threshold, window=args.bruteforce_window)
-        ),
         incident_policy=IncidentPolicy(retention=args.retention * 86400),
-        store=None if args.no_store else str(args.store or default_store()),
-        scan=ScanConfig(ports=args.scan_ports, hosts=args.scan_hosts, window=args.scan_window),
-        extract_dir=args.extract_dir,
-        carve_all=args.carve_all,
-        yara_dirs=tuple(args.yara_rules),
-        rule_paths=tuple(args.rules),
+        store=chosen_store(args),
+        detector_options={
+            "bruteforce": BruteForceSettings(campaigns=campaigns),
+            "scan": ScanConfig(ports=args.scan_ports, hosts=args.scan_hosts, window=args.scan_window),
+            "carving": FileOptions(
+                carve_all=args.carve_all, extract_dir=args.extract_dir, yara_dirs=tuple(args.yara_rules)
+            ),
+            "exploits": ExploitOptions(rule_paths=tuple(args.rules)),
+        },
     )
     digest = FindingDigest()
     report = ReportBuilder() if args.report else None
     if args.report:
         refuse_input_as_output(args.report, args.captures)  # written at the end: checked now
     with ExitStack() as stack:
-        sinks = [
+        sinks: list[EventSink] = [
             digest,
             *([report] if report else []),
             *event_sinks(stack, args.output, args.json, args.captures),
@@ -253,7 +264,7 @@ def _analyze(
     analysis = Analysis(sinks, options)  # sets up --extract-dir too: every output before any input
     for path in captures:
         task = progress.add_task(escape(visible(path.name or str(path))), total=_size(path))
-        analysis.feed_file(path, lambda n, task=task: progress.advance(task, n))
+        analysis.feed_file(path, partial(progress.advance, task))
     return analysis.finish()
 
 

@@ -22,7 +22,7 @@ from minerwatch.intel.normalize import TYPES
 from minerwatch.intel.store import ENV_PATH, KnowledgeBase, damaged, default_path
 from minerwatch.output.terminal import visible
 
-_EXPORT_FIELDS = ("type", "value", "source", "family", "tags", "confidence")
+_EXPORT_FIELDS: tuple[str, ...] = ("type", "value", "source", "family", "tags", "confidence")
 _EXPORT_FIELDS += ("first_seen", "last_seen", "valid_until", "reference")
 
 

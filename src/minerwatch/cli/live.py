@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 import time
@@ -16,7 +17,7 @@ from minerwatch.cli.options import add_event_options, chosen_detectors, duration
 from minerwatch.cli.outputs import event_writers
 from minerwatch.errors import UsageError
 from minerwatch.output.console import FindingDigest, render_summary
-from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult
+from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
 from minerwatch.scale.live import analyze_live
 from minerwatch.scale.run import MAX_WORKERS
 
@@ -30,8 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read packets from live interfaces (AF_PACKET, TPACKET_V3 ring; or libpcap) and analyse "
         "them as `analyze` does a capture file. SIGTERM or SIGINT stops reading; verdicts and statistics are "
         "then written and outputs closed. SIGHUP re-reads intel and rules. Needs CAP_NET_RAW.",
-        epilog="Exit status: 0 nothing found, 1 an incident, mining, alerts or brute force found, 2 usage "
-        "error or an interface that cannot be read; 130 when a second signal interrupts the final flush.",
+        epilog="-o FILE writes one file; -o DIR (an existing directory) writes rotated files "
+        "DIR/events-YYYYMMDDTHHMMSSZ-NNNNNN.jsonl (see --rotate-size, --rotate-interval). Exit status: 0 "
+        "nothing found, 1 an incident, mining, alerts or brute force found, 2 usage error or an interface "
+        "that cannot be read; 130 when a second signal interrupts the final flush.",
     )
     p.add_argument(
         "-i",
@@ -100,6 +103,9 @@ def rotation(args: argparse.Namespace) -> tuple[int, float] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Until the capture loop handles it, SIGHUP (a reload asked during start-up, which reads intel and rules
+    # anyway) must not end the process, as its default action would.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     options = AnalysisOptions(
         detectors=chosen_detectors(args),
         show_secrets=args.show_secrets,
@@ -124,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         analysis.extra_stats["kernel"] = lambda: [s.kernel_counters() for s in sources]
 
         def flush() -> None:
+            """Every second: the incidents that changed (docs/live.md), then the outputs flushed."""
+            analysis.update_incidents()
             for writer in writers:
                 writer.flush()
 
@@ -154,7 +162,7 @@ def _with_workers(
 
     with ExitStack() as stack:
         writers = event_writers(stack, args.output, args.json, (), rotation(args))
-        sinks = [digest, *(w.write for w in writers)]
+        sinks: list[EventSink] = [digest, *(w.write for w in writers)]
         promiscuous = not args.no_promisc
         return analyze_live(interfaces, args.bpf, promiscuous, sinks, options, args.workers, started)
 

@@ -25,7 +25,7 @@ class LiveControl:
     def __init__(
         self,
         reload: Callable[[], None],
-        report: Callable[[], None],
+        report: Callable[[], object],
         flush: Callable[[], None],
         stats_interval: float | None,
         clock: Callable[[], float] = time.monotonic,

@@ -18,7 +18,18 @@ from minerwatch.errors import MinerwatchError, OutputError
 from minerwatch.output.terminal import visible
 
 # Each module defines register(subparsers) -> None and sets `func` on its parser (args -> exit code).
-SUBCOMMANDS = ("analyze", "live", "report", "sample", "intel", "scan-disk", "rules", "incidents")
+SUBCOMMANDS = (
+    "analyze",
+    "live",
+    "ingest",
+    "report",
+    "sample",
+    "intel",
+    "scan-disk",
+    "rules",
+    "incidents",
+    "model",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS
+from minerwatch.correlate.store import default_path as default_store
 from minerwatch.pipeline import detector_names
 
 # Longer than any capture or window anyone means (31 years); finite, so no time arithmetic overflows.
@@ -70,15 +72,29 @@ def duration(*, zero: bool = False, maximum: float = MAX_SECONDS) -> Callable[[s
 def add_event_options(p: argparse.ArgumentParser) -> None:
     """What every analysing subcommand (analyze, live) offers alike: where events go, which detectors
     run, the knowledge base, and whether secrets are shown."""
-    p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
-    p.add_argument(
-        "--json", action="store_true", help="write events as JSON lines to stdout (summary to stderr)"
-    )
+    add_output_options(p)
     p.add_argument(
         "--detectors",
         metavar="LIST",
         help="comma-separated detectors to run (default: all): " + ", ".join(detector_names()),
     )
+    add_intel_options(p)
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print secrets seen in traffic (passwords, login passwords, URL credentials, tokens) unmasked",
+    )
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """Where events go: -o FILE and --json (standard output, the summary then on stderr)."""
+    p.add_argument("-o", "--output", metavar="FILE", help="write events as JSON lines to FILE")
+    p.add_argument(
+        "--json", action="store_true", help="write events as JSON lines to stdout (summary to stderr)"
+    )
+
+
+def add_intel_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--intel-db",
         metavar="FILE",
@@ -89,11 +105,30 @@ def add_event_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not match threat intelligence (the same as leaving intel out of --detectors)",
     )
+
+
+def add_store_options(p: argparse.ArgumentParser) -> None:
+    """The incident store that keeps incidents across runs (docs/killchain.md)."""
     p.add_argument(
-        "--show-secrets",
-        action="store_true",
-        help="print secrets seen in traffic (passwords, login passwords, URL credentials, tokens) unmasked",
+        "--store",
+        metavar="FILE",
+        help="incident store: incidents are kept and extended across runs (default: $MINERWATCH_STORE, "
+        "else ~/.local/share/minerwatch/incidents.sqlite)",
     )
+    p.add_argument("--no-store", action="store_true", help="do not read or write the incident store")
+    p.add_argument(
+        "--retention",
+        type=duration(maximum=36_500),
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="DAYS",
+        help="the store forgets what ended this long (capture time) before its newest activity"
+        " (default %(default)g)",
+    )
+
+
+def chosen_store(args: argparse.Namespace) -> str | None:
+    """The incident store's path the options ask for; None with --no-store."""
+    return None if args.no_store else str(args.store or default_store())
 
 
 def chosen_detectors(args: argparse.Namespace) -> tuple[str, ...] | None:

@@ -50,7 +50,7 @@ INTEL_HASH_LEVEL = 0.8
 CONTENT_WHERE = ("mining pool-url", "mining miner-cmdline", "carved file")
 FOLLOW_UP = (Stage.IMPLANT_DOWNLOAD, Stage.COMMAND_AND_CONTROL, Stage.ACTIONS_ON_OBJECTIVE)
 ATTACK_STAGES = (Stage.RECONNAISSANCE, Stage.ATTEMPTED_ATTACK, Stage.EXPLOITATION)
-LATERAL_TECHNIQUE = {
+LATERAL_TECHNIQUE: dict[str, Technique] = {
     Technique.ACTIVE_SCANNING: Technique.NETWORK_SERVICE_DISCOVERY,
     Technique.BRUTE_FORCE: Technique.REMOTE_SERVICES,
     Technique.PASSWORD_SPRAYING: Technique.REMOTE_SERVICES,
@@ -91,9 +91,10 @@ class Step:
 
     def copy(self) -> Step:
         """A copy whose sets and lists are its own (the build changes copies, never what was observed)."""
-        return replace(
-            self, event_ids=list(self.event_ids), **{name: set(getattr(self, name)) for name in SETS}
-        )
+        copy = replace(self, event_ids=list(self.event_ids))
+        for name in SETS:
+            setattr(copy, name, set(getattr(self, name)))
+        return copy
 
     def merge(self, other: Step) -> None:
         """The same kind of observation seen again (in another run): independent of the order."""
@@ -219,9 +220,9 @@ class _Builder:
             for name in SETS:
                 getattr(step, name).update(sets.get(name, ()))
             self._add(host, step)
-        for host, kind, value, basis, confidence in facts:
+        for host, kind, value, fact_basis, certainty in facts:
             if kind == "pool":
-                self._pool(host, value, basis or "intel", confidence or 0.0)
+                self._pool(host, value, fact_basis or "intel", certainty or 0.0)
             else:
                 (self.wallets if kind == "wallet" else self.agents).setdefault(host, set()).add(value)
 
@@ -578,7 +579,7 @@ def _entry(step: Step | None) -> dict[str, Any] | None:
 
 
 def _files(steps: list[Step]) -> list[dict[str, Any]]:
-    files = {}
+    files: dict[str, dict[str, Any]] = {}
     for step in sorted(steps, key=lambda s: s.first_seen):
         for sha256 in sorted(step.files):
             files.setdefault(sha256, {"sha256": sha256, "what": step.label, "from": step.peer})

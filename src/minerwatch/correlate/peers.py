@@ -44,12 +44,14 @@ class PoolPeers:
         self.contacts: OrderedDict[tuple[bytes, bytes], _Record] = OrderedDict()  # (server, client) ->
         self.stats = {"contacts_forgotten": 0}
         self._by_server: dict[bytes, list[tuple[bytes, _Record]]] | None = None
+        self.updates = 0  # connections remembered so far (live updates look for new ones)
 
     def flow_ended(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: remember a TCP connection that carried packets both ways."""
         if flow.proto != 6 or not flow.pkts_toclient:
             return
         self._by_server = None
+        self.updates += 1
         key = (flow.server_addr, flow.client_addr)
         old = self.contacts.get(key)
         if old is None:

@@ -127,8 +127,8 @@ class PoolEvidence:
             self.last[obs.behaviour] = obs.ts
             if obs.registers:
                 self.last[Behaviour.REGISTRATION] = obs.ts
-            times = [self.last.get(b) for b in STAGE1_TRIGGERS]
-            if all(t is not None for t in times) and max(times) - min(times) <= policy.window:  # type: ignore[type-var]
+            times = [t for b in STAGE1_TRIGGERS if (t := self.last.get(b)) is not None]
+            if len(times) == len(STAGE1_TRIGGERS) and max(times) - min(times) <= policy.window:
                 self.stages.add(1)
 
     def confidence(self) -> float:
@@ -207,9 +207,11 @@ class VerdictCorrelator:
         self.peers = PoolPeers()
         self.encrypted: dict[str, EncryptedEvidence] = {}
         self._weak: OrderedDict[int, list[IntelObservation]] = OrderedDict()  # flow id -> weak hits
+        self.observations = 0  # behaviour and intel observations taken (live updates look for new ones)
 
     def observe_intel(self, obs: IntelObservation) -> None:
         """A hit about a host; a weak one waits, by its flow, for the encrypted detector (`weak_hits`)."""
+        self.observations += 1
         if obs.weak:
             if obs.flow_id is not None:
                 self._weak.setdefault(obs.flow_id, []).append(obs)
@@ -252,6 +254,7 @@ class VerdictCorrelator:
         return out
 
     def observe(self, obs: BehaviourObservation) -> None:
+        self.observations += 1
         pools = self.hosts.setdefault(obs.miner_ip, {})
         key = (obs.pool_ip, obs.pool_port)
         evidence = pools.get(key)

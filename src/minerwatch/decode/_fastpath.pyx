@@ -195,8 +195,8 @@ cdef class Engine:
     cdef public double idle_timeout
     cdef public double closed_timeout
     cdef public Py_ssize_t max_flows
-    # When set, a flow whose first payload is the client's whole HTTP request line gets an HTTP gate here,
-    # with no call to the sink: the owner sets it only when the sink would do exactly that (see
+    # When given, a flow whose first payload is the client's whole HTTP request line gets an HTTP gate here,
+    # with no call to the sink: the owner gives it only when the sink would do exactly that (see
     # flows/inspector.py, Inspector.engine_gate), and not while any of `gate_blockers` is non-empty.
     cdef public GateConfig first_request_gate
     cdef public tuple gate_blockers
@@ -221,7 +221,8 @@ cdef class Engine:
     cdef public long long id_stride
     cdef public long long id_offset
 
-    def __init__(self, sink, double idle_timeout=300.0, double closed_timeout=30.0, Py_ssize_t max_flows=500000):
+    def __init__(self, sink, double idle_timeout=300.0, double closed_timeout=30.0, Py_ssize_t max_flows=500000,
+                 GateConfig first_request_gate=None, tuple gate_blockers=()):
         self.flows = {}
         self.sink = sink
         self.counters = Counters()
@@ -229,8 +230,8 @@ cdef class Engine:
         self.idle_timeout = idle_timeout
         self.closed_timeout = closed_timeout
         self.max_flows = max_flows
-        self.first_request_gate = None
-        self.gate_blockers = ()
+        self.first_request_gate = first_request_gate
+        self.gate_blockers = gate_blockers
         self.stats_hook = None
         self.stats_interval = 30.0
         self.now = 0.0

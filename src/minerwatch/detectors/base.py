@@ -1,16 +1,26 @@
-"""How a detector plugs into an analysis: it gets a context, returns the analysers and hooks it needs.
+"""How a detector plugs into an analysis: one typed declaration, `Detector`, registered in pipeline.DETECTORS.
+
+A declaration names the detector once (the name of --detectors and of its section of the `stats` event),
+gives the dataclass of its own options (their defaults are written there and nowhere else), and the setup
+that turns a context and those options into the parts the engine calls (`DetectorParts`): stream and
+datagram factories with the openings and ports they take, flow-start and flow-end observers, HTTP
+consumers with their declared interest, event observers, a finish step and counters. Nothing is found by
+looking for attributes: what is not in the parts is not called.
 
 A detector never touches the engine or other detectors: it reads flows through the analysers it registers
-(flows/analyzers.py) and speaks through events and correlator observations.
+(flows/analyzers.py) and speaks through events, correlator observations and, to the detectors that match
+what others read (intel), typed Sightings (sightings.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.encrypted.flowstats import FlowStatsObserver
+from minerwatch.errors import UsageError
 from minerwatch.events import Event, EventFactory
 from minerwatch.flows.analyzers import (
     DatagramFactory,
@@ -24,11 +34,17 @@ from minerwatch.flows.http import HttpConsumer
 if TYPE_CHECKING:
     from minerwatch.correlate.incidents import IncidentCorrelator
     from minerwatch.correlate.verdicts import VerdictCorrelator
+    from minerwatch.pipeline import AnalysisOptions
 
 
 def own_state(name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
     """HostState of one process: the state is simply made here."""
     return make()
+
+
+def forwarded(hook: Callable[..., Any] | None) -> bool:
+    """Is `hook` a stand-in's method, whose call the correlator runs (scale/), rather than this process?"""
+    return getattr(hook, "forwarded", False)
 
 
 class HostState(Protocol):
@@ -48,14 +64,16 @@ class DetectorContext:
     events: EventFactory
     emit: Callable[[Event], None]
     correlator: VerdictCorrelator
-    options: Any  # pipeline.AnalysisOptions (stream_depth, show_secrets, ...)
+    options: AnalysisOptions  # what the whole analysis shares (stream_depth, show_secrets, intel_db...)
     incidents: IncidentCorrelator  # takes kill-chain steps (StageObservation) through `observe`
+    sight: Callable[[Sighting], None]  # indicators a detector read, for the detectors that match them
     host_state: HostState = own_state
 
 
 @dataclass
-class DetectorPlugin:
-    name: str
+class DetectorParts:
+    """What a detector's setup hands the engine; everything optional, nothing called that is not here."""
+
     stream_factories: list[StreamFactory] = field(default_factory=list)
     expected_flows: list[ExpectedFlows] = field(default_factory=list)  # flows announced by other flows
     datagram_factories: list[DatagramFactory] = field(default_factory=list)
@@ -65,11 +83,35 @@ class DetectorPlugin:
     # Per-flow payload statistics of TCP flows, at checkpoints and at the end (encrypted/flowstats.py);
     # the engine keeps them only while some detector asks.
     flow_stats_observers: list[FlowStatsObserver] = field(default_factory=list)
-    event_observers: list[Callable[[Event], None]] = field(default_factory=list)  # every event emitted
+    sighting_observers: list[Callable[[Sighting], None]] = field(default_factory=list)  # see sightings.py
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
-    stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event
+    stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event, under the name
     # Re-read detection content from disk (live capture, SIGHUP); flows in progress keep their state.
     reload: Callable[[], None] | None = None
 
 
-PluginSetup = Callable[[DetectorContext], DetectorPlugin]
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a detector that has none of its own (it reads only the analysis-wide ones)."""
+
+
+Options = TypeVar("Options")
+
+
+@dataclass(frozen=True)
+class Detector(Generic[Options]):
+    name: str  # --detectors, and the detector's section of the `stats` event
+    options: type[Options]  # a dataclass whose every field has a default: Options() is the default run
+    setup: Callable[[DetectorContext, Options], DetectorParts]
+
+    def options_in(self, chosen: Mapping[str, object]) -> Options:
+        """This detector's options among `chosen` (AnalysisOptions.detector_options), else the defaults."""
+        value = chosen.get(self.name)
+        if value is None:
+            return self.options()
+        if not isinstance(value, self.options):
+            raise UsageError(f"options of detector {self.name}: expected {self.options.__name__}")
+        return value
+
+    def start(self, context: DetectorContext) -> DetectorParts:
+        return self.setup(context, self.options_in(context.options.detector_options))

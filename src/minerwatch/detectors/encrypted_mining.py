@@ -1,32 +1,42 @@
 """Mining hidden in TLS, and Chia peer traffic: encrypted flows judged from evidence around the encryption.
 
 For each TLS connection the handshake is read (hellos and the first records' shape: encrypted/handshake.py)
-and the flow is let go; when it ends, the evidence about it is fused (encrypted/fusion.py):
+and the flow is let go; at the checkpoints of its statistics (encrypted/flowstats.py) and when it ends, the
+evidence about it is fused (encrypted/fusion.py):
 - the (client, server) pair confirmed mining earlier, by pool behaviour or by intel (encrypted/paircache.py);
 - weak intel hits on the flow: a miner's JA3/JA4, a pool port (handed over by the intel detector);
 - the SNI's pool-like words (encrypted/names.py); an HTTP ALPN, which speaks for benign traffic;
+- the steady cadence of the server's pushes (encrypted/periodicity.py);
 - the Chia profile of the connection (encrypted/chia.py).
 A flow judged TLS mining gives an `encrypted` event and an observation for the host's verdict. Chia is
 judged per host at the end of the input, from its connections' profile and how many peers showed it.
+
+Reading a flow (its handshake, its statistics, the model's score) is per flow; judging it reads and keeps
+what spans flows (confirmed pairs, the verdicts, intel hits, Chia hosts): TlsJudge, declared as host state,
+so that with workers (scale/) it runs in the correlator on the counters of the flow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
+from minerwatch.encrypted.flowstats import FlowStats, for_flows
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
+from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
+from minerwatch.encrypted.periodicity import periodicity
+from minerwatch.flows.analyzers import FlowEndObserver, StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
-from minerwatch.flows.opening import NOT_HTTP, takes
+from minerwatch.flows.opening import NOT_HTTP
 
 TLS_HANDSHAKE = b"\x16\x03"
-MAX_PENDING = 100_000  # handshakes read whose flow has not ended yet (the oldest dropped first, counted)
+MAX_FLOWS = 100_000  # TLS flows followed at once (the oldest dropped first, counted)
 # Where an intel hit says the flow's server itself is known (not a DNS server the host asked about it).
 FLOW_WHERE = ("flow address", "tls client hello", "http host")
 VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: "ssl3"}
@@ -35,7 +45,7 @@ VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: 
 @dataclass
 class ReaderStats:
     tls_flows: int = 0  # TLS connections whose handshake was read
-    handshakes_dropped: int = 0  # more than MAX_PENDING open at once: judged without their handshake
+    flows_dropped: int = 0  # more than MAX_FLOWS open at once: the oldest is not judged
 
 
 @dataclass
@@ -43,6 +53,7 @@ class JudgeStats:
     judged: int = 0  # TLS connections ended and judged
     tls_mining_flows: int = 0
     weak_only_flows: int = 0  # belief high enough, but only weak evidence: not reported (by design)
+    checkpoint_detections: int = 0  # of tls_mining_flows, reported before the flow ended
     chia_hosts: int = 0
 
 
@@ -55,10 +66,11 @@ class HandshakeReader:
         self.handshake = TlsHandshake()
         self.gap = False
 
-    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> int | None:
         self.gap = self.gap or gap
-        if not self.gap:
-            self.handshake.feed(to_server, data)
+        if self.gap:
+            return None
+        return self.handshake.feed(to_server, data) or None
 
     def wants_more(self, bytes_seen: int) -> bool:
         return not self.gap and self.handshake.wants_more(bytes_seen)
@@ -67,79 +79,149 @@ class HandshakeReader:
         self.detector.handshake_read(self.info, self.handshake.facts())
 
 
-class EncryptedMiningDetector:
-    """Reads handshakes (per flow); the judging spans flows (pairs, Chia hosts, the verdicts): TlsJudge."""
+@dataclass
+class _TlsFlow:
+    """What the reader knows of one TLS connection while it lasts."""
 
-    def __init__(self, ctx: DetectorContext) -> None:
-        self.pending: dict[int, TlsFacts] = {}
-        self.judge = ctx.host_state("encrypted", lambda: TlsJudge(ctx))
+    info: FlowInfo
+    facts: TlsFacts | None = None  # once the handshake is read
+    measured: list[Evidence] = field(default_factory=list)  # from the latest statistics: periodicity, model
+
+
+@dataclass
+class _Judged:
+    """What the judge keeps of a TLS connection it has judged at a checkpoint, until its end."""
+
+    fixed: list[Evidence]  # what does not change while the flow lasts: weak hits, SNI, ALPN
+    reported: bool = False
+
+
+class EncryptedMiningDetector:
+    """Reads each TLS connection; TlsJudge (host state) judges it."""
+
+    def __init__(self, ctx: DetectorContext, model: Model | None) -> None:
+        self.model = model  # the flow model, or None: its evidence is then missing from every judgement
+        self.model_version = str(model.metadata.get("trained", "unknown")) if model else ""
+        self.flows: dict[int, _TlsFlow] = {}
+        self.judge: TlsJudge = ctx.host_state("encrypted", lambda: TlsJudge(ctx))
+        self.local = not forwarded(self.judge.judge)  # with workers, the judge is in the correlator
         self.stats = ReaderStats()
 
-    @takes(NOT_HTTP)
     def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HandshakeReader | None:
-        if to_server and first.startswith(TLS_HANDSHAKE):
-            self.stats.tls_flows += 1
-            return HandshakeReader(self, info)
-        return None
+        if not (to_server and first.startswith(TLS_HANDSHAKE)):
+            return None
+        self.stats.tls_flows += 1
+        self.flows[info.flow_id] = _TlsFlow(info)
+        if len(self.flows) > MAX_FLOWS:
+            self.judge.forget(self.flows.pop(next(iter(self.flows))).info.flow_id)
+            self.stats.flows_dropped += 1
+        return HandshakeReader(self, info)
 
     def handshake_read(self, info: FlowInfo, facts: TlsFacts) -> None:
-        self.pending[info.flow_id] = facts
-        if len(self.pending) > MAX_PENDING:
-            del self.pending[next(iter(self.pending))]
-            self.stats.handshakes_dropped += 1
+        if (tls := self.flows.get(info.flow_id)) is not None:
+            tls.facts = facts
+
+    def wants_stats(self, flow: Flow, final: bool) -> bool:
+        """Statistics of the TLS flows followed: at their end, and at checkpoints only when a judgement then
+        could report (a strong kind present: a confirmed pair): a snapshot costs as much as a judgement.
+        With workers the pairs and what was reported are the correlator's: every checkpoint is taken."""
+        tls = self.flows.get(flow.flow_id)
+        if tls is None or final:
+            return tls is not None
+        if tls.facts is None or not self.local:
+            return tls.facts is not None
+        return not self.judge.reported(flow.flow_id) and (self.model is not None or self.judge.paired(flow))
+
+    def flow_stats(self, flow: Flow, stats: FlowStats) -> None:
+        """FlowStatsObserver: a TLS flow's statistics, at checkpoints (a judgement before the flow ends,
+        so that a long-lived miner is reported while it mines) and at its end (before `flow_end`)."""
+        tls = self.flows.get(flow.flow_id)
+        if tls is None:
+            return
+        scored = evidence.model(self.model.score(stats), self.model_version) if self.model else None
+        tls.measured = [e for e in (periodicity(stats), scored) if e is not None]
+        if not stats.final and tls.facts is not None:
+            self.judge.judge(flow, tls.facts, tls.measured, False)
 
     def flow_end(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: judge the TLS connections whose handshake was read."""
-        facts = self.pending.pop(flow.flow_id, None)
-        if facts is not None:
-            self.judge.judge(flow, facts)
+        tls = self.flows.pop(flow.flow_id, None)
+        if tls is not None and tls.facts is not None:
+            self.judge.judge(flow, tls.facts, tls.measured, True)
 
     def counters(self) -> dict[str, Any]:
-        return vars(self.stats) | self.judge.stats  # the judge's: empty in a worker (the correlator's)
+        # the judge's counters: empty in a worker (the correlator's)
+        return vars(self.stats) | self.judge.stats | {"model": self.model_version or None}
 
 
 class TlsJudge:
-    """Judges ended TLS flows from the evidence around them, and Chia hosts at the end of the input."""
+    """Judges TLS flows from the evidence around them, and Chia hosts at the end of the input."""
 
     def __init__(self, ctx: DetectorContext) -> None:
         self.ctx = ctx
         self.pairs = PairCache()
         self.chia = chia.ChiaHosts()
+        self.flows: dict[int, _Judged] = {}  # judged at a checkpoint, not ended yet
         self.counts = JudgeStats()
 
     @property
     def stats(self) -> dict[str, Any]:
         return vars(self.counts) | self.pairs.stats | {"chia_hosts_dropped": self.chia.hosts_dropped}
 
+    def reported(self, flow_id: int) -> bool:
+        judged = self.flows.get(flow_id)
+        return judged is not None and judged.reported
+
+    def paired(self, flow: Flow) -> bool:
+        """Is the flow's pair confirmed mining (a strong kind of evidence)?"""
+        return self._pair(FlowInfo(flow), flow, count=False) is not None
+
+    def forget(self, flow_id: int) -> None:
+        """A flow the reader stopped following: it will not be judged at its end."""
+        self.flows.pop(flow_id, None)
+
     # ---- one flow ---------------------------------------------------------------------------------------
 
-    def judge(self, flow: Flow, facts: TlsFacts) -> None:
-        """`flow` has ended (with workers, a relay.FlowRecord of it)."""
+    def judge(self, flow: Flow, facts: TlsFacts, measured: list[Evidence], final: bool) -> None:
+        """Fuse what is known of the flow (with workers, `flow` is a relay.FlowRecord of it); at its end the
+        pair cache counts it and the Chia hosts learn it."""
         info = FlowInfo(flow)
-        self.counts.judged += 1
-        found: list[Evidence] = []
-        entry = self._pair(info, flow)
-        if entry is not None:
-            found.append(evidence.pair(entry))
-        found += evidence.weak_hits(self.ctx.correlator.weak_hits(flow.flow_id))
-        hello = facts.client_hello
-        if hello is not None:
-            if hello.sni and (named := evidence.name(hello.sni, "sni")):
-                found.append(named)
-            if benign := evidence.alpn(hello):
-                found.append(benign)
-        profile = chia.flow_profile(info.server_port, facts)
-        if profile is not None:
-            for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
-                self.chia.add(host, peer, info.server_port, profile, None, flow)
+        entry = self._pair(info, flow, count=final)
+        judged = self.flows.pop(flow.flow_id, None) if final else self.flows.get(flow.flow_id)
+        if not final and entry is None and not any(not e.weak for e in measured):
+            return  # weak evidence alone cannot decide: wait for the end
+        if judged is None:
+            judged = _Judged(self._fixed(flow.flow_id, facts))
+            if not final:
+                self.flows[flow.flow_id] = judged
+        found = judged.fixed + measured + ([evidence.pair(entry)] if entry is not None else [])
+        if final:
+            self.counts.judged += 1
+            scored = next((e for e in measured if e.kind == "model"), None)
+            profile = chia.flow_profile(info.server_port, facts)
+            if profile is not None:
+                for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
+                    self.chia.add(host, peer, info.server_port, profile, scored, flow)
+        if judged.reported:
+            return
         fused = fuse(found)
-        decided = fused.decide()
-        if decided != MINING:
-            if fused.belief[MINING] >= REPORT_BELIEF:
+        if fused.decide() != MINING:
+            if final and fused.belief[MINING] >= REPORT_BELIEF:
                 self.counts.weak_only_flows += 1
             return
+        judged.reported = True
         self.counts.tls_mining_flows += 1
-        body = _body(MINING, fused) | {"tls": _tls(facts), "flow": flow_counters(flow)}
+        self.counts.checkpoint_detections += not final
+        detection = {
+            "at": "end" if final else "checkpoint",
+            "seconds": round(flow.last_ts - flow.first_ts, 6),
+            "packets": flow.pkts_toserver + flow.pkts_toclient,
+        }
+        body = _body(MINING, fused) | {
+            "tls": _tls(facts),
+            "flow": flow_counters(flow),
+            "detection": detection,
+        }
         event = self.ctx.events.make("encrypted", flow.first_ts, body, info)
         self.ctx.emit(event)
         self.ctx.correlator.observe_encrypted(
@@ -157,20 +239,34 @@ class TlsJudge:
             )
         )
 
-    def _pair(self, info: FlowInfo, flow: Flow) -> PairEntry | None:
-        """The pair's cache entry with this flow counted, confirming it first from what the correlator knows
-        (a pool endpoint on the server's address that reached a stage, a non-weak intel hit on it)."""
-        client, server = info.client_ip, info.server_ip
-        correlator = self.ctx.correlator
+    def _fixed(self, flow_id: int, facts: TlsFacts) -> list[Evidence]:
+        """The weak intel hits on the flow (taken from the correlator once), its SNI's words, its ALPN."""
+        found = evidence.weak_hits(self.ctx.correlator.weak_hits(flow_id))
+        hello = facts.client_hello
+        if hello is not None:
+            if hello.sni and (named := evidence.name(hello.sni, "sni")):
+                found.append(named)
+            if benign := evidence.alpn(hello):
+                found.append(benign)
+        return found
+
+    def _pair(self, info: FlowInfo, flow: Flow, count: bool) -> PairEntry | None:
+        """The pair's cache entry (with this flow counted when `count`: at its end), confirming it first
+        from what the correlator knows: a pool endpoint on the server's address that reached a stage, a
+        non-weak intel hit on it; a confirmation older than the cache's time-to-live is not renewed."""
+        client, server, now = info.client_ip, info.server_ip, flow.last_ts
+        correlator, ttl = self.ctx.correlator, self.pairs.ttl
         for (ip, _port), pool in correlator.hosts.get(client, {}).items():
-            if ip == server and pool.stages:
+            if ip == server and pool.stages and now - pool.last_seen <= ttl:
                 ids = tuple(sorted({i for ids in pool.event_ids.values() for i in ids})[:8])
                 self.pairs.confirm(client, server, pool.last_seen, "behaviour", pool.confidence(), ids)
         for hit in correlator.intel.get(client, ()):
-            if hit.peer_ip == server and hit.where in FLOW_WHERE and hit.ts <= flow.last_ts:
+            if hit.peer_ip == server and hit.where in FLOW_WHERE and 0 <= now - hit.ts <= ttl:
                 self.pairs.confirm(client, server, hit.ts, "intel", hit.confidence, (hit.event_id,))
+        if not count:
+            return self.pairs.get(client, server, now)
         size = flow.bytes_toserver + flow.bytes_toclient
-        return self.pairs.count(client, server, flow.last_ts, flow.flow_id, size)
+        return self.pairs.count(client, server, now, flow.flow_id, size)
 
     # ---- Chia hosts, at the end --------------------------------------------------------------------------
 
@@ -191,20 +287,21 @@ class TlsJudge:
             event = self.ctx.events.make("encrypted", entry.first_seen, body, host=host)
             self.ctx.emit(event)
             kinds = tuple(sorted({e.kind for e in found if e.supports(CHIA)}))
-            for peer in sorted(entry.peers):
-                self.ctx.correlator.observe_encrypted(
-                    EncryptedObservation(
-                        entry.first_seen,
-                        entry.last_seen,
-                        host,
-                        peer,
-                        min(entry.ports),
-                        CHIA,
-                        fused.confidence(CHIA),
-                        event["event_id"],
-                        kinds,
+            for peer, ports in sorted(entry.peers.items()):
+                for port in sorted(ports):
+                    self.ctx.correlator.observe_encrypted(
+                        EncryptedObservation(
+                            entry.first_seen,
+                            entry.last_seen,
+                            host,
+                            peer,
+                            port,
+                            CHIA,
+                            fused.confidence(CHIA),
+                            event["event_id"],
+                            kinds,
+                        )
                     )
-                )
 
 
 def _body(cls: str, fused: Fused) -> dict[str, Any]:
@@ -224,12 +321,24 @@ def _tls(facts: TlsFacts) -> dict[str, Any]:
     }
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    detector = EncryptedMiningDetector(ctx)
-    return DetectorPlugin(
-        name="encrypted",
-        stream_factories=[detector.stream],
-        flow_end_observers=[detector.flow_end],
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
+    try:
+        model = load_model()
+    except ModelError:  # a package without its model file: the model's evidence is missing, said in stats
+        model = None
+    detector = EncryptedMiningDetector(ctx, model)
+
+    @for_flows(detector.wants_stats)
+    def flow_stats(flow: Flow, stats: FlowStats) -> None:
+        detector.flow_stats(flow, stats)
+
+    return DetectorParts(
+        stream_factories=[StreamFactory(detector.stream, NOT_HTTP)],
+        flow_end_observers=[FlowEndObserver(detector.flow_end)],
+        flow_stats_observers=[flow_stats],
         finish=detector.judge.finish,
         stats=detector.counters,
     )
+
+
+DETECTOR = Detector("encrypted", NoOptions, setup)

@@ -1,9 +1,10 @@
 """Threat-intelligence matching: known pool, C&C and wallet indicators seen anywhere in the traffic.
 
 Where indicators are looked for: both addresses of every flow (at its first packet), names in DNS questions
-and answers (over UDP and TCP), TLS SNI and JA3/JA4, the HTTP Host header, and, from other detectors'
-events, miner logins (wallets), agents, pool URLs and carved files' hashes. DNS answers are remembered so
-that a later connection to a bare IP is attributed to the name that resolved to it.
+and answers (over UDP and TCP), TLS SNI and JA3/JA4, the HTTP Host header, and what other detectors read,
+handed over as typed Sightings (detectors/sightings.py; their events are never parsed): miner logins
+(wallets), agents, pool URLs and carved files' hashes. DNS answers are remembered so that a later
+connection to a bare IP is attributed to the name that resolved to it.
 
 Each match is one `alert` event (repeats of the same indicator for the same host and place are counted,
 not re-emitted). Weak hits (pool ports, miner TLS fingerprints tagged `weak-evidence`) raise no alert: they
@@ -18,13 +19,16 @@ from typing import Any
 
 from minerwatch.correlate.observations import IntelObservation
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
+from minerwatch.detectors.sightings import Sighting
 from minerwatch.events import Event, event_time
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.analyzers import DatagramFactory, StreamFactory
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import NOT_HTTP, Opening, opening, takes
+from minerwatch.flows.opening import NOT_HTTP, Opening, opening
 from minerwatch.intel import DnsCache, Hit, IntelMatcher
+from minerwatch.output.secrets import mask_login
 from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage, DnsParseError, DnsStreamParser, parse_message
 from minerwatch.protocols.http import Request
 from minerwatch.protocols.tls import ClientHello, ClientHelloParser, State
@@ -32,6 +36,13 @@ from minerwatch.protocols.websocket import Message
 
 DNS_PORTS = frozenset({53, 5353})
 TLS_HANDSHAKE = b"\x16\x03"
+# How each kind of sighted indicator is looked up (on the matcher in use: a reload replaces it).
+MATCH = {
+    "wallet": IntelMatcher.match_wallet,
+    "agent": IntelMatcher.match_agent,
+    "url": IntelMatcher.match_url,
+    "hash": IntelMatcher.match_hash,
+}
 
 
 @dataclass
@@ -108,7 +119,8 @@ class IntelBook:
 
     def publish(self, host: str, peer: str | None, hit: Hit, event: Event) -> None:
         """Emit the alert, unless a repeat, and tell the verdict correlator about the hit."""
-        key = (host, hit.indicator_type, hit.indicator, event["alert"]["where"])
+        where = event["alert"]["where"]
+        key = (host, hit.indicator_type, hit.indicator, where)
         if key in self._alerted:
             self.repeated_hits += 1
             return
@@ -116,7 +128,6 @@ class IntelBook:
         self.alerts += 1
         self.hosts_with_hits.add(host)
         self.ctx.emit(event)
-        where = event["alert"]["where"]
         observed = observation(host, peer, hit, event_time(event), event["event_id"], where)
         self.ctx.correlator.observe_intel(observed)
 
@@ -129,14 +140,14 @@ class IntelBook:
                 self.discovered_pools += 1
 
 
-class IntelDetector:
+class IntelDetector(HttpConsumer):
     def __init__(self, ctx: DetectorContext, matcher: IntelMatcher) -> None:
         self.ctx = ctx
         self.matcher = matcher
         # Every worker follows DNS (scale/): each keeps the answers for its flows, the correlator for
         # naming pools.
-        self.dns = ctx.host_state("dns", DnsCache, mirror=("observe",))
-        self.book = ctx.host_state("intel", lambda: IntelBook(ctx, self.dns))
+        self.dns: DnsCache = ctx.host_state("dns", DnsCache, mirror=("observe",))
+        self.book: IntelBook = ctx.host_state("intel", lambda: IntelBook(ctx, self.dns))
         self.stats = IntelStats(indicators=matcher.count)
         self._alerted: set[tuple[str, str, str, str]] = set()  # before an event is made (ids as ever)
 
@@ -178,7 +189,8 @@ class IntelDetector:
             hits += self.matcher.match_ja4(hello.ja4, ts)
         self._alert(info, ts, hits, "tls client hello")
 
-    def http_interest(self) -> HttpInterest:
+    @property
+    def interest(self) -> HttpInterest:
         """Requests whose Host or User-Agent is an indicator (expiry left to the exact check)."""
         return HttpInterest(request_filter=self._head_has_indicator)
 
@@ -218,34 +230,22 @@ class IntelDetector:
     def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
         """Nothing is pending per HTTP flow."""
 
-    def event(self, event: Event) -> None:
-        """Indicators carried by other detectors' events: wallets, agents, pool URLs, file hashes."""
-        kind = event["event_type"]
-        if kind == "mining":
-            body, ts = event["mining"], event_time(event)
-            hits: list[Hit] = []
-            if body.get("login"):
-                hits += self.matcher.match_wallet(body["login"], ts)
-            if body.get("agent"):
-                hits += self.matcher.match_agent(body["agent"], ts)
-            for url in body.get("urls", ()) if isinstance(body.get("urls"), list) else ():
-                hits += self.matcher.match_url(url, ts)
-            self._alert_event(event, hits, f"mining {body.get('behaviour', '')}".strip())
-        elif kind == "file":
-            body, ts = event["file"], event_time(event)
-            hashes = body.get("hashes") or {k: body[k] for k in ("md5", "sha1", "sha256") if body.get(k)}
-            hits = [
-                hit
-                for digest in hashes.values()
-                if isinstance(digest, str)
-                for hit in self.matcher.match_hash(digest, ts)
-            ]
-            for indicator in body.get("indicators", ()) or ():
-                if isinstance(indicator, dict) and indicator.get("type") == "pool-url":
-                    hits += self.matcher.match_url(str(indicator.get("value", "")), ts)
-                elif isinstance(indicator, dict) and indicator.get("type") == "wallet":
-                    hits += self.matcher.match_wallet(str(indicator.get("value", "")), ts)
-            self._alert_event(event, hits, "carved file")
+    def sighting(self, seen: Sighting) -> None:
+        """Indicators other detectors read (wallets, agents, pool URLs, file hashes): alerts on the flow and
+        addresses of the event that showed them. A login is matched as that event shows it (its password
+        masked unless secrets are shown), so the alert quotes no secret."""
+        hits: list[Hit] = []
+        for kind, value in seen.indicators:
+            if kind == "wallet" and not self.ctx.options.show_secrets:
+                value = mask_login(value)
+            hits += MATCH[kind](self.matcher, value, seen.ts)
+        for hit in hits:
+            if hit.weak or not self._first(seen.host, hit, seen.where):
+                continue
+            body = hit.as_alert() | {"where": seen.where, "related_event_id": seen.event_id}
+            event = self.ctx.events.make("alert", seen.ts, body, seen.flow, reverse=seen.reverse)
+            event.update(seen.app)
+            self.book.publish(seen.host, seen.peer, hit, event)
 
     # ---- alerts -------------------------------------------------------------------------------------------
 
@@ -260,23 +260,6 @@ class IntelDetector:
             body = hit.as_alert() | {"where": where}
             event = self.ctx.events.make("alert", ts, body, info, reverse=reverse)
             self.book.publish(host, info.server_ip if not reverse else info.client_ip, hit, event)
-
-    def _alert_event(self, source: Event, hits: list[Hit], where: str) -> None:
-        """An alert about what another event showed, on that event's flow and addresses. The host it is
-        about is the miner (mining events) or the machine that received the file (a download's client)."""
-        host, peer = source.get("src_ip", ""), source.get("dest_ip")
-        if source["event_type"] == "file" and source["file"].get("direction") == "download":
-            host, peer = peer or "", host
-        for hit in hits:
-            if hit.weak or not self._first(host, hit, where):
-                continue
-            event = dict(source)
-            for key in ("event_type", "event_id", source["event_type"]):
-                event.pop(key, None)
-            built = self.ctx.events.make("alert", event_time(source), hit.as_alert() | {"where": where})
-            built.update({k: v for k, v in event.items() if k != "timestamp"})
-            built["alert"]["related_event_id"] = source["event_id"]
-            self.book.publish(host, peer, hit, built)
 
     def _weak(self, info: FlowInfo, ts: float, hit: Hit, where: str) -> None:
         """No alert: the hit waits on its flow for the encrypted detector (correlator.weak_hits)."""
@@ -398,17 +381,12 @@ class TlsClientHello:
         """Nothing pending."""
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     detector = IntelDetector(ctx, IntelMatcher.load(ctx.options.intel_db))
 
-    def dns_udp(info: FlowInfo) -> DnsDatagrams | None:
-        return (
-            DnsDatagrams(detector, info)
-            if info.server_port in DNS_PORTS or info.client_port in DNS_PORTS
-            else None
-        )
+    def dns_udp(info: FlowInfo) -> DnsDatagrams:
+        return DnsDatagrams(detector, info)
 
-    @takes(NOT_HTTP)  # DNS over TCP is chosen by port, unless it opens with a whole HTTP request line
     def streams(info: FlowInfo, first: bytes, to_server: bool) -> DnsOverTcp | TlsClientHello | None:
         if info.server_port in DNS_PORTS:
             return DnsOverTcp(detector, info) if opening(first) is not Opening.HTTP else None
@@ -416,14 +394,17 @@ def plugin(ctx: DetectorContext) -> DetectorPlugin:
             return TlsClientHello(detector, info, to_server)
         return None
 
-    return DetectorPlugin(
-        name="intel",
-        stream_factories=[streams],
-        datagram_factories=[dns_udp],
+    return DetectorParts(
+        # DNS over TCP is chosen by port, unless it opens with a whole HTTP request line
+        stream_factories=[StreamFactory(streams, NOT_HTTP)],
+        datagram_factories=[DatagramFactory(dns_udp, DNS_PORTS)],
         http_consumers=[detector],
         flow_start_observers=[detector.flow_start],
-        event_observers=[detector.event],
+        sighting_observers=[detector.sighting],
         finish=detector.book.name_pools,
         stats=detector.counters,
         reload=detector.reload,
     )
+
+
+DETECTOR = Detector("intel", NoOptions, setup)

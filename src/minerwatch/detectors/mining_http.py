@@ -19,22 +19,22 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import orjson
 
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.pool_behaviour import Channel, PoolBehaviourDetector, make_detector
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, Response
 from minerwatch.protocols.mining import Job, Login, MiningMessage, PoolSession, Redirect, Reply
 from minerwatch.protocols.mining.coinhive import CoinHiveSession, is_coinhive
+from minerwatch.protocols.mining.dialects import HTTP_NAMES
 from minerwatch.protocols.mining.obfuscated import SNIFF_BYTES, sniff
 from minerwatch.protocols.websocket import Message
 
 MAX_BODY = 256 * 1024  # JSON-RPC mining bodies are small; a getblocktemplate answer can reach ~100 KiB
 MAX_LOGINS = 8  # distinct credentials remembered per flow
 WALLET_KEYS = ("miner", "wallet", "address", "user", "login", "worker")
-HTTP_DIALECTS = {"eth-proxy": "eth-getwork"}  # the same JSON over HTTP is Ethereum's own getWork
 
 
 @dataclass
@@ -55,7 +55,7 @@ class _FlowState:
     websocket: bool = False
 
 
-class MiningHttpConsumer:
+class MiningHttpConsumer(HttpConsumer):
     """An HttpConsumer: turns mining JSON-RPC in HTTP and WebSocket messages into pool behaviours."""
 
     def __init__(self, detector: PoolBehaviourDetector, stats: HttpMiningStats) -> None:
@@ -67,7 +67,8 @@ class MiningHttpConsumer:
         """A connection that carried pool protocol is evidence to its end, like a Stratum flow."""
         return flow.flow_id in self._flows
 
-    def http_interest(self) -> HttpInterest:
+    @property
+    def interest(self) -> HttpInterest:
         """Pool protocol over HTTP is POSTed (getwork, getblocktemplate, eth_getWork) or upgraded to a
         WebSocket: the gate hands both over itself; a plain GET and its answer say nothing here."""
         return HttpInterest()
@@ -206,7 +207,7 @@ def _json_objects(body: bytes, stats: HttpMiningStats) -> tuple[list[dict[str, A
 
 def _relabel(messages: list[MiningMessage]) -> None:
     for message in messages:
-        message.dialect = HTTP_DIALECTS.get(message.dialect, message.dialect)
+        message.dialect = HTTP_NAMES.get(message.dialect, message.dialect)
 
 
 def _host(head: Request) -> str | None:
@@ -223,7 +224,7 @@ def _login(head: Request, dialect: str) -> Login | None:
     agent = agent_header[:256].decode("latin-1") if agent_header else None
     announced = b" ".join(head.headers.get_all(b"x-mining-extensions"))[:512].replace(b",", b" ")
     extensions = tuple(t.decode("latin-1")[:32] for t in announced.split()[:16])
-    found = _url_wallet(head.target[:2048].decode("latin-1"))
+    found: tuple[str, str | None, str | None] | None = _url_wallet(head.target[:2048].decode("latin-1"))
     method = "url"
     if found is None:
         found = _basic_auth(head.headers.get(b"authorization"))
@@ -271,7 +272,10 @@ def _basic_auth(header: bytes | None) -> tuple[str, str | None, None] | None:
     return (user, password or None, None) if user else None
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = HttpMiningStats()
     consumer = MiningHttpConsumer(make_detector(ctx), stats)
-    return DetectorPlugin(name="mining_http", http_consumers=[consumer], stats=lambda: vars(stats).copy())
+    return DetectorParts(http_consumers=[consumer], stats=lambda: vars(stats).copy())
+
+
+DETECTOR = Detector("mining_http", NoOptions, setup)

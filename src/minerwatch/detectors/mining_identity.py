@@ -11,8 +11,8 @@ from typing import Any
 from minerwatch.correlate.verdicts import agent_dict, wallet_dict
 from minerwatch.identity import WalletInfo, algorithm_from_job, normalise_algorithm, parse_login
 from minerwatch.protocols.mining import Job
+from minerwatch.protocols.mining.dialects import HEADER_WORK
 
-HEADER_WORK = frozenset({"getwork", "getblocktemplate"})
 HEADER_WORK_BASIS = "getwork/getblocktemplate hand out Bitcoin-style block headers; scrypt coins reuse them"
 
 

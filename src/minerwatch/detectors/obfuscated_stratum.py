@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.pool_behaviour import (
     Channel,
     PoolBehaviourDetector,
     looks_like_json,
     make_detector,
 )
+from minerwatch.flows.analyzers import StreamFactory
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import Opening, takes
+from minerwatch.flows.opening import Opening
 from minerwatch.protocols.encodings import Decoder, candidates
 from minerwatch.protocols.http import looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.mining import PoolSession
@@ -92,10 +93,11 @@ class ObfuscatedPoolAnalyzer:
             self.detector.on_flow_end(self.info, flow, self.session, reason)
 
 
-def obfuscated_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: ObfuscationStats):
-    """StreamFactory: flows that are not JSON or HTTP but decode to pool-protocol JSON-RPC."""
+def obfuscated_analyzer_factory(
+    detector: PoolBehaviourDetector, depth: int, stats: ObfuscationStats
+) -> StreamFactory:
+    """Flows that are not JSON or HTTP but decode to pool-protocol JSON-RPC."""
 
-    @takes(Opening.OTHER)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> ObfuscatedPoolAnalyzer | None:
         if not candidates(first[:2]):  # no encoding starts like this (TLS, SSH...): the cheap test first
             return None
@@ -104,12 +106,13 @@ def obfuscated_analyzer_factory(detector: PoolBehaviourDetector, depth: int, sta
         decoder = sniff(first)
         return ObfuscatedPoolAnalyzer(detector, info, to_server, decoder, depth, stats) if decoder else None
 
-    return make
+    return StreamFactory(make, Opening.OTHER)
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = ObfuscationStats()
     factory = obfuscated_analyzer_factory(make_detector(ctx), ctx.options.stream_depth, stats)
-    return DetectorPlugin(
-        name="obfuscated_pool_protocols", stream_factories=[factory], stats=lambda: vars(stats).copy()
-    )
+    return DetectorParts(stream_factories=[factory], stats=lambda: vars(stats).copy())
+
+
+DETECTOR = Detector("obfuscated_pool_protocols", NoOptions, setup)

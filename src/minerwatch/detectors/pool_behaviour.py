@@ -16,16 +16,18 @@ from typing import Any
 
 from minerwatch.correlate.observations import Behaviour, BehaviourObservation
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.mining_identity import (
     agent_fields,
     job_algorithm,
     login_fields,
     normalised_algorithms,
 )
+from minerwatch.detectors.sightings import Kind, Sighting
 from minerwatch.events import Event, EventFactory
+from minerwatch.flows.analyzers import StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
-from minerwatch.flows.opening import Opening, opening, takes
+from minerwatch.flows.opening import Opening, opening
 from minerwatch.identity import WalletInfo
 from minerwatch.protocols.mining import (
     Difficulty,
@@ -39,14 +41,11 @@ from minerwatch.protocols.mining import (
     Reply,
     Submit,
 )
+from minerwatch.protocols.mining.dialects import LOGIN_REGISTERS
 
 # JSON lines without a single pool message before a flow is given up (a mid-session pickup shows a job
 # or share within a few lines; subscribe/login come first in a whole session).
 MAX_OTHER_LINES = 64
-# Dialects with no separate subscribe: their login is also the registration.
-LOGIN_REGISTERS = frozenset(
-    {"cryptonote", "eth-proxy", "eth-getwork", "getwork", "getblocktemplate", "coinhive"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +67,12 @@ class PoolBehaviourDetector:
         events: EventFactory,
         emit: Callable[[Event], None],
         observe: Callable[[BehaviourObservation], None],
+        sight: Callable[[Sighting], None] | None = None,
     ) -> None:
         self.events = events
         self.emit = emit
         self.observe = observe
+        self.sight = sight
         self._awaiting: dict[int, dict[int, Pending]] = {}  # flow id -> id(request) -> pending behaviour
         self._difficulty: dict[int, float] = {}  # flow id -> last difficulty seen
 
@@ -174,13 +175,36 @@ class PoolBehaviourDetector:
         body.update(details)
         event = self.events.make("mining", ts, body, flow, reverse=not miner_is_client)
         self.emit(event)  # masks secrets in a copy of `body`: the correlator below gets the raw login
+        miner, pool = (
+            (flow.client_ip, flow.server_ip) if miner_is_client else (flow.server_ip, flow.client_ip)
+        )
+        pool_port = flow.server_port if miner_is_client else flow.client_port
+        indicators: list[tuple[Kind, str]] = []
+        keys: tuple[tuple[Kind, str], ...] = (("wallet", "login"), ("agent", "agent"))
+        for kind, key in keys:
+            if body.get(key):
+                indicators.append((kind, body[key]))
+        indicators += [("url", url) for url in body.get("urls", ())]
+        if indicators and self.sight is not None:
+            self.sight(
+                Sighting(
+                    ts,
+                    event["event_id"],
+                    flow,
+                    not miner_is_client,
+                    miner,
+                    pool,
+                    f"mining {behaviour}",
+                    tuple(indicators),
+                )
+            )
         self.observe(
             BehaviourObservation(
                 behaviour=behaviour,
                 ts=ts,
-                miner_ip=event["src_ip"],
-                pool_ip=event["dest_ip"],
-                pool_port=event["dest_port"],
+                miner_ip=miner,
+                pool_ip=pool,
+                pool_port=pool_port,
                 dialect=message.dialect,
                 event_id=event["event_id"],
                 outcome=outcome,
@@ -311,26 +335,29 @@ def looks_like_json(data: bytes) -> bool:
     return b"\n{" in head and opening(head) is Opening.OTHER
 
 
-def pool_analyzer_factory(detector: PoolBehaviourDetector, depth: int, stats: PoolProtocolStats):
-    """StreamFactory for flows whose first bytes look like JSON lines."""
+def pool_analyzer_factory(
+    detector: PoolBehaviourDetector, depth: int, stats: PoolProtocolStats
+) -> StreamFactory:
+    """Flows whose first bytes look like JSON lines."""
 
-    @takes(Opening.OTHER)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> PoolStreamAnalyzer | None:
         return PoolStreamAnalyzer(detector, info, depth, stats) if looks_like_json(first) else None
 
-    return make
+    return StreamFactory(make, Opening.OTHER)
 
 
 def make_detector(ctx: DetectorContext) -> PoolBehaviourDetector:
     """A behaviour engine for one plugin; engines keep per-flow state only, so plugins need not share one."""
-    return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe)
+    return PoolBehaviourDetector(ctx.events, ctx.emit, ctx.correlator.observe, ctx.sight)
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = PoolProtocolStats()
     detector = make_detector(ctx)
-    return DetectorPlugin(
-        name="pool_protocols",
+    return DetectorParts(
         stream_factories=[pool_analyzer_factory(detector, ctx.options.stream_depth, stats)],
         stats=lambda: vars(stats).copy(),
     )
+
+
+DETECTOR = Detector("pool_protocols", NoOptions, setup)

@@ -8,18 +8,21 @@ or `miner-cmdline` (indicator_scan.py says how they are found); it is not stage 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from minerwatch.correlate.verdicts import wallet_dict
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.detectors.indicator_scan import Indicator, scan
+from minerwatch.detectors.sightings import Kind, Sighting
 from minerwatch.events import Event, EventFactory
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.analyzers import StreamFactory
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest, looks_binary
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import Opening, opening, takes
+from minerwatch.flows.opening import Opening, opening
 from minerwatch.identity import validate_wallet
 from minerwatch.protocols.http import Request, looks_like_http_request, looks_like_http_response
 from minerwatch.protocols.websocket import Message
@@ -36,11 +39,18 @@ class IndicatorStats:
     indicators: int = 0
 
 
-class PoolIndicatorScanner:
-    def __init__(self, events: EventFactory, emit: Any, stats: IndicatorStats) -> None:
+class PoolIndicatorScanner(HttpConsumer):
+    def __init__(
+        self,
+        events: EventFactory,
+        emit: Any,
+        stats: IndicatorStats,
+        sight: Callable[[Sighting], None] | None = None,
+    ) -> None:
         self.events = events
         self.emit = emit
         self.stats = stats
+        self.sight = sight
         self._seen: dict[int, set[tuple[str, str]]] = {}  # flow id -> indicators already reported
 
     def scan(self, flow: FlowInfo, ts: float, from_client: bool, data: bytes, where: str) -> None:
@@ -56,7 +66,22 @@ class PoolIndicatorScanner:
                 continue
             seen.add(key)
             self.stats.indicators += 1
-            self.emit(self._event(flow, ts, from_client, where, indicator))
+            event = self._event(flow, ts, from_client, where, indicator)
+            self.emit(event)
+            if indicator.kind == "pool-url" and self.sight is not None:
+                url: tuple[Kind, str] = ("url", indicator.text)
+                self.sight(
+                    Sighting(
+                        ts,
+                        event["event_id"],
+                        flow,
+                        False,
+                        flow.client_ip,
+                        flow.server_ip,
+                        "mining pool-url",
+                        (url,),
+                    )
+                )
 
     def _event(self, flow: FlowInfo, ts: float, from_client: bool, where: str, found: Indicator) -> Event:
         body: dict[str, Any] = {
@@ -77,7 +102,8 @@ class PoolIndicatorScanner:
         return self.events.make("mining", ts, body, flow)
 
     # HttpConsumer
-    def http_interest(self) -> HttpInterest:
+    @property
+    def interest(self) -> HttpInterest:
         return HttpInterest(text_bodies=True)
 
     def wants_body(self, flow: FlowInfo, message: HttpMessage) -> int:
@@ -103,9 +129,9 @@ class PoolIndicatorScanner:
     def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
         self._seen.pop(flow.flow_id, None)
 
-    @takes(Opening.OTHER)  # TLS and SSH are ciphertext past their first lines; HTTP is scanned per message
     def first_bytes(self, info: FlowInfo, first: bytes, to_server: bool) -> None:
-        """A StreamFactory that never takes the flow: it only scans the first payload it is shown."""
+        """A stream factory that never takes the flow: it only scans the first payload it is shown (of
+        OTHER openings: TLS and SSH are ciphertext past their first lines; HTTP is scanned per message)."""
         if (
             opening(first) is not Opening.OTHER
             or looks_like_http_request(first)
@@ -123,12 +149,14 @@ def _dialect(found: Indicator) -> str:
     return "stratum-v2" if found.text.lower().startswith("stratum2") else "stratum"
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = IndicatorStats()
-    scanner = PoolIndicatorScanner(ctx.events, ctx.emit, stats)
-    return DetectorPlugin(
-        name="pool_indicators",
-        stream_factories=[scanner.first_bytes],
+    scanner = PoolIndicatorScanner(ctx.events, ctx.emit, stats, ctx.sight)
+    return DetectorParts(
+        stream_factories=[StreamFactory(scanner.first_bytes, Opening.OTHER)],
         http_consumers=[scanner],
         stats=lambda: vars(stats).copy(),
     )
+
+
+DETECTOR = Detector("pool_indicators", NoOptions, setup)

@@ -22,9 +22,10 @@ from typing import Any
 from minerwatch.correlate.observations import StageObservation
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts
 from minerwatch.detectors.windows import WindowTable
 from minerwatch.events import Event, EventFactory, iso_timestamp
+from minerwatch.flows.analyzers import FlowEndObserver
 from minerwatch.flows.info import ip_text
 
 TCP_SYN = 0x02
@@ -166,17 +167,16 @@ class ScanDetector:
             )
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
-    detector = ctx.host_state(
-        "scan", lambda: ScanDetector(ctx.events, ctx.emit, ctx.incidents.observe, ctx.options.scan)
+def setup(ctx: DetectorContext, options: ScanConfig) -> DetectorParts:
+    detector = ctx.host_state(  # scans span a scanner's flows to many hosts
+        "scan", lambda: ScanDetector(ctx.events, ctx.emit, ctx.incidents.observe, options)
     )
 
     def flow_ended(flow: Flow, reason: str) -> None:
-        if is_probe(flow):
+        if is_probe(flow):  # in the flow's worker: only probes reach the correlator's detector
             detector.probe(flow)
 
-    return DetectorPlugin(
-        name="scan",
-        flow_end_observers=[flow_ended],
-        stats=lambda: dict(detector.stats),
-    )
+    return DetectorParts(flow_end_observers=[FlowEndObserver(flow_ended)], stats=lambda: dict(detector.stats))
+
+
+DETECTOR = Detector("scan", ScanConfig, setup)

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from minerwatch.decode import Flow
-from minerwatch.detectors.base import DetectorContext, DetectorPlugin
+from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
 from minerwatch.events import Event, EventFactory
+from minerwatch.flows.analyzers import StreamFactory
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import NOT_HTTP, Opening, opening, takes
+from minerwatch.flows.opening import NOT_HTTP, Opening, opening
 
 HANDSHAKES = {(64, 234), (64, 170), (32, 170)}  # (client's first message, server's answer) in bytes
 MIN_RECORD = 22 + 16  # encrypted frame header + the payload's MAC
@@ -110,25 +111,28 @@ class StratumV2Analyzer:
         """Nothing pending: the event is emitted as soon as the shape is complete."""
 
 
-def stratum_v2_factory(events: EventFactory, emit: Callable[[Event], None], stats: StratumV2Stats):
-    """StreamFactory: flows whose client's first message is exactly one Noise ephemeral key."""
+def stratum_v2_factory(
+    events: EventFactory, emit: Callable[[Event], None], stats: StratumV2Stats
+) -> StreamFactory:
+    """Flows whose client's first message is exactly one Noise ephemeral key."""
 
-    # An ephemeral key is random bytes: it may start like TLS, or even "SSH-", but it is never a whole
-    # HTTP request line (a stream that is one goes to the HTTP parse, or the compiled gate, alone).
-    @takes(NOT_HTTP)
     def make(info: FlowInfo, first: bytes, to_server: bool) -> StratumV2Analyzer | None:
         if not to_server or len(first) not in (32, 64) or opening(first) is Opening.HTTP:
             return None
         stats.candidates += 1
         return StratumV2Analyzer(events, emit, info, len(first), stats)
 
-    return make
+    # An ephemeral key is random bytes: it may start like TLS, or even "SSH-", but it is never a whole
+    # HTTP request line (a stream that is one goes to the HTTP parse, or the compiled gate, alone).
+    return StreamFactory(make, NOT_HTTP)
 
 
-def plugin(ctx: DetectorContext) -> DetectorPlugin:
+def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     stats = StratumV2Stats()
-    return DetectorPlugin(
-        name="stratum_v2",
+    return DetectorParts(
         stream_factories=[stratum_v2_factory(ctx.events, ctx.emit, stats)],
         stats=lambda: vars(stats).copy(),
     )
+
+
+DETECTOR = Detector("stratum_v2", NoOptions, setup)

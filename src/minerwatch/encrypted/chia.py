@@ -65,13 +65,16 @@ def seeders(hits: list[IntelObservation]) -> Evidence | None:
 
 @dataclass
 class ChiaHost:
-    peers: set[str] = field(default_factory=set)
+    peers: dict[str, set[int]] = field(default_factory=dict)  # peer address -> Chia ports used with it
     best: Evidence | None = None  # the strongest flow profile seen on this host
     best_model: Evidence | None = None
     first_seen: float = 0.0
     last_seen: float = 0.0
-    ports: set[int] = field(default_factory=set)
     flow_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ports(self) -> set[int]:
+        return set().union(*self.peers.values())
 
 
 class ChiaHosts:
@@ -92,9 +95,8 @@ class ChiaHosts:
                 self.hosts_dropped += 1
                 return
             entry = self.hosts[host] = ChiaHost(first_seen=first, last_seen=last)
-        if len(entry.peers) < MAX_PEERS:
-            entry.peers.add(peer)
-        entry.ports.add(port)
+        if peer in entry.peers or len(entry.peers) < MAX_PEERS:
+            entry.peers.setdefault(peer, set()).add(port)
         entry.first_seen, entry.last_seen = min(entry.first_seen, first), max(entry.last_seen, last)
         if entry.best is None or _chia(profile) > _chia(entry.best):
             entry.best = profile

@@ -4,7 +4,9 @@ Sans-IO: feed each direction's reassembled bytes; `facts()` says what was seen. 
 parsers the intel detector uses (protocols/tls.py); the record walker reads only the 5-byte record headers
 and skips the bodies, so its cost is O(records). A direction is done at its first application-data record
 (in TLS 1.3 every record after the hellos is one) or after MAX_RECORDS records, and the whole connection
-after MAX_BYTES, so that the flow is let go right after its handshake.
+after MAX_BYTES, so that the flow is let go right after its handshake. Once a side is done, the rest of each
+record body it sends is declared unneeded, so that the hot path drops the server's certificate flight while
+the client's second flight is awaited.
 
 Why the record shape: in TLS 1.3 everything after the ServerHello is encrypted, but the client's first
 encrypted record is its Finished (53 bytes with SHA-256, 69 with SHA-384) unless the server asked for a
@@ -27,6 +29,7 @@ HANDSHAKE, CHANGE_CIPHER_SPEC, APPLICATION_DATA = 22, 20, 23
 TLS13 = 0x0304
 FINISHED_SIZES = frozenset({53, 69})  # a TLS 1.3 Finished record: SHA-256 or SHA-384, AEAD tag, type byte
 _CERTIFICATE = 11
+_RECORD_TYPES = frozenset({CHANGE_CIPHER_SPEC, 21, HANDSHAKE, APPLICATION_DATA})  # 21: alert
 
 
 class _RecordWalker:
@@ -35,39 +38,50 @@ class _RecordWalker:
     def __init__(self) -> None:
         self.records: list[tuple[int, int]] = []
         self.first_bytes: list[bytes] = []  # the first byte of each handshake record's body (in clear)
-        self._skip = 0  # body bytes of the current record still to pass over
-        self._header = bytearray()
+        self.complete = False  # MAX_RECORDS kept, or the first application-data record seen
         self.failed = False
+        self._skip = 0  # body bytes of the current record still to pass over
+        self._header = bytearray()  # a header split across chunks
 
     @property
     def done(self) -> bool:
-        return self.failed or len(self.records) >= MAX_RECORDS or self._application
+        return self.failed or self.complete
 
-    @property
-    def _application(self) -> bool:
-        return bool(self.records) and self.records[-1][0] == APPLICATION_DATA
-
-    def feed(self, data: bytes) -> None:
-        pos, end = 0, len(data)
-        while pos < end and not self.done:
-            if self._skip:
-                step = min(self._skip, end - pos)
-                self._skip -= step
+    def feed(self, data: bytes) -> int:
+        """Walk the record headers in `data`. Once the shape is known, returns how many bytes after `data`
+        are the rest of the current record's body: nobody reads them, so the flow layer may drop them (the
+        walk goes on past such skips; if one was not made, the body read as a header ends the walk)."""
+        pos, end, skip = 0, len(data), self._skip
+        while pos < end:
+            if skip:
+                step = min(skip, end - pos)
+                skip -= step
                 pos += step
                 continue
-            take = min(_RECORD.size - len(self._header), end - pos)
-            self._header += data[pos : pos + take]
-            pos += take
-            if len(self._header) < _RECORD.size:
-                return
-            content_type, version, length = _RECORD.unpack(self._header)
-            self._header.clear()
-            if content_type not in (CHANGE_CIPHER_SPEC, 21, HANDSHAKE, APPLICATION_DATA) or version >> 8 != 3:
+            if self._header or end - pos < _RECORD.size:
+                take = min(_RECORD.size - len(self._header), end - pos)
+                self._header += data[pos : pos + take]
+                pos += take
+                if len(self._header) < _RECORD.size:
+                    break
+                content_type, version, length = _RECORD.unpack(self._header)
+                self._header.clear()
+            else:
+                content_type, version, length = _RECORD.unpack_from(data, pos)
+                pos += _RECORD.size
+            if content_type not in _RECORD_TYPES or version >> 8 != 3:
                 self.failed = True
-                return
-            self.records.append((content_type, length))
-            self.first_bytes.append(data[pos : pos + 1] if content_type == HANDSHAKE else b"")
-            self._skip = length
+                return 0
+            if not self.complete:
+                self.records.append((content_type, length))
+                self.first_bytes.append(data[pos : pos + 1] if content_type == HANDSHAKE else b"")
+                self.complete = len(self.records) >= MAX_RECORDS or content_type == APPLICATION_DATA
+            skip = length
+        if not self.complete:
+            self._skip = skip
+            return 0
+        self._skip = 0
+        return skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +107,16 @@ class TlsHandshake:
         self.server_hello: ServerHello | None = None
         self.walkers = {True: _RecordWalker(), False: _RecordWalker()}
 
-    def feed(self, to_server: bool, data: bytes) -> None:
+    def feed(self, to_server: bool, data: bytes) -> int:
+        """One direction's next bytes; returns how many bytes that follow them this reader does not need
+        (the rest of a record body, once that side's hello and record shape are known), else 0."""
         if to_server and self.client.state is State.NEED_DATA:
             self.client_hello = self.client.feed(data) or self.client_hello
         elif not to_server and self.server.state is State.NEED_DATA:
             self.server_hello = self.server.feed(data) or self.server_hello
-        self.walkers[to_server].feed(data)
+        skip = self.walkers[to_server].feed(data)
+        parser = self.client if to_server else self.server
+        return 0 if parser.state is State.NEED_DATA else skip
 
     def wants_more(self, bytes_seen: int) -> bool:
         if bytes_seen > MAX_BYTES or self.client.state in (State.NOT_TLS, State.FAILED):

@@ -57,7 +57,7 @@ class PairCache:
     ) -> None:
         """Mark the pair as mining; a behaviour confirmation outranks an intel one, then confidence."""
         key = (client, server)
-        entry = self._get(key, ts)
+        entry = self.get(*key, ts)
         if entry is None:
             self._pairs[key] = PairEntry(basis, confidence, ts, ts, event_ids)
             self.stats["pairs_confirmed"] += 1
@@ -73,7 +73,7 @@ class PairCache:
     def count(self, client: str, server: str, ts: float, flow_id: int, size: int) -> PairEntry | None:
         """The pair's entry, with this encrypted flow counted on it; None when the pair is not known."""
         key = (client, server)
-        entry = self._get(key, ts)
+        entry = self.get(*key, ts)
         if entry is None:
             return None
         entry.flows += 1
@@ -85,7 +85,9 @@ class PairCache:
         self.stats["encrypted_flows"] += 1
         return entry
 
-    def _get(self, key: tuple[str, str], ts: float) -> PairEntry | None:
+    def get(self, client: str, server: str, ts: float) -> PairEntry | None:
+        """The pair's entry, without counting a flow (None when unknown or expired at `ts`)."""
+        key = (client, server)
         entry = self._pairs.get(key)
         if entry is not None and ts - entry.last_used > self.ttl:
             del self._pairs[key]

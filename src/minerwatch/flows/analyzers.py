@@ -1,20 +1,21 @@
 """The contract between the flow layer and application analysers (mining pools, HTTP, brute force...).
 
 At a TCP flow's first payload every registered `StreamFactory` that takes what the stream opens with
-(TLS, SSH, HTTP or anything else: flows/opening.py) is asked, with those first bytes, whether the flow
-speaks its protocol; each that says yes returns a `StreamAnalyzer` that then receives the flow's
-reassembled bytes in order. When no analyser wants more, the flow is bypassed. UDP works the same way
-with `DatagramFactory`, chosen at the flow's first packet.
+(TLS, SSH, HTTP or anything else: flows/opening.py) and the flow's server port is asked, with those first
+bytes, whether the flow speaks its protocol; each that says yes returns a `StreamAnalyzer` that then
+receives the flow's reassembled bytes in order. When no analyser wants more, the flow is bypassed. UDP
+works the same way with `DatagramFactory`, chosen at the flow's first packet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from minerwatch.decode import Flow
 from minerwatch.flows.info import FlowInfo
+from minerwatch.flows.opening import Opening
 
 
 class StreamAnalyzer(Protocol):
@@ -41,7 +42,29 @@ class DatagramAnalyzer(Protocol):
 
 
 # (flow, first bytes, their direction) -> analyser, or None when the protocol is not its own.
-StreamFactory = Callable[[FlowInfo, bytes, bool], StreamAnalyzer | None]
+MakeStream = Callable[[FlowInfo, bytes, bool], StreamAnalyzer | None]
+# (flow) -> analyser, or None; decided at the first packet from ports and addresses alone.
+MakeDatagram = Callable[[FlowInfo], DatagramAnalyzer | None]
+
+
+@dataclass(frozen=True)
+class StreamFactory:
+    """Asked at a TCP flow's first payload, only when the stream opens with one of `openings` and, when
+    `ports` is given, goes to one of those server ports. Both are promises: `make` returns None for every
+    other flow (tests hold the shipped factories to them), so the inspector skips it without a call."""
+
+    make: MakeStream
+    openings: Opening = Opening.ANY
+    ports: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class DatagramFactory:
+    """Asked at a UDP flow's first packet, only when one of its ports (either end: which end is the
+    server is a guess for UDP) is in `ports`, when given."""
+
+    make: MakeDatagram
+    ports: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,26 +75,17 @@ class ExpectedFlows:
     """
 
     pending: Sized
-    factory: StreamFactory
+    make: MakeStream
 
 
-# (flow) -> analyser, or None; decided at the first packet from ports and addresses alone.
-DatagramFactory = Callable[[FlowInfo], DatagramAnalyzer | None]
+@dataclass(frozen=True)
+class FlowEndObserver:
+    """Called for every flow that ends, inspected or not (connection counting), so it must be cheap; with
+    `ports`, only for flows to those server ports: one dict lookup per ended flow finds it."""
+
+    observe: Callable[[Flow, str], None]
+    ports: frozenset[int] | None = None
+
+
 # Called for every new flow, inspected or not (address intelligence); must be cheap.
 FlowStartObserver = Callable[[Flow], None]
-# Called for every flow that ends, inspected or not (connection counting); must be cheap. One that is
-# declared `@to_ports(...)` is called only for flows to those server ports.
-FlowEndObserver = Callable[[Flow, str], None]
-
-Observer = TypeVar("Observer", bound=FlowEndObserver)
-
-
-def to_ports(ports: Iterable[int]) -> Callable[[Observer], Observer]:
-    """Declare the server ports whose flows a flow-end observer wants: the inspector then finds it with one
-    dict lookup per ended flow, instead of calling it for every flow (most flows are to other ports)."""
-
-    def declare(observer: Observer) -> Observer:
-        observer.server_ports = frozenset(ports)  # type: ignore[attr-defined]
-        return observer
-
-    return declare

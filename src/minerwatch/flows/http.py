@@ -7,14 +7,13 @@ messages instead. The flow stays inspected while the connection stays HTTP and s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
 from minerwatch.decode import Flow
+from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import HTTP_START, SSH_BANNER, Opening, takes
 from minerwatch.protocols.http import (
     Data,
     EndOfMessage,
@@ -24,8 +23,6 @@ from minerwatch.protocols.http import (
     Response,
     Side,
     Upgrade,
-    looks_like_http_request,
-    looks_like_http_response,
 )
 from minerwatch.protocols.websocket import Message, WebSocketParser
 
@@ -50,19 +47,33 @@ class HttpMessage:
 
 
 class HttpConsumer(Protocol):
-    """Receives complete messages. A consumer may also define `wants_body(flow, message) -> bool | int`,
-    asked once per message at its first body bytes (already in `message.body`); a body no consumer wants is
-    skipped when its length is known, so its packets never reach Python. Without it: always wanted. An int
-    is how many leading bytes the consumer reads: past the longest such prefix (if nobody wants it all) a
-    body of known length is skipped too, and the message ends as truncated.
-    And `keeps_flow(flow) -> bool`: true keeps the connection parsed past the stream depth (a long
-    getwork session that is known to mine)."""
+    """Receives complete messages of the flow's one shared HTTP parse.
+
+    `interest` is what the consumer may act on, declared once: the compiled gate hands a message to Python
+    only when some consumer's interest covers it (flows/http_interest.py). The defaults below are what a
+    consumer that subclasses this protocol gets without writing them."""
+
+    @property
+    def interest(self) -> HttpInterest: ...
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None: ...
 
-    def on_websocket(self, flow: FlowInfo, ts: float, from_client: bool, message: Message) -> None: ...
+    def on_websocket(self, flow: FlowInfo, ts: float, from_client: bool, message: Message) -> None:
+        return None
 
-    def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None: ...
+    def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
+        return None
+
+    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool | int:
+        """Asked once per message at its first body bytes (already in `message.body`); a body no consumer
+        wants is skipped when its length is known, so its packets never reach Python. An int is how many
+        leading bytes the consumer reads: past the longest such prefix (if nobody wants it all) a body of
+        known length is skipped too, and the message ends as truncated."""
+        return True
+
+    def keeps_flow(self, flow: FlowInfo) -> bool:
+        """True keeps the connection parsed past the stream depth (a long getwork session known to mine)."""
+        return False
 
 
 @dataclass
@@ -136,22 +147,22 @@ class HttpStreamAnalyzer:
                     message.request = self.unanswered.pop(0)
             self.current[from_client] = message
         elif isinstance(event, Data):
-            message = self.current[from_client]
-            if message is not None:
-                self._hold(message, event.data)
-                if message.body_wanted is None:
-                    self._ask_consumers(message)
+            current = self.current[from_client]
+            if current is not None:
+                self._hold(current, event.data)
+                if current.body_wanted is None:
+                    self._ask_consumers(current)
         elif isinstance(event, EndOfMessage):
-            message = self.current[from_client]
-            if message is not None:
-                message.end = event
-                self._dispatch(from_client, message)
+            current = self.current[from_client]
+            if current is not None:
+                current.end = event
+                self._dispatch(from_client, current)
         elif isinstance(event, Upgrade):
             if event.protocol == b"websocket" and self.last_response is not None:
                 if self.websocket is None:
                     self.websocket = {}
                     self.stats.websocket_flows += 1
-                side = "client" if from_client else "server"
+                side: Side = "client" if from_client else "server"
                 self.websocket[from_client] = WebSocketParser.from_handshake(self.last_response, side)
                 if event.leftover:
                     self._websocket(from_client, event.leftover, ts)
@@ -163,7 +174,7 @@ class HttpStreamAnalyzer:
 
     def _ask_consumers(self, message: HttpMessage) -> None:
         """At the first body bytes: who reads this body, and how much of it."""
-        answers = [(c, want) for c in self.consumers if (want := self._wants_body(c, message))]
+        answers = [(c, want) for c in self.consumers if (want := c.wants_body(self.info, message))]
         message.wanted_by = tuple(c for c, _ in answers)
         message.body_wanted = bool(answers)
         prefixes = [want for _, want in answers if want is not True]
@@ -217,10 +228,6 @@ class HttpStreamAnalyzer:
                 for consumer in self.consumers:
                     consumer.on_websocket(self.info, ts, from_client, event)
 
-    def _wants_body(self, consumer: HttpConsumer, message: HttpMessage) -> bool | int:
-        wants = getattr(consumer, "wants_body", None)
-        return True if wants is None else wants(self.info, message)
-
     def wants_more(self, bytes_seen: int) -> bool:
         """HTTP is followed while it parses; `depth` bounds the bytes actually parsed (skipped bodies
         do not count), so long keep-alive connections stay visible at the cost of their heads. A body a
@@ -230,7 +237,7 @@ class HttpStreamAnalyzer:
         receiving = any(m is not None and m.body_wanted for m in self.current.values())
         if self.websocket is not None or receiving or self.parsed <= self.depth:
             return True
-        return any(getattr(c, "keeps_flow", _never)(self.info) for c in self.consumers)
+        return any(c.keeps_flow(self.info) for c in self.consumers)
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         """The connection is over: a body delimited by the close ends now; a message cut short is still
@@ -248,27 +255,3 @@ class HttpStreamAnalyzer:
         self.unanswered.clear()
         for consumer in self.consumers:
             consumer.on_http_end(self.info, flow, reason)
-
-
-def _never(flow: FlowInfo) -> bool:
-    return False
-
-
-def http_analyzer_factory(
-    consumers: list[HttpConsumer], depth: int, stats: HttpStats
-) -> Callable[[FlowInfo, bytes, bool], HttpStreamAnalyzer | None]:
-    """StreamFactory for flows whose first bytes are an HTTP request (or a response, if picked up late)."""
-
-    @takes(Opening.HTTP | Opening.OTHER)  # OTHER: a request cut short in its first segment
-    def make(info: FlowInfo, first: bytes, to_server: bool) -> HttpStreamAnalyzer | None:
-        if first.startswith(SSH_BANNER):  # not a method, even cut short
-            return None
-        if (
-            HTTP_START.match(first) is not None  # the usual case in one compiled match (implies the next)
-            or looks_like_http_request(first)
-            or looks_like_http_response(first)
-        ):
-            return HttpStreamAnalyzer(info, consumers, depth, stats)
-        return None
-
-    return make

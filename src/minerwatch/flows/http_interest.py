@@ -1,17 +1,19 @@
 """What each HTTP consumer reads, declared, so that the compiled gate (decode/_httpgate.pyx) frames the
 rest of the traffic without Python.
 
-A consumer declares an `HttpInterest` through `http_interest()`. The gate always hands a connection to the
-Python parser for what only the parser reads exactly (other methods than GET and HEAD, request bodies,
-upgrades, chunked or content-encoded responses, interim responses, reordered heads); beyond that, a
-GET/HEAD request or its response goes to Python only when some consumer's declaration says it may care.
+A consumer declares an `HttpInterest` as its `interest` (flows/http.py, HttpConsumer). The gate always
+hands a connection to the Python parser for what only the parser reads exactly (other methods than GET
+and HEAD, request bodies, upgrades, chunked or content-encoded responses, interim responses, reordered
+heads); beyond that, a GET/HEAD request or its response goes to Python only when some consumer's
+declaration says it may care.
 A declaration must cover every message the consumer acts on (tests check this against the consumers'
-own `wants_body`/`on_http`); a consumer without one turns the gate off, so nothing is ever lost.
+own `wants_body`/`on_http`). A consumer without one is refused when the analysis is set up (it must
+not switch the gate off for all traffic unnoticed); `every_message` says so explicitly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from minerwatch.decode import GateConfig, LiteralScreen
@@ -44,17 +46,15 @@ class HttpInterest:
     # then screens heads in C and calls the filter only for those that may hold one.
     request_literals: frozenset[bytes] | None = None
     response_filter: HeadFilter | None = None
+    # Every message, whatever it holds: the gate is then off for all traffic, so only a consumer that
+    # cannot say more declares it (carving with --carve-all reads every named download).
+    every_message: bool = False
 
 
-def gate_config(consumers: Iterable[object], depth: int) -> GateConfig | None:
-    """The union of the consumers' declarations, or None (no gate) when one has none."""
-    interests = []
-    for consumer in consumers:
-        declare = getattr(consumer, "http_interest", None)
-        interest = declare() if declare is not None else None
-        if interest is None:
-            return None
-        interests.append(interest)
+def gate_config(interests: Sequence[HttpInterest], depth: int) -> GateConfig | None:
+    """The union of the consumers' declarations, or None (no gate) when one reads every message."""
+    if any(i.every_message for i in interests):
+        return None
     return GateConfig(
         request_headers=frozenset().union(*(i.request_headers for i in interests)),
         response_headers=frozenset().union(*(i.response_headers for i in interests)),

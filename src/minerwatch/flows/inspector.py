@@ -7,7 +7,7 @@ that has found what it looks for (a pool protocol) keeps the flow inspected to i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 
 from minerwatch.decode import Flow, GateConfig, HttpGate
@@ -23,9 +23,10 @@ from minerwatch.flows.analyzers import (
     StreamFactory,
 )
 from minerwatch.flows.defrag import Defragmenter
-from minerwatch.flows.http import HttpStats, HttpStreamAnalyzer
+from minerwatch.flows.http import HttpStreamAnalyzer
+from minerwatch.flows.http_inspection import HttpInspection
 from minerwatch.flows.info import FlowInfo
-from minerwatch.flows.opening import KINDS, Opening, opening, openings_of
+from minerwatch.flows.opening import KINDS, Opening, opening
 from minerwatch.flows.reassembly import MASK, ReassemblyBudget, StreamReassembler
 
 TCP_SYN = 0x02
@@ -60,18 +61,6 @@ class GatedHttp:
     analyzer: HttpStreamAnalyzer
 
 
-@dataclass(frozen=True)
-class HttpGating:
-    """What the inspector needs to gate HTTP connections: the gate's configuration, the HTTP stream
-    factory (the one that takes HTTP openings), how to make the Python analyser that takes a connection
-    over, and the HTTP counters they share."""
-
-    config: GateConfig
-    factory: StreamFactory
-    analyzer: Callable[[FlowInfo], HttpStreamAnalyzer]
-    stats: HttpStats
-
-
 @dataclass
 class UdpSession:
     info: FlowInfo
@@ -84,32 +73,33 @@ class Inspector:
 
     def __init__(
         self,
-        stream_factories: list[StreamFactory],
-        datagram_factories: list[DatagramFactory] = (),  # type: ignore[assignment]
-        flow_end_observers: list[FlowEndObserver] = (),  # type: ignore[assignment]
-        flow_start_observers: list[FlowStartObserver] = (),  # type: ignore[assignment]
-        expected_flows: list[ExpectedFlows] = (),  # type: ignore[assignment]
-        http_gate: HttpGating | None = None,
+        stream_factories: Sequence[StreamFactory],
+        datagram_factories: Sequence[DatagramFactory] = (),
+        flow_end_observers: Sequence[FlowEndObserver] = (),
+        flow_start_observers: Sequence[FlowStartObserver] = (),
+        expected_flows: Sequence[ExpectedFlows] = (),
+        http: HttpInspection | None = None,
         reassembly_memcap: int = reassembly.DEFAULT_MEMCAP,
         defrag_memcap: int = defrag.DEFAULT_MEMCAP,
     ) -> None:
-        self.stream_factories = list(stream_factories)
+        # The HTTP parse comes last: detectors that read a protocol over HTTP's port see the flow first.
+        self.stream_factories = [*stream_factories, *([http.factory] if http and http.consumers else [])]
         # The factories worth asking about a flow, by what its stream opens with (flows/opening.py).
         self.factories_by_opening = {
-            kind: [f for f in self.stream_factories if kind & openings_of(f)] for kind in KINDS
+            kind: [f for f in self.stream_factories if kind & f.openings] for kind in KINDS
         }
         self.expected_flows = list(expected_flows)
         self.datagram_factories = list(datagram_factories)
-        self.flow_end_observers = [o for o in flow_end_observers if not hasattr(o, "server_ports")]
-        self.flow_end_observers_by_port: dict[int, list[FlowEndObserver]] = {}
+        self.flow_end_observers = [o.observe for o in flow_end_observers if o.ports is None]
+        self.flow_end_observers_by_port: dict[int, list[Callable[[Flow, str], None]]] = {}
         for observer in flow_end_observers:
-            for port in getattr(observer, "server_ports", ()):
-                self.flow_end_observers_by_port.setdefault(port, []).append(observer)
+            for port in observer.ports or ():
+                self.flow_end_observers_by_port.setdefault(port, []).append(observer.observe)
         self.flow_start_observers = list(flow_start_observers)
         self.stats = InspectorStats()
         self.reassembly = ReassemblyBudget(reassembly_memcap)  # shared by all TCP streams
         self.defrag = Defragmenter(memcap=defrag_memcap)
-        self.http = http_gate  # None: every HTTP connection is parsed in Python
+        self.http = http if http is not None and http.config is not None else None  # None: no gate
 
     def ip_fragment(self, ts: float, packet: bytes) -> bytes | None:
         return self.defrag.add(ts, packet)
@@ -119,12 +109,14 @@ class Inspector:
             observer(flow)
         if flow.proto == 6:
             return
-        info = FlowInfo(flow) if self.datagram_factories else None
-        analyzers = [a for f in self.datagram_factories if (a := f(info))] if info else []  # type: ignore[arg-type]
-        if analyzers:
-            flow.state = UdpSession(info, analyzers)  # type: ignore[arg-type]
-        else:
-            self._bypass(flow)
+        ports = (flow.server_port, flow.client_port)
+        factories = [f for f in self.datagram_factories if f.ports is None or not f.ports.isdisjoint(ports)]
+        if factories:
+            info = FlowInfo(flow)
+            if analyzers := [a for f in factories if (a := f.make(info))]:
+                flow.state = UdpSession(info, analyzers)
+                return
+        self._bypass(flow)
 
     def udp_datagram(self, flow: Flow, ts: float, to_server: bool, payload: bytes) -> None:
         session: UdpSession = flow.state
@@ -146,8 +138,8 @@ class Inspector:
                 if not analyzers:
                     self._bypass(flow)
                     return
-                if self._gateable(analyzers, to_server):
-                    self._gate(flow, info, analyzers[0], ts, seq, flags, payload)  # type: ignore[arg-type]
+                if (http := self._gateable(analyzers, to_server)) is not None:
+                    self._gate(flow, info, http, ts, seq, flags, payload)
                     return
             session = flow.state = self._tcp_session(info, analyzers)
             for direction, isn in ((True, flow.isn_toserver), (False, flow.isn_toclient)):
@@ -169,29 +161,29 @@ class Inspector:
 
     def _analyzers_for(self, info: FlowInfo, first: bytes, to_server: bool) -> list[StreamAnalyzer]:
         """The analysers that take a flow whose stream starts with `first` (asked once per flow)."""
-        expected = [e.factory for e in self.expected_flows if e.pending]
-        factories = self.factories_by_opening[opening(first)]
-        return [
-            a for f in (expected + factories if expected else factories) if (a := f(info, first, to_server))
+        port = info.server_port
+        makers = [
+            f.make for f in self.factories_by_opening[opening(first)] if f.ports is None or port in f.ports
         ]
+        if any(e.pending for e in self.expected_flows):
+            makers = [e.make for e in self.expected_flows if e.pending] + makers
+        return [a for make in makers if (a := make(info, first, to_server))]
 
-    def engine_gate(self) -> tuple[GateConfig, tuple[Sized, ...]] | None:
+    def engine_gate(self) -> tuple[GateConfig | None, tuple[Sized, ...]]:
         """What the engine needs to gate a connection itself when its first payload is the client's whole
-        request line (Engine.first_request_gate), or None. Only when the HTTP factory alone takes HTTP
-        openings: then tcp_segment would gate such a flow just the same, with several Python calls per
-        flow. Not while an expected flow is pending (its factory is asked about every flow)."""
+        request line (Engine's first_request_gate and gate_blockers); no configuration: it does not. Only
+        when the HTTP factory alone takes HTTP openings: then tcp_segment would gate such a flow just the
+        same, with several Python calls per flow. Not while an expected flow is pending (its factory is
+        asked about every flow)."""
         if self.http is None or self.factories_by_opening[Opening.HTTP] != [self.http.factory]:
-            return None
+            return None, ()
         return self.http.config, tuple(e.pending for e in self.expected_flows)
 
-    def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> bool:
-        """An HTTP connection that starts with a request and that no other analyser reads."""
-        return (
-            self.http is not None
-            and to_server
-            and len(analyzers) == 1
-            and isinstance(analyzers[0], HttpStreamAnalyzer)
-        )
+    def _gateable(self, analyzers: list[StreamAnalyzer], to_server: bool) -> HttpStreamAnalyzer | None:
+        """The HTTP analyser of a connection that starts with a request and that no other analyser reads."""
+        if self.http is None or not to_server or len(analyzers) != 1:
+            return None
+        return analyzers[0] if isinstance(analyzers[0], HttpStreamAnalyzer) else None
 
     def _gate(
         self,
@@ -204,7 +196,8 @@ class Inspector:
         data: bytes,
     ) -> None:
         """Let the compiled gate frame the connection from its first request on."""
-        gate = flow.gate = HttpGate(self.http.config, seq, flow.isn_toclient)  # type: ignore[union-attr]
+        assert self.http is not None and self.http.config is not None  # _gateable said so
+        gate = flow.gate = HttpGate(self.http.config, seq, flow.isn_toclient)
         flow.state = GatedHttp(info, analyzer)
         verdict = gate.feed(True, seq, flags, data)
         if verdict == BYPASS:
@@ -216,7 +209,8 @@ class Inspector:
         """The gate met a message some detector may want: the Python side goes on from the message
         boundaries the gate gives, as if it had read the connection from the start."""
         gated = self._gated(flow)
-        gate: HttpGate = flow.gate
+        gate = flow.gate
+        assert gate is not None  # the engine calls this for gated flows only
         flow.gate = None
         (client_seq, client), server = gate.pending()
         self._gate_ended(gate, handover=True)
@@ -230,11 +224,12 @@ class Inspector:
         for to_server, data in ((True, client), (False, server[1] if server else b"")):
             stream = session.streams[to_server]
             if data and flow.state is session:
-                delivered, gap = stream.segment(stream.next_seq, data)  # type: ignore[arg-type]
+                delivered, gap = stream.segment(stream.next_seq, data)  # type: ignore[arg-type]  # set by syn()
                 self._data(flow, session, to_server, delivered, gap, ts)
 
     def gate_bypass(self, flow: Flow) -> None:
         """The gate read past the inspection depth: like a Python analyser past it, the flow is bypassed."""
+        assert flow.gate is not None  # the engine calls this for gated flows only
         self._gate_ended(flow.gate, engine_only=flow.state is None)
         flow.gate = None
         self._bypass(flow)
@@ -243,13 +238,16 @@ class Inspector:
         """The Python side of a gated flow; made now if the engine gated the flow at its first payload."""
         if flow.state is None:
             info = FlowInfo(flow)
-            return GatedHttp(info, self.http.analyzer(info))  # type: ignore[union-attr]
-        return flow.state  # type: ignore[no-any-return]
+            assert self.http is not None  # only gated flows get here
+            return GatedHttp(info, self.http.analyzer(info))
+        gated: GatedHttp = flow.state
+        return gated
 
     def _gate_ended(self, gate: HttpGate, handover: bool = False, engine_only: bool = False) -> None:
         """Add what the gate read to the counters the Python side keeps (once per gated flow);
         `engine_only`: the engine gated the flow and no analyser was ever made for it (which counts)."""
-        http = self.http.stats  # type: ignore[union-attr]
+        assert self.http is not None  # only gated flows get here
+        http = self.http.stats
         http.flows_gated += 1
         http.handovers += handover
         http.flows += engine_only
@@ -285,7 +283,7 @@ class Inspector:
             self._bypass(flow)
             return
         if skips and all(skips):
-            self._skip(flow, session, to_server, min(skips), ts)  # type: ignore[type-var]
+            self._skip(flow, session, to_server, min(n or 0 for n in skips), ts)  # all are > 0 here
 
     def _skip(self, flow: Flow, session: TcpSession, to_server: bool, n: int, ts: float) -> None:
         """No analyser wants the next `n` bytes of this direction: the hot path drops them."""

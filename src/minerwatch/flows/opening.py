@@ -2,18 +2,15 @@
 flow are never asked (a dispatch table, in the spirit of nDPI's guess from the first packet).
 
 Most flows on a real network open with a TLS record or a whole HTTP request; without this table every
-registered factory ran its own sniffing on each of them. A factory declares the openings it can take with
-`@takes(...)`; one without a declaration is asked about every flow, so third-party factories lose nothing.
-A declaration is a promise that the factory returns None for every other opening: the tests hold every
-shipped factory to it.
+registered factory ran its own sniffing on each of them. A factory declares the openings it can take
+(flows/analyzers.py, StreamFactory.openings; ANY when it must see every flow). A declaration is a promise
+that the factory returns None for every other opening: the tests hold every shipped factory to it.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
-from typing import TypeVar
 
 # A whole request line (token method, target without spaces or controls, version, line end) or the start
 # of a status line: certain enough that the shared HTTP parse may have the flow to itself.
@@ -48,22 +45,3 @@ def opening(first: bytes) -> Opening:
     if HTTP_START.match(first.lstrip(b"\r\n")) is not None:
         return Opening.HTTP
     return Opening.OTHER
-
-
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def takes(openings: Opening) -> Callable[[F], F]:
-    """Declare the openings a stream factory can accept (a method works too: a bound method reads its
-    function's attributes)."""
-
-    def declare(factory: F) -> F:
-        factory.openings = openings  # type: ignore[attr-defined]
-        return factory
-
-    return declare
-
-
-def openings_of(factory: Callable[..., object]) -> Opening:
-    """What a factory declared, or every opening if it declared nothing."""
-    return getattr(factory, "openings", Opening.ANY)

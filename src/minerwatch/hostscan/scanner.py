@@ -140,8 +140,8 @@ class Scanner:
             if artifacts.is_chia_keyring(parts):
                 return Finding("chia_keyring", entry.path, entry.size, entry.mtime, {}, 0.6)
         if name in artifacts.BINARIES and entry.mode & 0o111:
-            details = {"tool": artifacts.BINARIES[name]}
-            return Finding("plotter_binary", entry.path, entry.size, entry.mtime, details, 0.5)
+            tool = {"tool": artifacts.BINARIES[name]}
+            return Finding("plotter_binary", entry.path, entry.size, entry.mtime, tool, 0.5)
         if artifacts.temp_plot_kind(name):
             return self._temp(entry)
         if entry.size < self.options.min_size and not name.endswith(_PLOT_SUFFIXES):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -296,7 +296,7 @@ class KnowledgeBase:
             return self.conn.execute(query + " WHERE s.name != ?", (without,))
         return self.conn.execute(query)
 
-    def match_rows(self) -> Iterator[tuple[Any, ...]]:
+    def match_rows(self) -> Generator[tuple[Any, ...], None, None]:
         """Every indicator an analysis matches, as rows(): the imported feeds; the shipped set as this
         minerwatch ships it (a read-only open cannot refresh an older stored copy); the discovered pools,
         under their own source and confidence."""

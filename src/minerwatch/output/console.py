@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -112,6 +112,34 @@ def render_summary(
     digest: FindingDigest | None = None,
     incidents: list[Event] | None = None,
 ) -> None:
+    console = render_findings(verdicts, out, digest, incidents)
+    body = stats["stats"]
+    capture = body["capture"]
+    console.print(
+        f"{capture['packets']:,} packets, {capture['flows_created']:,} flows "
+        f"({body['inspection']['flows_bypassed']:,} bypassed), {len(body['files'])} file(s) read."
+    )
+    skipped = [
+        f"{section.replace('_', ' ')}: {key.replace('_', ' ')} {counts[key]:,}"
+        for section, keys in NOT_ANALYSED.items()
+        if isinstance(counts := body.get(section), dict)
+        for key in keys
+        if counts.get(key)
+    ]
+    if skipped:
+        console.print("Not analysed (counted): " + "; ".join(skipped))
+    if capture.get("bad_timestamps"):
+        console.print(f"Corrupt timestamps replaced by the capture's clock: {capture['bad_timestamps']:,}")
+    render_problems(console, body["files"], body["input_errors"])
+
+
+def render_findings(
+    verdicts: list[Event],
+    out: TextIO,
+    digest: FindingDigest | None = None,
+    incidents: list[Event] | None = None,
+) -> Console:
+    """The incidents, verdicts and alert digest tables (what `analyze` and `ingest` both found)."""
     console = Console(file=out, soft_wrap=False, width=200 if not out.isatty() else None)
     if incidents:
         console.print(_incidents_table(incidents))
@@ -146,28 +174,16 @@ def render_summary(
         console.print("No mining found.")
     if digest is not None and digest.total:
         console.print(_findings_table(digest))
-    body = stats["stats"]
-    capture = body["capture"]
-    console.print(
-        f"{capture['packets']:,} packets, {capture['flows_created']:,} flows "
-        f"({body['inspection']['flows_bypassed']:,} bypassed), {len(body['files'])} file(s) read."
-    )
-    skipped = [
-        f"{section.replace('_', ' ')}: {key.replace('_', ' ')} {counts[key]:,}"
-        for section, keys in NOT_ANALYSED.items()
-        if isinstance(counts := body.get(section), dict)
-        for key in keys
-        if counts.get(key)
-    ]
-    if skipped:
-        console.print("Not analysed (counted): " + "; ".join(skipped))
-    if capture.get("bad_timestamps"):
-        console.print(f"Corrupt timestamps replaced by the capture's clock: {capture['bad_timestamps']:,}")
-    for f in body["files"]:  # one line each, never folded, so that they can be searched
+    return console
+
+
+def render_problems(console: Console, files: list[dict[str, Any]], errors: list[str]) -> None:
+    """Each input's warnings and each input error, one line apiece, never folded (so they can be searched)."""
+    for f in files:
         for warning in f["warnings"]:
             line = Text.assemble(("warning", "yellow"), ": ", untrusted(f"{f['path']}: {warning}"))
             console.print(line, soft_wrap=True)
-    for error in body["input_errors"]:
+    for error in errors:
         console.print(Text.assemble(("error", "red"), ": ", untrusted(error)), soft_wrap=True)
 
 

@@ -99,7 +99,7 @@ def _read_name(buf: bytes, offset: int) -> tuple[str, int]:
     return ".".join(labels), (pos if end is None else end)
 
 
-def parse_message(data: bytes) -> DnsMessage:
+def parse_message(data: bytes | memoryview) -> DnsMessage:
     """Parse one DNS message (a UDP payload, or one frame of a TCP stream)."""
     buf = bytes(data)
     if len(buf) < _HEADER.size:

@@ -21,7 +21,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 128
@@ -97,6 +97,12 @@ class Headers:
                 index.setdefault(key.strip().lower(), []).append(value)
             self._index = index
         return self._index.get(name.lower(), [])
+
+    @overload
+    def get(self, name: bytes) -> bytes | None: ...
+
+    @overload
+    def get(self, name: bytes, default: bytes) -> bytes: ...
 
     def get(self, name: bytes, default: bytes | None = None) -> bytes | None:
         """The first value of `name`, or `default`."""

@@ -17,6 +17,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 MAX_HELLO = 64 * 1024  # real ClientHellos, even with post-quantum key shares, are a few KiB
@@ -155,8 +156,12 @@ def _u16_list(data: bytes) -> tuple[int, ...]:
     return struct.unpack(f"!{len(data) // 2}H", data)
 
 
+@lru_cache(maxsize=16)
 def parse_client_hello(body: bytes) -> ClientHello:
     """Parse a ClientHello handshake body (after the 4-byte handshake header).
+
+    Cached (a few entries): the intel and encrypted detectors read the same connection's hello one after the
+    other, and a ClientHello is immutable, so the second parse is a dictionary lookup.
 
     The fixed part and the extension list are walked with struct offsets (one hello is parsed per TLS
     flow, so this is on the per-flow path); the few extensions fingerprints need use the bounded reader.
@@ -175,24 +180,9 @@ def parse_client_hello(body: bytes) -> ClientHello:
         raise TlsParseError("ClientHello ends inside its fixed fields")
     extensions: list[int] = []
     fields: dict[int, bytes] = {}
-    if pos < end:
-        if pos + 2 > end:
-            raise TlsParseError("extension list length runs past the ClientHello")
-        (ext_bytes,) = _U16.unpack_from(body, pos)
-        pos += 2
-        stop = pos + ext_bytes
-        if stop > end:
-            raise TlsParseError("extension list runs past the ClientHello")
-        while pos < stop:
-            if pos + 4 > stop:
-                raise TlsParseError(f"extension header at offset {pos} runs past the list")
-            ext_type, size = _EXT.unpack_from(body, pos)
-            pos += 4
-            if pos + size > stop:
-                raise TlsParseError(f"extension {ext_type} runs past the list")
-            extensions.append(ext_type)
-            fields.setdefault(ext_type, body[pos : pos + size])
-            pos += size
+    for ext_type, start, size in _extension_list(body, pos, "ClientHello"):
+        extensions.append(ext_type)
+        fields.setdefault(ext_type, body[start : start + size])
     groups = _u16_list(_Reader(fields[EXT_GROUPS]).vector(2)) if EXT_GROUPS in fields else ()
     points = tuple(_Reader(fields[EXT_POINT_FORMATS]).vector(1)) if EXT_POINT_FORMATS in fields else ()
     sigs = _u16_list(_Reader(fields[EXT_SIG_ALGS]).vector(2)) if EXT_SIG_ALGS in fields else ()
@@ -255,24 +245,50 @@ class ServerHello:
         return hashlib.md5(self.ja3s_string.encode(), usedforsecurity=False).hexdigest()
 
 
+def _extension_list(body: bytes, pos: int, hello: str) -> list[tuple[int, int, int]]:
+    """The (type, offset, size) of each extension of a hello whose fixed fields end at `pos`; both hellos
+    frame their extensions alike, so one walk checks every length against the list and the body."""
+    end = len(body)
+    found: list[tuple[int, int, int]] = []
+    if pos == end:
+        return found  # no extension list at all (allowed before TLS 1.2)
+    if pos + 2 > end:
+        raise TlsParseError(f"extension list length runs past the {hello}")
+    stop = pos + 2 + _U16.unpack_from(body, pos)[0]
+    pos += 2
+    if stop > end:
+        raise TlsParseError(f"extension list runs past the {hello}")
+    while pos < stop:
+        if pos + 4 > stop:
+            raise TlsParseError(f"extension header at offset {pos} runs past the list")
+        ext_type, size = _EXT.unpack_from(body, pos)
+        pos += 4
+        if pos + size > stop:
+            raise TlsParseError(f"extension {ext_type} runs past the list")
+        found.append((ext_type, pos, size))
+        pos += size
+    return found
+
+
 def parse_server_hello(body: bytes) -> ServerHello:
-    """Parse a ServerHello handshake body (after the 4-byte handshake header)."""
-    r = _Reader(body)
-    legacy_version = r.uint(2)
-    r.take(32)  # random
-    r.vector(1)  # session id echo
-    cipher = r.uint(2)
-    r.uint(1)  # compression method
+    """Parse a ServerHello handshake body (after the 4-byte handshake header), with struct offsets as the
+    ClientHello (one per TLS flow)."""
+    end = len(body)
+    try:
+        legacy_version = _U16.unpack_from(body, 0)[0]
+        pos = 35 + body[34]  # version, random, then the session id echo
+        cipher = _U16.unpack_from(body, pos)[0]
+        pos += 3  # the cipher, the compression method
+    except (struct.error, IndexError):
+        raise TlsParseError("ServerHello ends inside its fixed fields") from None
+    if pos > end:
+        raise TlsParseError("ServerHello ends inside its fixed fields")
     extensions: list[int] = []
     selected: int | None = None
-    if r.remaining:
-        ext = _Reader(r.vector(2))
-        while ext.remaining:
-            ext_type = ext.uint(2)
-            data = ext.vector(2)
-            extensions.append(ext_type)
-            if ext_type == EXT_VERSIONS and len(data) == 2:
-                selected = _U16.unpack(data)[0]
+    for ext_type, start, size in _extension_list(body, pos, "ServerHello"):
+        extensions.append(ext_type)
+        if ext_type == EXT_VERSIONS and size == 2:
+            selected = _U16.unpack_from(body, start)[0]
     return ServerHello(legacy_version, cipher, tuple(extensions), selected)
 
 
@@ -335,7 +351,8 @@ class _HelloParser(Generic[Hello]):
         self._stop(State.DONE, None)
         return hello
 
-    def _stop(self, state: State, error: str | None) -> None:
+    def _stop(self, state: State, error: str | None) -> Hello | None:
+        """Stop parsing for good; returns None (no hello), for `return self._stop(...)`."""
         self.state = state
         self.error = error
         self._records.clear()

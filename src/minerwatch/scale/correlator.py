@@ -24,7 +24,10 @@ from minerwatch.detectors.base import DetectorContext
 from minerwatch.errors import MinerwatchError
 from minerwatch.events import Event
 from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
-from minerwatch.scale.relay import Message
+from minerwatch.scale.relay import Position
+
+# A worker's message in the merge: ((its stamp, the worker's bucket), kind, payload), see relay.Message.
+Merged = tuple[tuple[Position, int], str, Any]
 
 # Counters every worker counts alike, taken once and not summed: each worker reads every packet, parses
 # all DNS (replicated flows) and loads the same rules.
@@ -116,8 +119,10 @@ class CorrelatorAnalysis(Analysis):
         if isinstance(arg, dict) and "event_type" in arg:  # numbered if emitted (see emit)
             self._references(arg, bucket)
             arg["event_id"] = UNNUMBERED
-        elif is_dataclass(arg) and isinstance(getattr(arg, "event_id", None), int):
-            return replace(arg, event_id=self._id(arg.event_id, bucket))  # type: ignore[type-var]
+        elif is_dataclass(arg) and not isinstance(arg, type):  # a typed observation (correlate/observations)
+            event_id = getattr(arg, "event_id", None)
+            if isinstance(event_id, int):
+                return replace(arg, event_id=self._id(event_id, bucket))
         return arg
 
     def emit(self, event: Event) -> None:
@@ -125,7 +130,7 @@ class CorrelatorAnalysis(Analysis):
             event["event_id"] = self.events.claim()
         super().emit(event)
 
-    def _stream(self, conn: Connection, bucket: int) -> Iterator[Message]:
+    def _stream(self, conn: Connection, bucket: int) -> Iterator[Merged]:
         received: queue.Queue[bytes | None] = queue.Queue(QUEUED)
         threading.Thread(target=_receive, args=(conn, received), daemon=True).start()
         while True:

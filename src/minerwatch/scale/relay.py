@@ -13,7 +13,6 @@ dataclasses) as they are, with no second schema to keep in step.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
@@ -148,8 +147,3 @@ class Mirror:
             return method(*args)
 
         return both
-
-
-def forwarded(hook: Callable[..., Any] | None) -> bool:
-    """Is `hook` (a plugin's finish) a call the correlator runs?"""
-    return getattr(hook, "forwarded", False)

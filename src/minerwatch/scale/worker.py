@@ -9,12 +9,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from minerwatch.detectors.base import DetectorContext
+from minerwatch.detectors.base import DetectorContext, forwarded
 from minerwatch.detectors.intel import DNS_PORTS
 from minerwatch.events import Event
 from minerwatch.output.secrets import mask_event
 from minerwatch.pipeline import Analysis, AnalysisOptions
-from minerwatch.scale.relay import Forward, Mirror, Relay, forwarded
+from minerwatch.scale.relay import Forward, Mirror, Relay
 
 # Flows every worker follows, whoever owns them: DNS, whose answers name the addresses of later flows.
 REPLICATED_PORTS = DNS_PORTS
@@ -39,9 +39,9 @@ class WorkerAnalysis(Analysis):
 
     def _context(self) -> DetectorContext:
         context = super()._context()
-        verdicts = self._forward("verdicts")
+        verdicts: Any = self._forward("verdicts")  # a VerdictCorrelator's stand-in, with its `peers`
         verdicts.peers = self._forward("verdicts.peers")  # who talked to which server: per host
-        context.correlator = verdicts  # type: ignore[assignment]
+        context.correlator = verdicts
         context.incidents = self._forward("incidents")  # type: ignore[assignment]
         context.host_state = self._host_state
         return context
@@ -55,12 +55,10 @@ class WorkerAnalysis(Analysis):
         return self._forward(name)
 
     def emit(self, event: Event) -> None:
-        """To the correlator, which writes the outputs; this worker's observers (intel) see it here."""
+        """To the correlator, which writes the outputs."""
         if not self.options.show_secrets:
             mask_event(event)
         self.relay.event(event)
-        for observer in self.event_observers:
-            observer(event)
 
     def run(self, paths: list[Path]) -> None:
         """Analyse every capture (bucket 0 reports progress), then end."""
@@ -74,9 +72,9 @@ class WorkerAnalysis(Analysis):
         relay = self.relay
         self.engine.finish()
         relay.finishing = True
-        for plugin in self.plugins:
-            if plugin.finish is not None and not forwarded(plugin.finish):
-                plugin.finish()
+        for _, parts in self.plugins:
+            if parts.finish is not None and not forwarded(parts.finish):
+                parts.finish()
         relay.close(
             {
                 "stats": self._stats(),

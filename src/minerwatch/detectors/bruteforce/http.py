@@ -17,13 +17,11 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from minerwatch.decode import Flow
 from minerwatch.detectors.bruteforce.campaign import FAILED, SUCCEEDED, UNKNOWN, Attempt
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.protocols.http import Request, Response
-from minerwatch.protocols.websocket import Message
 
 MAX_FORM = 8 * 1024
 MAX_FIELDS = 64
@@ -86,13 +84,14 @@ def form_outcome(response: Response, body: bytes) -> str:
     return UNKNOWN
 
 
-class HttpLogins:
+class HttpLogins(HttpConsumer):
     """HttpConsumer: one attempt per answered Basic or form login."""
 
     def __init__(self, report: Callable[[Attempt], object]) -> None:
         self.report = report
 
-    def http_interest(self) -> HttpInterest:
+    @property
+    def interest(self) -> HttpInterest:
         """Basic logins carry Authorization; form logins are POSTed (which the gate hands over anyway)."""
         return HttpInterest(request_headers=frozenset({b"authorization"}))
 
@@ -142,9 +141,3 @@ class HttpLogins:
                 (("url", url),),
             )
         )
-
-    def on_websocket(self, flow: FlowInfo, ts: float, from_client: bool, message: Message) -> None:
-        pass
-
-    def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
-        pass

@@ -19,7 +19,7 @@ from minerwatch.detectors.files.carve import Budget, Carve, FileLimits
 from minerwatch.detectors.files.magic import identify, signatures
 from minerwatch.detectors.files.mime import disposition_filename, leaf_parts, parse_form_data
 from minerwatch.detectors.files.report import FileReporter, Transfer
-from minerwatch.flows.http import HttpMessage
+from minerwatch.flows.http import HttpConsumer, HttpMessage
 from minerwatch.flows.http_interest import HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.protocols.http import Request, Response
@@ -57,7 +57,7 @@ def url_filename(target: str) -> tuple[str | None, bool]:
     return segment or None, extension not in PAGE_EXTENSIONS
 
 
-class HttpFileConsumer:
+class HttpFileConsumer(HttpConsumer):
     """An HttpConsumer (flows/http.py) that carves the bodies of complete messages."""
 
     def __init__(self, reporter: FileReporter, limits: FileLimits, budget: Budget, carve_all: bool = False):
@@ -66,12 +66,13 @@ class HttpFileConsumer:
         self.budget = budget
         self.carve_all = carve_all
 
-    def http_interest(self) -> HttpInterest | None:
+    @property
+    def interest(self) -> HttpInterest:
         """Bodies that start like an implant (a signature of IMPLANT_CATEGORIES) or hold no NUL byte (a
         config, or text with shell hints); uploads are request bodies, which the gate hands over anyway.
-        With `carve_all` every named download counts: no gate."""
+        With `carve_all` every named download counts: every message, no gate."""
         if self.carve_all:
-            return None
+            return HttpInterest(every_message=True)
         return HttpInterest(
             typed_bodies=True, signatures=signatures(IMPLANT_CATEGORIES), typed_sample=SNIFF_BYTES
         )

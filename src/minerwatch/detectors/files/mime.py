@@ -57,6 +57,7 @@ def leaf_parts(message: Message, cut: bool) -> list[MimePart]:
                 filename=_filename(part),
                 content_type=part.get_content_type(),
                 disposition=part.get_content_disposition(),
+                # a str here: get_param returns a tuple only for RFC 2231 values, which the policy decodes
                 field_name=part.get_param("name", header="content-disposition") or None,  # type: ignore[arg-type]
                 partial=cut and i == len(leaves) - 1,
             )

@@ -18,6 +18,7 @@ from minerwatch.detectors.files.indicators import Indicator, extract_indicators
 from minerwatch.detectors.files.magic import FileType, identify
 from minerwatch.detectors.files.store import FileStore
 from minerwatch.detectors.files.yara_scan import YaraMatch, YaraScanner
+from minerwatch.detectors.sightings import Kind, Sighting
 from minerwatch.events import Event, EventFactory, FlowLike, event_time
 
 # Suricata's classification.config names for the `classtype` meta of a rule, as its alerts spell them.
@@ -86,9 +87,11 @@ class FileReporter:
         stats: FileStats,
         observe: Callable[[IntelObservation], None] | None = None,
         observe_stage: Callable[[StageObservation], None] | None = None,
+        sight: Callable[[Sighting], None] | None = None,
     ) -> None:
         self.events = events
         self.emit = emit
+        self.sight = sight
         self.observe = observe
         self.observe_stage = observe_stage
         self.scanner = scanner
@@ -137,6 +140,8 @@ class FileReporter:
         event["app_proto"] = transfer.protocol
         event.update(transfer.app)
         self.emit(event)
+        if self.sight is not None:
+            self.sight(_sighting(flow, ts, transfer, carved, indicators, event["event_id"]))
         self._count(body)
         self._feed_verdicts(event, indicators)
         if self.observe_stage is not None and (matches or indicators):
@@ -201,11 +206,35 @@ class FileReporter:
         self.stats.with_indicators += bool(body["indicators"])
 
 
+def _sighting(
+    flow: FlowLike,
+    ts: float,
+    transfer: Transfer,
+    carved: CarvedFile,
+    indicators: list[Indicator],
+    event_id: int,
+) -> Sighting:
+    """The file's hashes and the pool URLs and wallets inside it, about the host that received it (the
+    sender of an upload, which is the client's own file)."""
+    sender, receiver = (
+        (flow.client_ip, flow.server_ip) if transfer.from_client else (flow.server_ip, flow.client_ip)
+    )
+    host, peer = (receiver, sender) if transfer.direction == "download" else (sender, receiver)
+    seen: list[tuple[Kind, str]] = [("hash", h) for h in (carved.md5, carved.sha1, carved.sha256)]
+    for found in indicators:
+        if found["type"] == "pool-url":
+            seen.append(("url", str(found["value"])))
+        elif found["type"] == "wallet":
+            seen.append(("wallet", str(found["value"])))
+    app = {"app_proto": transfer.protocol, **transfer.app}
+    return Sighting(ts, event_id, flow, not transfer.from_client, host, peer, "carved file", tuple(seen), app)
+
+
 def _implant(
     flow: FlowLike, ts: float, transfer: Transfer, carved: CarvedFile, matches: list[YaraMatch], event_id: int
 ) -> StageObservation:
     """A file YARA or the indicator scan flagged, as an implant download to the host that received it."""
-    levels = [LEVEL.get(m.meta.get("severity"), 0.6) for m in matches]  # type: ignore[call-overload]
+    levels = [LEVEL.get(s, 0.6) if isinstance(s := m.meta.get("severity"), int) else 0.6 for m in matches]
     confidences = [_confidence(m.meta.get("confidence")) for m in matches]
     app = transfer.app.get("http") or {}
     return StageObservation(

@@ -76,7 +76,8 @@ _HEADER_ROLES, _HEADER_MODES = _paths(
 
 def read(path: Path, problems: Problems) -> Iterator[Indicator]:
     headers = _headers(path, problems)
-    event, fields = 0, {}
+    event = 0
+    fields: dict[str, Any] = {}
     number = 0
     for owner, attribute in _attributes(path, problems):
         while event < owner:
@@ -182,13 +183,12 @@ def _attribute(
         return
     if comment:
         own["reference"] = f"{fields['reference']}: {comment}"[:500]
-    usable = [(k, v) for k, v in zip(kinds, values, strict=True) if _TYPES.get(k)]
+    usable = [(t, v) for k, v in zip(kinds, values, strict=True) if (t := _TYPES.get(k))]
     if not usable:
         if not any(k in _TYPES for k in kinds):
             problems.add(number, f"attribute type {misp_type[:40]!r} is not supported")
         return
-    for misp_kind, value in usable:
-        kind = _TYPES[misp_kind]
+    for kind, value in usable:
         try:
             if kind == "url":
                 kind, value = guess(host_of(value))

@@ -89,7 +89,7 @@ class ReportBuilder:
         self.last_seen = ""
         self.incidents: dict[str, dict[str, Any]] = {}  # by incident id: its latest state
         self.hosts: dict[str, dict[str, Any]] = {}  # marked hosts: compromised, suspicious, attacker
-        self.verdicts: dict[str, tuple[int, dict[str, Any]]] = {}  # by host: (event id, verdict)
+        self.verdicts: dict[str, tuple[int | None, dict[str, Any]]] = {}  # by host: (event id, verdict)
         self.alerts: dict[str, _Finding] = {}
         self.alert_facts: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}

@@ -11,10 +11,21 @@ from collections import deque
 from typing import Any
 
 from minerwatch.protocols.mining import cryptonote
-from minerwatch.protocols.mining.messages import Control, Login, MiningMessage, Reply, Submit, text
+from minerwatch.protocols.mining.messages import (
+    Control,
+    Dialect,
+    DialectFamily,
+    Login,
+    MiningMessage,
+    Reply,
+    Submit,
+    text,
+)
 
 COINHIVE = "coinhive"
 MAX_PENDING = 64
+# Its own session below, not JSON-RPC: no parsers for PoolSession; its auth is the registration.
+FAMILY = DialectFamily(dialects=(Dialect(COINHIVE, login_registers=True),))
 
 
 def is_coinhive(obj: dict[str, Any]) -> bool:

@@ -10,6 +10,8 @@ from typing import Any
 
 from minerwatch.protocols.mining.messages import (
     Control,
+    Dialect,
+    DialectFamily,
     Job,
     Login,
     MiningMessage,
@@ -88,3 +90,6 @@ def getjob_job(result: Any) -> Job | None:
 
 REQUESTS = {"login": login, "job": job, "submit": submit, "keepalived": keepalived, "getjob": getjob}
 REPLY_JOBS = {"login": login_job, "getjob": getjob_job}
+FAMILY = DialectFamily(
+    dialects=(Dialect(CRYPTONOTE, login_registers=True),), requests=REQUESTS, reply_jobs=REPLY_JOBS
+)

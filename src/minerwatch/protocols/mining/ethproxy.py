@@ -11,6 +11,8 @@ from typing import Any
 from minerwatch.protocols.mining.messages import (
     ETHASH_DIFF1,
     Control,
+    Dialect,
+    DialectFamily,
     Hashrate,
     Job,
     Login,
@@ -23,6 +25,7 @@ from minerwatch.protocols.mining.messages import (
 )
 
 ETH_PROXY = "eth-proxy"
+ETH_GETWORK = "eth-getwork"
 
 
 def submit_login(params: Any, obj: dict[str, Any]) -> MiningMessage | None:
@@ -95,3 +98,12 @@ REQUESTS = {
     "eth_submitHashrate": submit_hashrate,
 }
 REPLY_JOBS = {"eth_getWork": work_package}
+# Its login is the registration; over HTTP the same JSON is Ethereum's own getWork.
+FAMILY = DialectFamily(
+    dialects=(
+        Dialect(ETH_PROXY, login_registers=True, http_name=ETH_GETWORK),
+        Dialect(ETH_GETWORK, login_registers=True),
+    ),
+    requests=REQUESTS,
+    reply_jobs=REPLY_JOBS,
+)

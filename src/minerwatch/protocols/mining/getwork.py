@@ -14,6 +14,8 @@ from typing import Any
 from minerwatch.protocols.mining.messages import (
     SHA256D_DIFF1,
     Control,
+    Dialect,
+    DialectFamily,
     Job,
     MiningMessage,
     Submit,
@@ -95,4 +97,13 @@ def template(result: Any) -> Job | None:
 REQUESTS = {"getwork": getwork, "getblocktemplate": getblocktemplate, "submitblock": submitblock}
 REPLY_JOBS = {"getwork": work, "getblocktemplate": template}
 # submitblock answers null when the block is accepted and a reason string when it is not (BIP 22).
-NULL_MEANS_ACCEPTED = frozenset({"submitblock"})
+# The login (HTTP Basic) is the registration; work is a Bitcoin-style block header.
+FAMILY = DialectFamily(
+    dialects=(
+        Dialect(GETWORK, login_registers=True, header_work=True),
+        Dialect(GETBLOCKTEMPLATE, login_registers=True, header_work=True),
+    ),
+    requests=REQUESTS,
+    reply_jobs=REPLY_JOBS,
+    null_means_accepted=frozenset({"submitblock"}),
+)

@@ -6,6 +6,7 @@ from a miner, a job from a pool), never from ports: pools run on 80, 443 and any
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,3 +147,27 @@ def text(value: Any, limit: int = 512) -> str | None:
 
 def param(params: Any, index: int) -> Any:
     return params[index] if isinstance(params, list) and len(params) > index else None
+
+
+RequestParser = Callable[[Any, dict[str, Any]], MiningMessage | None]
+ReplyJob = Callable[[Any], MiningMessage | None]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One dialect's own facts, stated in its module and read by every detector through dialects.py."""
+
+    name: str  # the `dialect` of its messages and events
+    login_registers: bool = False  # no separate subscribe: its login is also the registration (stage 1)
+    header_work: bool = False  # jobs are Bitcoin-style block headers (sha256d unless the pool says)
+    http_name: str | None = None  # what the same JSON is called when it travels over HTTP
+
+
+@dataclass(frozen=True)
+class DialectFamily:
+    """What one protocols/mining/<family>.py module speaks: its dialects and its JSON-RPC parsers."""
+
+    dialects: tuple[Dialect, ...]
+    requests: Mapping[str, RequestParser] = field(default_factory=dict)  # method -> parser
+    reply_jobs: Mapping[str, ReplyJob] = field(default_factory=dict)  # request method -> job in the answer
+    null_means_accepted: frozenset[str] = frozenset()  # methods a null result accepts (submitblock)

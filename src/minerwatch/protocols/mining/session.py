@@ -10,11 +10,11 @@ from collections import deque
 from typing import Any
 
 from minerwatch.protocols.jsonrpc import LineFramer
-from minerwatch.protocols.mining import cryptonote, ethproxy, getwork, stratum
+from minerwatch.protocols.mining import ethproxy
+from minerwatch.protocols.mining.dialects import NULL_MEANS_ACCEPTED, REPLY_JOBS
+from minerwatch.protocols.mining.dialects import REQUESTS as PARSERS
 from minerwatch.protocols.mining.messages import Job, MiningMessage, Reply, text
 
-PARSERS = {**stratum.REQUESTS, **ethproxy.REQUESTS, **cryptonote.REQUESTS, **getwork.REQUESTS}
-REPLY_JOBS = {**ethproxy.REPLY_JOBS, **cryptonote.REPLY_JOBS, **getwork.REPLY_JOBS}
 MAX_PENDING = 256
 MAX_METHODS = 32  # distinct method names counted per session
 
@@ -97,7 +97,7 @@ class PoolSession:
                     from_miner=not request.from_miner,
                     id=obj.get("id"),
                     request=request,
-                    ok=_accepted(result, error, request.method in getwork.NULL_MEANS_ACCEPTED),
+                    ok=_accepted(result, error, request.method in NULL_MEANS_ACCEPTED),
                     error=error,
                     result=result if not isinstance(result, dict | list) else None,
                 )

@@ -12,6 +12,8 @@ from minerwatch.protocols.mining.messages import (
     EQUIHASH_DIFF1,
     ETHASH_DIFF1,
     Control,
+    Dialect,
+    DialectFamily,
     Difficulty,
     Job,
     Login,
@@ -191,3 +193,4 @@ REQUESTS = {
     **{m: control(m, True) for m in CONTROL_FROM_MINER},
     **{m: control(m, False) for m in CONTROL_FROM_POOL},
 }
+FAMILY = DialectFamily(dialects=(Dialect(STRATUM), Dialect(ETHEREUM_STRATUM)), requests=REQUESTS)
