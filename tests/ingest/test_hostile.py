@@ -149,6 +149,27 @@ def eve_events(draw) -> dict:
                 )
             )
         event["alert"] = alert
+    if draw(st.booleans()):  # DNS answer records and flow times, with hostile values where they are read
+        record = st.fixed_dictionaries(
+            {},
+            optional={
+                "rrname": st.sampled_from(["pool.example", "a.example"]) | VALUES,
+                "rrtype": st.sampled_from(["A", "AAAA", "CNAME", "TXT"]) | VALUES,
+                "rdata": st.sampled_from(["10.9.9.9", "2001:db8::1", "pool.example", "a.example"]) | VALUES,
+                "ttl": VALUES,
+            },
+        )
+        event["dns"] = {"answers": draw(st.lists(record, max_size=4))} | draw(record)
+        event["flow"] = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "start": st.sampled_from(["2025-11-24T15:59:00.000000+0000"]) | VALUES,
+                    "end": VALUES,
+                    "pkts_toclient": VALUES,
+                },
+            )
+        )
     return event
 
 
@@ -186,6 +207,13 @@ ZEEK_FIELDS = [
     "mime_type",
     "sha256",
     "is_orig",
+    "TTLs",
+    "conn_state",
+    "history",
+    "resp_pkts",
+    "duration",
+    "proto",
+    "p",
 ]
 CELLS = st.one_of(
     st.text(alphabet=string.printable.replace("\t", "").replace("\n", "").replace("\r", ""), max_size=20),
@@ -198,6 +226,13 @@ CELLS = st.one_of(
             "22",
             "SSH::Password_Guessing",
             "Scan::Port_Scan",
+            "Scan::Address_Scan",
+            "10.9.9.9 scanned at least 25 unique hosts on port 22/tcp in 0m3s",
+            "S0",
+            "REJ",
+            "tcp",
+            "3600.000000,1e400",
+            "10.9.9.9,a.example,10.9.9.8",
             "Intel::ADDR",
             "Sampled servers:  10.9.9.9, x",
             "\\x41\\x0",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from minerwatch.ingest import IngestSession, ingest
 from minerwatch.ingest.reader import FileStats, read
+from minerwatch.ingest.records import Answer, FileSeen
 from minerwatch.ingest.zeek import TsvHeader
 from minerwatch.intel import IntelMatcher
 
@@ -101,3 +102,70 @@ def test_json_form_and_gzip_give_the_same_records_as_tsv(tmp_path):
         packed = tmp_path / f"{name}.gz"
         packed.write_bytes(gzip.compress((ZEEK / name).read_bytes()))
         assert records(packed) == tsv
+
+
+def test_ssl_log_sni_is_a_typed_record_and_is_matched_against_the_knowledge_base():
+    (record,) = records(ZEEK / "ssl-basic.ssl.log")
+    assert (record.log, record.ts, record.domains) == ("ssl", 1335538392.319381, ("ssl.gstatic.com",))
+    ends = record.endpoints
+    assert (ends.client, ends.client_port, ends.server, ends.server_port, ends.proto) == (
+        "192.168.1.105",
+        62045,
+        "74.125.224.79",
+        443,
+        "TCP",
+    )
+    rows = [("test-feed", "domain", "gstatic.com", "", "c2", 90, None, None, None, "")]
+    events, _, errors = run([ZEEK / "ssl-basic.ssl.log"], rows)
+    (alert,) = [e for e in events if e["event_type"] == "alert"]
+    assert not errors and alert["src_ip"] == "192.168.1.105" and alert["dest_port"] == 443
+    assert alert["alert"]["where"] == "tls client hello"
+    assert alert["alert"]["intel"]["observed"] == "ssl.gstatic.com"
+    (incident,) = [e["incident"] for e in events if e["event_type"] == "incident"]
+    assert [s["name"] for s in incident["stages"]] == ["command_and_control"]
+
+
+def test_dns_log_answers_carry_the_cname_chain_and_their_ttls():
+    first, second = records(ZEEK / "duplicate-responses.dns.log")
+    assert first.domains == ("www.cmu.edu", "www-cmu.andrew.cmu.edu", "www-cmu-2.andrew.cmu.edu")
+    # Every name of the chain resolved to the one address answered, for that record's TTL (21600 s, the
+    # third entry of TTLs); the second response (no query) names only what it answered.
+    assert {(a.name, a.address, a.ttl) for a in first.answers} == {
+        ("www.cmu.edu", "128.2.10.163", 21600.0),
+        ("www-cmu.andrew.cmu.edu", "128.2.10.163", 21600.0),
+        ("www-cmu-2.andrew.cmu.edu", "128.2.10.163", 21600.0),
+    }
+    assert [(a.name, a.address) for a in second.answers] == [("www-cmu-2.andrew.cmu.edu", "128.2.10.163")]
+    rows = [("test-feed", "domain", "andrew.cmu.edu", "", "", 80, None, None, None, "")]
+    events, _, _ = run([ZEEK / "duplicate-responses.dns.log"], rows)
+    observed = sorted(
+        (e["src_ip"], e["alert"]["intel"]["observed"]) for e in events if e["event_type"] == "alert"
+    )
+    # A CNAME target under a listed domain is a hit about the client that asked; the other names under the
+    # same indicator are repeats of it (counted, not restated).
+    assert observed == [("55.247.223.174", "www-cmu.andrew.cmu.edu")]
+    assert events[-1]["stats"]["ingest"]["repeated_intel_hits"] == 2
+
+
+def test_zeek_json_logs_of_one_trace_give_typed_records():
+    """Zeek's own JSON output (LogAscii::use_json=T) of tm1t.pcap, from Zeek's documentation."""
+    conn = records(ZEEK / "tm1t-json/conn.log")
+    assert [(r.endpoints.server, r.endpoints.server_port, r.endpoints.proto) for r in conn] == [
+        ("192.168.4.1", 53, "UDP"),
+        ("31.3.245.133", 80, "TCP"),
+    ]
+    web = conn[1].connection
+    assert web.answered and not web.failed
+    assert (web.start, round(web.end - web.start, 6)) == (1591367999.430166, 0.254115)
+    dns = records(ZEEK / "tm1t-json/dns.log")
+    assert [r.domains for r in dns] == [("testmyids.com",), ("testmyids.com",)]
+    assert [a for r in dns for a in r.answers] == [Answer("testmyids.com", "31.3.245.133", 3600.0)]
+    (fetched,) = records(ZEEK / "tm1t-json/files.log")
+    # Zeek 3+: `is_orig` false, so the responder sent it to the originator.
+    assert fetched.file == FileSeen("192.168.4.76", "31.3.245.133", None, "text/plain", None, None)
+
+
+def test_a_plain_text_transfer_in_a_files_log_is_no_implant():
+    events, files, errors = run([ZEEK / "tm1t-json/files.log"])
+    assert not errors and files[0].format == "zeek-json" and files[0].records == 1
+    assert [e["event_type"] for e in events] == ["stats"]

@@ -9,6 +9,8 @@ Memory is bounded whatever the traffic: one small tuple per (client, server addr
 `max_contacts` of them (the least recently updated is forgotten first, counted in `contacts_forgotten`);
 about 450 bytes each with the dict's own overhead (6.5 MiB for the 15,000 pairs of the 1.1M-packet
 benchmark capture), so at most about 45 MiB. Cost: one call per ended TCP flow, about 1.2 microseconds.
+`minerwatch ingest` feeds it the answered TCP connections of sensor logs (`connection`), so that the same
+suspects come from Suricata's and Zeek's logs.
 """
 
 from __future__ import annotations
@@ -50,33 +52,53 @@ class PoolPeers:
         """FlowEndObserver: remember a TCP connection that carried packets both ways."""
         if flow.proto != 6 or not flow.pkts_toclient:
             return
+        key = (flow.server_addr, flow.client_addr)
+        self._remember(key, flow.first_ts, flow.last_ts, flow.server_port, flow.flow_id)
+
+    def connection(
+        self, client: str, server: str, server_port: int, first: float, last: float, flow_id: int | None
+    ) -> None:
+        """A TCP connection a sensor's log reported answered (minerwatch ingest: EVE flow, Zeek conn)."""
+        packed = _packed(server), _packed(client)
+        if packed[0] is not None and packed[1] is not None:
+            self._remember((packed[0], packed[1]), first, last, server_port, flow_id)
+
+    def _remember(
+        self, key: tuple[bytes, bytes], first_ts: float, last_ts: float, port: int, flow_id: int | None
+    ) -> None:
         self._by_server = None
         self.updates += 1
-        key = (flow.server_addr, flow.client_addr)
+        ids_seen = () if flow_id is None else (flow_id,)
         old = self.contacts.get(key)
         if old is None:
-            self.contacts[key] = (flow.first_ts, flow.last_ts, 1, (flow.server_port,), (flow.flow_id,))
+            self.contacts[key] = (first_ts, last_ts, 1, (port,), ids_seen)
             if len(self.contacts) > self.max_contacts:
                 self.contacts.popitem(last=False)
                 self.stats["contacts_forgotten"] += 1
             return
         first, last, flows, ports, ids = old
-        if flow.server_port not in ports and len(ports) < LISTED:
-            ports += (flow.server_port,)
+        if port not in ports and len(ports) < LISTED:
+            ports += (port,)
         if len(ids) < LISTED:
-            ids += (flow.flow_id,)
-        self.contacts[key] = (min(first, flow.first_ts), max(last, flow.last_ts), flows + 1, ports, ids)
+            ids += ids_seen
+        self.contacts[key] = (min(first, first_ts), max(last, last_ts), flows + 1, ports, ids)
         self.contacts.move_to_end(key)
 
     def clients_of(self, server_ip: str) -> dict[str, Contact]:
         """Every remembered client of `server_ip` (text), by client address text."""
-        family = socket.AF_INET6 if ":" in server_ip else socket.AF_INET
-        try:
-            server = socket.inet_pton(family, server_ip)
-        except OSError:
+        server = _packed(server_ip)
+        if server is None:
             return {}
         if self._by_server is None:  # built once when the verdicts are made, not per query
             self._by_server = {}
             for (address, client), record in self.contacts.items():
                 self._by_server.setdefault(address, []).append((client, record))
         return {ip_text(client): Contact(*record) for client, record in self._by_server.get(server, [])}
+
+
+def _packed(address: str) -> bytes | None:
+    """An address text in the flow table's form (4 or 16 bytes); None when it is none."""
+    try:
+        return socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address)
+    except OSError:
+        return None

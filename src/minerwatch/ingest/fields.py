@@ -45,6 +45,32 @@ def port(record: dict[str, Any], key: str) -> int:
     return value
 
 
+def count(record: dict[str, Any], key: str) -> int | None:
+    """A non-negative count (a JSON number or a TSV digit string); None when absent."""
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise Bad(f"{key} is not a count")
+    return value
+
+
+def seconds(value: Any, default: float) -> float:
+    """A duration or TTL (a number, or its TSV text) in [0, 10 years]; `default` when it is none: a
+    hostile value must not stretch a window or an expiry."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return default
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return default
+    value = float(value)
+    return value if math.isfinite(value) and 0 <= value <= 315_360_000 else default
+
+
 def mapping(record: dict[str, Any], key: str) -> dict[str, Any]:
     value = record.get(key)
     if value is None:

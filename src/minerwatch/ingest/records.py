@@ -75,6 +75,35 @@ class IntelHit:
 
 
 @dataclass(frozen=True, slots=True)
+class Sweep:
+    """Zeek's Scan::Address_Scan: `scanner` probed many hosts on `port`. The notice names none of them; the
+    session joins it with the failed attempts the conn logs show (sweeps.py)."""
+
+    scanner: str
+    port: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What a flow (Suricata) or conn (Zeek) line says of the connection itself."""
+
+    start: float
+    end: float
+    answered: bool  # the server sent packets back: only then is it a contact (a pool's peers, analyze alike)
+    failed: bool  # an attempt Zeek's scan detection counts: refused, unanswered or reset before any data
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A DNS answer: `name` (the name asked or a CNAME on the way) resolved to `address` for `ttl` s."""
+
+    name: str
+    address: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One log line: where it came from, when, between whom, and what in it may matter."""
 
@@ -91,3 +120,6 @@ class Record:
     pool: PoolMessage | None = None
     file: FileSeen | None = None
     intel: IntelHit | None = None
+    connection: Connection | None = None  # flows and connections
+    answers: tuple[Answer, ...] = ()  # DNS responses: remembered to name later connections
+    sweep: Sweep | None = None

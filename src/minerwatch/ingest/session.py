@@ -9,7 +9,13 @@ at events in the same output. What becomes what (docs/ingest.md):
   knowledge base -> IntelObservation, as the intel detector does on packets;
 - a Zeek intel.log hit -> IntelObservation (with the knowledge base's own entry when it knows the
   indicator, so its tags and confidence count);
-- an executable or script transfer -> implant_download StageObservation.
+- an executable or script transfer -> implant_download StageObservation;
+- DNS answers are remembered (bounded, until their TTL: intel/dnscache.py) so that a later flow or
+  connection to an answered address is looked up by the names that resolved to it, as analyze does;
+- answered TCP flows and connections go to the verdicts' contact table, so that the hosts that reached a
+  confirmed pool's address are suspects as in analyze (correlate/peers.py);
+- Zeek's Scan::Address_Scan is joined at the end with the conn logs' failed attempts (sweeps.py): a
+  reconnaissance step on each host swept.
 Repeats of one intel hit (host, indicator, where) are counted, not restated, as the intel detector does.
 """
 
@@ -32,8 +38,11 @@ from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.correlate.verdicts import VerdictCorrelator
 from minerwatch.detectors.pool_behaviour import LOGIN_REGISTERS
 from minerwatch.events import Event, EventFactory
-from minerwatch.ingest.records import Endpoints, FileSeen, Finding, Record
+from minerwatch.ingest.records import Connection, Endpoints, FileSeen, Finding, Record, Sweep
+from minerwatch.ingest.sweeps import PendingSweep, Sweeps
+from minerwatch.ingest.zeek import NOTICE_CONFIDENCE, NOTICE_LEVEL
 from minerwatch.intel import Hit, IntelMatcher
+from minerwatch.intel.dnscache import DnsCache
 
 # Executables and scripts (MIME types, libmagic descriptions): their transfer is an implant candidate.
 IMPLANT_TYPES = re.compile(
@@ -59,6 +68,8 @@ class IngestStats:
     repeated_intel_hits: int = 0
     alerts_without_stage: int = 0  # sensor alerts of no kill-chain stage (policy, info...)
     zeek_intel_unknown: int = 0  # Zeek intel hits the knowledge base did not know (kept at lower confidence)
+    connections_named: int = 0  # flows and connections to an address a DNS answer had named
+    address_scans: int = 0  # Zeek Scan::Address_Scan notices
     by_sensor: dict[str, int] = field(default_factory=dict)
 
 
@@ -78,6 +89,8 @@ class IngestSession:
         self.store = store
         self.stats = IngestStats()
         self._hits: set[tuple[str, str, str, str]] = set()
+        self.dns = DnsCache()
+        self.sweeps = Sweeps()
         self.last_ts = 0.0
 
     def emit(self, event: Event) -> None:
@@ -96,7 +109,13 @@ class IngestSession:
             self._file(record, record.file)
         if record.intel is not None:
             self._zeek_intel(record)
+        if record.sweep is not None:
+            self._sweep(record, record.sweep)
+        for answer in record.answers:
+            self.dns.add(answer.name, answer.address, answer.ttl, record.ts)
         self._lookups(record)
+        if record.connection is not None and record.endpoints is not None:
+            self._connection(record, record.endpoints, record.connection)
 
     # ---- what the sensor concluded --------------------------------------------------------------------
 
@@ -170,6 +189,35 @@ class IngestSession:
             )
         )
 
+    def _sweep(self, record: Record, sweep: Sweep) -> None:
+        """Restated now; its steps wait for the end, when every conn log has been read (sweeps.py)."""
+        self.stats.address_scans += 1
+        body = {
+            "signature": sweep.label,
+            "category": "zeek notice",
+            "killchain_stage": str(Stage.RECONNAISSANCE),
+            "technique": str(Technique.ACTIVE_SCANNING),
+            "confidence": NOTICE_CONFIDENCE,
+        }
+        event = self._alert(record, body, None, sweep.scanner)
+        self.sweeps.add(PendingSweep(record.ts, sweep.scanner, sweep.port, sweep.label, event["event_id"]))
+
+    def _swept(self) -> None:
+        """Each Address_Scan notice: a reconnaissance step on every host its scanner failed to reach on
+        the port (the correlator makes lateral movement of it when the scanner is itself a victim)."""
+        for sweep, targets in self.sweeps.resolved():
+            for target in targets:
+                finding = Finding(
+                    stage=Stage.RECONNAISSANCE,
+                    technique=Technique.ACTIVE_SCANNING,
+                    host=target,
+                    peer=sweep.scanner,
+                    label=sweep.label,
+                    level=NOTICE_LEVEL,
+                    confidence=NOTICE_CONFIDENCE,
+                )
+                self._stage(sweep.ts, finding, sweep.event_id)
+
     def _file(self, record: Record, seen: FileSeen) -> None:
         for digest in (seen.sha256, seen.md5):
             if digest:
@@ -220,6 +268,23 @@ class IngestSession:
             self._intel_hits(record, self.matcher.match_ja3(ja3, ts), client, server, "tls client hello")
         for ja4 in record.ja4:
             self._intel_hits(record, self.matcher.match_ja4(ja4, ts), client, server, "tls client hello")
+
+    def _connection(self, record: Record, ends: Endpoints, connection: Connection) -> None:
+        """A flow or connection: a contact for the pool suspects, a failed attempt for the sweeps, and its
+        server's address looked up by the names DNS answers gave it (at the connection's start)."""
+        start = connection.start
+        if ends.proto == "TCP" and connection.answered:
+            self.verdicts.peers.connection(
+                ends.client, ends.server, ends.server_port, start, connection.end, ends.flow_id
+            )
+        if connection.failed:
+            self.sweeps.failed_attempt(ends.client, ends.server, ends.server_port, start)
+        names = self.dns.names_for(ends.server, start)
+        if names:
+            self.stats.connections_named += 1
+        for name in names:
+            where = f"flow to address resolved from {name}"
+            self._intel_hits(record, self.matcher.match_domain(name, start), ends.client, ends.server, where)
 
     def _intel_hits(self, record: Record, hits: list[Hit], host: str, peer: str | None, where: str) -> None:
         for hit in hits:
@@ -302,10 +367,11 @@ class IngestSession:
         self, files: list[dict[str, Any]], input_errors: list[str]
     ) -> tuple[list[Event], list[Event], Event]:
         """(verdict events, incident events, the stats event), all emitted."""
+        self._swept()
         verdicts, incidents = conclude(self.events, self.emit, self.verdicts, self.incidents, self.store)
         body = {
             "ingest": {k: v for k, v in vars(self.stats).items()},
-            "correlation": dict(self.incidents.stats),
+            "correlation": dict(self.verdicts.peers.stats) | self.incidents.stats | self.sweeps.stats,
             "files": files,
             "input_errors": input_errors,
         }

@@ -9,15 +9,18 @@ is written from the client's side.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from minerwatch.correlate.observations import Behaviour
 from minerwatch.ingest import classify
-from minerwatch.ingest.fields import Bad, address, mapping, port, strings, text, timestamp
-from minerwatch.ingest.records import Endpoints, FileSeen, Finding, PoolMessage, Record
+from minerwatch.ingest.fields import Bad, address, count, mapping, port, seconds, strings, text, timestamp
+from minerwatch.ingest.records import Answer, Connection, Endpoints, FileSeen, Finding, PoolMessage, Record
+from minerwatch.intel.dnscache import MIN_TTL, chain
 
 READ = frozenset({"alert", "flow", "dns", "tls", "fileinfo"})
 SIGNATURE_FIELDS = ("gid", "signature_id", "rev", "severity")
+MAX_RECORDS = 64  # DNS answer records read per event
 
 
 def looks_like_eve(value: Any) -> bool:
@@ -33,9 +36,10 @@ def record(event: dict[str, Any], line: int) -> Record | None:
     ends = _endpoints(event, reverse=kind == "alert" and _reversed(event))
     base: dict[str, Any] = {"sensor": "suricata", "log": str(kind), "line": line, "ts": ts, "endpoints": ends}
     if kind == "flow":
-        return Record(**base, lookup_addresses=True)
+        return Record(**base, lookup_addresses=True, connection=_connection(mapping(event, "flow"), ts))
     if kind == "dns":
-        return Record(**base, domains=_dns_names(mapping(event, "dns")))
+        dns = mapping(event, "dns")
+        return Record(**base, domains=_dns_names(dns), answers=_dns_answers(dns))
     if kind == "tls":
         tls = mapping(event, "tls")
         ja3 = mapping(tls, "ja3").get("hash")
@@ -100,6 +104,45 @@ def _dns_names(dns: dict[str, Any]) -> tuple[str, ...]:
                 if entry.get("rrtype") == "CNAME" and isinstance(entry.get("rdata"), str):
                     names.append(entry["rdata"])
     return tuple(dict.fromkeys(n[:1024] for n in names if n))[:16]
+
+
+def _connection(flow: dict[str, Any], ts: float) -> Connection:
+    """The flow's start and end (the event's own time when absent) and whether the server answered. EVE
+    says nothing of a failed attempt the way Zeek's conn_state does: `failed` stays False."""
+    start = timestamp(flow["start"], "flow.start") if "start" in flow else ts
+    end = timestamp(flow["end"], "flow.end") if "end" in flow else start
+    return Connection(start, max(start, end), answered=bool(count(flow, "pkts_toclient")), failed=False)
+
+
+def _dns_answers(dns: dict[str, Any]) -> tuple[Answer, ...]:
+    """Addresses answered (A, AAAA) for their owner and every name CNAMEd to it: the `answers` list (EVE
+    v2 and v3) or, in EVE v1, the event itself (one record per event)."""
+    entries = dns.get("answers")
+    records = [e for e in entries[:MAX_RECORDS] if isinstance(e, dict)] if isinstance(entries, list) else []
+    if "rdata" in dns:
+        records.append(dns)
+    aliases: dict[str, set[str]] = {}
+    for entry in records:
+        if entry.get("rrtype") == "CNAME" and isinstance(entry.get("rdata"), str):
+            owner = entry.get("rrname")
+            if isinstance(owner, str):
+                aliases.setdefault(entry["rdata"][:253].lower(), set()).add(owner[:253].lower())
+    out: list[Answer] = []
+    for entry in records:
+        owner, rdata = entry.get("rrname"), entry.get("rdata")
+        if (
+            entry.get("rrtype") not in ("A", "AAAA")
+            or not isinstance(owner, str)
+            or not isinstance(rdata, str)
+        ):
+            continue
+        try:
+            resolved = str(ipaddress.ip_address(rdata))
+        except ValueError:
+            continue
+        ttl = seconds(entry.get("ttl"), MIN_TTL)
+        out += [Answer(n, resolved, ttl) for n in chain(owner[:253].lower(), aliases)]
+    return tuple(out[:MAX_RECORDS])
 
 
 def _alert(event: dict[str, Any], base: dict[str, Any], ends: Endpoints) -> Record:

@@ -13,19 +13,37 @@ Which log a line belongs to: `#path`, or `_path`, or the file's name (`conn.log`
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.ingest import classify
-from minerwatch.ingest.fields import Bad, address, port, strings, text, timestamp
-from minerwatch.ingest.records import Endpoints, FileSeen, Finding, IntelHit, Record
+from minerwatch.ingest.fields import Bad, address, count, port, seconds, strings, text, timestamp
+from minerwatch.ingest.records import (
+    Answer,
+    Connection,
+    Endpoints,
+    FileSeen,
+    Finding,
+    IntelHit,
+    Record,
+    Sweep,
+)
+from minerwatch.intel.dnscache import MIN_TTL
 
 READ = frozenset({"conn", "dns", "ssl", "notice", "intel", "files"})
 MAX_FIELDS = 512  # a #fields line naming more is refused (Zeek's largest logs have about 60)
 _ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 _ADDRESS = re.compile(r"[0-9A-Fa-f:.]{3,45}")
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,253}")  # a host name (a CNAME target), not a TXT answer or the like
+# conn_state of a TCP attempt that Zeek's scan detection (policy/misc/scan.zeek) counts as failed, when no
+# data went either way: unanswered (S0), refused (REJ), reset around the handshake (RSTO, RSTOS0, RSTR,
+# RSTRH), or half-open (SH, SHR).
+FAILED_STATES = frozenset({"S0", "REJ", "RSTO", "RSTOS0", "RSTR", "RSTRH", "SH", "SHR"})
+_SWEPT_PORT = re.compile(r"on port (\d{1,5})/")
+MAX_ANSWERS = 64
 
 # Zeek's intel types -> the knowledge base's. Others (CERT_HASH, a certificate's hash and no file's; EMAIL,
 # USER_NAME...) name nothing minerwatch correlates: those lines are read and dropped.
@@ -156,11 +174,13 @@ def record(log: str, entry: dict[str, Any], line: int) -> list[Record]:
         return _file(entry, base)
     ends = _endpoints(entry)
     if log == "conn":
-        return [Record(**base, endpoints=ends, lookup_addresses=True)]
+        return [Record(**base, endpoints=ends, lookup_addresses=True, connection=_connection(entry, ts))]
     if log == "dns":
-        answers = [a for a in strings(entry.get("answers"), "answers") if not _ADDRESS.fullmatch(a)]
-        names = [n for n in [text(entry, "query"), *answers] if n]
-        return [Record(**base, endpoints=ends, domains=tuple(dict.fromkeys(names))[:16])]
+        values = strings(entry.get("answers"), "answers", MAX_ANSWERS)
+        answers = [a for a in values if not _ADDRESS.fullmatch(a)]
+        names = tuple(dict.fromkeys(n for n in [text(entry, "query"), *answers] if n))[:16]
+        resolved = _answers(values, entry.get("TTLs"), [n for n in names if _NAME.fullmatch(n)])
+        return [Record(**base, endpoints=ends, domains=names, answers=resolved)]
     if log == "ssl":
         return [
             Record(
@@ -181,6 +201,35 @@ def record(log: str, entry: dict[str, Any], line: int) -> list[Record]:
         where=text(entry, "seen.where") or "",
     )
     return [Record(**base, endpoints=ends, intel=hit)]
+
+
+def _connection(entry: dict[str, Any], ts: float) -> Connection:
+    """When the connection ran and how it went, from `duration`, `resp_pkts`, `conn_state` and `history`."""
+    state = text(entry, "conn_state") or ""
+    replies = count(entry, "resp_pkts")
+    history = text(entry, "history") or ""
+    no_data = "D" not in history and "d" not in history
+    return Connection(
+        start=ts,
+        end=ts + seconds(entry.get("duration"), 0.0),
+        answered=replies > 0 if replies is not None else state not in ("", "S0", "OTH"),
+        failed=(text(entry, "proto") or "").lower() == "tcp" and state in FAILED_STATES and no_data,
+    )
+
+
+def _answers(values: list[str], ttls: Any, names: list[str]) -> tuple[Answer, ...]:
+    """Each address answered, for every name of the chain (the query and the CNAME targets: Zeek's
+    `answers` does not say which name owns which record), with its TTL from `TTLs` (same order)."""
+    ttls = ttls if isinstance(ttls, list) else []
+    out: list[Answer] = []
+    for number, value in enumerate(values):
+        try:
+            resolved = str(ipaddress.ip_address(value))
+        except ValueError:
+            continue
+        ttl = seconds(ttls[number], MIN_TTL) if number < len(ttls) else MIN_TTL
+        out += [Answer(name, resolved, ttl) for name in names]
+    return tuple(out[:MAX_ANSWERS])
 
 
 def _listed(value: Any) -> Any:
@@ -211,10 +260,12 @@ MAX_VICTIMS = 32
 
 def _notice(entry: dict[str, Any], base: dict[str, Any]) -> list[Record]:
     """Scan::Port_Scan names its victim in `dst`; SSH::Password_Guessing samples them in `sub` ("Sampled
-    servers: a, b"); a notice about a connection names it in `id.*`. Address_Scan names none (only the
-    port): it is counted, not correlated (docs/ingest.md)."""
+    servers: a, b"); a notice about a connection names it in `id.*`. Address_Scan names none, only the
+    scanner and the port: a Sweep, joined with the conn logs' failed attempts at the end (sweeps.py)."""
     note = text(entry, "note", required=True) or ""
     message = text(entry, "msg") or ""
+    if note == "Scan::Address_Scan":
+        return [_sweep(entry, base, message)]
     kind = NOTICES.get(note) or classify.classify(f"{note} | {message}", {})
     if kind is None:
         return []
@@ -250,6 +301,19 @@ def _notice(entry: dict[str, Any], base: dict[str, Any]) -> list[Record]:
         )
         for victim in dict.fromkeys(victims[:MAX_VICTIMS])
     ]
+
+
+def _sweep(entry: dict[str, Any], base: dict[str, Any], message: str) -> Record:
+    """Scan::Address_Scan as scan.zeek writes it: `src` the scanner, `p` the port (else the message's
+    "on port 22/tcp")."""
+    if "p" in entry:
+        swept = port(entry, "p")
+    elif found := _SWEPT_PORT.search(message):
+        swept = port({"p": found.group(1)}, "p")
+    else:
+        raise Bad("Scan::Address_Scan without a port (p)")
+    label = f"zeek Scan::Address_Scan: {message}"[:300]
+    return Record(**base, endpoints=None, sweep=Sweep(address(entry, "src"), swept, label))
 
 
 def _file(entry: dict[str, Any], base: dict[str, Any]) -> list[Record]:

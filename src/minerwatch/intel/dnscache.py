@@ -69,7 +69,7 @@ class DnsCache:
             if answer.rtype == TYPE_CNAME and answer.data:
                 aliases.setdefault(answer.data.lower(), set()).add(answer.name.lower())
         for owner, address, ttl in message.addresses():
-            for name in _chain(owner.lower(), aliases):
+            for name in chain(owner.lower(), aliases):
                 self.add(name, address, ttl, ts)
 
     def names_for(self, ip: str | bytes, ts: float) -> tuple[str, ...]:
@@ -81,7 +81,7 @@ class DnsCache:
         return tuple(sorted(n for n, expiry in names.items() if ts <= expiry))
 
 
-def _chain(owner: str, aliases: dict[str, set[str]]) -> list[str]:
+def chain(owner: str, aliases: dict[str, set[str]]) -> list[str]:
     """The owner and every name that leads to it through CNAMEs (bounded, cycle-safe)."""
     seen = [owner]
     frontier = [owner]
