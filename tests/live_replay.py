@@ -5,6 +5,7 @@ deleted at the end."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -85,6 +86,18 @@ def renumbered(events: list[dict]) -> list[dict]:
         return value
 
     return [rewrite(e) for e in events]
+
+
+def events_of_type(path: Path, kind: str, timeout: float) -> list[dict]:
+    """The `kind` events in the JSON-lines output `path` of a running `minerwatch live`, waiting up to
+    `timeout` seconds for the first (it flushes its outputs every second); only whole lines are read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text() if path.exists() else ""
+        found = [e for line in text.split("\n")[:-1] if (e := json.loads(line))["event_type"] == kind]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def analyse_file(path: Path = RECORDING, options: AnalysisOptions = NO_INTEL) -> list[dict]:

@@ -172,18 +172,20 @@ class Analysis:
         except InputError as exc:
             self.input_errors.append(str(exc))
 
-    def update_incidents(self) -> int:
+    def update_incidents(self, now: float | None = None) -> int:
         """Live input: emit an `incident` event for each incident that changed (a new stage, pool or spread
         target, another status) since the last one shown; returns how many. Checked at most once per
-        `incident_interval` of capture time and only after new observations, so a busy link pays for at most
-        one incident build per interval. File analysis does not call it: it emits only the final state."""
+        `incident_interval` of `now` (capture time unless given: live capture passes the clock, since
+        capture time stands still on a quiet link and a change just before would wait for the next packet)
+        and only after new observations, so a busy link pays for at most one incident build per interval.
+        File analysis does not call it: it emits only the final state."""
         generation = (
             self.incidents.stats["observations"],
             self.correlator.observations,
             self.correlator.peers.updates,
         )
         last_time, last_generation = self._checked
-        now = self.engine.now
+        now = self.engine.now if now is None else now
         if generation == last_generation or now - last_time < self.options.incident_interval:
             return 0
         self._checked = (now, generation)

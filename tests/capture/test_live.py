@@ -23,6 +23,7 @@ from live_replay import (
     LiveRun,
     analyse_file,
     as_from_a_file,
+    events_of_type,
     normalised,
     recording_frames,
     renumbered,
@@ -206,6 +207,10 @@ def replayed(request, tmp_path_factory) -> Path:
     with veth_namespace("mw-live") as ns:
         live = LiveRun(ns, out, ["--no-intel", "--bpf", "tcp port 3333", "-o", str(out / "events.jsonl")])
         live.replay(RECORDING)
+        # Read while minerwatch still captures: the incident is written at its change, not at the stop.
+        running = events_of_type(out / "events.jsonl", "incident", timeout=15)
+        (out / "incidents-while-running.json").write_text(json.dumps(running))
+        assert live.process.poll() is None
         (out / "status").write_text(str(live.stop(request.param)))
     return out
 
@@ -218,6 +223,20 @@ def test_live_replay_gives_the_file_verdicts_and_events(replayed):
     )
     verdict = next(e["verdict"] for e in live if e["event_type"] == "verdict")
     assert (verdict["host"], verdict["stages"], verdict["pools"][0]["port"]) == ("127.0.0.1", [1, 2], 3333)
+
+
+def test_the_incident_is_written_while_the_capture_runs(replayed):
+    running = json.loads((replayed / "incidents-while-running.json").read_text())
+    assert running, (replayed / "stderr.txt").read_text()
+    incident = running[-1]["incident"]
+    assert (incident["host"], incident["status"]) == ("127.0.0.1", "compromised")
+    assert [s["name"] for s in incident["stages"]] == ["actions_on_objective"]
+    events = [json.loads(line) for line in (replayed / "events.jsonl").read_text().splitlines()]
+    first_verdict = next(i for i, e in enumerate(events) if e["event_type"] == "verdict")
+    # The update stands before the verdicts, which (with the final incidents) come only at the stop.
+    assert running[-1] in events[:first_verdict]
+    final = [e["incident"] for e in events[first_verdict:] if e["event_type"] == "incident"]
+    assert [(i["id"], i["status"]) for i in final] == [(incident["id"], "compromised")]
 
 
 def test_a_stop_signal_flushes_verdicts_and_stats(replayed):

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
         def flush() -> None:
             """Every second: the incidents that changed (docs/live.md), then the outputs flushed."""
-            analysis.update_incidents()
+            analysis.update_incidents(time.time())
             for writer in writers:
                 writer.flush()
 
