@@ -7,9 +7,13 @@ Processes are stopped by the PID this module started them with, newest first.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,6 +25,28 @@ def run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def in_ns(namespace: str, *command: str) -> list[str]:
     return ["ip", "netns", "exec", namespace, *command]
+
+
+@contextmanager
+def exclusive(family: str) -> Iterator[None]:
+    """Hold the lock of a family of namespace names for a whole run, waiting for a run that holds it.
+
+    Two runs of one recorder use the same names, and `NamespacePair.setup` deletes namespaces of its name
+    (left by a killed run): a second run's programs then ran in the first run's namespaces (a WebSocket
+    client of one run's b05 connected to another run's b03 HTTPS server, and was labelled a download)."""
+    lock = Path("/run/lock") / f"minerwatch-netns-{family}.lock"
+    with open(lock, "a+") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.seek(0)
+            holder = held.read().strip() or "?"
+            print(f"waiting for the recording that holds {lock} (pid {holder})", file=sys.stderr, flush=True)
+            fcntl.flock(held, fcntl.LOCK_EX)
+        held.truncate(0)
+        held.write(str(os.getpid()))
+        held.flush()
+        yield
 
 
 @dataclass(frozen=True)

