@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -12,21 +11,13 @@ from pathlib import Path
 import pytest
 
 from minerwatch.errors import MinerwatchError
-from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.pipeline import AnalysisOptions
 from minerwatch.scale import worker
 from minerwatch.scale.run import analyze_files, splittable
 from same_events import differences
+from scale_runs import assert_same_analysis, stats
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def one_process(paths: list[Path], **options) -> list[dict]:
-    events: list[dict] = []
-    analysis = Analysis([events.append], AnalysisOptions(**options))
-    for path in paths:
-        analysis.feed_file(path)
-    analysis.finish()
-    return events
 
 
 def with_workers(paths: list[Path], workers: int, **options) -> list[dict]:
@@ -35,59 +26,36 @@ def with_workers(paths: list[Path], workers: int, **options) -> list[dict]:
     return events
 
 
-def stats(events: list[dict]) -> dict:
-    (event,) = [e for e in events if e["event_type"] == "stats"]
-    return copy.deepcopy(event["stats"])
-
-
-def assert_same_analysis(one: list[dict], many: list[dict], workers: int) -> None:
-    assert differences(one, many) == []
-    # Ids too: the correlator numbers events in one process's order.
-    assert [e["event_id"] for e in one] == [e["event_id"] for e in many]
-    single, merged = stats(one), stats(many)
-    other = merged["capture"].pop("packets_other_workers")
-    assert single["capture"].pop("packets_other_workers") == 0
-    assert merged == single
+def assert_same_as_workers(one: list[dict], many: list[dict], workers: int) -> None:
+    other = assert_same_analysis(one, many)
     # Each worker left the others' packets alone: together, all but one worker's share of the packets (all
     # of one worker's when the capture is one pair of hosts).
-    assert 0 < other <= (workers - 1) * single["capture"]["packets"]
+    assert 0 < other <= (workers - 1) * stats(one)["capture"]["packets"]
 
 
-@pytest.fixture(scope="module")
-def benchmark_capture(tmp_path_factory) -> Path:
-    """A small capture from the benchmark's generator (benchmarks/make_mixed_capture.py): mining among
-    DNS, TLS, HTTP, SSH, QUIC, IPv6 and VLANs."""
-    path = tmp_path_factory.mktemp("mixed") / "mixed.pcap"
-    script = ROOT / "benchmarks" / "make_mixed_capture.py"
-    subprocess.run(
-        [sys.executable, script, path, "--packets", "40000", "--seed", "7"], check=True, capture_output=True
-    )
-    return path
-
-
-def test_corpus_gives_the_same_events_with_workers(corpus):
+def test_corpus_gives_the_same_events_with_workers(one_process, corpus):
     captures = sorted(p for p in corpus.rglob("*") if p.suffix in (".pcap", ".pcapng"))
     assert len(captures) > 10
     one = one_process(captures)
     assert any(e["event_type"] == "verdict" for e in one)  # a comparison with something in it
     for workers in (2, 3):
-        assert_same_analysis(one, with_workers(captures, workers), workers)
+        assert_same_as_workers(one, with_workers(captures, workers), workers)
 
 
-def test_each_mining_capture_gives_the_same_events_with_workers(corpus):
+def test_each_mining_capture_gives_the_same_events_with_workers(one_process, corpus):
     """Alone, each capture's flows split differently than among the others."""
     from corpus_rows import MINING
 
     for name in MINING:
         one = one_process([corpus / name])
-        assert_same_analysis(one, with_workers([corpus / name], 2), 2)
+        assert_same_as_workers(one, with_workers([corpus / name], 2), 2)
 
 
-def test_benchmark_capture_gives_the_same_events_with_workers(benchmark_capture):
+def test_benchmark_capture_gives_the_same_events_with_workers(one_process, benchmark_capture):
     one = one_process([benchmark_capture])
     kinds = {e["event_type"] for e in one}
     assert {"verdict", "mining", "incident"} <= kinds
-    assert_same_analysis(one, with_workers([benchmark_capture], 2), 2)
+    assert_same_as_workers(one, with_workers([benchmark_capture], 2), 2)
 
 
 def test_memory_caps_hold_in_each_worker(benchmark_capture):

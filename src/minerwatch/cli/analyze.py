@@ -32,11 +32,12 @@ from minerwatch.detectors.bruteforce.campaign import BruteForceConfig
 from minerwatch.detectors.exploits import ExploitOptions
 from minerwatch.detectors.files import FileOptions
 from minerwatch.detectors.scan import ScanConfig
-from minerwatch.errors import OutputError
+from minerwatch.errors import OutputError, UsageError
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.output.report import ReportBuilder
 from minerwatch.output.terminal import visible
 from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
+from minerwatch.scale.archive import analyze_archive
 from minerwatch.scale.run import MAX_WORKERS, analyze_files, default_workers, splittable
 
 
@@ -187,6 +188,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "worker reads every capture and keeps its share of the flows, the memory caps apply to each; "
         "standard input and pipes are read by one (see docs/deploy.md)",
     )
+    p.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="analyse each capture as one task on the Dask distributed cluster at SCHEDULER (e.g. "
+        "tcp://10.0.0.5:8786), merged here by capture time; the workers read the captures by path, and "
+        "each capture is analysed alone (no flow spans two); needs the 'dask' extra (see docs/deploy.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -225,7 +233,6 @@ def run(args: argparse.Namespace) -> int:
             *([report] if report else []),
             *event_sinks(stack, args.output, args.json, args.captures),
         ]
-        workers = args.workers or default_workers()
         show = sys.stderr.isatty() and not args.no_progress
         with Progress(
             "[progress.description]{task.description}",
@@ -237,14 +244,7 @@ def run(args: argparse.Namespace) -> int:
             transient=True,
             console=Console(stderr=True),
         ) as progress:
-            if workers > 1 and splittable(args.captures):
-                name = f"{len(args.captures)} capture(s), {workers} workers"
-                task = progress.add_task(name, total=sum(_size(path) or 0 for path in args.captures))
-                result = analyze_files(
-                    args.captures, sinks, options, workers, lambda n: progress.advance(task, n)
-                )
-            else:
-                result = _analyze(args.captures, sinks, options, progress)
+            result = _analyze(args, sinks, options, progress)
     out = sys.stderr if args.json else sys.stdout
     try:
         render_summary(result.verdicts, result.stats, out, digest, result.incidents)
@@ -258,9 +258,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _analyze(
+    args: argparse.Namespace, sinks: list[EventSink], options: AnalysisOptions, progress: Progress
+) -> AnalysisResult:
+    """On a Dask cluster, with local workers, or in this process."""
+    captures: list[Path] = args.captures
+    sizes = [_size(path) or 0 for path in captures]
+    workers = args.workers or default_workers()
+    if args.dask:
+        if args.workers:
+            raise UsageError("--dask and --workers: the cluster's workers analyse the captures, one each")
+        if any(str(path) == "-" for path in captures):
+            raise UsageError("--dask: the cluster reads captures by path, not from standard input")
+        task = progress.add_task(
+            f"{len(captures)} capture(s) on {escape(visible(args.dask))}", total=sum(sizes)
+        )
+        return analyze_archive(
+            args.dask, captures, sinks, options, lambda i: progress.advance(task, sizes[i])
+        )
+    if workers > 1 and splittable(captures):
+        task = progress.add_task(f"{len(captures)} capture(s), {workers} workers", total=sum(sizes))
+        return analyze_files(captures, sinks, options, workers, partial(progress.advance, task))
+    return _one_process(captures, sinks, options, progress)
+
+
+def _one_process(
     captures: list[Path], sinks: list[EventSink], options: AnalysisOptions, progress: Progress
 ) -> AnalysisResult:
-    """One process: every capture in turn, a progress bar each."""
+    """Every capture in turn, a progress bar each."""
     analysis = Analysis(sinks, options)  # sets up --extract-dir too: every output before any input
     for path in captures:
         task = progress.add_task(escape(visible(path.name or str(path))), total=_size(path))

@@ -4,6 +4,18 @@ It owns everything a worker only reaches through forwarded calls (detectors/base
 and incident correlators, brute-force campaigns, scans, intel alerts once per host. The workers' streams
 are each in stamp order (relay.Position); a k-way merge by stamp gives the order one process would have
 made them in, so cross-flow state sees the same calls in the same order. Memory: one batch per worker.
+
+What a stream carries (relay.py), the interface for anything that feeds a correlator (pipes from local
+workers, Dask tasks, a message bus): pickled batches of (stamp, kind, payload) messages, then one pickled
+dict, the worker's end (`WorkerEnd` below). Kinds:
+- "event": an EVE event (dict) the worker made; the correlator gives it its id in the output and writes it;
+- "call": (target, method, args): a method call on the correlator's object `target` ("verdicts",
+  "verdicts.peers", "incidents", or a name a detector gave ctx.host_state: "scan", "bruteforce", "intel",
+  "dns", "encrypted"). The args are the typed observations of correlate/observations.py
+  (BehaviourObservation, IntelObservation, StageObservation, EncryptedObservation: frozen dataclasses whose
+  `event_id` is renumbered here), relay.FlowRecord for an ended flow, or plain values;
+- "tick": bytes of input read (progress; it also moves the stamp on).
+A batch that starts with b"!" is the worker's failure, one line.
 """
 
 from __future__ import annotations
@@ -13,11 +25,12 @@ import pickle
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import is_dataclass, replace
+from enum import Enum
 from functools import reduce
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from minerwatch.capture import CaptureStats
 from minerwatch.detectors.base import DetectorContext
@@ -28,6 +41,15 @@ from minerwatch.scale.relay import Position
 
 # A worker's message in the merge: ((its stamp, the worker's bucket), kind, payload), see relay.Message.
 Merged = tuple[tuple[Position, int], str, Any]
+
+
+class Split(Enum):
+    """How the workers of an analysis divide the input."""
+
+    FLOWS = "flows"  # every worker reads every packet and keeps its bucket of flows (analyze --workers)
+    FANOUT = "fanout"  # the kernel gives each worker its packets; DNS is read by all (live --workers)
+    FILES = "files"  # each worker reads its own files (analyze --dask)
+
 
 # Counters every worker counts alike, taken once and not summed: each worker reads every packet, parses
 # all DNS (replicated flows) and loads the same rules.
@@ -48,24 +70,45 @@ SHARED_COUNTERS = {
     "carving": ("yara_rule_files",),
 }
 SHARED_SECTIONS = ("defrag", "files", "input_errors")  # every worker defragments everything
+# What workers of one configuration count alike whatever they read: the rules and indicators loaded.
+CONFIG_COUNTERS: dict[str, tuple[str, ...]] = {"intel": ("indicators",), "carving": ("yara_rule_files",)}
+SHARED: dict[Split, dict[str, tuple[str, ...]]] = {
+    Split.FLOWS: SHARED_COUNTERS,
+    Split.FANOUT: {section: names for section, names in SHARED_COUNTERS.items() if section != "capture"},
+    Split.FILES: CONFIG_COUNTERS,
+}
 QUEUED = 1024  # batches read ahead per worker (BATCH messages each): a worker ahead of the others runs on
 UNNUMBERED = 0  # the id of a worker's event handed to a correlator-side object, until it is emitted
 IDS_KEPT = 65_536  # per worker: references are to events of the same flow, made just before
+
+
+class WorkerEnd(TypedDict):
+    """A worker's last message: what it counted and read."""
+
+    stats: dict[str, Any]  # its `stats` body (Analysis._stats)
+    files: list[CaptureStats]
+    input_errors: list[str]
+    now: float  # its capture clock at the end
+    dropped: int  # messages about flows another worker owns, not sent
+    replicated: dict[str, int]  # the engine's counters of the replicated flows other workers own
 
 
 class CorrelatorAnalysis(Analysis):
     """The analysis of `buckets` workers' output: writes the outputs, makes verdicts and incidents."""
 
     def __init__(
-        self, sinks: list[EventSink], options: AnalysisOptions, buckets: int, live: bool = False
+        self, sinks: list[EventSink], options: AnalysisOptions, buckets: int, split: Split = Split.FLOWS
     ) -> None:
         self.buckets = buckets
-        self.live = live  # workers read different packets (scale/live.py), not each all of them
+        self.split = split
+        # Workers read different packets (live fanout, one archive file each), not each all of them: their
+        # counters and files add up.
+        self.separate = split is not Split.FLOWS
         self.objects: dict[str, Any] = {}
         # (worker, its id) -> the id in the output, for the references that follow an event (its alerts,
         # its observations): the latest IDS_KEPT events of each worker
         self.ids: OrderedDict[tuple[int, int], int] = OrderedDict()
-        self.ends: dict[int, dict[str, Any]] = {}
+        self.ends: dict[int, WorkerEnd] = {}
         super().__init__(sinks, options)
         self.objects |= {"verdicts": self.correlator, "incidents": self.incidents}
 
@@ -78,9 +121,12 @@ class CorrelatorAnalysis(Analysis):
         self.objects[name] = make()
         return self.objects[name]
 
-    def replay(self, conns: list[Connection], progress: Callable[[int], None] | None = None) -> None:
-        """Merge the workers' streams by stamp and apply them; keeps each worker's final results."""
-        streams = [self._stream(conn, bucket) for bucket, conn in enumerate(conns)]
+    def replay(
+        self, sources: Sequence[Iterable[bytes | None]], progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Merge the workers' streams (each the pickled batches it sent, None: it ended without its end) by
+        stamp and apply them; keeps each worker's end."""
+        streams = [self._stream(iter(source), bucket) for bucket, source in enumerate(sources)]
         for (_stamp, bucket), kind, payload in heapq.merge(*streams, key=lambda message: message[0]):
             if kind == "event":  # masked and seen by observers in the worker: outputs only
                 self._number(payload, bucket)
@@ -130,58 +176,66 @@ class CorrelatorAnalysis(Analysis):
             event["event_id"] = self.events.claim()
         super().emit(event)
 
-    def _stream(self, conn: Connection, bucket: int) -> Iterator[Merged]:
-        received: queue.Queue[bytes | None] = queue.Queue(QUEUED)
-        threading.Thread(target=_receive, args=(conn, received), daemon=True).start()
+    def _stream(self, source: Iterator[bytes | None], bucket: int) -> Iterator[Merged]:
         while True:
-            data = received.get()
+            data = next(source, None)
             if data is None:
                 raise MinerwatchError(f"worker {bucket} ended without its results")
             if data.startswith(b"!"):
                 raise MinerwatchError(data[1:].decode(errors="replace"))
             value = pickle.loads(data)
             if isinstance(value, dict):
-                self.ends[bucket] = value
+                self.ends[bucket] = cast(WorkerEnd, value)
                 return
             for stamp, kind, payload in value:
                 yield (stamp, bucket), kind, payload
 
     def finish(self) -> AnalysisResult:
-        first = self.ends[0]
-        self.files, self.input_errors = first["files"], first["input_errors"]
-        if self.live:  # each worker's sockets: one entry per interface, every worker's kernel drops in it
+        ends = [self.ends[bucket] for bucket in sorted(self.ends)]
+        if not self.separate:  # every worker read the same files
+            self.files, self.input_errors = ends[0]["files"], ends[0]["input_errors"]
+        else:  # one entry per interface or file, every worker's kernel drops in it
             by_path: dict[str, CaptureStats] = {}
-            for end in self.ends.values():
+            for end in ends:
                 for stats in end["files"]:
                     kept = by_path.setdefault(stats.path, CaptureStats(stats.path, stats.format))
+                    kept.bytes_read += stats.bytes_read
                     kept.warnings += stats.warnings
+                self.input_errors += end["input_errors"]
             self.files = list(by_path.values())
-        self.engine.now = max(end["now"] for end in self.ends.values())
+        self.engine.now = max((end["now"] for end in ends), default=0.0)
         return super().finish()
 
     def _stats(self) -> dict[str, Any]:
         workers = [self.ends[bucket]["stats"] for bucket in sorted(self.ends)]
         merged = reduce(_add, workers, super()._stats())
-        shared = SHARED_COUNTERS
-        if self.live:  # packets are each worker's own, but the DNS each read for the others
-            shared = {section: names for section, names in shared.items() if section != "capture"}
+        if self.separate:  # packets are each worker's own, but the DNS each read for the others
             for name in ("packets", "bytes"):
                 merged["capture"][name] -= sum(end["replicated"][name] for end in self.ends.values())
-        for section, names in shared.items():
-            if section in merged:  # a detector left out (--detectors) has no section
+        for section, names in SHARED[self.split].items():
+            if section in merged and workers:  # a detector left out (--detectors) has no section
                 merged[section] |= {name: workers[0][section][name] for name in names}
-        if self.live:  # files: this process's, merged in finish(); defragmented by each its own
+        if self.separate:  # files: this process's, merged in finish(); defragmented by each its own
             return merged
         return merged | {name: workers[0][name] for name in SHARED_SECTIONS}
 
 
-def _receive(conn: Connection, received: queue.Queue[bytes | None]) -> None:
-    """Read a worker's pipe as fast as it writes (the merge may be waiting for another worker)."""
+def received(conn: Connection) -> Iterator[bytes | None]:
+    """A worker's pipe, read as fast as it writes (the merge may be waiting for another worker) by a
+    thread; None once it is closed."""
+    queued: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+    threading.Thread(target=_receive, args=(conn, queued), daemon=True).start()
+    while (data := queued.get()) is not None:
+        yield data
+    yield None
+
+
+def _receive(conn: Connection, queued: queue.Queue[bytes | None]) -> None:
     try:
         while True:
-            received.put(conn.recv_bytes())
+            queued.put(conn.recv_bytes())
     except (EOFError, OSError):
-        received.put(None)
+        queued.put(None)
 
 
 def _add(total: Any, part: Any) -> Any:

@@ -27,8 +27,8 @@ from minerwatch.capture.fanout import (
 )
 from minerwatch.capture.live import LiveSource, Source, capture
 from minerwatch.pipeline import AnalysisOptions, AnalysisResult, EventSink
-from minerwatch.scale.correlator import CorrelatorAnalysis
-from minerwatch.scale.relay import FINAL_PHASE, Position, Relay
+from minerwatch.scale.correlator import CorrelatorAnalysis, Split, received
+from minerwatch.scale.relay import Outbox, TimeRelay
 from minerwatch.scale.run import Workers
 from minerwatch.scale.worker import WorkerAnalysis, reporting
 
@@ -36,17 +36,12 @@ LAG = 2.0  # seconds
 TICK = 0.05  # seconds between a worker's stamps when it has nothing else to send
 
 
-class LiveRelay(Relay):
-    """Stamps in capture time, never going back."""
+class LiveRelay(TimeRelay):
+    """Stamps in capture time; an idle worker's stamp follows the wall clock less LAG."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Outbox) -> None:
         super().__init__(conn)
-        self.floor = 0.0
         self.last_tick = 0.0
-
-    def position(self) -> Position:
-        self.floor = max(self.floor, self.engine.now)
-        return (self.floor, FINAL_PHASE if self.finishing else 1, 0)  # type: ignore[return-value]
 
     def heartbeat(self) -> None:
         wall = time.time()
@@ -123,7 +118,7 @@ def analyze_live(
     started: Callable[[], None],
 ) -> AnalysisResult:
     """Capture with `workers` processes until SIGTERM or SIGINT; `started()` once every socket is open."""
-    correlator = CorrelatorAnalysis(sinks, options, workers, live=True)
+    correlator = CorrelatorAnalysis(sinks, options, workers, Split.FANOUT)
     with Workers() as running:
         ready = [running.context.Event() for _ in range(workers)]
         for _ in range(workers):
@@ -134,7 +129,7 @@ def analyze_live(
         with _Forwarding(running):
             if all(flag.is_set() for flag in ready):  # else a worker failed: the merge says why
                 started()
-            correlator.replay(running.conns)
+            correlator.replay([received(conn) for conn in running.conns])
     return correlator.finish()
 
 

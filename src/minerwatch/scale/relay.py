@@ -3,7 +3,8 @@
 The stamp (`Position`) is (packet number, phase, flow id): packet numbers are the same in every worker
 because every worker reads every packet; within a packet, flows ended by expiry come first (phase 0, in
 the order they were opened, which is their id) and the packet's own flow after (phase 1); the end of the
-input is phase 2. Sorting the workers' streams by stamp gives back one process's order.
+input is phase 2. Sorting the workers' streams by stamp gives back one process's order. Workers that read
+different packets (live fanout, one archive file each) stamp with capture time instead (TimeRelay).
 
 Messages are pickled: they go between processes of one analysis over a pipe this process made, so no
 one else can write what is unpickled, and pickle carries the detectors' typed observations (frozen
@@ -13,13 +14,12 @@ dataclasses) as they are, with no second schema to keep in step.
 from __future__ import annotations
 
 import pickle
-from multiprocessing.connection import Connection
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from minerwatch.decode import Engine, Flow
 from minerwatch.events import Event
 
-Position = tuple[int, int, int]
+Position = tuple[float, int, int]
 # One message: (position, kind, payload); kinds: "event" (an Event), "call" ((target, method, args)),
 # "tick" (bytes of capture read since the last tick: progress, and a stamp that lets the merge go on).
 Message = tuple[Position, str, Any]
@@ -57,10 +57,19 @@ class FlowRecord(NamedTuple):
         )  # fmt: skip
 
 
+class Outbox(Protocol):
+    """Where a worker's pickled batches go: a pipe to the correlator (multiprocessing's Connection), or a
+    list a Dask task returns (archive.py)."""
+
+    def send_bytes(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Relay:
     """Batches a worker's messages to the correlator; drops what belongs to a flow another worker owns."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Outbox) -> None:
         self.engine = Engine(None)  # the worker's own, set once its analysis has made it
         self.conn = conn
         self.batch: list[Message] = []
@@ -99,6 +108,19 @@ class Relay:
         self.flush()
         self.conn.send_bytes(pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
         self.conn.close()
+
+
+class TimeRelay(Relay):
+    """Stamps in capture time, never going back: for workers that read different packets, whose packet
+    numbers do not line up (live fanout, one archive file each)."""
+
+    def __init__(self, conn: Outbox) -> None:
+        super().__init__(conn)
+        self.floor = 0.0
+
+    def position(self) -> Position:
+        self.floor = max(self.floor, self.engine.now)
+        return (self.floor, FINAL_PHASE if self.finishing else 1, 0)
 
 
 class ForwardedCall:

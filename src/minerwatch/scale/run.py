@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from minerwatch.pipeline import AnalysisOptions, AnalysisResult, EventSink
-from minerwatch.scale.correlator import CorrelatorAnalysis
+from minerwatch.scale.correlator import CorrelatorAnalysis, received
 from minerwatch.scale.worker import work
 
 MAX_WORKERS = 256
@@ -79,5 +79,5 @@ def analyze_files(
     with Workers() as started:
         for _ in range(workers):
             started.start(work, paths, options, workers)
-        correlator.replay(started.conns, progress)
+        correlator.replay([received(conn) for conn in started.conns], progress)
     return correlator.finish()

@@ -14,7 +14,7 @@ from minerwatch.detectors.intel import DNS_PORTS
 from minerwatch.events import Event
 from minerwatch.output.secrets import mask_event
 from minerwatch.pipeline import Analysis, AnalysisOptions
-from minerwatch.scale.relay import Forward, Mirror, Relay
+from minerwatch.scale.relay import Forward, Mirror, Outbox, Relay
 
 # Flows every worker follows, whoever owns them: DNS, whose answers name the addresses of later flows.
 REPLICATED_PORTS = DNS_PORTS
@@ -28,7 +28,7 @@ class WorkerAnalysis(Analysis):
         options: AnalysisOptions,
         bucket: int,
         buckets: int,
-        conn: Connection,
+        conn: Outbox,
         relay: type[Relay] = Relay,
     ) -> None:
         self.bucket, self.buckets = bucket, buckets
