@@ -92,3 +92,33 @@ def test_incidents_come_first_and_hostile_text_is_escaped():
     assert text.index("Incidents") < text.index("No mining found")
     assert "7 actions_on_objective" in text and "pool.example:3333" in text and "abababab" in text
     assert "\x1b" not in text and "\\x1b[31mevil[/b]" in text
+
+
+def test_thousands_of_incidents_list_the_highest_scores_and_say_how_many_more():
+    from minerwatch.output.console import SUMMARY_ROWS, render_findings
+
+    incidents = [
+        {
+            "incident": {
+                "host": f"10.0.{n // 256}.{n % 256}",
+                "status": "suspicious",
+                "score": round((n % 997) / 1000, 3),
+                "stages": [{"number": 7, "name": "actions_on_objective"}],
+                "attackers": [],
+                "spread_to": [],
+                "files": [],
+                "pools": [],
+            }
+        }
+        for n in range(3000)
+    ]
+    out = io.StringIO()
+    render_findings([], out, None, incidents)
+    text = out.getvalue()
+    shown = [line for line in text.splitlines() if "suspicious" in line]
+    assert len(shown) == SUMMARY_ROWS == 50
+    top = sorted(incidents, key=lambda e: e["incident"]["score"], reverse=True)[:SUMMARY_ROWS]
+    assert min(e["incident"]["score"] for e in top) > 0.9
+    assert all(f" {e['incident']['host']} " in text for e in top)
+    assert " 10.0.0.0 " not in text  # score 0
+    assert "the 50 highest of 3,000 incidents by score: the events hold them all" in text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -12,6 +12,8 @@ from rich.text import Text
 
 from minerwatch.events import Event
 from minerwatch.output.terminal import untrusted
+
+SUMMARY_ROWS = 50  # incidents and verdicts listed in the console summary; the events hold every one
 
 
 def _pool_lines(verdict: dict) -> Text:
@@ -86,12 +88,23 @@ def _findings_table(digest: FindingDigest) -> Table:
     return table
 
 
+def _shown(events: list[Event], rank: Callable[[Event], float], what: str) -> tuple[list[Event], str | None]:
+    """At most SUMMARY_ROWS of `events` for a table (the highest `rank` when there are more), and the
+    caption that says how many the events hold besides: a large log or capture has thousands, which a
+    console summary could neither show usefully nor render in less than minutes."""
+    if len(events) <= SUMMARY_ROWS:
+        return events, None
+    top = sorted(events, key=rank, reverse=True)[:SUMMARY_ROWS]
+    return top, f"the {SUMMARY_ROWS} highest of {len(events):,} {what}: the events hold them all"
+
+
 def _incidents_table(incidents: list[Event]) -> Table:
     """One row per incident: the infection story in a line (docs/killchain.md)."""
-    table = Table(title="Incidents (kill chain)", show_lines=True)
+    shown, caption = _shown(incidents, lambda e: e["incident"]["score"], "incidents by score")
+    table = Table(title="Incidents (kill chain)", show_lines=True, caption=caption)
     for column in ("host", "status", "score", "stages reached", "attackers", "spread to", "files / pools"):
         table.add_column(column, overflow="fold")
-    for event in incidents:
+    for event in shown:
         i = event["incident"]
         table.add_row(
             untrusted(i["host"]),
@@ -144,7 +157,8 @@ def render_findings(
     if incidents:
         console.print(_incidents_table(incidents))
     if verdicts:
-        table = Table(title="Mining verdicts", show_lines=True)
+        shown, caption = _shown(verdicts, lambda e: e["verdict"]["confidence"], "verdicts by confidence")
+        table = Table(title="Mining verdicts", show_lines=True, caption=caption)
         for column in (
             "host",
             "activity",
@@ -156,7 +170,7 @@ def render_findings(
             "first / last seen",
         ):
             table.add_column(column, overflow="fold")
-        for event in verdicts:
+        for event in shown:
             v = event["verdict"]
             logins = [login[:60] for login in v.get("logins", [])[:3]]
             table.add_row(
