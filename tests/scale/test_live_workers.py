@@ -38,6 +38,9 @@ def test_two_live_workers_give_the_file_events(tmp_path):
     assert stats["capture"]["packets_other_workers"] == 0  # the kernel spread them: no worker skipped any
     interface = {"path": "live:mwb", "format": "af_packet-tpacket_v3", "bytes": 0, "warnings": []}
     assert stats["files"] == [interface]
+    (kernel,) = stats["kernel"]  # both workers' sockets on the interface, summed
+    assert kernel["interface"] == "mwb" and kernel["drops"] == 0
+    assert kernel["packets"] >= PACKETS  # the DNS, which each worker reads, once per worker
     from_file: list[dict] = []
     analysis = Analysis([from_file.append], AnalysisOptions())
     analysis.feed_file(capture)

@@ -18,7 +18,7 @@ from minerwatch.cli.outputs import event_writers
 from minerwatch.errors import UsageError
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
-from minerwatch.scale.live import analyze_live
+from minerwatch.scale.live import LiveInput, analyze_live
 from minerwatch.scale.run import MAX_WORKERS
 
 AF_PACKET = hasattr(socket, "AF_PACKET")
@@ -163,8 +163,8 @@ def _with_workers(
     with ExitStack() as stack:
         writers = event_writers(stack, args.output, args.json, (), rotation(args))
         sinks: list[EventSink] = [digest, *(w.write for w in writers)]
-        promiscuous = not args.no_promisc
-        return analyze_live(interfaces, args.bpf, promiscuous, sinks, options, args.workers, started)
+        live = LiveInput(interfaces, args.bpf, not args.no_promisc, args.ring_size)
+        return analyze_live(live, sinks, options, args.workers, started)
 
 
 def _report(result: AnalysisResult, args: argparse.Namespace, digest: FindingDigest) -> int:

@@ -215,9 +215,21 @@ class CorrelatorAnalysis(Analysis):
         for section, names in SHARED[self.split].items():
             if section in merged and workers:  # a detector left out (--detectors) has no section
                 merged[section] |= {name: workers[0][section][name] for name in names}
+        if any("kernel" in worker for worker in workers):  # live: every worker's sockets, per interface
+            merged["kernel"] = _per_interface([k for worker in workers for k in worker.get("kernel", [])])
         if self.separate:  # files: this process's, merged in finish(); defragmented by each its own
             return merged
         return merged | {name: workers[0][name] for name in SHARED_SECTIONS}
+
+
+def _per_interface(counters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The kernel's counters of many sockets summed per interface (the DNS, which every worker reads, once
+    per worker)."""
+    summed: dict[str, dict[str, Any]] = {}
+    for socket in counters:
+        kept = summed.setdefault(socket["interface"], {})
+        summed[socket["interface"]] = _add(kept, socket) if kept else dict(socket)
+    return list(summed.values())
 
 
 def received(conn: Connection) -> Iterator[bytes | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as EventFlag
 
@@ -69,10 +70,21 @@ class _Stop:
         return self.requested
 
 
+@dataclass(frozen=True)
+class LiveInput:
+    """What every worker opens: each interface twice (its share of the fanout group, and its DNS)."""
+
+    interfaces: list[str]
+    bpf: str | None
+    promiscuous: bool
+    ring_bytes: int  # per socket
+
+    def open(self, interface: str, bpf: str) -> LiveSource:
+        return LiveSource(interface, bpf, self.promiscuous, self.ring_bytes)
+
+
 def work_live(
-    interfaces: list[str],
-    bpf: str | None,
-    promiscuous: bool,
+    live: LiveInput,
     options: AnalysisOptions,
     group: int,
     ready: list[EventFlag],
@@ -92,16 +104,18 @@ def work_live(
         own: list[LiveSource] = []
         shared: list[LiveSource] = []
         try:
-            for interface in interfaces:
-                own.append(LiveSource(interface, fanout_filter(bpf), promiscuous))
+            for interface in live.interfaces:
+                own.append(live.open(interface, fanout_filter(live.bpf)))
                 join(own[-1], group)
-                shared.append(LiveSource(interface, dns_filter(bpf), promiscuous))
+                shared.append(live.open(interface, dns_filter(live.bpf)))
             ready[bucket].set()
             clock = DnsClock()
             reading: list[Source] = [SharedSource(source, buckets, clock) for source in shared]
             reading += [HeldSource(source, clock, stop) for source in own]  # after the DNS, each turn
             capture(reading, engine, stop)
             analysis.files.extend(source.stats() for source in own + shared)
+            kernel = [source.kernel_counters() for source in own + shared]  # summed by the correlator
+            analysis.extra_stats["kernel"] = lambda: kernel
         finally:
             for source in own + shared:
                 source.close()
@@ -109,9 +123,7 @@ def work_live(
 
 
 def analyze_live(
-    interfaces: list[str],
-    bpf: str | None,
-    promiscuous: bool,
+    live: LiveInput,
     sinks: list[EventSink],
     options: AnalysisOptions,
     workers: int,
@@ -122,7 +134,7 @@ def analyze_live(
     with Workers() as running:
         ready = [running.context.Event() for _ in range(workers)]
         for _ in range(workers):
-            running.start(work_live, interfaces, bpf, promiscuous, options, group_id(), ready, workers)
+            running.start(work_live, live, options, group_id(), ready, workers)
         # Wait for every worker's sockets (or for one to fail: the merge below then reports it).
         while not all(flag.wait(0.05) for flag in ready) and all(p.is_alive() for p in running.processes):
             pass
