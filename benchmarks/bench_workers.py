@@ -9,12 +9,19 @@ workers the child waited for; peak RSS is the largest single process). N takes t
 machine that slows down does not favour one N; the best wall of each N counts. The events of every N are
 checked to be the same as N = 1's (but for the `stats` counter of the packets left to other workers).
 --max defaults to the cores this process may use; on a bigger machine give it the cores to try.
+
+A last table splits each N's CPU between the correlator and the workers: one more run of each N in a child
+(`--split`), which analyses in process and reads getrusage for itself (the correlator: with N = 1, the one
+process) and for its children (the workers). Where the correlator's share nears a worker's, more workers
+stop paying.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +36,23 @@ def events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def split(capture: Path, workers: int) -> None:
+    """In this process: analyse with `workers` and print (correlator CPU s, workers' CPU s) as JSON."""
+    from minerwatch.pipeline import Analysis, AnalysisOptions
+    from minerwatch.scale.run import analyze_files
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    if workers == 1:
+        analysis = Analysis([])
+        analysis.feed_file(capture)
+        analysis.finish()
+    else:
+        analyze_files([capture], [], AnalysisOptions(), workers)
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime - before.ru_utime - before.ru_stime
+    print(json.dumps([cpu, children.ru_utime + children.ru_stime]))
+
+
 def main(argv: list[str] | None = None) -> int:
     from minerwatch.scale.run import default_workers
 
@@ -36,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("capture", type=Path)
     p.add_argument("--repeat", type=int, default=3, help="timed runs per worker count (best counts)")
     p.add_argument("--max", type=int, default=default_workers(), help="most workers tried (default: cores)")
+    p.add_argument("--split", type=int, metavar="N", help=argparse.SUPPRESS)  # the child of the last table
     args = p.parse_args(argv)
+    if args.split:
+        split(args.capture, args.split)
+        return 0
     byte_compile_minerwatch()
     packets, wire = walk(args.capture)
     counts = list(range(1, args.max + 1))
@@ -68,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             f"| {n} | {r.best:.3f} | {packets / r.best:,.0f} | {wire * 8 / r.best / 1e9:.2f} | "
             f"{one / r.best:.2f} | {r.cpu[i]:.2f} | {r.rss_kib / 1024:.1f} |"
         )
+    print("\n| workers | correlator CPU s | workers' CPU s, all |\n|---:|---:|---:|")
+    for n in counts:
+        child = [sys.executable, __file__, str(args.capture), "--split", str(n)]
+        correlator, workers = json.loads(subprocess.run(child, check=True, capture_output=True).stdout)
+        print(f"| {n} | {correlator:.2f} | {workers:.2f} |")
     print("\n".join(machine_facts()))
     return 0
 
