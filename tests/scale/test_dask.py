@@ -33,7 +33,7 @@ def scheduler() -> Iterator[str]:
         processes=True,
         host="127.0.0.1",
         scheduler_port=0,
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # its HTTP server on loopback too, on a free port
     ) as cluster:
         yield cluster.scheduler_address
 

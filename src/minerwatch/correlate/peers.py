@@ -40,6 +40,11 @@ class Contact:
     flow_ids: tuple[int, ...]
 
 
+def answered_tcp(flow: Flow) -> bool:
+    """Is the flow a contact worth remembering (with workers, checked before it is sent: scale/worker.py)?"""
+    return flow.proto == 6 and flow.pkts_toclient > 0
+
+
 class PoolPeers:
     def __init__(self, max_contacts: int = 100_000) -> None:
         self.max_contacts = max_contacts
@@ -50,7 +55,7 @@ class PoolPeers:
 
     def flow_ended(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: remember a TCP connection that carried packets both ways."""
-        if flow.proto != 6 or not flow.pkts_toclient:
+        if not answered_tcp(flow):
             return
         key = (flow.server_addr, flow.client_addr)
         self._remember(key, flow.first_ts, flow.last_ts, flow.server_port, flow.flow_id)

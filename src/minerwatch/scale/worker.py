@@ -9,15 +9,25 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from minerwatch.correlate.peers import answered_tcp
+from minerwatch.decode import Flow
 from minerwatch.detectors.base import DetectorContext, forwarded
 from minerwatch.detectors.intel import DNS_PORTS
 from minerwatch.events import Event
 from minerwatch.output.secrets import mask_event
 from minerwatch.pipeline import Analysis, AnalysisOptions
-from minerwatch.scale.relay import Forward, Mirror, Outbox, Relay
+from minerwatch.scale.relay import Forward, ForwardedCall, Mirror, Outbox, Relay
 
 # Flows every worker follows, whoever owns them: DNS, whose answers name the addresses of later flows.
 REPLICATED_PORTS = DNS_PORTS
+
+
+class PeersForward(Forward):
+    """The pool peers' stand-in: of the ended flows, only those they remember are sent (most are not)."""
+
+    def flow_ended(self, flow: Flow, reason: str) -> None:
+        if answered_tcp(flow):
+            ForwardedCall(self._relay, self._target, "flow_ended")(flow, reason)
 
 
 class WorkerAnalysis(Analysis):
@@ -40,7 +50,7 @@ class WorkerAnalysis(Analysis):
     def _context(self) -> DetectorContext:
         context = super()._context()
         verdicts: Any = self._forward("verdicts")  # a VerdictCorrelator's stand-in, with its `peers`
-        verdicts.peers = self._forward("verdicts.peers")  # who talked to which server: per host
+        verdicts.peers = PeersForward(self.relay, "verdicts.peers")  # who talked to which server: per host
         context.correlator = verdicts
         context.incidents = self._forward("incidents")  # type: ignore[assignment]
         context.host_state = self._host_state
