@@ -54,12 +54,12 @@ def split(capture: Path, workers: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from minerwatch.scale.run import default_workers
+    from minerwatch.scale.run import cores
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("capture", type=Path)
     p.add_argument("--repeat", type=int, default=3, help="timed runs per worker count (best counts)")
-    p.add_argument("--max", type=int, default=default_workers(), help="most workers tried (default: cores)")
+    p.add_argument("--max", type=int, default=cores(), help="most workers tried (default: cores)")
     p.add_argument("--split", type=int, metavar="N", help=argparse.SUPPRESS)  # the child of the last table
     args = p.parse_args(argv)
     if args.split:

@@ -13,7 +13,7 @@ import pytest
 from minerwatch.errors import MinerwatchError
 from minerwatch.pipeline import AnalysisOptions
 from minerwatch.scale import worker
-from minerwatch.scale.run import analyze_files, splittable
+from minerwatch.scale.run import analyze_files, default_workers, splittable
 from same_events import differences
 from scale_runs import assert_same_analysis, stats
 
@@ -95,3 +95,10 @@ def test_cli_workers_write_the_same_events(benchmark_capture, tmp_path):
         assert "Traceback" not in run.stderr
         outputs[workers] = [json.loads(line) for line in out.read_text().splitlines()]
     assert differences(outputs["1"], outputs["2"]) == []
+
+
+def test_the_default_leaves_a_core_to_the_correlator(monkeypatch):
+    """Two workers and the correlator on two cores are slower than one process (benchmarks/README.md)."""
+    for available, expected in ((1, 1), (2, 1), (8, 7)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=available: set(range(n)))
+        assert default_workers() == expected

@@ -184,7 +184,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workers",
         metavar="N",
         type=whole(1, MAX_WORKERS),
-        help="processes that analyse the flows, plus one that merges them (default: one per core); each "
+        help="processes that analyse the flows, plus one that merges them (default: one per core but one, "
+        "for the merging: one process on 2 cores); each "
         "worker reads every capture and keeps its share of the flows, the memory caps apply to each; "
         "standard input and pipes are read by one (see docs/deploy.md)",
     )

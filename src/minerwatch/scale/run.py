@@ -20,9 +20,15 @@ from minerwatch.scale.worker import work
 MAX_WORKERS = 256
 
 
-def default_workers() -> int:
-    """One worker per core this process may run on."""
+def cores() -> int:
+    """The cores this process may run on."""
     return len(os.sched_getaffinity(0))
+
+
+def default_workers() -> int:
+    """One worker per core but one, which the correlator needs (benchmarks/README.md: with two cores, two
+    workers and the correlator are slower than one process): one process on a machine of two cores."""
+    return max(1, cores() - 1)
 
 
 def splittable(paths: list[Path]) -> bool:
