@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # current one: each goes to its own --target directory in the venv, put on PYTHONPATH by the test that uses it.
 CHIA_RS_REQS := $(wildcard tests/requirements-chia-rs-*.txt)
 
-$(BIN)/minerwatch: pyproject.toml setup.py $(wildcard src/minerwatch/decode/*.pyx src/minerwatch/decode/*.pxd) $(CHIA_RS_REQS)
+$(BIN)/minerwatch: pyproject.toml setup.py $(wildcard src/minerwatch/*/*.pyx src/minerwatch/*/*.pxd) $(CHIA_RS_REQS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

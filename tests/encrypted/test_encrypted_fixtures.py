@@ -10,7 +10,7 @@ import pytest
 
 from minerwatch.capture import feed_capture
 from minerwatch.decode import Engine, Flow
-from minerwatch.encrypted.flowstats import FlowStats, attach
+from minerwatch.encrypted.flowstats import FlowStats, attach, snapshots
 from minerwatch.encrypted.periodicity import periodicity
 from minerwatch.flows.inspector import Inspector
 
@@ -84,7 +84,7 @@ def final_stats(capture: str) -> list[FlowStats]:
             finals.append(stats)
 
     engine = Engine(Inspector([]))
-    attach(engine, [keep])
+    attach(engine, [snapshots(keep)])
     feed_capture(FIXTURES / capture, engine)
     engine.finish()
     return finals
@@ -103,4 +103,4 @@ def final_stats(capture: str) -> list[FlowStats]:
     ],
 )
 def test_periodic_server_pushes(capture, periodic):
-    assert [periodicity(s) is not None for s in final_stats(capture)] == periodic
+    assert [periodicity(s.to_client) is not None for s in final_stats(capture)] == periodic

@@ -16,8 +16,10 @@ from minerwatch import pipeline
 from minerwatch.capture import feed_capture
 from minerwatch.capture.writer import PcapWriter, TcpConversation
 from minerwatch.decode import Engine, Flow
+from minerwatch.decode._flowstats import FEATURES
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions
-from minerwatch.encrypted.flowstats import FlowStats, attach
+from minerwatch.encrypted.features import FEATURE_NAMES
+from minerwatch.encrypted.flowstats import FlowStats, attach, snapshots
 from minerwatch.flows.analyzers import FlowEndObserver
 from minerwatch.flows.inspector import Inspector
 
@@ -38,7 +40,7 @@ def collect(path: Path, interval: float = 30.0) -> tuple[dict[tuple, FlowStats],
             checkpoints.append(stats)
 
     engine = Engine(Inspector([]))
-    attach(engine, [observe], interval)
+    attach(engine, [snapshots(observe)], interval)
     feed_capture(path, engine)
     engine.finish()
     return finals, checkpoints
@@ -116,7 +118,7 @@ def test_checkpoints_follow_packets_and_capture_time() -> None:
     conv.close()
     seen: list[tuple[int, bool]] = []
     engine = Engine(Inspector([]))
-    attach(engine, [lambda flow, stats: seen.append((stats.payload_packets, stats.final))])
+    attach(engine, [snapshots(lambda flow, stats: seen.append((stats.payload_packets, stats.final)))])
     for ts, frame in conv.packets:
         engine.feed_pcap(_record(ts, frame), False, False, 1)
     engine.finish()
@@ -130,7 +132,7 @@ def test_http_flows_keep_no_statistics_and_engine_without_hook_keeps_none() -> N
     tls.send(True, b"\x16\x03\x01\x00\x05hello").send(False, b"\x16\x03\x03\x00\x02hi").close()
     seen: list[FlowStats] = []
     engine = Engine(Inspector([]))
-    attach(engine, [lambda flow, stats: seen.append(stats)])
+    attach(engine, [snapshots(lambda flow, stats: seen.append(stats))])
     flows: list[Flow] = []
     plain = Engine(
         Inspector([], flow_end_observers=[FlowEndObserver(lambda flow, reason: flows.append(flow))])
@@ -177,7 +179,7 @@ def test_analysis_hands_detectors_the_statistics_inspection_does_not_change(monk
     got: list[FlowStats] = []
 
     def stats_setup(context: DetectorContext, options: NoOptions) -> DetectorParts:
-        return DetectorParts(flow_stats_observers=[lambda flow, stats: got.append(stats)])
+        return DetectorParts(flow_stats_observers=[snapshots(lambda flow, stats: got.append(stats))])
 
     path = RECORDINGS / "xmrig-6.16.0-cryptonote-tls.pcapng"
     probe = Detector("stats-probe", NoOptions, stats_setup)
@@ -190,3 +192,50 @@ def test_analysis_hands_detectors_the_statistics_inspection_does_not_change(monk
     monkeypatch.undo()
     no_stats = pipeline.AnalysisOptions(detectors=("pool_protocols",))  # the encrypted detector asks for them
     assert pipeline.Analysis([], no_stats).engine.stats_hook is None
+
+
+def reference_features(stats: FlowStats) -> list[float]:
+    """The flow model's features computed in Python from a FlowStats, as they were defined before the
+    accumulator computed them (the shipped model was trained on these)."""
+
+    def side(d, minutes: float) -> list[float]:  # type: ignore[no-untyped-def]
+        s, g, b = d.sizes, d.gaps, d.burst_gaps
+        return [
+            s.count, d.payload_bytes, s.mean, s.std, s.min, s.max, g.mean, g.std, g.min, g.max,
+            d.bursts, b.mean, b.std, b.min, b.max, d.bursts / minutes,
+        ]  # fmt: skip
+
+    bursts = stats.to_server.bursts + stats.to_client.bursts
+    minutes = max(stats.duration, 1.0) / 60.0
+    first = list(stats.first_sizes[:8])
+    return [
+        stats.duration,
+        stats.packets,
+        stats.byte_ratio,
+        stats.push_ratio,
+        stats.to_client.bursts / bursts if bursts else 0.0,
+        *side(stats.to_server, minutes),
+        *side(stats.to_client, minutes),
+        *(first + [0] * (8 - len(first))),
+    ]
+
+
+@pytest.mark.parametrize(
+    "capture",
+    [
+        RECORDINGS / "xmrig-6.16.0-cryptonote-tls.pcapng",
+        RECORDINGS / "openssl-3.0.19-mtls.pcapng",
+        RECORDINGS / "scenario-ssh-worm.pcapng",
+        *sorted((Path(__file__).parents[1] / "fixtures" / "encrypted").glob("*.pcap")),
+    ],
+    ids=lambda p: p.name,
+)
+def test_compiled_features_equal_their_python_definition(capture: Path) -> None:
+    """The accumulator's features (what the model scores) are the same doubles as the Python definition,
+    at every checkpoint and at every flow's end of real recordings; and there are as many as names."""
+    finals, checkpoints = collect(capture)
+    snapshots_seen = [*checkpoints, *finals.values()]
+    assert snapshots_seen
+    for stats in snapshots_seen:
+        assert len(stats.features) == len(FEATURE_NAMES) == FEATURES
+        assert list(stats.features) == reference_features(stats)

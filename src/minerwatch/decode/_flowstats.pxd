@@ -2,6 +2,7 @@ from libc.stdint cimport int32_t, int64_t
 
 cdef enum:
     FIRST_N = 8   # payload sizes (with their direction) kept from a flow's start
+    N_FEATURES = 45   # the flow model's features (encrypted/features.py names them, in this order)
 
 
 # A series that is summarised, not kept: sum, sum of squares, smallest and largest value.
@@ -34,3 +35,4 @@ cdef class StatsAccumulator:
     cdef double burst_gap
 
     cdef bint add(self, double ts, bint to_server, int32_t size, bint push) noexcept
+    cdef void features_into(self, double duration, int64_t packets, double* out) noexcept

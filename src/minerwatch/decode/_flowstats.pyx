@@ -11,7 +11,9 @@ Cost per payload segment: a few additions and comparisons, no allocation, no Pyt
 checkpoint is due (after 8, 16, 32... payload segments, or `interval` seconds of capture time after the last).
 """
 
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, sqrt
+
+FEATURES = N_FEATURES
 
 
 cdef inline void add_to(Series* series, double value) noexcept nogil:
@@ -28,6 +30,22 @@ cdef inline tuple summary(Series* series, int64_t count):
     if count == 0:
         return (0, 0.0, 0.0, 0.0, 0.0)
     return (count, series.total, series.squares, series.low, series.high)
+
+
+cdef inline double* summary_into(Series* series, int64_t count, double* out) noexcept:
+    """mean, standard deviation (population), min, max of a series into out[0:4]; zeros when empty.
+    The same operations in the same order as encrypted/flowstats.py's Summary.of, so the same doubles."""
+    cdef double mean, variance
+    if count == 0:
+        out[0] = out[1] = out[2] = out[3] = 0.0
+    else:
+        mean = series.total / count
+        variance = series.squares / count - mean * mean
+        out[0] = mean
+        out[1] = sqrt(variance if variance > 0.0 else 0.0)
+        out[2] = series.low
+        out[3] = series.high
+    return out + 4
 
 
 cdef class StatsAccumulator:
@@ -70,6 +88,38 @@ cdef class StatsAccumulator:
             self.next_ts = ts + self.interval
             return True
         return False
+
+    cdef void features_into(self, double duration, int64_t packets, double* out) noexcept:
+        """The flow model's feature vector (names in encrypted/features.py), computed here because the
+        model scores flows at every checkpoint: no Python object is made for a flow it finds benign."""
+        cdef int d, i
+        cdef int64_t n = self.pkts[0] + self.pkts[1]
+        cdef int64_t payload = self.payload[0] + self.payload[1]
+        cdef int64_t bursts = self.bursts[0] + self.bursts[1]
+        cdef double minutes = (duration if duration > 1.0 else 1.0) / 60.0
+        out[0] = duration
+        out[1] = <double>packets
+        out[2] = <double>self.payload[0] / payload if payload else 0.5
+        out[3] = <double>(self.pushes[0] + self.pushes[1]) / n if n else 0.0
+        out[4] = <double>self.bursts[1] / bursts if bursts else 0.0
+        out += 5
+        for d in range(2):
+            out[0] = <double>self.pkts[d]
+            out[1] = <double>self.payload[d]
+            out = summary_into(&self.sizes[d], self.pkts[d], out + 2)
+            out = summary_into(&self.gaps[d], self.pkts[d] - 1 if self.pkts[d] else 0, out)
+            out[0] = <double>self.bursts[d]
+            out = summary_into(&self.burst_gaps[d], self.bursts[d] - 1 if self.bursts[d] else 0, out + 1)
+            out[0] = self.bursts[d] / minutes
+            out += 1
+        for i in range(FIRST_N):
+            out[i] = self.first[i] if i < n else 0.0
+
+    def features(self, double duration, int64_t packets):
+        """features_into as a tuple, for FlowStats (training and evaluation read it there)."""
+        cdef double out[N_FEATURES]
+        self.features_into(duration, packets, out)
+        return tuple(out[i] for i in range(N_FEATURES))
 
     def direction(self, bint to_server):
         """(payload bytes, pushes, bursts started, then (count, sum, sum of squares, min, max) of the

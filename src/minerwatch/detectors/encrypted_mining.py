@@ -25,7 +25,7 @@ from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
-from minerwatch.encrypted.flowstats import FlowStats, for_flows
+from minerwatch.encrypted.flowstats import DirectionStats
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
 from minerwatch.encrypted.model import Model, ModelError, load_model
@@ -102,6 +102,7 @@ class EncryptedMiningDetector:
     def __init__(self, ctx: DetectorContext, model: Model | None) -> None:
         self.model = model  # the flow model, or None: its evidence is then missing from every judgement
         self.model_version = str(model.metadata.get("trained", "unknown")) if model else ""
+        self.model_thresholds = model.thresholds if model else {}
         self.flows: dict[int, _TlsFlow] = {}
         self.judge: TlsJudge = ctx.host_state("encrypted", lambda: TlsJudge(ctx))
         self.local = not forwarded(self.judge.judge)  # with workers, the judge is in the correlator
@@ -121,27 +122,33 @@ class EncryptedMiningDetector:
         if (tls := self.flows.get(info.flow_id)) is not None:
             tls.facts = facts
 
-    def wants_stats(self, flow: Flow, final: bool) -> bool:
-        """Statistics of the TLS flows followed: at their end, and at checkpoints only when a judgement then
-        could report (a strong kind present: a confirmed pair): a snapshot costs as much as a judgement.
-        With workers the pairs and what was reported are the correlator's: every checkpoint is taken."""
-        tls = self.flows.get(flow.flow_id)
-        if tls is None or final:
-            return tls is not None
-        if tls.facts is None or not self.local:
-            return tls.facts is not None
-        return not self.judge.reported(flow.flow_id) and (self.model is not None or self.judge.paired(flow))
+    def flow_stats(self, flow: Flow, reason: str | None) -> None:
+        """FlowStatsObserver: a TLS flow's statistics at checkpoints (so that a long-lived miner is reported
+        while it mines) and at its end (before `flow_end`, which judges it).
 
-    def flow_stats(self, flow: Flow, stats: FlowStats) -> None:
-        """FlowStatsObserver: a TLS flow's statistics, at checkpoints (a judgement before the flow ends,
-        so that a long-lived miner is reported while it mines) and at its end (before `flow_end`)."""
+        A checkpoint is judged only when a strong kind of evidence speaks for mining by itself: the model
+        flags the flow (its probability passes the model's threshold, as `model evaluate` counts time to
+        detection) or the pair is confirmed. Weak kinds add to a verdict, at the flow's end if not before.
+        Scoring is compiled, so a checkpoint that is not judged makes no Python object."""
         tls = self.flows.get(flow.flow_id)
         if tls is None:
             return
-        scored = evidence.model(self.model.score(stats), self.model_version) if self.model else None
-        tls.measured = [e for e in (periodicity(stats), scored) if e is not None]
-        if not stats.final and tls.facts is not None:
-            self.judge.judge(flow, tls.facts, tls.measured, False)
+        final = reason is not None
+        if not final and tls.facts is None:
+            return
+        scores = self.model.score(flow) if self.model else None
+        flagged = scores is not None and scores[MINING] >= self.model_thresholds[MINING]
+        if (
+            not final
+            and self.local
+            and (self.judge.reported(flow.flow_id) or not (flagged or self.judge.paired(flow)))
+        ):
+            return  # with workers the judge decides in the correlator: it alone knows the pairs
+        assert flow.stats is not None  # the engine keeps statistics for every TCP flow it reports
+        scored = evidence.model(scores, self.model_version) if scores is not None else None
+        tls.measured = [e for e in (periodicity(DirectionStats.of(flow.stats, False)), scored) if e]
+        if not final and tls.facts is not None:
+            self.judge.judge(flow, tls.facts, tls.measured, False, flagged)
 
     def flow_end(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: judge the TLS connections whose handshake was read."""
@@ -182,14 +189,17 @@ class TlsJudge:
 
     # ---- one flow ---------------------------------------------------------------------------------------
 
-    def judge(self, flow: Flow, facts: TlsFacts, measured: list[Evidence], final: bool) -> None:
+    def judge(
+        self, flow: Flow, facts: TlsFacts, measured: list[Evidence], final: bool, flagged: bool = False
+    ) -> None:
         """Fuse what is known of the flow (with workers, `flow` is a relay.FlowRecord of it); at its end the
-        pair cache counts it and the Chia hosts learn it."""
+        pair cache counts it and the Chia hosts learn it. At a checkpoint, only a strong kind speaking for
+        mining by itself makes a judgement: the model `flagged` the flow, or its pair is confirmed."""
         info = FlowInfo(flow)
         entry = self._pair(info, flow, count=final)
         judged = self.flows.pop(flow.flow_id, None) if final else self.flows.get(flow.flow_id)
-        if not final and entry is None and not any(not e.weak for e in measured):
-            return  # weak evidence alone cannot decide: wait for the end
+        if not final and entry is None and not flagged:
+            return  # the rest can only add to a verdict: wait for the end
         if judged is None:
             judged = _Judged(self._fixed(flow.flow_id, facts))
             if not final:
@@ -327,15 +337,10 @@ def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     except ModelError:  # a package without its model file: the model's evidence is missing, said in stats
         model = None
     detector = EncryptedMiningDetector(ctx, model)
-
-    @for_flows(detector.wants_stats)
-    def flow_stats(flow: Flow, stats: FlowStats) -> None:
-        detector.flow_stats(flow, stats)
-
     return DetectorParts(
         stream_factories=[StreamFactory(detector.stream, NOT_HTTP)],
         flow_end_observers=[FlowEndObserver(detector.flow_end)],
-        flow_stats_observers=[flow_stats],
+        flow_stats_observers=[detector.flow_stats],
         finish=detector.judge.finish,
         stats=detector.counters,
     )

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from minerwatch.capture import feed_capture
 from minerwatch.decode import Engine, Flow
-from minerwatch.encrypted.features import vector
-from minerwatch.encrypted.flowstats import FlowStats, attach
+from minerwatch.encrypted.flowstats import FlowStats, attach, snapshots
 from minerwatch.encrypted.labels import Labels
 from minerwatch.errors import InputError
 from minerwatch.flows.inspector import Inspector
@@ -21,7 +20,7 @@ from minerwatch.pipeline import AnalysisOptions
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    features: list[float]
+    features: tuple[float, ...]
     seconds: float  # since the flow's first packet
     packets: int  # packets of the flow so far, both directions
 
@@ -67,7 +66,7 @@ def _read(path: Path, name: str, labels: Labels, data: DataSet) -> None:
             )
         labelled = open_flows[flow.flow_id]
         if labelled is not None and stats.payload_packets:
-            labelled.snapshots.append(Snapshot(vector(stats), stats.duration, stats.packets))
+            labelled.snapshots.append(Snapshot(stats.features, stats.duration, stats.packets))
         if stats.final:
             del open_flows[flow.flow_id]
             if labelled is None:
@@ -79,7 +78,7 @@ def _read(path: Path, name: str, labels: Labels, data: DataSet) -> None:
 
     options = AnalysisOptions()
     engine = Engine(Inspector([]), idle_timeout=options.idle_timeout, max_flows=options.max_flows)
-    attach(engine, [observe])
+    attach(engine, [snapshots(observe)])
     try:
         feed_capture(path, engine)
     except InputError as exc:

@@ -1,13 +1,17 @@
-"""FlowStats -> the fixed feature vector the flow model reads. The names and their order are versioned:
-a model records the FEATURE_VERSION it was trained with and is refused by another.
+"""The names of the fixed feature vector the flow model reads (FlowStats.features). The names and their
+order are versioned: a model records the FEATURE_VERSION it was trained with and is refused by another.
+
+The values are computed by the engine's statistics accumulator (decode/_flowstats.pyx, features_into), in
+compiled code because the model scores flows at every checkpoint: per direction, the count, payload bytes,
+mean/std/min/max of the segment sizes and of the gaps between them, bursts started and the mean/std/min/max
+of the gaps between them, and bursts per minute (a flow shorter than a second counts as one second); then
+the first FIRST_N payload sizes, + to the server, - to the client, 0 when the flow had fewer.
 
 Ports and addresses are left out on purpose: pools listen on 443 as often as on 3333, and a model that
 learnt the ports of its training recordings would not carry over to someone else's network.
 """
 
 from __future__ import annotations
-
-from minerwatch.encrypted.flowstats import DirectionStats, FlowStats
 
 FEATURE_VERSION = 1
 FIRST_N = 8
@@ -27,28 +31,3 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"{side}_{name}" for side in ("cs", "sc") for name in _DIRECTION),
     *(f"first_size_{i}" for i in range(1, FIRST_N + 1)),
 )
-
-
-def _direction(d: DirectionStats, minutes: float) -> list[float]:
-    s, g, b = d.sizes, d.gaps, d.burst_gaps
-    return [
-        s.count, d.payload_bytes, s.mean, s.std, s.min, s.max, g.mean, g.std, g.min, g.max,
-        d.bursts, b.mean, b.std, b.min, b.max, d.bursts / minutes,
-    ]  # fmt: skip
-
-
-def vector(stats: FlowStats) -> list[float]:
-    """The features of one snapshot, in FEATURE_NAMES order."""
-    bursts = stats.to_server.bursts + stats.to_client.bursts
-    minutes = max(stats.duration, 1.0) / 60.0  # a flow shorter than a second counts as one second
-    first = list(stats.first_sizes[:FIRST_N])
-    return [
-        stats.duration,
-        stats.packets,
-        stats.byte_ratio,
-        stats.push_ratio,
-        stats.to_client.bursts / bursts if bursts else 0.0,
-        *_direction(stats.to_server, minutes),
-        *_direction(stats.to_client, minutes),
-        *(first + [0] * (FIRST_N - len(first))),
-    ]

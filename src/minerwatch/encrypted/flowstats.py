@@ -1,5 +1,5 @@
 """The statistics the engine keeps per TCP flow (decode/_flowstats.pyx), as a Python value, and the one
-hook through which detectors get them: at checkpoints while the flow lasts, and when it ends.
+hook through which detectors are told of them: at checkpoints while the flow lasts, and when it ends.
 
 Checkpoints (after 8, 16, 32... payload segments, or 30 s of capture time after the previous one) let a
 detector decide before a long-lived flow ends and let the evaluation measure time to detection. All sizes
@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from minerwatch.decode import Engine, Flow
+from minerwatch.decode._flowstats import StatsAccumulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,11 @@ class DirectionStats:
     def packets(self) -> int:
         return self.sizes.count
 
+    @classmethod
+    def of(cls, stats: StatsAccumulator, to_server: bool) -> DirectionStats:
+        payload, pushes, bursts, sizes, gaps, burst_gaps = stats.direction(to_server)
+        return cls(payload, pushes, Summary.of(*sizes), Summary.of(*gaps), bursts, Summary.of(*burst_gaps))
+
 
 @dataclass(frozen=True, slots=True)
 class FlowStats:
@@ -64,6 +69,7 @@ class FlowStats:
     to_client: DirectionStats
     first_sizes: tuple[int, ...]  # first payload sizes, + to the server, - to the client (up to 8)
     reason: str | None  # why the flow ended ("timeout", "end-of-capture"...), None at a checkpoint
+    features: tuple[float, ...]  # what the flow model reads, named by features.FEATURE_NAMES
 
     @property
     def final(self) -> bool:
@@ -95,63 +101,50 @@ class FlowStats:
         """Snapshot of a flow whose engine keeps statistics (flow.stats is not None)."""
         acc = flow.stats
         assert acc is not None  # only flows the engine keeps statistics for are reported
+        duration, packets = flow.last_ts - flow.first_ts, flow.pkts_toserver + flow.pkts_toclient
         return cls(
             flow.flow_id,
             flow.client_port,
             flow.server_port,
             flow.first_ts,
             flow.last_ts,
-            flow.pkts_toserver + flow.pkts_toclient,
-            _direction(acc.direction(True)),
-            _direction(acc.direction(False)),
+            packets,
+            DirectionStats.of(acc, True),
+            DirectionStats.of(acc, False),
             acc.first_sizes,
             reason,
+            acc.features(duration, packets),
         )
 
 
-def _direction(raw: tuple[Any, ...]) -> DirectionStats:
-    payload, pushes, bursts, sizes, gaps, burst_gaps = raw
-    return DirectionStats(
-        payload, pushes, Summary.of(*sizes), Summary.of(*gaps), bursts, Summary.of(*burst_gaps)
-    )
+# Called with (the engine's flow, None) at each checkpoint and (flow, why it ended) at its end, for every
+# TCP flow the engine keeps statistics for. The observer picks its flows and reads what it needs from
+# flow.stats: FlowStats.of(flow, reason) for every figure, or only the model's score (model.py), which is
+# compiled: making a FlowStats costs more than most checkpoints need.
+FlowStatsObserver = Callable[[Flow, str | None], None]
 
 
-# (the engine's flow, its statistics now) -> None; `stats.final` says whether the flow has ended.
-FlowStatsObserver = Callable[[Flow, FlowStats], None]
-Observer = TypeVar("Observer", bound=FlowStatsObserver)
+def snapshots(observer: Callable[[Flow, FlowStats], None]) -> FlowStatsObserver:
+    """An observer of whole FlowStats values, one made at every call (training, evaluation, tests)."""
 
+    def observe(flow: Flow, reason: str | None) -> None:
+        observer(flow, FlowStats.of(flow, reason))
 
-def for_flows(accepts: Callable[[Flow, bool], bool]) -> Callable[[Observer], Observer]:
-    """Declare which snapshots an observer wants, by flow and whether the flow ended (e.g. the TLS flows a
-    detector follows): the hook builds a snapshot only when some observer accepts it, since building it is
-    most of the cost."""
-
-    def declare(observer: Observer) -> Observer:
-        observer.accepts = accepts  # type: ignore[attr-defined]
-        return observer
-
-    return declare
-
-
-class StatsHook:
-    """The engine's stats hook: builds each snapshot once, if an observer wants it, and hands it on."""
-
-    def __init__(self, observers: Sequence[FlowStatsObserver]) -> None:
-        self.observers = tuple((o, getattr(o, "accepts", None)) for o in observers)
-        self.snapshots = 0
-
-    def __call__(self, flow: Flow, reason: str | None) -> None:
-        final = reason is not None
-        wanted = [o for o, accepts in self.observers if accepts is None or accepts(flow, final)]
-        if not wanted:
-            return
-        self.snapshots += 1
-        stats = FlowStats.of(flow, reason)
-        for observer in wanted:
-            observer(flow, stats)
+    return observe
 
 
 def attach(engine: Engine, observers: Sequence[FlowStatsObserver], interval: float = 30.0) -> None:
     """Make `engine` keep flow statistics for `observers` (none: statistics stay off and cost nothing)."""
-    engine.stats_hook = StatsHook(observers) if observers else None
+    engine.stats_hook = _fan_out(tuple(observers)) if observers else None
     engine.stats_interval = interval
+
+
+def _fan_out(observers: tuple[FlowStatsObserver, ...]) -> FlowStatsObserver:
+    if len(observers) == 1:
+        return observers[0]
+
+    def hook(flow: Flow, reason: str | None) -> None:
+        for observer in observers:
+            observer(flow, reason)
+
+    return hook

@@ -1,10 +1,10 @@
-"""The flow model: a forest of decision trees stored as plain JSON and evaluated here in pure Python.
+"""The flow model: a forest of decision trees stored as plain JSON, checked here, scored by compiled code.
 
 Why not pickle (or joblib, or skops' default loader): unpickling runs code chosen by whoever wrote the
 file, and users load models that others trained. A JSON forest is data only: `load_model` checks every
 array and index before use (children always point further down the arrays, so evaluation ends in at most
 as many steps as the tree has nodes) and a malformed file is a ModelError, one line. scikit-learn trains it
-(encrypted/train.py) but is not needed to score: detection imports nothing beyond the standard library.
+(encrypted/train.py) but is not needed to score: encrypted/_forest.pyx does, from the flow's statistics.
 No weights are ever fetched: the shipped model is a file of the package.
 """
 
@@ -20,8 +20,9 @@ from typing import Any
 
 import orjson
 
-from minerwatch.encrypted.features import FEATURE_NAMES, FEATURE_VERSION, vector
-from minerwatch.encrypted.flowstats import FlowStats
+from minerwatch.decode import Flow
+from minerwatch.encrypted._forest import Forest
+from minerwatch.encrypted.features import FEATURE_NAMES, FEATURE_VERSION
 from minerwatch.errors import InputError
 
 FORMAT = "minerwatch-forest"
@@ -44,37 +45,6 @@ class Tree:
     value: tuple[tuple[float, ...], ...]  # class probabilities at each node (read at leaves)
 
 
-@dataclass(frozen=True, slots=True)
-class _Flat:
-    """Every tree's nodes in one set of arrays (children as absolute indexes): scoring is then one loop
-    without a call per tree, about twice as fast in pure Python."""
-
-    roots: tuple[int, ...]
-    feature: tuple[int, ...]
-    threshold: tuple[float, ...]
-    left: tuple[int, ...]
-    right: tuple[int, ...]
-    value: tuple[tuple[float, ...], ...]
-
-    @classmethod
-    def of(cls, trees: Sequence[Tree]) -> _Flat:
-        roots: list[int] = []
-        feature: list[int] = []
-        threshold: list[float] = []
-        left: list[int] = []
-        right: list[int] = []
-        value: list[tuple[float, ...]] = []
-        for tree in trees:
-            base = len(feature)
-            roots.append(base)
-            feature += tree.feature
-            threshold += tree.threshold
-            left += [c + base if c >= 0 else -1 for c in tree.left]
-            right += [c + base if c >= 0 else -1 for c in tree.right]
-            value += tree.value
-        return cls(tuple(roots), tuple(feature), tuple(threshold), tuple(left), tuple(right), tuple(value))
-
-
 @dataclass(frozen=True)
 class Model:
     classes: tuple[str, ...]
@@ -84,30 +54,19 @@ class Model:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
-    def _flat(self) -> _Flat:
-        return _Flat.of(self.trees)
+    def _forest(self) -> Forest:
+        return _compiled(self.trees, len(self.classes))
 
     def probabilities(self, x: Sequence[float]) -> dict[str, float]:
         """The forest's average of the class probabilities at the leaf `x` reaches in each tree."""
-        flat = self._flat
-        left, right, feature, threshold, value = (
-            flat.left,
-            flat.right,
-            flat.feature,
-            flat.threshold,
-            flat.value,
-        )
-        leaves = []
-        for node in flat.roots:
-            while (child := left[node]) >= 0:
-                node = child if x[feature[node]] <= threshold[node] else right[node]
-            leaves.append(value[node])
-        n = len(leaves)
-        return {c: sum(column) / n for c, column in zip(self.classes, zip(*leaves, strict=True), strict=True)}
+        return dict(zip(self.classes, self._forest.probabilities(x), strict=True))
 
-    def score(self, stats: FlowStats) -> dict[str, float]:
-        """Probability in [0, 1] of each class (benign, tls_mining, chia) for one flow snapshot."""
-        return self.probabilities(vector(stats))
+    def score(self, flow: Flow) -> dict[str, float]:
+        """Probability in [0, 1] of each class (benign, tls_mining, chia) for a flow's statistics now,
+        read from its accumulator by compiled code (no FlowStats is made)."""
+        assert flow.stats is not None  # only flows the engine keeps statistics for are scored
+        duration, packets = flow.last_ts - flow.first_ts, flow.pkts_toserver + flow.pkts_toclient
+        return dict(zip(self.classes, self._forest.score_flow(flow.stats, duration, packets), strict=True))
 
     def flagged(self, scores: dict[str, float]) -> str | None:
         """The non-benign class whose score passes its threshold (the highest such), or None."""
@@ -137,6 +96,27 @@ class Model:
             },
             option=orjson.OPT_INDENT_2,
         )
+
+
+def _compiled(trees: Sequence[Tree], n_classes: int) -> Forest:
+    """Every tree's nodes in one set of flat arrays, children as absolute indexes, for the compiled scorer."""
+    roots: list[int] = []
+    feature: list[int] = []
+    threshold: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    value: list[float] = []
+    for tree in trees:
+        base = len(feature)
+        roots.append(base)
+        for node, child in enumerate(tree.left):
+            leaf = child < 0  # a leaf's feature and threshold are never read, nor an inner node's value
+            feature.append(0 if leaf else tree.feature[node])
+            threshold.append(0.0 if leaf else tree.threshold[node])
+            left.append(-1 if leaf else child + base)
+            right.append(-1 if leaf else tree.right[node] + base)
+            value += tree.value[node] if leaf else [0.0] * n_classes
+    return Forest(roots, feature, threshold, left, right, value, n_classes)
 
 
 def load_model(path: Path | None = None) -> Model:

@@ -48,7 +48,7 @@ def split_sessions(data: DataSet, holdout: float, seed: int) -> set[str]:
     return held
 
 
-def _samples(flows: list[LabelledFlow]) -> tuple[list[list[float]], list[int], list[float], list[str]]:
+def _samples(flows: list[LabelledFlow]) -> tuple[list[tuple[float, ...]], list[int], list[float], list[str]]:
     x, y, w, groups = [], [], [], []
     for flow in flows:
         for snapshot in flow.snapshots:
