@@ -34,14 +34,14 @@ def analyse_without_statistics(capture: str) -> int:
     from minerwatch.cli.main import main
 
     pipeline.flowstats.attach = lambda engine, observers, interval=30.0: None  # type: ignore[assignment]
-    return main(["analyze", capture, "-o", os.devnull, "--no-progress", "--no-store"])
+    return main(["analyze", capture, "-o", os.devnull, "--no-progress", "--no-store", "--workers", "1"])
 
 
 def commands(capture: Path) -> dict[str, list[str]]:
     from minerwatch.pipeline import DETECTORS
 
     analyze = [sys.executable, "-m", "minerwatch", "analyze", str(capture), "-o", os.devnull, "--no-progress"]
-    analyze.append("--no-store")
+    analyze += ["--no-store", "--workers", "1"]  # one process: cachegrind counts it whole
     others = ",".join(d.name for d in DETECTORS if d.name != "encrypted")
     return {
         "without encrypted": [*analyze, "--detectors", others],

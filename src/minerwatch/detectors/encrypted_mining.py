@@ -141,7 +141,7 @@ class EncryptedMiningDetector:
         if (
             not final
             and self.local
-            and (self.judge.reported(flow.flow_id) or not (flagged or self.judge.paired(flow)))
+            and (self.judge.reported(flow.flow_id) or not (flagged or self.judge.paired(tls.info, flow)))
         ):
             return  # with workers the judge decides in the correlator: it alone knows the pairs
         assert flow.stats is not None  # the engine keeps statistics for every TCP flow it reports
@@ -179,9 +179,9 @@ class TlsJudge:
         judged = self.flows.get(flow_id)
         return judged is not None and judged.reported
 
-    def paired(self, flow: Flow) -> bool:
+    def paired(self, info: FlowInfo, flow: Flow) -> bool:
         """Is the flow's pair confirmed mining (a strong kind of evidence)?"""
-        return self._pair(FlowInfo(flow), flow, count=False) is not None
+        return self._pair(info, flow, count=False) is not None
 
     def forget(self, flow_id: int) -> None:
         """A flow the reader stopped following: it will not be judged at its end."""
