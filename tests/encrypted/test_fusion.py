@@ -18,6 +18,7 @@ from minerwatch.encrypted.fusion import (
     MINING,
     Evidence,
     combine,
+    could_reach,
     fuse,
     single,
 )
@@ -97,3 +98,20 @@ def test_a_set_of_classes_commits_to_neither() -> None:
 def test_masses_over_one_are_refused() -> None:
     with pytest.raises(ValueError, match="more than 1"):
         Evidence("bad", {frozenset({MINING}): 0.7, frozenset({BENIGN}): 0.6}, weak=False).mass()
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.lists(evidence(), max_size=6), classes, st.floats(0.05, 0.95))
+def test_could_reach_allows_every_belief_fusion_gives(items: list[Evidence], cls: str, level: float) -> None:
+    """The shortcut is a bound: whenever the fusion gives a class the level, the bound allows it."""
+    if fuse(items).belief[cls] >= level:
+        assert could_reach(items, cls, level)
+
+
+def test_could_reach_rules_out_what_nothing_points_at() -> None:
+    """A flow model sure of benign and a browser's ALPN cannot make mining; a confident model can."""
+    alpn = Evidence("alpn", single(BENIGN, 0.5), weak=True)
+    unsure = Evidence("model", {frozenset({BENIGN}): 0.9}, weak=False)
+    assert not could_reach([alpn, unsure], MINING)
+    sure = Evidence("model", {frozenset({MINING}): 0.8, frozenset({BENIGN}): 0.1}, weak=False)
+    assert could_reach([alpn, sure], MINING) and fuse([alpn, sure]).belief[MINING] >= 0.5

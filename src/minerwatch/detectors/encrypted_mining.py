@@ -26,7 +26,7 @@ from minerwatch.decode import Flow
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
 from minerwatch.encrypted.flowstats import DirectionStats
-from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, fuse
+from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, could_reach, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
 from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
@@ -212,8 +212,8 @@ class TlsJudge:
             if profile is not None:
                 for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
                     self.chia.add(host, peer, info.server_port, profile, scored, flow)
-        if judged.reported:
-            return
+        if judged.reported or not could_reach(found, MINING):
+            return  # reported already, or nothing here can make a report (most TLS flows)
         fused = fuse(found)
         if fused.decide() != MINING:
             if final and fused.belief[MINING] >= REPORT_BELIEF:
