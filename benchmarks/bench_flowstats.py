@@ -11,8 +11,8 @@ instructions of the same capture analysed three ways.
   compares against;
 - "default run": every detector, statistics on.
 Instructions come from valgrind's cachegrind (deterministic on a noisy machine, PYTHONHASHSEED fixed, as
-count_instructions.py; process start-up included, about 2.8G); `--wall` times the runs instead, best of
---repeat.
+count_instructions.py; process start-up included, about 1.7G once the bytecode is written, which this
+script does first); `--wall` times the runs instead, best of --repeat.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_analyze import byte_compile_minerwatch
 
 _TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
 
@@ -79,6 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         sys.exit(analyse_without_statistics(str(args.capture)))
+    byte_compile_minerwatch()
     rows = {
         name: wall(cmd, args.repeat) if args.wall else instructions(cmd)
         for name, cmd in commands(args.capture).items()
