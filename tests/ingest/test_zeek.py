@@ -169,3 +169,23 @@ def test_a_plain_text_transfer_in_a_files_log_is_no_implant():
     events, files, errors = run([ZEEK / "tm1t-json/files.log"])
     assert not errors and files[0].format == "zeek-json" and files[0].records == 1
     assert [e["event_type"] for e in events] == ["stats"]
+
+
+def test_an_executable_in_a_files_log_is_an_implant_download_on_its_receiver():
+    """Zeek's JSON of a Windows executable fetched over HTTP (rx_hosts/tx_hosts, Zeek before 6), from Zeek's
+    documentation, with the connection that carried it."""
+    (fetched,) = records(ZEEK / "wfetch-json/files.log")
+    assert fetched.file == FileSeen(
+        "192.168.4.37", "23.195.64.241", None, "application/x-dosexec", None, None
+    )
+    events, files, errors = run([ZEEK / "wfetch-json/conn.log", ZEEK / "wfetch-json/files.log"])
+    assert not errors and [f.records for f in files] == [1, 1]
+    (alert,) = [e for e in events if e["event_type"] == "alert"]
+    assert alert["src_ip"] == "192.168.4.37" and alert["alert"]["killchain_stage"] == "implant_download"
+    assert alert["alert"]["sensor"] == {"name": "zeek", "log": "files", "line": 1}
+    (incident,) = [e["incident"] for e in events if e["event_type"] == "incident"]
+    assert (incident["host"], incident["status"]) == ("192.168.4.37", "suspicious")
+    (stage,) = incident["stages"]
+    assert (stage["name"], stage["techniques"]) == ("implant_download", ["T1105"])
+    # No name and no hash in this entry (hashing was not loaded): the label says so with "?".
+    assert stage["observations"] == ["zeek files: application/x-dosexec ?"]
