@@ -103,4 +103,5 @@ def final_stats(capture: str) -> list[FlowStats]:
     ],
 )
 def test_periodic_server_pushes(capture, periodic):
-    assert [periodicity(s.to_client) is not None for s in final_stats(capture)] == periodic
+    servers = [s.to_client for s in final_stats(capture)]
+    assert [periodicity(d.burst_gaps, d.bursts) is not None for d in servers] == periodic

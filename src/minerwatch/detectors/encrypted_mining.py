@@ -25,7 +25,7 @@ from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
-from minerwatch.encrypted.flowstats import DirectionStats
+from minerwatch.encrypted.flowstats import Summary
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, could_reach, fuse
 from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
 from minerwatch.encrypted.model import Model, ModelError, load_model
@@ -146,7 +146,8 @@ class EncryptedMiningDetector:
             return  # with workers the judge decides in the correlator: it alone knows the pairs
         assert flow.stats is not None  # the engine keeps statistics for every TCP flow it reports
         scored = evidence.model(scores, self.model_version) if scores is not None else None
-        tls.measured = [e for e in (periodicity(DirectionStats.of(flow.stats, False)), scored) if e]
+        _payload, _pushes, bursts, _sizes, _gaps, burst_gaps = flow.stats.direction(False)  # server's side
+        tls.measured = [e for e in (periodicity(Summary.of(*burst_gaps), bursts), scored) if e]
         if not final and tls.facts is not None:
             self.judge.judge(flow, tls.facts, tls.measured, False, flagged)
 

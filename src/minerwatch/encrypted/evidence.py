@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from minerwatch.correlate.observations import IntelObservation
-from minerwatch.encrypted.fusion import BENIGN, CLASSES, MINING, Evidence, Mass, single
+from minerwatch.encrypted.fusion import BENIGN, CLASSES, MINING, SINGLETONS, Evidence, single
 from minerwatch.encrypted.names import score_name
 from minerwatch.encrypted.paircache import PairEntry
 from minerwatch.protocols.tls import ClientHello
@@ -69,10 +69,7 @@ def alpn(hello: ClientHello) -> Evidence | None:
 
 def model(scores: Mapping[str, float], version: str) -> Evidence:
     """The flow model's class probabilities (tls_mining, chia, benign), discounted by MODEL_RELIABILITY."""
-    support: Mass = {}
-    for cls in CLASSES:
-        value = scores.get(cls, 0.0)
-        support |= single(cls, MODEL_RELIABILITY * min(max(value, 0.0), 1.0))
+    support = {SINGLETONS[c]: MODEL_RELIABILITY * min(max(scores.get(c, 0.0), 0.0), 1.0) for c in CLASSES}
     total = sum(support.values())
     if total > 1.0:  # probabilities that add up to more than 1: scale down
         support = {s: m / total for s, m in support.items()}

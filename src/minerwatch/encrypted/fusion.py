@@ -57,9 +57,12 @@ class Evidence:
         return {"kind": self.kind, "weak": self.weak, "support": support} | self.detail
 
 
+SINGLETONS = {cls: frozenset({cls}) for cls in CLASSES}
+
+
 def single(cls: str, mass: float) -> Mass:
     """Support for one class."""
-    return {frozenset({cls}): mass}
+    return {SINGLETONS[cls]: mass}
 
 
 def combine(a: Mass, b: Mass) -> tuple[Mass, float]:
@@ -130,4 +133,4 @@ def fuse(evidence: Iterable[Evidence]) -> Fused:
     for item in kinds:
         masses, conflict = combine(masses, item.mass())
         worst = max(worst, conflict)
-    return Fused({c: masses.get(frozenset({c}), 0.0) for c in CLASSES}, worst, kinds)
+    return Fused({c: masses.get(SINGLETONS[c], 0.0) for c in CLASSES}, worst, kinds)

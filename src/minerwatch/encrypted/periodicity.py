@@ -8,7 +8,7 @@ Chia" together (the set {tls_mining, chia}), never one of them, and never alone 
 
 from __future__ import annotations
 
-from minerwatch.encrypted.flowstats import DirectionStats
+from minerwatch.encrypted.flowstats import Summary
 from minerwatch.encrypted.fusion import CHIA, MINING, Evidence
 
 MIN_GAPS = 2  # gaps between server-started bursts (three bursts) before a cadence means anything
@@ -17,13 +17,12 @@ MIN_PERIOD = 5.0  # seconds: faster than this is streaming, not a job cadence
 MASS = 0.3
 
 
-def periodicity(server: DirectionStats) -> Evidence | None:
-    """From the server's side of the flow (FlowStats.to_client)."""
-    gaps = server.burst_gaps
+def periodicity(gaps: Summary, bursts: int) -> Evidence | None:
+    """From the gaps between the bursts the server started, and their number (FlowStats.to_client)."""
     if gaps.count < MIN_GAPS or gaps.mean < MIN_PERIOD or gaps.std > MAX_VARIATION * gaps.mean:
         return None
     detail = {
-        "server_bursts": server.bursts,
+        "server_bursts": bursts,
         "period": round(gaps.mean, 1),
         "std": round(gaps.std, 1),
     }
