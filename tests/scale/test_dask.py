@@ -3,15 +3,21 @@ started and stopped by the fixture), the tasks' streams merged by the correlator
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
+import dask
 import pytest
-from distributed import LocalCluster
+from distributed import Client, LocalCluster
 
 from minerwatch.errors import InputError
 from minerwatch.pipeline import Analysis, AnalysisOptions
@@ -24,9 +30,9 @@ FLOW_IDS = frozenset({"flow_id", "flow_ids"})
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """Two worker processes of one thread each, every address on loopback; no dashboard."""
+@contextmanager
+def local_cluster() -> Iterator[str]:
+    """Two worker processes of one thread each, every address on loopback; its scheduler's address."""
     with LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -36,6 +42,12 @@ def scheduler() -> Iterator[str]:
         dashboard_address="127.0.0.1:0",  # its HTTP server on loopback too, on a free port
     ) as cluster:
         yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    with local_cluster() as address:
+        yield address
 
 
 def on_dask(scheduler: str, paths: list[Path], **options) -> tuple[list[dict], list[str]]:
@@ -106,6 +118,42 @@ def test_a_failing_capture_is_reported_and_the_others_finish(
     assert len(errors) == 2
     assert "broken.pcap" in errors[0] and "missing.pcap" in errors[1]
     assert differences(without(one_process([benchmark_capture]), FLOW_IDS), without(many, FLOW_IDS)) == []
+
+
+def test_a_task_whose_worker_dies_is_one_line_and_the_others_finish(one_process, benchmark_capture, tmp_path):
+    """A worker killed while it analyses a capture: with no retry allowed, that task fails (KilledWorker),
+    its capture is reported in one line, and the other capture's events are all there."""
+    fifo = tmp_path / "never-written.pcap"
+    os.mkfifo(fifo)  # its task waits for a writer, as `cat` would, until its worker is killed
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        local_cluster() as address,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        running = pool.submit(on_dask, address, [fifo, benchmark_capture])
+        with Client(address, set_as_default=False) as watcher:
+            stuck = worker_left_busy(watcher)
+            with contextlib.suppress(Exception):  # the worker dies before it can answer
+                watcher.run(os._exit, 1, workers=[stuck])
+        many, errors = running.result(timeout=120)
+    (error,) = errors
+    assert error.startswith(f"{fifo}: analysis failed on the cluster: KilledWorker: ")
+    expected = without(one_process([benchmark_capture]), FLOW_IDS)
+    assert differences(expected, without(many, FLOW_IDS)) == []
+
+
+def worker_left_busy(client: Client) -> str:
+    """The address of the one worker still processing a task once the other is done (within 60 s)."""
+    for _ in range(600):
+        busy = [worker for worker, tasks in client.processing().items() if tasks]
+        if len(busy) == 1 and client.run_on_scheduler(finished_tasks) >= 1:
+            return busy[0]
+        time.sleep(0.1)
+    raise AssertionError("no worker was left processing alone")
+
+
+def finished_tasks(dask_scheduler) -> int:
+    return sum(task.state in ("memory", "released", "forgotten") for task in dask_scheduler.tasks.values())
 
 
 def test_an_unreachable_scheduler_is_one_error(monkeypatch, benchmark_capture):
