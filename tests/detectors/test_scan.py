@@ -106,7 +106,7 @@ def test_memory_is_bounded_and_forgetting_counted():
     events, steps = [], []
     detector = ScanDetector(EventFactory(), events.append, steps.append, ScanConfig(max_keys=10, hosts=3))
     for n in range(100):
-        detector.flow_ended(FakeFlow(n, bytes([192, 0, 2, n])), "timeout")  # type: ignore[arg-type]
+        detector.probe(FakeFlow(n, bytes([192, 0, 2, n])))  # type: ignore[arg-type]
     assert len(detector.counts) == 10 and detector.stats["keys_forgotten"] == 190
     assert events == [] and steps == []
 
@@ -115,7 +115,7 @@ def test_each_host_reached_is_a_reconnaissance_step_for_the_kill_chain():
     events, steps = [], []
     detector = ScanDetector(EventFactory(), events.append, steps.append, ScanConfig(hosts=3))
     for n in range(5):
-        detector.flow_ended(FakeFlow(n, bytes([192, 0, 2, 1])), "timeout")  # type: ignore[arg-type]
+        detector.probe(FakeFlow(n, bytes([192, 0, 2, 1])))  # type: ignore[arg-type]
     assert len(events) == 1 and events[0]["scan"]["distinct"] == 3 and detector.stats["scans"] == 1
     assert [(s.host, s.peer, s.stage, s.event_id) for s in steps] == [
         (f"10.1.1.{n}", "192.0.2.1", Stage.RECONNAISSANCE, events[0]["event_id"]) for n in range(3)

@@ -60,6 +60,7 @@ class _Count:
 
 
 def is_probe(flow: Flow) -> bool:
+    """A TCP flow that opened with a SYN and carried no more than headers: what scans are counted from."""
     sent = flow.pkts_toserver
     return not (
         flow.proto != 6
@@ -89,11 +90,6 @@ class ScanDetector:
 
     def _key_forgotten(self) -> None:
         self.stats["keys_forgotten"] += 1
-
-    def flow_ended(self, flow: Flow, reason: str) -> None:
-        """FlowEndObserver: count the flow if it is a probe."""
-        if is_probe(flow):
-            self.probe(flow)
 
     def probe(self, flow: Flow) -> None:
         """Count a probe (with workers, only probes are sent to the correlator's detector)."""
