@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +50,23 @@ def corpus() -> Path:
     if not (CORPUS_DIR / "INDEX.md").is_file():
         pytest.skip(f"public capture corpus not found at {CORPUS_DIR} (set MINERWATCH_CORPUS to use it)")
     return CORPUS_DIR
+
+
+@pytest.fixture(scope="session")
+def real_traffic(tmp_path_factory) -> Path:
+    """Busy normal traffic of real programs, recorded once per run for 20 s by
+    benchmarks/record_real_traffic.py: curl clients fetching from Python's HTTP and HTTPS servers, the
+    names asked of dnsmasq first, in two network namespaces it makes (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("recording in network namespaces needs root")
+    tools = ("ip", "curl", "tcpdump", "openssl", "dnsmasq", "dig")  # Debian packages installed by .ci/run
+    if missing := [tool for tool in tools if shutil.which(tool) is None]:
+        pytest.skip(f"missing {', '.join(missing)} (installed by .ci/run)")
+    recorder = Path(__file__).resolve().parents[1] / "benchmarks" / "record_real_traffic.py"
+    path = tmp_path_factory.mktemp("real") / "real.pcap"
+    command = [sys.executable, str(recorder), str(path), "--seconds", "20", "--clients", "4"]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    return path
 
 
 @pytest.fixture

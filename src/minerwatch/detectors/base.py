@@ -37,9 +37,16 @@ if TYPE_CHECKING:
     from minerwatch.pipeline import AnalysisOptions
 
 
-def own_state(name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
-    """HostState of one process: the state is simply made here."""
-    return make()
+class OwnStates:
+    """HostState of one process: each state is made here, once per name."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, Any] = {}
+
+    def __call__(self, name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
+        if name not in self.made:
+            self.made[name] = make()
+        return self.made[name]
 
 
 def forwarded(hook: Callable[..., Any] | None) -> bool:
@@ -53,7 +60,9 @@ class HostState(Protocol):
     In one process that is `make()`. With workers (scale/), each worker sees only some flows, so a worker
     gets a stand-in that forwards every method call (arguments pickled, results dropped) to the one
     object the correlator process made under `name`; `mirror` names the methods a worker also applies to
-    a local copy it can query (the DNS answers every worker follows).
+    a local copy it can query (the DNS answers every worker follows). A name is one object: detectors
+    that ask for the same name share it (the encrypted detector reads the DNS answers the intel detector
+    keeps under `dns`), and `make` runs for the first only.
     """
 
     def __call__(self, name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any: ...
@@ -67,7 +76,7 @@ class DetectorContext:
     options: AnalysisOptions  # what the whole analysis shares (stream_depth, show_secrets, intel_db...)
     incidents: IncidentCorrelator  # takes kill-chain steps (StageObservation) through `observe`
     sight: Callable[[Sighting], None]  # indicators a detector read, for the detectors that match them
-    host_state: HostState = own_state
+    host_state: HostState = field(default_factory=OwnStates)
 
 
 @dataclass

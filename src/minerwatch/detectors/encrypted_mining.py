@@ -5,7 +5,9 @@ and the flow is let go; at the checkpoints of its statistics (encrypted/flowstat
 evidence about it is fused (encrypted/fusion.py):
 - the (client, server) pair confirmed mining earlier, by pool behaviour or by intel (encrypted/paircache.py);
 - weak intel hits on the flow: a miner's JA3/JA4, a pool port (handed over by the intel detector);
-- the SNI's pool-like words (encrypted/names.py); an HTTP ALPN, which speaks for benign traffic;
+- the pool-like words of the server's names: its SNI, and the names DNS resolved to its address (the
+  intel detector's DNS answers, state `dns`) (encrypted/names.py); an HTTP ALPN, which speaks for benign
+  traffic;
 - the steady cadence of the server's pushes (encrypted/periodicity.py);
 - the Chia profile of the connection (encrypted/chia.py).
 A flow judged TLS mining gives an `encrypted` event and an observation for the host's verdict. Chia is
@@ -34,6 +36,7 @@ from minerwatch.encrypted.periodicity import periodicity
 from minerwatch.flows.analyzers import FlowEndObserver, StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
 from minerwatch.flows.opening import NOT_HTTP
+from minerwatch.intel import DnsCache
 
 TLS_HANDSHAKE = b"\x16\x03"
 MAX_FLOWS = 100_000  # TLS flows followed at once (the oldest dropped first, counted)
@@ -55,6 +58,7 @@ class JudgeStats:
     weak_only_flows: int = 0  # belief high enough, but only weak evidence: not reported (by design)
     checkpoint_detections: int = 0  # of tls_mining_flows, reported before the flow ended
     chia_hosts: int = 0
+    dns_named_flows: int = 0  # judged TLS connections whose server address DNS had named
 
 
 class HandshakeReader:
@@ -167,6 +171,7 @@ class TlsJudge:
 
     def __init__(self, ctx: DetectorContext) -> None:
         self.ctx = ctx
+        self.dns: DnsCache = ctx.host_state("dns", DnsCache, mirror=("observe",))  # the intel detector's
         self.pairs = PairCache()
         self.chia = chia.ChiaHosts()
         self.flows: dict[int, _Judged] = {}  # judged at a checkpoint, not ended yet
@@ -202,7 +207,7 @@ class TlsJudge:
         if not final and entry is None and not flagged:
             return  # the rest can only add to a verdict: wait for the end
         if judged is None:
-            judged = _Judged(self._fixed(flow.flow_id, facts))
+            judged = _Judged(self._fixed(flow, facts))
             if not final:
                 self.flows[flow.flow_id] = judged
         found = judged.fixed + measured + ([evidence.pair(entry)] if entry is not None else [])
@@ -250,15 +255,19 @@ class TlsJudge:
             )
         )
 
-    def _fixed(self, flow_id: int, facts: TlsFacts) -> list[Evidence]:
-        """The weak intel hits on the flow (taken from the correlator once), its SNI's words, its ALPN."""
-        found = evidence.weak_hits(self.ctx.correlator.weak_hits(flow_id))
+    def _fixed(self, flow: Flow, facts: TlsFacts) -> list[Evidence]:
+        """The weak intel hits on the flow (taken from the correlator once), the words of the server's
+        names (SNI, and the names DNS gave its address by the flow's start), its ALPN."""
+        found = evidence.weak_hits(self.ctx.correlator.weak_hits(flow.flow_id))
         hello = facts.client_hello
-        if hello is not None:
-            if hello.sni and (named := evidence.name(hello.sni, "sni")):
-                found.append(named)
-            if benign := evidence.alpn(hello):
-                found.append(benign)
+        names = [(hello.sni, "sni")] if hello is not None and hello.sni else []
+        if resolved := self.dns.names_for(flow.server_addr, flow.first_ts):
+            self.counts.dns_named_flows += 1
+            names += [(name, "dns") for name in resolved]
+        if named := evidence.name(names):
+            found.append(named)
+        if hello is not None and (benign := evidence.alpn(hello)):
+            found.append(benign)
         return found
 
     def _pair(self, info: FlowInfo, flow: Flow, count: bool) -> PairEntry | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from minerwatch.correlate.observations import IntelObservation
 from minerwatch.encrypted.fusion import BENIGN, CLASSES, MINING, SINGLETONS, Evidence, single
-from minerwatch.encrypted.names import score_name
+from minerwatch.encrypted.names import NameScore, score_name
 from minerwatch.encrypted.paircache import PairEntry
 from minerwatch.protocols.tls import ClientHello
 
@@ -52,11 +52,18 @@ def weak_hits(hits: Iterable[IntelObservation]) -> list[Evidence]:
     return out
 
 
-def name(text: str, where: str) -> Evidence | None:
-    scored = score_name(text)
-    if not scored.score:
+def name(names: Iterable[tuple[str, str]]) -> Evidence | None:
+    """The most pool-like of a server's names, each with where it was seen (`sni`, `dns`): one piece of
+    evidence however many names it has, since they all name one server, chosen by whoever runs it."""
+    best: tuple[NameScore, str] | None = None
+    for text, where in names:
+        scored = score_name(text)
+        if scored.score and (best is None or scored.score > best[0].score):
+            best = (scored, where)
+    if best is None:
         return None
-    detail = {"where": where, "name": text, "tokens": list(scored.tokens)}
+    scored, where = best
+    detail = {"where": where, "name": scored.name, "tokens": list(scored.tokens)}
     return Evidence("name", single(MINING, NAME_FACTOR * scored.score), weak=True, detail=detail)
 
 

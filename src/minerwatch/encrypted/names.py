@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 MAX_NAME = 253  # the longest DNS name
@@ -62,7 +62,13 @@ def tokens(name: str) -> list[str]:
 
 
 def score_name(name: str) -> NameScore:
-    """The strongest reading of the name's words (operator > stratum > coin with a pool word > one hint)."""
+    """The strongest reading of the name's words (operator > stratum > coin with a pool word > one hint),
+    for the name cut to MAX_NAME characters (a hostile SNI may be longer: the cut is what is kept)."""
+    return _score(name[:MAX_NAME])
+
+
+@lru_cache(maxsize=4096)  # 4,096 names of 253 characters at most; a network names its servers often
+def _score(name: str) -> NameScore:
     words = tokens(name)
     joined = {f"{a}-{b}" for a, b in itertools.pairwise(words)}  # crypto-pool
     known = _tokens()

@@ -118,7 +118,8 @@ class CorrelatorAnalysis(Analysis):
         return context
 
     def _host_state(self, name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
-        self.objects[name] = make()
+        if name not in self.objects:
+            self.objects[name] = make()
         return self.objects[name]
 
     def replay(

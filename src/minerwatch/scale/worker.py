@@ -43,6 +43,7 @@ class WorkerAnalysis(Analysis):
     ) -> None:
         self.bucket, self.buckets = bucket, buckets
         self.relay = relay(conn)  # before the detectors, which get stand-ins that send through it
+        self.states: dict[str, Any] = {}  # name -> its stand-in: one per name, as in one process
         super().__init__([], options)
         self.engine.shard(bucket, buckets, REPLICATED_PORTS)
         self.relay.engine = self.engine
@@ -60,9 +61,9 @@ class WorkerAnalysis(Analysis):
         return Forward(self.relay, target)
 
     def _host_state(self, name: str, make: Callable[[], Any], mirror: tuple[str, ...] = ()) -> Any:
-        if mirror:
-            return Mirror(make(), self._forward(name), mirror)
-        return self._forward(name)
+        if name not in self.states:
+            self.states[name] = Mirror(make(), self._forward(name), mirror) if mirror else self._forward(name)
+        return self.states[name]
 
     def emit(self, event: Event) -> None:
         """To the correlator, which writes the outputs."""
