@@ -12,6 +12,7 @@ from typing import Any
 
 from minerwatch.capture import CaptureStats, feed_capture
 from minerwatch.correlate.conclude import conclude
+from minerwatch.correlate.disk import DiskFindings
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
@@ -78,6 +79,7 @@ class AnalysisOptions:
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
     incident_policy: IncidentPolicy = field(default_factory=IncidentPolicy)
     store: str | None = None  # the incident store's path; None: incidents are not kept across runs
+    disk_findings: tuple[str, ...] = ()  # scan-disk output joined with Chia verdicts (correlate/disk.py)
     # Each detector's own options (its declared dataclass) by detector name; a detector left out runs
     # with its defaults.
     detector_options: Mapping[str, object] = field(default_factory=dict)
@@ -205,13 +207,27 @@ class Analysis:
             if parts.finish is not None:
                 parts.finish()
         verdicts, incidents = conclude(
-            self.events, self.emit, self.correlator, self.incidents, self.options.store
+            self.events, self.emit, self.correlator, self.incidents, self.options.store, self._disk()
         )
         stats = self.emit_stats(self.engine.now)
         if self.options.record_discovered:  # last: a knowledge base that cannot be written loses no event
             origin = "analysis of " + ", ".join(f.path for f in self.files)
             learn_verdicts(self.options.intel_db, [v["verdict"] for v in verdicts], origin[:500])
         return AnalysisResult(verdicts, incidents, self.files, self.input_errors, stats)
+
+    def _disk(self) -> DiskFindings | None:
+        """scan-disk's findings, read at the end (only the hosts judged Chia nodes need them); a file that
+        cannot be read is an input error, the others are still read; `stats.disk` counts what was read."""
+        if not self.options.disk_findings:
+            return None
+        findings = DiskFindings()
+        for path in self.options.disk_findings:
+            try:
+                findings.read_file(path)
+            except InputError as exc:
+                self.input_errors.append(str(exc))
+        self.extra_stats["disk"] = lambda: vars(findings.stats).copy()
+        return findings
 
     def emit_stats(self, ts: float, periodic: bool = False) -> Event:
         """The `stats` event: the last one of a run, or (`periodic`) one of a live capture's interval

@@ -23,7 +23,7 @@ from minerwatch.cli.options import (
     mebibytes,
     whole,
 )
-from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
+from minerwatch.cli.outputs import event_sinks, readable, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
 from minerwatch.correlate.verdicts import VerdictPolicy
@@ -181,6 +181,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also write the analyst's report, a self-contained HTML page, to FILE (see `minerwatch report`)",
     )
     p.add_argument(
+        "--disk-findings",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="scan-disk's events (JSON lines, `scan-disk --host IP -o FILE`): the findings on hosts judged "
+        "Chia nodes from their traffic join their verdict and incident (repeatable; see docs/hostscan.md)",
+    )
+    p.add_argument(
         "--workers",
         metavar="N",
         type=whole(1, MAX_WORKERS),
@@ -215,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
         policy=VerdictPolicy(window=args.window, min_submits=args.min_submits, peer_window=args.peer_window),
         incident_policy=IncidentPolicy(retention=args.retention * 86400),
         store=chosen_store(args),
+        disk_findings=tuple(args.disk_findings),
         detector_options={
             "bruteforce": BruteForceSettings(campaigns=campaigns),
             "scan": ScanConfig(ports=args.scan_ports, hosts=args.scan_hosts, window=args.scan_window),
@@ -228,6 +237,10 @@ def run(args: argparse.Namespace) -> int:
     report = ReportBuilder() if args.report else None
     if args.report:
         refuse_input_as_output(args.report, args.captures)  # written at the end: checked now
+    for path in args.disk_findings:  # read at the end: checked now
+        readable(path, "disk findings")
+        for output in filter(None, (args.output, args.report)):
+            refuse_input_as_output(output, [path])
     with ExitStack() as stack:
         sinks: list[EventSink] = [
             digest,

@@ -15,6 +15,15 @@ from minerwatch.output.jsonlines import JsonLinesWriter
 from minerwatch.output.rotating import RotatingJsonLines
 
 
+def readable(path: str, what: str) -> None:
+    """UsageError, in one line, when `path` cannot be opened for reading (checked before a long analysis)."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
 def refuse_input_as_output(output: str, inputs: Iterable[str | Path]) -> None:
     """UsageError when `output` is the same file as one of `inputs` (by device and inode: links and other
     spellings included); `-` among the inputs is standard input."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from minerwatch.correlate.disk import DiskFindings, join
 from minerwatch.correlate.incidents import IncidentCorrelator
 from minerwatch.correlate.store import IncidentStore
 from minerwatch.correlate.verdicts import VerdictCorrelator
@@ -18,8 +19,12 @@ def conclude(
     verdicts: VerdictCorrelator,
     incidents: IncidentCorrelator,
     store: str | None,
+    disk: DiskFindings | None = None,
 ) -> tuple[list[Event], list[Event]]:
-    """(verdict events, incident events), each emitted; the `host` events follow the incidents."""
+    """(verdict events, incident events), each emitted; the `host` events follow the incidents. With scan-disk
+    findings, those of the hosts judged Chia nodes come first, as events the verdicts cite."""
+    if disk is not None:
+        join(disk, verdicts, events, emit)
     made_verdicts = []
     for last_seen, host, body in verdicts.verdicts():
         event = events.make("verdict", last_seen, body, host=host)

@@ -43,6 +43,9 @@ LATERAL_LEVEL = 0.8
 # How bad a mining observation is, by what it rests on: behaviour-confirmed > intel-only > encrypted flows
 # judged by evidence fusion (encrypted/fusion.py) > address contact.
 POOL_LEVEL = {"behaviour": 1.0, "intel": 0.6, "encrypted": 0.5, "contact": 0.4}
+# Chia plots, plotting or a farming set-up that scan-disk found on a host whose traffic was judged Chia: the
+# host's own disks, not the network, so above encrypted flows; not behaviour (farming can be legitimate).
+DISK_LEVEL = 0.6
 INTEL_C2_LEVEL = 0.8
 INTEL_HASH_LEVEL = 0.8
 # Intel hits on what a transfer carried (a pool URL in a script), not on what the host itself contacted:
@@ -307,6 +310,25 @@ class _Builder:
                 self._add(host, step)
                 self._pool(host, address, "contact", confidence)
         self._encrypted(verdicts)
+        self._disk(verdicts)
+
+    def _disk(self, verdicts: VerdictCorrelator) -> None:
+        """scan-disk's findings on a host judged a Chia node: one step, cited by the events made of them."""
+        for host, disk in verdicts.disk.items():
+            found = disk.found
+            step = Step(
+                Stage.ACTIONS_ON_OBJECTIVE,
+                "chia plots, plotting or farming set-up on disk (scan-disk)",
+                None,
+                found.first_seen,
+                found.last_seen,
+                DISK_LEVEL,
+                found.confidence,
+                {Technique.RESOURCE_HIJACKING},
+                disk.event_ids[:EVENT_IDS],
+                basis="disk",
+            )
+            self._add(host, step)
 
     def _encrypted(self, verdicts: VerdictCorrelator) -> None:
         """Encrypted flows judged mining: one step per pool endpoint; a Chia node: one step per host."""

@@ -41,6 +41,7 @@ class Technique(StrEnum):
     REMOTE_SERVICES = "T1021"
     EXPLOITATION_OF_REMOTE_SERVICES = "T1210"
     COMPUTE_HIJACKING = "T1496.001"
+    RESOURCE_HIJACKING = "T1496"  # disks filled with Chia plots: no sub-technique names storage
 
 
 # The technique of an observation that names none of its own (a rule's alert, for instance).

@@ -27,7 +27,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from minerwatch.correlate.encrypted import EncryptedEvidence
+from minerwatch.correlate.disk import JoinedDisk
+from minerwatch.correlate.encrypted import CHIA, EncryptedEvidence
 from minerwatch.correlate.observations import (
     Behaviour,
     BehaviourObservation,
@@ -206,6 +207,7 @@ class VerdictCorrelator:
         self.intel: dict[str, list[IntelObservation]] = {}
         self.peers = PoolPeers()
         self.encrypted: dict[str, EncryptedEvidence] = {}
+        self.disk: dict[str, JoinedDisk] = {}  # host -> scan-disk's findings on it (correlate/disk.py)
         self._weak: OrderedDict[int, list[IntelObservation]] = OrderedDict()  # flow id -> weak hits
         self.observations = 0  # behaviour and intel observations taken (live updates look for new ones)
 
@@ -286,8 +288,16 @@ class VerdictCorrelator:
                 body["encrypted"] = encrypted.as_dict()
                 ids = body["evidence"]["event_ids"]
                 body["evidence"]["event_ids"] = sorted({*ids, *encrypted.event_ids()})
+            if (disk := self.disk.get(host)) is not None:
+                body = verdict[2]
+                body["disk"] = disk.as_dict()
+                body["evidence"]["event_ids"] = sorted({*body["evidence"]["event_ids"], *disk.event_ids})
             out.append(verdict)
         return out
+
+    def chia_hosts(self) -> list[str]:
+        """Hosts judged Chia nodes from their encrypted traffic."""
+        return sorted(host for host, evidence in self.encrypted.items() if evidence.counts.get(CHIA))
 
     def peer_contacts(self) -> dict[str, list[PeerContact]]:
         """Hosts without a verdict of their own that reached a confirmed pool's address in its period."""
