@@ -255,7 +255,9 @@ class Analysis:
             "inspection": vars(self.inspector.stats)
             | {"reassembly_memcap_gaps": self.inspector.reassembly.forced_gaps},
             "defrag": vars(self.inspector.defrag.stats).copy(),
-            "correlation": dict(self.correlator.peers.stats) | self.incidents.stats,
+            "correlation": dict(self.correlator.peers.stats)
+            | {"weak_flows_dropped": self.correlator.weak_flows_dropped}
+            | self.incidents.stats,
             "http": vars(self.http.stats).copy(),
             **{name: p.stats() for name, p in self.plugins if p.stats is not None},
             "files": [

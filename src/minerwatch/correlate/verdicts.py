@@ -209,6 +209,7 @@ class VerdictCorrelator:
         self.encrypted: dict[str, EncryptedEvidence] = {}
         self.disk: dict[str, JoinedDisk] = {}  # host -> scan-disk's findings on it (correlate/disk.py)
         self._weak: OrderedDict[int, list[IntelObservation]] = OrderedDict()  # flow id -> weak hits
+        self.weak_flows_dropped = 0  # flows whose weak hits were dropped unread (beyond WEAK_FLOWS)
         self.observations = 0  # behaviour and intel observations taken (live updates look for new ones)
 
     def observe_intel(self, obs: IntelObservation) -> None:
@@ -219,6 +220,7 @@ class VerdictCorrelator:
                 self._weak.setdefault(obs.flow_id, []).append(obs)
                 if len(self._weak) > WEAK_FLOWS:
                     self._weak.popitem(last=False)
+                    self.weak_flows_dropped += 1
             return
         hits = self.intel.setdefault(obs.host, [])
         if len(hits) < INTEL_HITS_PER_HOST:

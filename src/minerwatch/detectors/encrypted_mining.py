@@ -179,7 +179,11 @@ class TlsJudge:
 
     @property
     def stats(self) -> dict[str, Any]:
-        return vars(self.counts) | self.pairs.stats | {"chia_hosts_dropped": self.chia.hosts_dropped}
+        chia_dropped = {
+            "chia_hosts_dropped": self.chia.hosts_dropped,
+            "chia_peers_dropped": self.chia.peers_dropped,
+        }
+        return vars(self.counts) | self.pairs.stats | chia_dropped
 
     def reported(self, flow_id: int) -> bool:
         judged = self.flows.get(flow_id)
@@ -190,8 +194,9 @@ class TlsJudge:
         return self._pair(info, flow, count=False) is not None
 
     def forget(self, flow_id: int) -> None:
-        """A flow the reader stopped following: it will not be judged at its end."""
+        """A flow the reader stopped following: it will not be judged at its end (nor its weak hits read)."""
         self.flows.pop(flow_id, None)
+        self.ctx.correlator.weak_hits(flow_id)
 
     # ---- one flow ---------------------------------------------------------------------------------------
 

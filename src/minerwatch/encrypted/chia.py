@@ -83,7 +83,8 @@ class ChiaHosts:
 
     def __init__(self) -> None:
         self.hosts: dict[str, ChiaHost] = {}
-        self.hosts_dropped = 0
+        self.hosts_dropped = 0  # connections of hosts beyond MAX_HOSTS
+        self.peers_dropped = 0  # connections of a host to peers beyond its MAX_PEERS
 
     def add(
         self, host: str, peer: str, port: int, profile: Evidence, model: Evidence | None, flow: Flow
@@ -97,6 +98,8 @@ class ChiaHosts:
             entry = self.hosts[host] = ChiaHost(first_seen=first, last_seen=last)
         if peer in entry.peers or len(entry.peers) < MAX_PEERS:
             entry.peers.setdefault(peer, set()).add(port)
+        else:
+            self.peers_dropped += 1
         entry.first_seen, entry.last_seen = min(entry.first_seen, first), max(entry.last_seen, last)
         if entry.best is None or _chia(profile) > _chia(entry.best):
             entry.best = profile

@@ -207,7 +207,7 @@ NOT_ANALYSED: dict[str, tuple[str, ...]] = {
     "capture": ("truncated_packets", "unsupported_linktype", "non_ip", "other_ip_proto", "bad_ip_header"),
     "inspection": ("flows_evicted_in_analysis", "reassembly_gaps", "reassembly_memcap_gaps"),
     "defrag": ("expired", "dropped_full", "dropped_memcap", "invalid"),
-    "correlation": ("contacts_forgotten", "hosts_forgotten", "steps_dropped"),
+    "correlation": ("contacts_forgotten", "weak_flows_dropped", "hosts_forgotten", "steps_dropped"),
     "scan": ("keys_forgotten",),
     "http": ("protocol_errors", "bodies_clipped"),
     "pool_protocols": ("overlong_lines", "invalid_json_lines", "dropped_requests"),
