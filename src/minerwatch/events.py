@@ -66,6 +66,10 @@ class EventFactory:
         self._next_id += 1
         return self._next_id - 1
 
+    def reserve(self, last_id: int) -> None:
+        """Ids up to `last_id` are taken (a restarted correlator's earlier run wrote them: bus/resume.py)."""
+        self._next_id = max(self._next_id, last_id + 1)
+
     def make(
         self,
         event_type: str,

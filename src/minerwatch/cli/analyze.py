@@ -6,6 +6,7 @@ import argparse
 import os
 import stat
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
+from minerwatch.cli import bus
 from minerwatch.cli.options import (
     add_event_options,
     add_store_options,
@@ -205,6 +207,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "each capture is analysed alone (no flow spans two); needs the 'dask' extra (see docs/deploy.md)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bus.add_bus_options(p)
     p.set_defaults(func=run)
 
 
@@ -247,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
             *([report] if report else []),
             *event_sinks(stack, args.output, args.json, args.captures),
         ]
+        publisher = bus.publisher(args, stack)
         show = sys.stderr.isatty() and not args.no_progress
         with Progress(
             "[progress.description]{task.description}",
@@ -258,7 +262,8 @@ def run(args: argparse.Namespace) -> int:
             transient=True,
             console=Console(stderr=True),
         ) as progress:
-            result = _analyze(args, sinks, options, progress)
+            result = _analyze(args, sinks, options, progress, bus.attach(publisher))
+        bus.close(publisher)
     out = sys.stderr if args.json else sys.stdout
     try:
         render_summary(result.verdicts, result.stats, out, digest, result.incidents)
@@ -272,9 +277,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _analyze(
-    args: argparse.Namespace, sinks: list[EventSink], options: AnalysisOptions, progress: Progress
+    args: argparse.Namespace,
+    sinks: list[EventSink],
+    options: AnalysisOptions,
+    progress: Progress,
+    attach: Callable[[Analysis], None] | None,
 ) -> AnalysisResult:
-    """On a Dask cluster, with local workers, or in this process."""
+    """On a Dask cluster, with local workers, or in this process; `attach` is handed the analysis that
+    correlates (--nats)."""
     captures: list[Path] = args.captures
     sizes = [_size(path) or 0 for path in captures]
     workers = args.workers or default_workers()
@@ -287,19 +297,25 @@ def _analyze(
             f"{len(captures)} capture(s) on {escape(visible(args.dask))}", total=sum(sizes)
         )
         return analyze_archive(
-            args.dask, captures, sinks, options, lambda i: progress.advance(task, sizes[i])
+            args.dask, captures, sinks, options, lambda i: progress.advance(task, sizes[i]), attach
         )
     if workers > 1 and splittable(captures):
         task = progress.add_task(f"{len(captures)} capture(s), {workers} workers", total=sum(sizes))
-        return analyze_files(captures, sinks, options, workers, partial(progress.advance, task))
-    return _one_process(captures, sinks, options, progress)
+        return analyze_files(captures, sinks, options, workers, partial(progress.advance, task), attach)
+    return _one_process(captures, sinks, options, progress, attach)
 
 
 def _one_process(
-    captures: list[Path], sinks: list[EventSink], options: AnalysisOptions, progress: Progress
+    captures: list[Path],
+    sinks: list[EventSink],
+    options: AnalysisOptions,
+    progress: Progress,
+    attach: Callable[[Analysis], None] | None,
 ) -> AnalysisResult:
     """Every capture in turn, a progress bar each."""
     analysis = Analysis(sinks, options)  # sets up --extract-dir too: every output before any input
+    if attach is not None:
+        attach(analysis)
     for path in captures:
         task = progress.add_task(escape(visible(path.name or str(path))), total=_size(path))
         analysis.feed_file(path, partial(progress.advance, task))

@@ -12,6 +12,7 @@ from contextlib import ExitStack
 
 from minerwatch.capture.live import RING_BYTES, LiveSource, capture
 from minerwatch.capture.pcap_live import PcapSource
+from minerwatch.cli import bus
 from minerwatch.cli.live_control import LiveControl
 from minerwatch.cli.options import add_event_options, chosen_detectors, duration, size, whole
 from minerwatch.cli.outputs import event_writers
@@ -90,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="write a `stats` event every SECONDS, with the kernel's drops (default 60; 0: only at the end)",
     )
+    bus.add_bus_options(p)
     p.set_defaults(func=run)
 
 
@@ -117,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         writers = event_writers(stack, args.output, args.json, (), rotation(args))
         analysis = Analysis([digest, *(w.write for w in writers)], options)
+        publisher = bus.publisher(args, stack)
+        if publisher is not None:
+            publisher.attach(analysis)
         reader = (
             LiveSource
             if args.capture == "af_packet" or (args.capture == "auto" and AF_PACKET)
@@ -148,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         capture(sources, analysis.engine, control)
         analysis.files.extend(source.stats() for source in sources)
         result = analysis.finish()
+        bus.close(publisher)
     return _report(result, args, digest)
 
 
@@ -164,7 +170,10 @@ def _with_workers(
         writers = event_writers(stack, args.output, args.json, (), rotation(args))
         sinks: list[EventSink] = [digest, *(w.write for w in writers)]
         live = LiveInput(interfaces, args.bpf, not args.no_promisc, args.ring_size)
-        return analyze_live(live, sinks, options, args.workers, started)
+        publisher = bus.publisher(args, stack)
+        result = analyze_live(live, sinks, options, args.workers, started, bus.attach(publisher))
+        bus.close(publisher)
+        return result
 
 
 def _report(result: AnalysisResult, args: argparse.Namespace, digest: FindingDigest) -> int:

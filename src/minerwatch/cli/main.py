@@ -22,6 +22,7 @@ SUBCOMMANDS = (
     "analyze",
     "live",
     "ingest",
+    "correlate",
     "report",
     "sample",
     "intel",

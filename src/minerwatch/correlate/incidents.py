@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from minerwatch.correlate.observations import StageObservation
+from minerwatch.correlate.observations import ObservationTap, StageObservation
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS, SETS, FactRow, IncidentStore, StepRow
 from minerwatch.correlate.verdicts import VerdictCorrelator
@@ -140,9 +140,12 @@ class IncidentCorrelator:
         self.policy = policy or IncidentPolicy()
         self.hosts: OrderedDict[str, dict[tuple[Stage, str | None, str], Step]] = OrderedDict()
         self.stats = {"observations": 0, "hosts_forgotten": 0, "steps_dropped": 0}
+        self.tap: ObservationTap | None = None  # sees each observation taken (bus/publish.py)
 
     def observe(self, obs: StageObservation) -> None:
         self.stats["observations"] += 1
+        if self.tap is not None:
+            self.tap(obs)
         self._step(obs.host, obs.stage, obs.peer, obs.label, obs)
 
     def _step(self, host: str, stage: Stage, peer: str | None, label: str, obs: StageObservation) -> None:

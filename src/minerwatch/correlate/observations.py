@@ -3,6 +3,7 @@ for the staged verdicts (verdicts.py), kill-chain steps for the incidents (incid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -102,3 +103,23 @@ class EncryptedObservation:
     event_id: int  # the `encrypted` event listing the evidence
     evidence: tuple[str, ...]  # the kinds of evidence that supported it (pair, model, fingerprint...)
     flow_id: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ContactObservation:
+    """A TCP connection that carried packets both ways (peers.py): sent over the bus so that a correlator
+    can name the other clients of a pool that a sensor confirmed (bus/)."""
+
+    first_seen: float
+    last_seen: float
+    client: str
+    server: str
+    server_port: int
+    flow_id: int
+
+
+Observation = (
+    BehaviourObservation | IntelObservation | StageObservation | EncryptedObservation | ContactObservation
+)
+# Sees every observation the correlators take, as they take it (a sensor publishing them: bus/publish.py).
+ObservationTap = Callable[[Observation], None]

@@ -19,6 +19,7 @@ import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from minerwatch.correlate.observations import ContactObservation, ObservationTap
 from minerwatch.decode import Flow
 from minerwatch.flows.info import ip_text
 
@@ -52,18 +53,27 @@ class PoolPeers:
         self.stats = {"contacts_forgotten": 0}
         self._by_server: dict[bytes, list[tuple[bytes, _Record]]] | None = None
         self.updates = 0  # connections remembered so far (live updates look for new ones)
+        self.tap: ObservationTap | None = None  # sees each connection remembered (bus/publish.py)
 
     def flow_ended(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: remember a TCP connection that carried packets both ways."""
         if not answered_tcp(flow):
             return
+        if self.tap is not None:
+            client, server = ip_text(flow.client_addr), ip_text(flow.server_addr)
+            self.tap(
+                ContactObservation(
+                    flow.first_ts, flow.last_ts, client, server, flow.server_port, flow.flow_id
+                )
+            )
         key = (flow.server_addr, flow.client_addr)
         self._remember(key, flow.first_ts, flow.last_ts, flow.server_port, flow.flow_id)
 
     def connection(
         self, client: str, server: str, server_port: int, first: float, last: float, flow_id: int | None
     ) -> None:
-        """A TCP connection a sensor's log reported answered (minerwatch ingest: EVE flow, Zeek conn)."""
+        """A TCP connection a sensor's log reported answered (minerwatch ingest: EVE flow, Zeek conn), or
+        a sensor published (minerwatch correlate)."""
         packed = _packed(server), _packed(client)
         if packed[0] is not None and packed[1] is not None:
             self._remember((packed[0], packed[1]), first, last, server_port, flow_id)

@@ -34,6 +34,7 @@ from minerwatch.correlate.observations import (
     BehaviourObservation,
     EncryptedObservation,
     IntelObservation,
+    ObservationTap,
 )
 from minerwatch.correlate.peers import Contact, PoolPeers
 from minerwatch.events import iso_timestamp
@@ -211,10 +212,13 @@ class VerdictCorrelator:
         self._weak: OrderedDict[int, list[IntelObservation]] = OrderedDict()  # flow id -> weak hits
         self.weak_flows_dropped = 0  # flows whose weak hits were dropped unread (beyond WEAK_FLOWS)
         self.observations = 0  # behaviour and intel observations taken (live updates look for new ones)
+        self.tap: ObservationTap | None = None  # sees each observation taken (bus/publish.py)
 
     def observe_intel(self, obs: IntelObservation) -> None:
         """A hit about a host; a weak one waits, by its flow, for the encrypted detector (`weak_hits`)."""
         self.observations += 1
+        if self.tap is not None:
+            self.tap(obs)
         if obs.weak:
             if obs.flow_id is not None:
                 self._weak.setdefault(obs.flow_id, []).append(obs)
@@ -231,6 +235,8 @@ class VerdictCorrelator:
         return self._weak.pop(flow_id, [])
 
     def observe_encrypted(self, obs: EncryptedObservation) -> None:
+        if self.tap is not None:
+            self.tap(obs)
         evidence = self.encrypted.get(obs.host)
         if evidence is None:
             evidence = self.encrypted[obs.host] = EncryptedEvidence(obs.ts, obs.last_seen)
@@ -259,6 +265,8 @@ class VerdictCorrelator:
 
     def observe(self, obs: BehaviourObservation) -> None:
         self.observations += 1
+        if self.tap is not None:
+            self.tap(obs)
         pools = self.hosts.setdefault(obs.miner_ip, {})
         key = (obs.pool_ip, obs.pool_port)
         evidence = pools.get(key)

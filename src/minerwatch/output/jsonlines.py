@@ -44,14 +44,15 @@ def event_line(event: Event) -> bytes:
 
 
 class JsonLinesWriter:
-    """Writes events as they come; `path` '-' means standard output. A failure to write is an OutputError
-    (the analysis stops: events would be missing), never blamed on an input."""
+    """Writes events as they come; `path` '-' means standard output; `append` adds to an existing file (a
+    correlator resuming). A failure to write is an OutputError (the analysis stops: events would be
+    missing), never blamed on an input."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, append: bool = False) -> None:
         self._own = path != "-"
         self.name = path if self._own else "standard output"
         try:
-            self._out: BinaryIO = open(path, "wb") if self._own else sys.stdout.buffer  # noqa: SIM115
+            self._out: BinaryIO = open(path, "ab" if append else "wb") if self._own else sys.stdout.buffer  # noqa: SIM115
         except OSError as exc:
             raise self._failed(exc) from None
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from minerwatch.errors import InputError, UsageError
-from minerwatch.pipeline import AnalysisOptions, AnalysisResult, EventSink
+from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
 from minerwatch.scale.correlator import CorrelatorAnalysis, Split
 from minerwatch.scale.relay import TimeRelay
 from minerwatch.scale.worker import WorkerAnalysis
@@ -57,13 +57,17 @@ def analyze_archive(
     sinks: list[EventSink],
     options: AnalysisOptions,
     done: Callable[[int], None] | None = None,
+    attach: Callable[[Analysis], None] | None = None,
 ) -> AnalysisResult:
-    """Analyse `paths` on the Dask cluster at `scheduler`, one task per file; `done(index)` as each ends."""
+    """Analyse `paths` on the Dask cluster at `scheduler`, one task per file; `done(index)` as each ends;
+    `attach` is handed the correlator's analysis (a sensor's bus publisher: cli/bus.py)."""
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise UsageError("--dask needs Dask distributed: pip install 'minerwatch[dask]'") from None
     correlator = CorrelatorAnalysis(sinks, options, len(paths), Split.FILES)  # option errors first
+    if attach is not None:
+        attach(correlator)
     streams: dict[int, list[bytes]] = {}
     failed: dict[int, str] = {}
     try:

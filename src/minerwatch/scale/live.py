@@ -27,7 +27,7 @@ from minerwatch.capture.fanout import (
     join,
 )
 from minerwatch.capture.live import LiveSource, Source, capture
-from minerwatch.pipeline import AnalysisOptions, AnalysisResult, EventSink
+from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
 from minerwatch.scale.correlator import CorrelatorAnalysis, Split, received
 from minerwatch.scale.relay import Outbox, TimeRelay
 from minerwatch.scale.run import Workers
@@ -128,9 +128,13 @@ def analyze_live(
     options: AnalysisOptions,
     workers: int,
     started: Callable[[], None],
+    attach: Callable[[Analysis], None] | None = None,
 ) -> AnalysisResult:
-    """Capture with `workers` processes until SIGTERM or SIGINT; `started()` once every socket is open."""
+    """Capture with `workers` processes until SIGTERM or SIGINT; `started()` once every socket is open;
+    `attach` is handed the correlator's analysis (a sensor's bus publisher: cli/bus.py)."""
     correlator = CorrelatorAnalysis(sinks, options, workers, Split.FANOUT)
+    if attach is not None:
+        attach(correlator)
     with Workers() as running:
         ready = [running.context.Event() for _ in range(workers)]
         for _ in range(workers):

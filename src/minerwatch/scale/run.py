@@ -13,7 +13,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from minerwatch.pipeline import AnalysisOptions, AnalysisResult, EventSink
+from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
 from minerwatch.scale.correlator import CorrelatorAnalysis, received
 from minerwatch.scale.worker import work
 
@@ -79,9 +79,13 @@ def analyze_files(
     options: AnalysisOptions,
     workers: int,
     progress: Callable[[int], None] | None = None,
+    attach: Callable[[Analysis], None] | None = None,
 ) -> AnalysisResult:
-    """Analyse `paths` with `workers` processes; `progress` gets the bytes the first worker has read."""
+    """Analyse `paths` with `workers` processes; `progress` gets the bytes the first worker has read;
+    `attach` is handed the correlator's analysis (a sensor's bus publisher: cli/bus.py)."""
     correlator = CorrelatorAnalysis(sinks, options, workers)  # option errors before any process starts
+    if attach is not None:
+        attach(correlator)
     with Workers() as started:
         for _ in range(workers):
             started.start(work, paths, options, workers)

@@ -1,0 +1,98 @@
+"""Reading one partition of the stream, from its first message, in the stream's order.
+
+The consumer is ephemeral and acknowledges nothing: the stream itself is the correlator's memory, read
+from the start at every start (resume.py says what is then written), so there is no consumer position
+to lose or to leave behind. Its sequence numbers are checked: a gap (messages the server skipped) ends
+the run with an error rather than incidents built on a partial view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+
+import nats.errors
+from nats.js import api
+
+from minerwatch.bus.correlator import BusCorrelator
+from minerwatch.bus.jetstream import STREAM, BusError, connect, ensure_stream, reason
+from minerwatch.bus.wire import BusMessageError, partition_filter
+from minerwatch.errors import UsageError
+
+FETCH = 512  # messages asked for at once
+WAIT = 1.0  # seconds a fetch waits for messages (and a stop request waits for the fetch)
+IDLE_CONSUMER = 120.0  # seconds after which the server forgets the consumer of a correlator gone
+
+
+def correlate(
+    url: str,
+    partition: int,
+    partitions: int | None,
+    follow: bool,
+    make: Callable[[int], BusCorrelator],
+    rejected: Callable[[int, str, BusMessageError], None],
+    fetched: Callable[[], None],
+) -> BusCorrelator:
+    """Feed the partition's messages to the correlator `make(partitions)` builds, until the stream is read
+    (unless `follow`) or SIGTERM/SIGINT; `rejected(seq, subject, error)` hears of each bad message,
+    `fetched()` of each batch fed (the outputs are flushed)."""
+    return asyncio.run(_correlate(url, partition, partitions, follow, make, rejected, fetched))
+
+
+async def _correlate(
+    url: str,
+    partition: int,
+    partitions: int | None,
+    follow: bool,
+    make: Callable[[int], BusCorrelator],
+    rejected: Callable[[int, str, BusMessageError], None],
+    fetched: Callable[[], None],
+) -> BusCorrelator:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    client, js = await connect(url, f"minerwatch correlator {partition}")
+    try:
+        found = await ensure_stream(js, partitions)
+        if not 0 <= partition < found:
+            raise UsageError(f"partition {partition} does not exist: the stream has {found} (0-{found - 1})")
+        correlator = make(found)
+        config = api.ConsumerConfig(
+            deliver_policy=api.DeliverPolicy.ALL,
+            ack_policy=api.AckPolicy.NONE,
+            inactive_threshold=IDLE_CONSUMER,
+        )
+        try:
+            sub = await js.pull_subscribe(partition_filter(partition), stream=STREAM, config=config)
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise BusError(f"cannot read stream {STREAM}: {reason(exc)}") from None
+        expected = 1
+        while not stop.is_set():
+            try:
+                messages = await sub.fetch(FETCH, timeout=WAIT)
+            except nats.errors.TimeoutError:
+                if follow:
+                    continue
+                break
+            except nats.errors.Error as exc:
+                raise BusError(f"reading stream {STREAM}: {reason(exc)}") from None
+            for message in messages:
+                sequence = message.metadata.sequence
+                if sequence.consumer != expected:
+                    raise BusError(
+                        f"the server skipped messages {expected}-{sequence.consumer - 1} of partition "
+                        f"{partition}; run the correlator again (it reads the stream from its start)"
+                    )
+                expected += 1
+                try:
+                    correlator.feed(sequence.stream, message.data)
+                except BusMessageError as exc:
+                    rejected(sequence.stream, message.subject, exc)
+            fetched()
+            if not follow and messages and messages[-1].metadata.num_pending == 0:
+                break
+    finally:
+        await client.close()
+    return correlator

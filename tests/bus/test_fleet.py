@@ -1,0 +1,161 @@
+"""Many sensors, one correlator, through a real nats-server (conftest.py): what `minerwatch correlate`
+concludes from what `analyze --nats` published equals what each sensor concluded alone, a correlator
+killed mid-stream and started again writes exactly what an uninterrupted one writes, and copies and bad
+messages on the bus are dropped and counted.
+
+Inputs: the demonstration capture (hosts 10.1.1.x: brute force, exploit, dropper, two miners and a peer
+suspect) and the real recording of an SSH worm spreading between two hosts (10.13.0.x), one per sensor.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from fleet import (
+    CONCLUSIONS,
+    MINERWATCH,
+    WORM,
+    cited,
+    conclusions,
+    correlate,
+    events,
+    minerwatch,
+    publish,
+    same_output,
+    without_ids,
+)
+from minerwatch.bus.wire import partition_of
+from test_event_schema import validate_all
+
+
+def test_the_correlator_concludes_what_each_sensor_concluded_alone(nats_url, tmp_path, demo, analyse):
+    # the two ways a sensor analyses files: the correlator process of workers publishes, or the one process
+    said = publish(nats_url, demo, "edge-a", "-o", tmp_path / "edge-a.jsonl", "--workers", "2")
+    said += publish(nats_url, WORM, "edge-b", "--workers", "1")
+    out = tmp_path / "fleet.jsonl"
+    done = correlate(nats_url, out)
+    assert done.returncode == 1, done.stderr
+    fleet = events(out)
+    sensor = events(tmp_path / "edge-a.jsonl")
+    validate_all(fleet + sensor)
+    stored = [int(n) for n in re.findall(r"minerwatch: (\d+) observation\(s\) stored by NATS", said)]
+    assert stored[0] == sensor[-1]["stats"]["bus"]["published"]
+    assert sum(stored) == fleet[-1]["stats"]["bus"]["messages"]
+    alone = analyse(demo) + analyse(WORM)
+    assert conclusions(fleet) == conclusions(alone)
+    hosts = {e["src_ip"] for e in fleet if e["event_type"] == "incident"}
+    assert {"10.1.1.20", "10.1.1.21", "10.13.0.11", "10.13.0.12"} <= hosts
+    # every id a conclusion cites is an event of the correlator's output: the evidence it restated
+    ids = [e["event_id"] for e in fleet]
+    assert len(ids) == len(set(ids))
+    restated = {e["event_id"]: e for e in fleet if "origin" in e}
+    for event in fleet:
+        if event["event_type"] in CONCLUSIONS:
+            assert set(cited(event[event["event_type"]])) <= set(restated), event["event_type"]
+    assert {e["origin"]["sensor"] for e in restated.values()} == {"edge-a", "edge-b"}
+    stats = fleet[-1]["stats"]["bus"]
+    assert stats["sensors"] == ["edge-a", "edge-b"]
+    assert stats["duplicates"] == stats["rejected"] == stats["replayed"] == 0
+    assert stats["by_kind"]["contact"] > 0 and stats["by_kind"]["stage"] > 0
+
+
+def test_a_correlator_killed_mid_stream_loses_nothing_and_repeats_nothing(nats_url, tmp_path, demo):
+    publish(nats_url, demo, "edge-a")
+    publish(nats_url, WORM, "edge-b")
+    reference = tmp_path / "reference.jsonl"
+    assert correlate(nats_url, reference).returncode == 1
+    out = tmp_path / "fleet.jsonl"
+    follower = subprocess.Popen(
+        [*MINERWATCH, "correlate", "--nats", nats_url, "-o", str(out), "--no-store", "--follow"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        os.kill(follower.pid, signal.SIGKILL)
+        follower.wait()
+    written = out.read_bytes()
+    assert written, "the correlator wrote nothing before it was killed"
+    assert not written.startswith(reference.read_bytes())  # killed before its end: no conclusion yet
+    again = correlate(nats_url, out)
+    assert again.returncode == 1, again.stderr
+    assert same_output(out, reference) > 0
+
+
+@pytest.mark.parametrize("cut", [0.0, 0.1, 0.5, 0.77, 0.99])
+def test_a_restart_goes_on_from_any_point_of_the_output_even_a_cut_line(nats_url, tmp_path, demo, cut):
+    """Where a kill can leave the file: after any line, or inside one (written in part)."""
+    publish(nats_url, demo, "edge-a")
+    reference = tmp_path / "reference.jsonl"
+    assert correlate(nats_url, reference).returncode == 1
+    whole = reference.read_bytes()
+    restated = b"".join(line for line in whole.splitlines(keepends=True) if b'"origin"' in line)
+    out = tmp_path / "fleet.jsonl"
+    out.write_bytes(restated[: int(len(restated) * cut)])
+    assert correlate(nats_url, out).returncode == 1
+    replayed = same_output(out, reference)
+    assert (replayed > 0) == (cut > 0)
+
+
+def test_a_stopped_correlator_started_again_adds_only_what_came_since(nats_url, tmp_path, demo):
+    publish(nats_url, demo, "edge-a")
+    out = tmp_path / "fleet.jsonl"
+    assert correlate(nats_url, out).returncode == 1
+    first = events(out)
+    publish(nats_url, WORM, "edge-b")
+    assert correlate(nats_url, out).returncode == 1
+    both = events(out)
+    assert both[: len(first)] == first
+    ids = [e["event_id"] for e in both]
+    assert len(ids) == len(set(ids))
+    later = both[len(first) :]
+    assert {e["origin"]["sensor"] for e in later if "origin" in e} == {"edge-b"}  # edge-a's not again
+    incidents = {e["src_ip"] for e in later if e["event_type"] == "incident"}
+    assert {"10.1.1.20", "10.13.0.11"} <= incidents  # the state is the whole stream's
+
+
+def test_partitions_split_hosts_between_correlators(nats_url, tmp_path, demo, analyse):
+    made = minerwatch("correlate", "--nats", nats_url, "--partitions", "2", "--no-store", "--json")
+    assert made.returncode == 0, made.stderr  # makes the stream, which is empty
+    publish(nats_url, demo, "edge-a")
+    publish(nats_url, WORM, "edge-b")
+    parts = []
+    for partition in (0, 1):
+        out = tmp_path / f"p{partition}.jsonl"
+        correlate(nats_url, out, "--partition", str(partition))
+        verdicts = [e for e in events(out) if e["event_type"] == "verdict"]
+        parts.append({e["src_ip"]: without_ids(e) for e in verdicts})
+        assert {partition_of(host, 2) for host in parts[-1]} == {partition}
+    alone = {
+        e["src_ip"]: without_ids(e) for e in analyse(demo) + analyse(WORM) if e["event_type"] == "verdict"
+    }
+    # Each host's own mining is judged in its partition alike; a peer suspect (10.1.1.22 reached the pool
+    # 10.1.1.21 mined on) needs both hosts in one partition, and these two are not (docs/deploy.md).
+    mining = {host: verdict for host, verdict in alone.items() if verdict["verdict"]["activity"] == "mining"}
+    assert parts[0] | parts[1] == mining
+    assert partition_of("10.1.1.22", 2) != partition_of("10.1.1.21", 2)
+    wrong = minerwatch("correlate", "--nats", nats_url, "--partitions", "3", "--no-store")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().endswith("has 2 partition(s), not 3")
+    missing = minerwatch("correlate", "--nats", nats_url, "--partition", "2", "--no-store")
+    assert missing.returncode == 2 and "partition 2 does not exist" in missing.stderr
+
+
+def test_an_unreachable_server_is_one_line(tmp_path, demo):
+    for args in (
+        ("analyze", demo, "--nats", "nats://127.0.0.1:1"),
+        ("correlate", "--nats", "nats://127.0.0.1:1"),
+    ):
+        done = minerwatch(*args, "--no-store")
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and "cannot connect to NATS at nats://127.0.0.1:1" in done.stderr
+        assert "Traceback" not in done.stderr

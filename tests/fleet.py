@@ -1,0 +1,80 @@
+"""Running sensors and correlators of the bus as the user does (the CLI, in processes of their own), and
+reading what they wrote: shared by tests/bus/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "recordings"
+WORM = RECORDINGS / "scenario-ssh-worm.pcapng"
+MINERWATCH = [sys.executable, "-m", "minerwatch"]
+CONCLUSIONS = ("verdict", "incident", "host")
+# Ids differ between one sensor's output and the correlator's, which numbers the events it restates.
+IDS = frozenset({"event_id", "event_ids", "evidence", "id", "related_event_id", "origin"})
+
+
+def minerwatch(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MINERWATCH, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def publish(url: str, capture: Path, sensor: str, *more: str | Path) -> str:
+    """The sensor's line saying how many observations the stream stored."""
+    done = minerwatch(
+        "analyze", capture, "--nats", url, "--sensor-name", sensor, "--no-store", "--no-progress", *more
+    )
+    assert done.returncode == 1, done.stderr  # both inputs hold findings
+    assert f"as sensor {sensor}" in done.stderr
+    return done.stderr
+
+
+def correlate(url: str, output: Path, *more: str) -> subprocess.CompletedProcess[str]:
+    return minerwatch("correlate", "--nats", url, "-o", output, "--no-store", *more)
+
+
+def events(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def without_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in IDS}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
+
+
+def conclusions(found: list[dict[str, Any]]) -> list[Any]:
+    kept = [without_ids(e) for e in found if e["event_type"] in CONCLUSIONS]
+    return sorted(kept, key=lambda e: (e["event_type"], e["src_ip"]))
+
+
+def cited(value: Any) -> Iterator[int]:
+    """Every event id a verdict, incident or host body cites."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("event_ids", "event_id") and isinstance(item, int | list):
+                yield from item if isinstance(item, list) else [item]
+            else:
+                yield from cited(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from cited(item)
+
+
+def same_output(resumed: Path, reference: Path) -> int:
+    """`resumed` holds `reference`'s lines, byte for byte, but for the count of messages replayed in the
+    last (stats) event; returns that count."""
+    *lines, last = resumed.read_bytes().splitlines()
+    *expected, expected_last = reference.read_bytes().splitlines()
+    assert lines == expected
+    stats, expected_stats = orjson.loads(last), orjson.loads(expected_last)
+    replayed = stats["stats"]["bus"].pop("replayed")
+    assert expected_stats["stats"]["bus"].pop("replayed") == 0
+    assert stats == expected_stats
+    return int(replayed)
