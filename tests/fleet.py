@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from minerwatch.bus.publish import BusPublisher
+from minerwatch.bus.wire import BusMessage
+from minerwatch.capture.sample import write_sample
+from minerwatch.pipeline import Analysis
 
 RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "recordings"
 WORM = RECORDINGS / "scenario-ssh-worm.pcapng"
@@ -78,3 +86,37 @@ def same_output(resumed: Path, reference: Path) -> int:
     assert expected_stats["stats"]["bus"].pop("replayed") == 0
     assert stats == expected_stats
     return int(replayed)
+
+
+class RecordingPublisher(BusPublisher):
+    """What a sensor would publish (its choice of observations and the events they cite), kept instead
+    of sent: no server needed."""
+
+    def __init__(self) -> None:  # attach(), event() and observe() work without a connection
+        self.sensor, self.run, self.seq = "edge-a", "0123abcd", 0
+        self.recent = OrderedDict()
+        self.stats = {}
+        self.messages: list[BusMessage] = []
+
+    def send(self, message: BusMessage) -> None:
+        self.messages.append(message)
+
+
+def recorded(capture: Path) -> list[BusMessage]:
+    """Every message a sensor analysing `capture` (in one process) publishes."""
+    recorder = RecordingPublisher()
+    analysis = Analysis([])
+    recorder.attach(analysis)
+    analysis.feed_file(capture)
+    analysis.finish()
+    return recorder.messages
+
+
+@cache
+def recorded_demo() -> list[BusMessage]:
+    """recorded() of the demonstration capture, made once (hypothesis calls a test hundreds of times, and
+    a fixture would be printed whole with each failing example)."""
+    with tempfile.TemporaryDirectory() as work:
+        capture = Path(work) / "demo.pcap"
+        write_sample(capture)
+        return recorded(capture)

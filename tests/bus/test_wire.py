@@ -4,11 +4,7 @@ publisher could send is a BusMessageError with a one-line reason, never another 
 from __future__ import annotations
 
 import contextlib
-import tempfile
-from collections import OrderedDict
 from dataclasses import replace
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minerwatch.bus.publish import BusPublisher
+from fleet import recorded_demo
 from minerwatch.bus.wire import (
     MAX_MESSAGE,
     BusMessage,
@@ -26,9 +22,7 @@ from minerwatch.bus.wire import (
     partition_of,
     subject,
 )
-from minerwatch.capture.sample import write_sample
 from minerwatch.correlate.observations import ContactObservation
-from minerwatch.pipeline import Analysis
 
 JSON = st.recursive(
     st.none()
@@ -41,37 +35,9 @@ JSON = st.recursive(
 )
 
 
-class _Recorder(BusPublisher):
-    """What a sensor would publish (its choice of observations and events), kept instead of sent."""
-
-    def __init__(self) -> None:  # no server: attach(), event() and observe() work without one
-        self.sensor, self.run, self.seq = "edge-a", "0123abcd", 0
-        self.recent = OrderedDict()
-        self.stats = {}
-        self.messages: list[BusMessage] = []
-
-    def send(self, message: BusMessage) -> None:
-        self.messages.append(message)
-
-
-@cache
-def published() -> list[BusMessage]:
-    """Every message a sensor analysing the demonstration capture publishes (made once: hypothesis calls
-    the tests below hundreds of times, and a fixture would be printed whole with each failing example)."""
-    with tempfile.TemporaryDirectory() as work:
-        capture = Path(work) / "demo.pcap"
-        write_sample(capture)
-        recorder = _Recorder()
-        analysis = Analysis([])
-        recorder.attach(analysis)
-        analysis.feed_file(capture)
-        analysis.finish()
-    return recorder.messages
-
-
 @pytest.fixture
 def observed() -> list[BusMessage]:
-    return published()
+    return recorded_demo()
 
 
 def test_every_kind_a_real_analysis_observes_goes_through_unchanged(observed):
@@ -164,7 +130,7 @@ def test_any_bytes_are_a_message_or_a_bus_message_error(data):
     where=st.integers(0, 50),
 )
 def test_any_field_of_a_real_message_replaced_is_taken_or_refused(field, value, where):
-    raw = _raw(published()[where % len(published())])
+    raw = _raw(recorded_demo()[where % len(recorded_demo())])
     raw[field] = value
     with contextlib.suppress(BusMessageError):
         decode(orjson.dumps(raw), 1, 0)
@@ -173,7 +139,7 @@ def test_any_field_of_a_real_message_replaced_is_taken_or_refused(field, value, 
 @settings(max_examples=400, deadline=None)
 @given(value=JSON, where=st.integers(0, 50), name=st.integers(0, 30))
 def test_any_observation_field_replaced_is_taken_or_refused(value, where, name):
-    raw = _raw(published()[where % len(published())])
+    raw = _raw(recorded_demo()[where % len(recorded_demo())])
     fields = sorted(raw["obs"])
     raw["obs"][fields[name % len(fields)]] = value
     with contextlib.suppress(BusMessageError):
