@@ -8,7 +8,8 @@ sample`), recorded in one process, then published again and again under one sens
 numbers until --messages are sent (each a real observation with its real event: ~0.5-1.5 KiB of JSON). A
 nats-server of its own (127.0.0.1, a free port, a temporary file store) is started and stopped by PID.
 
-Measured, each the best of --repeat runs:
+Measured, each the best of --repeat runs (wall, and the CPU minerwatch used, which a loaded machine
+inflates less):
 - publish: BusPublisher.send for every message, then close() (every batch acknowledged by the stream);
 - correlate: `minerwatch correlate --nats URL -o FILE --no-store` as a child process (start-up included),
   reading the whole stream and writing verdicts and incidents;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,26 +31,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fleet import MINERWATCH, recorded  # the tests' recording publisher
-from nats_server import nats_server
-
 from minerwatch.bus.publish import BusPublisher
 from minerwatch.capture.sample import write_sample
+from nats_server import nats_server
+
+Timing = tuple[float, float]  # (wall seconds, CPU seconds of minerwatch: the server's not counted)
 
 
-def publish(url: str, capture: Path, count: int) -> float:
-    """Seconds to publish `count` messages and have them all acknowledged."""
+def publish(url: str, capture: Path, count: int) -> Timing:
+    """Publish `count` messages and have them all acknowledged (CPU: this process, all its threads)."""
     messages = recorded(capture)
     publisher = BusPublisher(url, "bench")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for seq in range(1, count + 1):
         publisher.send(replace(messages[seq % len(messages)], run=publisher.run, seq=seq))
     stored = publisher.close()
-    elapsed = time.perf_counter() - start
+    timing = time.perf_counter() - start, time.process_time() - cpu
     assert stored == count, (stored, count)
-    return elapsed
+    return timing
 
 
-def correlate(url: str, output: Path) -> float:
+def correlate(url: str, output: Path) -> Timing:
+    """One `minerwatch correlate` to the end of the stream (CPU: the child's, from its rusage)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [*MINERWATCH, "correlate", "--nats", url, "-o", str(output), "--no-store"],
@@ -57,8 +62,9 @@ def correlate(url: str, output: Path) -> float:
         check=False,
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert done.returncode in (0, 1), done.stderr
-    return elapsed
+    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--capture", type=Path, help="default: the demonstration capture")
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
-    rows: dict[str, float] = {}
+    rows: dict[str, Timing] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         capture = args.capture
@@ -82,12 +88,13 @@ def main(argv: list[str] | None = None) -> int:
                 output = run / "fleet.jsonl"
                 times["correlate"] = correlate(url, output)
                 times["restart (replay, nothing written)"] = correlate(url, output)
-            for name, seconds in times.items():
-                rows[name] = min(rows.get(name, seconds), seconds)
+            for name, timing in times.items():
+                rows[name] = min(rows.get(name, timing), timing)
     print(f"{args.messages:,} messages of {capture.name}, best of {args.repeat} ({os.cpu_count()} cpus)")
-    print(f"{'step':<36} {'seconds':>8} {'messages/s':>11}")
-    for name, seconds in rows.items():
-        print(f"{name:<36} {seconds:>8.2f} {args.messages / seconds:>11,.0f}")
+    print(f"{'step':<36} {'wall s':>7} {'messages/s':>11} {'CPU s':>7} {'per CPU s':>10}")
+    for name, (wall, cpu) in rows.items():
+        count = args.messages
+        print(f"{name:<36} {wall:>7.2f} {count / wall:>11,.0f} {cpu:>7.2f} {count / cpu:>10,.0f}")
     return 0
 
 
