@@ -13,7 +13,7 @@ import signal
 from collections.abc import Callable
 
 import nats.errors
-from nats.js import api
+from nats.js import JetStreamContext, api
 
 from minerwatch.bus.correlator import BusCorrelator
 from minerwatch.bus.jetstream import STREAM, BusError, connect, ensure_stream, reason
@@ -72,8 +72,8 @@ async def _correlate(
         while not stop.is_set():
             try:
                 messages = await sub.fetch(FETCH, timeout=WAIT)
-            except nats.errors.TimeoutError:
-                if follow:
+            except TimeoutError:  # asyncio's or the client's (its own subclass): nothing came
+                if follow or await _pending(sub):  # a slow server is not the stream's end
                     continue
                 break
             except nats.errors.Error as exc:
@@ -96,3 +96,11 @@ async def _correlate(
     finally:
         await client.close()
     return correlator
+
+
+async def _pending(sub: JetStreamContext.PullSubscription) -> int:
+    """Messages of the partition not delivered yet, as the server counts them."""
+    try:
+        return int((await sub.consumer_info()).num_pending or 0)
+    except (TimeoutError, nats.errors.Error) as exc:
+        raise BusError(f"reading stream {STREAM}: {reason(exc)}") from None
