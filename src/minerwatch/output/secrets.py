@@ -52,8 +52,9 @@ _RULES = re.compile(
             # Miner and curl command lines: -p/--pass PASSWORD (not a port number), -u/-O user:password.
             r"(?<!\S)(?:-p|--pass|--password|--passwd)(?:[ \t]+|=)(?P<option>(?!\d{1,5}(?:\s|$))[^\s\"']+)",
             r"(?<!\S)(?:-u|--user|(?-i:-O)|--userpass)(?:[ \t]+|=)(?P<login>[^\s\"']+)",
-            # name=value, "name": "value", name: value, SQL `PASSWORD 'value'`.
-            rf"{_START}(?P<q>[\"']?){_NAME}(?P=q)"
+            # name=value, "name": "value", name: value, SQL `PASSWORD 'value'`. A quoted name may follow
+            # anything: `0"pass"=1` is masked as a mask before it (`********"pass"=1`) would make it.
+            rf"(?:{_START}|(?=[\"']))(?P<q>[\"']?){_NAME}(?P=q)"
             r"(?:\s*=\s*|(?<=[\"'])\s*:\s*|:\s+|\s+(?=[\"']))"
             rf"(?:\"(?P<dq>(?:[^\"\\]|\\.)*)\"|'(?P<sq>(?:[^'\\]|\\.)*)'|(?P<bare>{_BARE}))",
         )
