@@ -107,6 +107,9 @@ class Fused:
         }
 
 
+ROUNDING = 1e-9  # the bound's slack: {mining: 0.05} alone fuses to 0.05, and its bound to 0.9999999999999999
+
+
 def could_reach(evidence: Iterable[Evidence], cls: str, belief: float = REPORT_BELIEF) -> bool:
     """False when Dempster's rule over `evidence` cannot give `cls` a belief of `belief` or more: a test
     that costs a product, for the many flows nothing points at (on real traffic the flow model gives most
@@ -123,7 +126,7 @@ def could_reach(evidence: Iterable[Evidence], cls: str, belief: float = REPORT_B
             return True  # no mass left on the frame: the bound says nothing
         plausible = sum(m for s, m in item.support.items() if m > 0 and cls in s)
         ratio *= 1.0 + plausible / (1.0 - committed)
-    return ratio * (1.0 - belief) >= 1.0
+    return ratio * (1.0 - belief) >= 1.0 - ROUNDING  # a bound rules nothing out by a rounding error
 
 
 def fuse(evidence: Iterable[Evidence]) -> Fused:
