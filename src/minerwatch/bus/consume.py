@@ -25,7 +25,7 @@ WAIT = 1.0  # seconds a fetch waits for messages (and a stop request waits for t
 IDLE_CONSUMER = 120.0  # seconds after which the server forgets the consumer of a correlator gone
 
 
-def correlate(
+async def correlate(
     url: str,
     partition: int,
     partitions: int | None,
@@ -37,18 +37,6 @@ def correlate(
     """Feed the partition's messages to the correlator `make(partitions)` builds, until the stream is read
     (unless `follow`) or SIGTERM/SIGINT; `rejected(seq, subject, error)` hears of each bad message,
     `fetched()` of each batch fed (the outputs are flushed)."""
-    return asyncio.run(_correlate(url, partition, partitions, follow, make, rejected, fetched))
-
-
-async def _correlate(
-    url: str,
-    partition: int,
-    partitions: int | None,
-    follow: bool,
-    make: Callable[[int], BusCorrelator],
-    rejected: Callable[[int, str, BusMessageError], None],
-    fetched: Callable[[], None],
-) -> BusCorrelator:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -87,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
             for writer in writers:
                 writer.flush()
 
-        correlator = correlate(args.nats, args.partition, args.partitions, args.follow, make, reject, flush)
+        correlator = asyncio.run(
+            correlate(args.nats, args.partition, args.partitions, args.follow, make, reject, flush)
+        )
         verdicts, incidents, _ = correlator.finish()
     out = sys.stderr if args.json else sys.stdout
     try:
