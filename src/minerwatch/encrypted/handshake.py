@@ -4,7 +4,9 @@ Sans-IO: feed each direction's reassembled bytes; `facts()` says what was seen. 
 parsers the intel detector uses (protocols/tls.py); the record walker reads only the 5-byte record headers
 and skips the bodies, so its cost is O(records). A direction is done at its first application-data record
 (in TLS 1.3 every record after the hellos is one) or after MAX_RECORDS records, and the whole connection
-after MAX_BYTES, so that the flow is let go right after its handshake. Once a side is done, the rest of each
+once both hellos are read and the client's side is done (the server's records decide nothing: in TLS 1.2
+its second flight would cost one more segment in Python), or after MAX_BYTES, so that the flow is let go
+right after its handshake. Once a side is done, the rest of each
 record body it sends is declared unneeded, so that the hot path drops the server's certificate flight while
 the client's second flight is awaited.
 
@@ -122,7 +124,7 @@ class TlsHandshake:
         if bytes_seen > MAX_BYTES or self.client.state in (State.NOT_TLS, State.FAILED):
             return False
         hellos = self.client.state is not State.NEED_DATA and self.server.state is not State.NEED_DATA
-        return not (hellos and all(w.done for w in self.walkers.values()))
+        return not (hellos and self.walkers[True].done)  # the server's records decide nothing: not awaited
 
     def facts(self) -> TlsFacts:
         client = self.walkers[True]
