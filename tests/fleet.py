@@ -58,8 +58,10 @@ def without_ids(value: Any) -> Any:
 
 
 def conclusions(found: list[dict[str, Any]]) -> list[Any]:
-    kept = [without_ids(e) for e in found if e["event_type"] in CONCLUSIONS]
-    return sorted(kept, key=lambda e: (e["event_type"], e["src_ip"]))
+    """The last verdict, incident and host event of each host (a correlator also writes incidents as they
+    change), ids left out."""
+    last = {(e["event_type"], e["src_ip"]): without_ids(e) for e in found if e["event_type"] in CONCLUSIONS}
+    return [last[key] for key in sorted(last)]
 
 
 def cited(value: Any) -> Iterator[int]:

@@ -14,6 +14,7 @@ from minerwatch.capture import CaptureStats, feed_capture
 from minerwatch.correlate.conclude import conclude
 from minerwatch.correlate.disk import DiskFindings
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
+from minerwatch.correlate.updates import IncidentUpdates
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
 from minerwatch.decode import Engine
 from minerwatch.detectors import (
@@ -146,8 +147,7 @@ class Analysis:
         self.input_errors: list[str] = []
         # Sections a caller adds to every `stats` event (live capture: the kernel's counters).
         self.extra_stats: dict[str, Callable[[], Any]] = {}
-        self._shown: dict[str, tuple[Any, ...]] = {}  # incident id -> what its last update event showed
-        self._checked: tuple[float, tuple[int, ...]] = (float("-inf"), ())
+        self.updates = IncidentUpdates(self.options.incident_interval)
 
     def _context(self) -> DetectorContext:
         """What the detectors talk to (scale/: a worker's forwards what spans flows to the correlator)."""
@@ -181,25 +181,11 @@ class Analysis:
         capture time stands still on a quiet link and a change just before would wait for the next packet)
         and only after new observations, so a busy link pays for at most one incident build per interval.
         File analysis does not call it: it emits only the final state."""
-        generation = (
-            self.incidents.stats["observations"],
-            self.correlator.observations,
-            self.correlator.peers.updates,
-        )
-        last_time, last_generation = self._checked
         now = self.engine.now if now is None else now
-        if generation == last_generation or now - last_time < self.options.incident_interval:
-            return 0
-        self._checked = (now, generation)
-        bodies, _ = self.incidents.incidents(self.correlator)
-        changed = 0
-        for body in bodies:
-            shown = _shown(body)
-            if self._shown.get(body["id"]) != shown:
-                self._shown[body["id"]] = shown
-                self.emit(self.events.make("incident", body.pop("_ts"), body, host=body["host"]))
-                changed += 1
-        return changed
+        changed = self.updates.changed(now, self.correlator, self.incidents)
+        for body in changed:
+            self.emit(self.events.make("incident", body.pop("_ts"), body, host=body["host"]))
+        return len(changed)
 
     def finish(self) -> AnalysisResult:
         self.engine.finish()
@@ -267,13 +253,3 @@ class Analysis:
             "input_errors": self.input_errors,
             **{name: section() for name, section in self.extra_stats.items()},
         }
-
-
-def _shown(incident: dict[str, Any]) -> tuple[Any, ...]:
-    """What makes an incident worth a new live event: its status, stages, pools and spread targets."""
-    return (
-        incident["status"],
-        tuple(s["name"] for s in incident["stages"]),
-        tuple(p["address"] for p in incident["pools"]),
-        tuple(incident["spread_to"]),
-    )

@@ -54,11 +54,15 @@ def test_the_correlator_concludes_what_each_sensor_concluded_alone(nats_url, tmp
     # every id a conclusion cites is an event of the correlator's output: the evidence it restated
     ids = [e["event_id"] for e in fleet]
     assert len(ids) == len(set(ids))
-    restated = {e["event_id"]: e for e in fleet if "origin" in e}
+    restated = {e["event_id"]: e for e in fleet if "sensor" in e.get("origin", {})}
     for event in fleet:
         if event["event_type"] in CONCLUSIONS:
             assert set(cited(event[event["event_type"]])) <= set(restated), event["event_type"]
     assert {e["origin"]["sensor"] for e in restated.values()} == {"edge-a", "edge-b"}
+    # incidents are written as they change, before the stream's end: the worm's as soon as it is one
+    first_verdict = next(i for i, e in enumerate(fleet) if e["event_type"] == "verdict")
+    early = {e["src_ip"] for e in fleet[:first_verdict] if e["event_type"] == "incident"}
+    assert {"10.1.1.20", "10.13.0.11"} <= early
     stats = fleet[-1]["stats"]["bus"]
     assert stats["sensors"] == ["edge-a", "edge-b"]
     assert stats["duplicates"] == stats["rejected"] == stats["replayed"] == 0
@@ -98,9 +102,10 @@ def test_a_restart_goes_on_from_any_point_of_the_output_even_a_cut_line(nats_url
     reference = tmp_path / "reference.jsonl"
     assert correlate(nats_url, reference).returncode == 1
     whole = reference.read_bytes()
-    restated = b"".join(line for line in whole.splitlines(keepends=True) if b'"origin"' in line)
+    streamed = whole[: whole.index(b'"event_type":"verdict"')]  # before the conclusion: what a kill cuts
+    streamed = streamed[: streamed.rindex(b"\n") + 1]
     out = tmp_path / "fleet.jsonl"
-    out.write_bytes(restated[: int(len(restated) * cut)])
+    out.write_bytes(streamed[: int(len(streamed) * cut)])
     assert correlate(nats_url, out).returncode == 1
     replayed = same_output(out, reference)
     assert (replayed > 0) == (cut > 0)
@@ -118,7 +123,9 @@ def test_a_stopped_correlator_started_again_adds_only_what_came_since(nats_url, 
     ids = [e["event_id"] for e in both]
     assert len(ids) == len(set(ids))
     later = both[len(first) :]
-    assert {e["origin"]["sensor"] for e in later if "origin" in e} == {"edge-b"}  # edge-a's not again
+    assert {e["origin"]["sensor"] for e in later if "sensor" in e.get("origin", {})} == {
+        "edge-b"
+    }  # edge-a's not again
     incidents = {e["src_ip"] for e in later if e["event_type"] == "incident"}
     assert {"10.1.1.20", "10.13.0.11"} <= incidents  # the state is the whole stream's
 

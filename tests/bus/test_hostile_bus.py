@@ -82,7 +82,7 @@ def test_a_sensor_run_again_is_a_new_run_not_a_copy(nats_url, tmp_path, demo):
     publish(nats_url, demo, "edge-a")
     twice = tmp_path / "twice.jsonl"
     assert correlate(nats_url, twice).returncode == 1
-    runs = {e["origin"]["run"] for e in events(twice) if "origin" in e}
+    runs = {e["origin"]["run"] for e in events(twice) if "sensor" in e.get("origin", {})}
     assert len(runs) == 2
     hosts = [e["src_ip"] for e in events(twice) if e["event_type"] == "incident"]
     assert sorted(hosts) == sorted(e["src_ip"] for e in events(once) if e["event_type"] == "incident")

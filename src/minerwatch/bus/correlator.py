@@ -6,7 +6,9 @@ evidence event) is restated in this correlator's output under an id of its own, 
 sensor, its run, its id there and the stream message; the observation then cites that id. A message
 published twice (same sensor, run and sequence) is counted and dropped. Since the output depends only on
 the order of the stream, a correlator restarted after a kill replays the stream silently up to the last
-message its file shows (resume.py) and goes on: nothing lost, nothing written twice.
+message its file shows (resume.py) and goes on: nothing lost, nothing written twice. An incident that
+changes is written as it changes, checked at most once a minute of capture time (the clock of the stream,
+so that a replay writes the same), as `live` does; the final state when the correlator stops.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from minerwatch.correlate.observations import (
     IntelObservation,
     StageObservation,
 )
+from minerwatch.correlate.updates import IncidentUpdates
 from minerwatch.correlate.verdicts import VerdictCorrelator
 from minerwatch.events import Event, EventFactory
 from minerwatch.pipeline import EventSink
 
+UPDATE_INTERVAL = 60.0  # seconds of capture time between checks for changed incidents
 IDS_KEPT = 1 << 20  # sensor event ids remembered for the observations citing an event already restated
 RUNS_KEPT = 100_000  # sensor runs whose message numbers are remembered (a run's memory: a few numbers)
 
@@ -93,17 +97,25 @@ class BusCorrelator:
         self.seen = SeenIds()
         self.ids: OrderedDict[tuple[str, str, int], int] = OrderedDict()  # (sensor, run, its id) -> ours
         self.stats = BusStats()
-        self.last_ts = 0.0
+        self.last_ts = 0.0  # the latest capture time of any observation: the clock of incident updates
+        self.updates = IncidentUpdates(UPDATE_INTERVAL)
+        self.bus_seq = 0  # the stream message being fed
 
     def emit(self, event: Event) -> None:
-        if not self.replaying:
-            for sink in self.sinks:
-                sink(event)
+        """To the outputs, unless the output file has it already: everything made for a message before
+        the file's last one, and what the file's last message made up to the file's last event id."""
+        if self.replaying and (
+            self.bus_seq < self.resume.bus_seq or event["event_id"] <= self.resume.last_event_id
+        ):
+            return
+        for sink in self.sinks:
+            sink(event)
 
     def feed(self, bus_seq: int, data: bytes) -> None:
         """One stream message; a BusMessageError (raised) when it is not one a sensor sends."""
         if self.replaying and bus_seq > self.resume.bus_seq:
             self._resumed()
+        self.bus_seq = bus_seq
         self.stats.messages += 1
         self.stats.replayed += self.replaying
         try:
@@ -133,6 +145,10 @@ class BusCorrelator:
             self.verdicts.observe_encrypted(replace(obs, event_id=cited))
         elif isinstance(obs, StageObservation):
             self.incidents.observe(replace(obs, event_id=cited))
+        for body in self.updates.changed(self.last_ts, self.verdicts, self.incidents):
+            event = self.events.make("incident", body.pop("_ts"), body, host=body["host"])
+            event["origin"] = {"bus_seq": bus_seq}  # where a restart resumes (resume.py)
+            self.emit(event)
 
     def _restate(self, message: BusMessage, bus_seq: int) -> int:
         """Our id of the event the observation cites, restating the event the first time it comes."""

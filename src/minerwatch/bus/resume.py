@@ -1,9 +1,11 @@
 """Where a correlator that was stopped (or killed) picks up: read back from its own events file.
 
 The correlator's output is a function of the stream's order alone (bus/correlator.py), so a restart
-replays the stream from its start, rebuilding the per-host state, and writes only what comes after the
-last message its file already shows (the highest `origin.bus_seq`). A line cut short by a kill is
-removed first. Event ids go on after the highest one in the file. Nothing is written twice, nothing lost.
+replays the stream from its start, rebuilding the per-host state, and writes only what the file does not
+hold: nothing made for a message before the last one the file shows (the highest `origin.bus_seq`), and
+of what that message made, only the events past the file's highest id (a kill may fall between two
+events of one message). A line cut short by a kill is removed first. Event ids go on after the highest
+one in the file. Nothing is written twice, nothing lost.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class ResumePoint:
-    bus_seq: int = 0  # the last stream message whose events the file holds
+    bus_seq: int = 0  # the last stream message some of whose events the file holds
     last_event_id: int = 0
 
 
