@@ -106,7 +106,6 @@ class EncryptedMiningDetector:
     def __init__(self, ctx: DetectorContext, model: Model | None) -> None:
         self.model = model  # the flow model, or None: its evidence is then missing from every judgement
         self.model_version = str(model.metadata.get("trained", "unknown")) if model else ""
-        self.model_thresholds = model.thresholds if model else {}
         self.flows: dict[int, _TlsFlow] = {}
         self.judge: TlsJudge = ctx.host_state("encrypted", lambda: TlsJudge(ctx))
         self.local = not forwarded(self.judge.judge)  # with workers, the judge is in the correlator
@@ -141,7 +140,7 @@ class EncryptedMiningDetector:
         if not final and tls.facts is None:
             return
         scores = self.model.score(flow) if self.model else None
-        flagged = scores is not None and scores[MINING] >= self.model_thresholds[MINING]
+        flagged = self.model is not None and scores is not None and self.model.passes(scores, MINING)
         if (
             not final
             and self.local

@@ -101,7 +101,7 @@ class FlowStats:
         """Snapshot of a flow whose engine keeps statistics (flow.stats is not None)."""
         acc = flow.stats
         assert acc is not None  # only flows the engine keeps statistics for are reported
-        duration, packets = flow.last_ts - flow.first_ts, flow.pkts_toserver + flow.pkts_toclient
+        duration, packets = span(flow)
         return cls(
             flow.flow_id,
             flow.client_port,
@@ -115,6 +115,12 @@ class FlowStats:
             reason,
             acc.features(duration, packets),
         )
+
+
+def span(flow: Flow) -> tuple[float, int]:
+    """The flow's duration so far and its packets, both directions, as the model's features count them:
+    one definition for the snapshots training reads and the scores detection computes."""
+    return flow.last_ts - flow.first_ts, flow.pkts_toserver + flow.pkts_toclient
 
 
 # Called with (the engine's flow, None) at each checkpoint and (flow, why it ended) at its end, for every

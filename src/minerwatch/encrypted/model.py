@@ -23,6 +23,7 @@ import orjson
 from minerwatch.decode import Flow
 from minerwatch.encrypted._forest import Forest
 from minerwatch.encrypted.features import FEATURE_NAMES, FEATURE_VERSION
+from minerwatch.encrypted.flowstats import span
 from minerwatch.errors import InputError
 
 FORMAT = "minerwatch-forest"
@@ -65,12 +66,15 @@ class Model:
         """Probability in [0, 1] of each class (benign, tls_mining, chia) for a flow's statistics now,
         read from its accumulator by compiled code (no FlowStats is made)."""
         assert flow.stats is not None  # only flows the engine keeps statistics for are scored
-        duration, packets = flow.last_ts - flow.first_ts, flow.pkts_toserver + flow.pkts_toclient
-        return dict(zip(self.classes, self._forest.score_flow(flow.stats, duration, packets), strict=True))
+        return dict(zip(self.classes, self._forest.score_flow(flow.stats, *span(flow)), strict=True))
+
+    def passes(self, scores: dict[str, float], cls: str) -> bool:
+        """Whether a non-benign class's score reaches its threshold."""
+        return scores[cls] >= self.thresholds[cls]
 
     def flagged(self, scores: dict[str, float]) -> str | None:
         """The non-benign class whose score passes its threshold (the highest such), or None."""
-        hits = [(p, c) for c, p in scores.items() if c != "benign" and p >= self.thresholds[c]]
+        hits = [(p, c) for c, p in scores.items() if c != "benign" and self.passes(scores, c)]
         return max(hits)[1] if hits else None
 
     def to_json(self) -> bytes:
