@@ -12,7 +12,7 @@ from typing import Any
 
 from minerwatch.capture import CaptureStats, feed_capture
 from minerwatch.correlate.conclude import conclude
-from minerwatch.correlate.disk import DiskFindings
+from minerwatch.correlate.disk import DiskFindings, read_findings
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
 from minerwatch.correlate.updates import IncidentUpdates
 from minerwatch.correlate.verdicts import VerdictCorrelator, VerdictPolicy
@@ -202,16 +202,11 @@ class Analysis:
         return AnalysisResult(verdicts, incidents, self.files, self.input_errors, stats)
 
     def _disk(self) -> DiskFindings | None:
-        """scan-disk's findings, read at the end (only the hosts judged Chia nodes need them); a file that
+        """scan-disk's findings, read at the end (their verdicts and incidents are made there); a file that
         cannot be read is an input error, the others are still read; `stats.disk` counts what was read."""
         if not self.options.disk_findings:
             return None
-        findings = DiskFindings()
-        for path in self.options.disk_findings:
-            try:
-                findings.read_file(path)
-            except InputError as exc:
-                self.input_errors.append(str(exc))
+        findings = read_findings(self.options.disk_findings, self.input_errors)
         self.extra_stats["disk"] = lambda: vars(findings.stats).copy()
         return findings
 

@@ -17,15 +17,17 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from minerwatch.cli import bus
 from minerwatch.cli.options import (
+    add_disk_findings_option,
     add_event_options,
     add_store_options,
+    check_disk_findings,
     chosen_detectors,
     chosen_store,
     duration,
     mebibytes,
     whole,
 )
-from minerwatch.cli.outputs import event_sinks, readable, refuse_input_as_output
+from minerwatch.cli.outputs import event_sinks, refuse_input_as_output
 from minerwatch.cli.report import write_report
 from minerwatch.correlate.incidents import IncidentPolicy
 from minerwatch.correlate.verdicts import VerdictPolicy
@@ -182,14 +184,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="also write the analyst's report, a self-contained HTML page, to FILE (see `minerwatch report`)",
     )
-    p.add_argument(
-        "--disk-findings",
-        metavar="FILE",
-        action="append",
-        default=[],
-        help="scan-disk's events (JSON lines, `scan-disk --host IP -o FILE`): the findings on hosts judged "
-        "Chia nodes from their traffic join their verdict and incident (repeatable; see docs/hostscan.md)",
-    )
+    add_disk_findings_option(p)
     p.add_argument(
         "--workers",
         metavar="N",
@@ -240,10 +235,7 @@ def run(args: argparse.Namespace) -> int:
     report = ReportBuilder() if args.report else None
     if args.report:
         refuse_input_as_output(args.report, args.captures)  # written at the end: checked now
-    for path in args.disk_findings:  # read at the end: checked now
-        readable(path, "disk findings")
-        for output in filter(None, (args.output, args.report)):
-            refuse_input_as_output(output, [path])
+    check_disk_findings(args.disk_findings, [args.output, args.report])
     with ExitStack() as stack:
         sinks: list[EventSink] = [
             digest,

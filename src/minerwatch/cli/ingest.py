@@ -8,7 +8,14 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from minerwatch.cli.options import add_intel_options, add_output_options, add_store_options, chosen_store
+from minerwatch.cli.options import (
+    add_disk_findings_option,
+    add_intel_options,
+    add_output_options,
+    add_store_options,
+    check_disk_findings,
+    chosen_store,
+)
 from minerwatch.cli.outputs import event_sinks
 from minerwatch.correlate.incidents import IncidentPolicy
 from minerwatch.errors import OutputError
@@ -33,10 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_output_options(p)
     add_intel_options(p)
     add_store_options(p)
+    add_disk_findings_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_disk_findings(args.disk_findings, [args.output])
     matcher = IntelMatcher() if args.no_intel else IntelMatcher.load(args.intel_db)
     digest = FindingDigest()
     with ExitStack() as stack:
@@ -45,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             *event_sinks(stack, args.output, args.json, args.logs),
         ]
         policy = IncidentPolicy(retention=args.retention * 86400)
-        session = IngestSession(sinks, matcher, policy, chosen_store(args))
+        session = IngestSession(sinks, matcher, policy, chosen_store(args), tuple(args.disk_findings))
         files, errors = ingest(session, args.logs)
         verdicts, incidents, _ = session.finish([f.as_dict() for f in files], errors)
     out = sys.stderr if args.json else sys.stdout

@@ -10,6 +10,7 @@ import argparse
 import math
 from collections.abc import Callable
 
+from minerwatch.cli.outputs import readable, refuse_input_as_output
 from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS
 from minerwatch.correlate.store import default_path as default_store
 from minerwatch.pipeline import detector_names
@@ -105,6 +106,27 @@ def add_intel_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not match threat intelligence (the same as leaving intel out of --detectors)",
     )
+
+
+def add_disk_findings_option(p: argparse.ArgumentParser) -> None:
+    """scan-disk's findings joined with what the traffic or the logs show (docs/hostscan.md)."""
+    p.add_argument(
+        "--disk-findings",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="scan-disk's events (JSON lines, `scan-disk --host IP -o FILE`): each host's findings join its "
+        "verdict and incident; a host with findings and nothing else gets a verdict `chia-on-disk` "
+        "(repeatable; see docs/hostscan.md)",
+    )
+
+
+def check_disk_findings(paths: list[str], outputs: list[str | None]) -> None:
+    """Findings are read at the end of the input: refused now if unreadable or about to be overwritten."""
+    for path in paths:
+        readable(path, "disk findings")
+        for output in filter(None, outputs):
+            refuse_input_as_output(output, [path])
 
 
 def add_store_options(p: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ def conclude(
     disk: DiskFindings | None = None,
 ) -> tuple[list[Event], list[Event]]:
     """(verdict events, incident events), each emitted; the `host` events follow the incidents. With scan-disk
-    findings, those of the hosts judged Chia nodes come first, as events the verdicts cite."""
+    findings, those of each host come first, as events the verdicts cite."""
     if disk is not None:
         join(disk, verdicts, events, emit)
     made_verdicts = []

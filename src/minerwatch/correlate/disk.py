@@ -1,5 +1,7 @@
-"""scan-disk's findings (`diskmining` events, JSON lines) read back for the hosts the network side judged
-Chia nodes, so that a verdict rests on both: the peer traffic and the plots on the host's disks.
+"""scan-disk's findings (`diskmining` events, JSON lines) read back and joined with the hosts' verdicts, so
+that a verdict rests on both sides: the Chia peer traffic (or any other finding about the host) and the
+plots on its disks. A host with findings and no verdict from the traffic gets one from them
+(correlate/verdicts.py).
 
 The key is the host: scan-disk writes it in `src_ip` (`scan-disk --host IP`, docs/hostscan.md). A file of
 findings is hostile input like a capture: lines longer than MAX_LINE are skipped, anything that is not a
@@ -13,7 +15,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +54,7 @@ class DiskStats:
     hosts: int = 0
     skipped_lines: int = 0  # not a diskmining event with a known kind (other events, bad JSON, too long)
     hosts_dropped: int = 0  # findings of hosts beyond MAX_HOSTS
-    joined_hosts: int = 0  # hosts judged Chia nodes from their traffic that have findings
+    joined_hosts: int = 0  # hosts whose findings were joined with their verdict (every host read)
 
 
 @dataclass(frozen=True)
@@ -218,16 +220,25 @@ def _bounded(value: Any) -> Any:
     return DROPPED
 
 
+def read_findings(paths: Iterable[str], errors: list[str]) -> DiskFindings:
+    """Every file of `paths`; one that cannot be read adds its one-line message to `errors`, and the others
+    are still read."""
+    findings = DiskFindings()
+    for path in paths:
+        try:
+            findings.read_file(path)
+        except InputError as exc:
+            errors.append(str(exc))
+    return findings
+
+
 def join(
     findings: DiskFindings, verdicts: VerdictCorrelator, events: EventFactory, emit: Callable[[Event], None]
 ) -> None:
-    """For each host judged a Chia node from its traffic that has findings: the listed ones as `diskmining`
-    events of this analysis (`source` says where scan-disk wrote each), and their summary for its verdict
-    (`verdicts.disk`), which the incident lists as a step of its own."""
-    for host in verdicts.chia_hosts():
-        found = findings.hosts.get(host)
-        if found is None:
-            continue
+    """For each host with findings: the listed ones as `diskmining` events of this analysis (`source` says
+    where scan-disk wrote each), and their summary for its verdict (`verdicts.disk`), which the incident
+    lists as a step of its own."""
+    for host, found in sorted(findings.hosts.items()):
         ids = []
         for finding in found.findings():
             event = events.make(

@@ -43,8 +43,8 @@ LATERAL_LEVEL = 0.8
 # How bad a mining observation is, by what it rests on: behaviour-confirmed > intel-only > encrypted flows
 # judged by evidence fusion (encrypted/fusion.py) > address contact.
 POOL_LEVEL = {"behaviour": 1.0, "intel": 0.6, "encrypted": 0.5, "contact": 0.4}
-# Chia plots, plotting or a farming set-up that scan-disk found on a host whose traffic was judged Chia: the
-# host's own disks, not the network, so above encrypted flows; not behaviour (farming can be legitimate).
+# Chia plots, plotting or a farming set-up that scan-disk found on a host: the host's own disks, not the
+# network, so above encrypted flows; not behaviour (farming can be legitimate).
 DISK_LEVEL = 0.6
 INTEL_C2_LEVEL = 0.8
 INTEL_HASH_LEVEL = 0.8
@@ -316,7 +316,7 @@ class _Builder:
         self._disk(verdicts)
 
     def _disk(self, verdicts: VerdictCorrelator) -> None:
-        """scan-disk's findings on a host judged a Chia node: one step, cited by the events made of them."""
+        """scan-disk's findings on a host: one step, cited by the events made of them."""
         for host, disk in verdicts.disk.items():
             found = disk.found
             step = Step(

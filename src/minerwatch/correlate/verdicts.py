@@ -19,6 +19,11 @@ Encrypted flows judged mining or Chia traffic by evidence fusion (encrypted/fusi
 host's behaviour verdict when it has one (`encrypted`), and otherwise make a verdict of their own
 (`mining-over-tls`, `chia-node`, `chia-farming`) with no stages, at the fused confidence, which is capped
 below a behaviour-confirmed verdict's.
+
+scan-disk's findings on a host (correlate/disk.py, `--disk-findings`) are listed on its verdict (`disk`),
+and a host with findings and no verdict from the traffic gets one of its own, `chia-on-disk`: a suspect
+too, since farming can be legitimate, but one the network side could not see (farming through another
+link, plots made for later, a capture that missed it).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minerwatch.correlate.disk import JoinedDisk
-from minerwatch.correlate.encrypted import CHIA, EncryptedEvidence
+from minerwatch.correlate.encrypted import EncryptedEvidence
 from minerwatch.correlate.observations import (
     Behaviour,
     BehaviourObservation,
@@ -44,6 +49,7 @@ EVIDENCE_IDS_PER_BEHAVIOUR = 20
 INTEL_HITS_PER_HOST = 32
 INTEL_CORROBORATION = 0.1  # added to a behaviour verdict's confidence when intel agrees (capped at 0.99)
 INTEL_ONLY_WEIGHT = 0.5  # an intel-only verdict's confidence: this times the indicator's confidence
+DISK_ONLY_WEIGHT = 0.5  # a disk-only verdict's confidence: this times the most confident finding's
 PEER_WEIGHT = 0.5  # a peer suspect's confidence: this times the confirmed pool's, on the pool's own port ...
 PEER_OTHER_PORT_WEIGHT = 0.3  # ... or this, on another port of its address (a TLS or other-difficulty port)
 STAGE1_TRIGGERS = (Behaviour.REGISTRATION, Behaviour.JOB, Behaviour.LOGIN)
@@ -280,15 +286,19 @@ class VerdictCorrelator:
         staged = self._staged()
         contacts = self._peer_contacts(staged)
         out = []
-        for host in sorted(self.hosts.keys() | self.intel.keys() | contacts.keys() | self.encrypted.keys()):
+        judged = self.hosts.keys() | self.intel.keys() | contacts.keys() | self.encrypted.keys()
+        for host in sorted(judged | self.disk.keys()):
             hits = self.intel.get(host, [])
             encrypted = self.encrypted.get(host)
+            disk = self.disk.get(host)
             if host in staged:
                 verdict = self._verdict(host, staged[host], hits)
             elif encrypted is not None:
                 verdict = self._encrypted_only(host, encrypted, contacts.get(host, []), hits)
             elif host in contacts:
                 verdict = self._peer_suspect(host, contacts[host], hits)
+            elif disk is not None:
+                verdict = self._disk_only(host, disk, hits)
             elif hits:
                 verdict = self._intel_only(host, hits)
             else:
@@ -298,16 +308,12 @@ class VerdictCorrelator:
                 body["encrypted"] = encrypted.as_dict()
                 ids = body["evidence"]["event_ids"]
                 body["evidence"]["event_ids"] = sorted({*ids, *encrypted.event_ids()})
-            if (disk := self.disk.get(host)) is not None:
+            if disk is not None:
                 body = verdict[2]
                 body["disk"] = disk.as_dict()
                 body["evidence"]["event_ids"] = sorted({*body["evidence"]["event_ids"], *disk.event_ids})
             out.append(verdict)
         return out
-
-    def chia_hosts(self) -> list[str]:
-        """Hosts judged Chia nodes from their encrypted traffic."""
-        return sorted(host for host, evidence in self.encrypted.items() if evidence.counts.get(CHIA))
 
     def peer_contacts(self) -> dict[str, list[PeerContact]]:
         """Hosts without a verdict of their own that reached a confirmed pool's address in its period."""
@@ -395,19 +401,19 @@ class VerdictCorrelator:
     @staticmethod
     def _intel_only(host: str, hits: list[IntelObservation]) -> tuple[float, str, dict[str, Any]]:
         """No pool behaviour, but the host reached known mining infrastructure: a suspect, stated as such."""
-        first, last = min(h.ts for h in hits), max(h.ts for h in hits)
-        body = {
-            "host": host,
-            "activity": "contacted-mining-infrastructure",
-            "stages": [],
-            "confidence": round(INTEL_ONLY_WEIGHT * max(h.confidence for h in hits), 2),
-            "first_seen": iso_timestamp(first),
-            "last_seen": iso_timestamp(last),
-            "pools": [],
-            "intel": [intel_dict(h) for h in hits],
-            "evidence": {"event_ids": sorted({h.event_id for h in hits})},
-        }
-        return last, host, body
+        confidence = INTEL_ONLY_WEIGHT * max(h.confidence for h in hits)
+        return _stageless(host, "contacted-mining-infrastructure", confidence, [], hits)
+
+    @staticmethod
+    def _disk_only(
+        host: str, disk: JoinedDisk, hits: list[IntelObservation]
+    ) -> tuple[float, str, dict[str, Any]]:
+        """Nothing in the traffic, but scan-disk found Chia on the host's disks: a suspect, over the findings'
+        mtimes (and the intel hits', if any). `disk` is added by the caller."""
+        found = disk.found
+        intel = [INTEL_ONLY_WEIGHT * h.confidence for h in hits]
+        confidence = max([DISK_ONLY_WEIGHT * found.confidence, *intel])
+        return _stageless(host, "chia-on-disk", confidence, [found.first_seen, found.last_seen], hits)
 
     def _verdict(
         self, host: str, pools: list[PoolEvidence], hits: list[IntelObservation]
@@ -468,6 +474,26 @@ class VerdictCorrelator:
         about = [h for h in hits if h.peer_ip == pool.ip]
         candidate = all(h.discovered for h in about)
         return pool.as_dict() | {"intel": [intel_dict(h) for h in about], "pool_candidate": candidate}
+
+
+def _stageless(
+    host: str, activity: str, confidence: float, span: list[float], hits: list[IntelObservation]
+) -> tuple[float, str, dict[str, Any]]:
+    """A suspect's verdict: no stages, no pools, its intel hits; `span`: times besides the hits'."""
+    times = span + [h.ts for h in hits]
+    first, last = min(times), max(times)
+    body = {
+        "host": host,
+        "activity": activity,
+        "stages": [],
+        "confidence": round(confidence, 2),
+        "first_seen": iso_timestamp(first),
+        "last_seen": iso_timestamp(last),
+        "pools": [],
+        "intel": [intel_dict(h) for h in hits],
+        "evidence": {"event_ids": sorted({h.event_id for h in hits})},
+    }
+    return last, host, body
 
 
 def _peer_entry(

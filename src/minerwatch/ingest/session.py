@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minerwatch.correlate.conclude import conclude
+from minerwatch.correlate.disk import read_findings
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
 from minerwatch.correlate.observations import (
     Behaviour,
@@ -80,6 +81,7 @@ class IngestSession:
         matcher: IntelMatcher,
         policy: IncidentPolicy | None = None,
         store: str | None = None,
+        disk_findings: tuple[str, ...] = (),
     ) -> None:
         self.sinks = sinks
         self.matcher = matcher
@@ -87,6 +89,7 @@ class IngestSession:
         self.verdicts = VerdictCorrelator()
         self.incidents = IncidentCorrelator(policy)
         self.store = store
+        self.disk_findings = disk_findings  # scan-disk's output, joined at the end (correlate/disk.py)
         self.stats = IngestStats()
         self._hits: set[tuple[str, str, str, str]] = set()
         self.dns = DnsCache()
@@ -368,12 +371,16 @@ class IngestSession:
     ) -> tuple[list[Event], list[Event], Event]:
         """(verdict events, incident events, the stats event), all emitted."""
         self._swept()
-        verdicts, incidents = conclude(self.events, self.emit, self.verdicts, self.incidents, self.store)
+        disk = read_findings(self.disk_findings, input_errors) if self.disk_findings else None
+        verdicts, incidents = conclude(
+            self.events, self.emit, self.verdicts, self.incidents, self.store, disk
+        )
         body = {
             "ingest": {k: v for k, v in vars(self.stats).items()},
             "correlation": dict(self.verdicts.peers.stats) | self.incidents.stats | self.sweeps.stats,
             "files": files,
             "input_errors": input_errors,
+            **({"disk": vars(disk.stats).copy()} if disk is not None else {}),
         }
         stats = self.events.make("stats", self.last_ts, body)
         self.emit(stats)

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from minerwatch.events import Event
 from minerwatch.output.terminal import untrusted
+from minerwatch.output.verdict_text import disk_lines, encrypted_lines
 
 SUMMARY_ROWS = 50  # incidents and verdicts listed in the console summary; the events hold every one
 
@@ -29,14 +30,7 @@ def _pool_lines(verdict: dict) -> Text:
         f" {', '.join(c['confirmed_by'][:2])}"
         for c in verdict.get("confirmed_pools", [])[:4]
     ]
-    encrypted = verdict.get("encrypted", {}).get("peers", [])
-    lines += [
-        f"{e['ip']}:{e['port']} {e['kind']} {e['flows']} flow(s) encrypted, {'+'.join(e['evidence'])}"
-        for e in encrypted[:4]
-    ]
-    if len(encrypted) > 4:
-        lines.append(f"… {len(encrypted) - 4} more encrypted peers")
-    return _lines(lines)
+    return _lines(lines + encrypted_lines(verdict) + disk_lines(verdict))
 
 
 def _lines(items: Iterable[object]) -> Text:

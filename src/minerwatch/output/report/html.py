@@ -17,6 +17,7 @@ import orjson
 
 from minerwatch.correlate.stages import Stage
 from minerwatch.output.report import charts
+from minerwatch.output.verdict_text import disk_lines, encrypted_lines
 
 DETAILED = 200  # incidents drawn in full; the incident table lists them all
 Cell = Any  # a scalar, a list, or {"t": text, "ev": [event ids]}
@@ -92,6 +93,7 @@ def _tables(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "confidence",
                 "submits",
                 "pools",
+                "encrypted, disk",
                 "logins",
                 "agents",
                 "first seen",
@@ -105,6 +107,7 @@ def _tables(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     _link(v.get("confidence"), v["event_ids"]),
                     _link(v.get("submits", 0), v["event_ids"]),
                     _join(v.get("pools") or v.get("confirmed_pools")),
+                    "; ".join(encrypted_lines(v) + disk_lines(v)),
                     _join(v.get("logins")),
                     _join(v.get("agents")),
                     v.get("first_seen"),
