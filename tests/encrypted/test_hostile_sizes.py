@@ -24,6 +24,7 @@ from minerwatch.correlate import verdicts
 from minerwatch.correlate.peers import PoolPeers
 from minerwatch.detectors import encrypted_mining
 from minerwatch.encrypted import chia
+from minerwatch.intel import matcher
 from minerwatch.pipeline import Analysis, AnalysisOptions
 from work import lines_executed, retained_bytes
 
@@ -157,12 +158,13 @@ SHAPES: dict[str, tuple[Callable[[int], Frames], int]] = {
 @pytest.fixture
 def small_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     """Caps a test can reach: 50 TLS flows followed, 20 Chia hosts, 10 peers each, weak intel hits of 100
-    flows waiting, 100 contacts remembered."""
+    flows waiting, 100 contacts remembered, 10 names, addresses and agents looked up by intel remembered."""
     monkeypatch.setattr(encrypted_mining, "MAX_FLOWS", 50)
     monkeypatch.setattr(chia, "MAX_HOSTS", 20)
     monkeypatch.setattr(chia, "MAX_PEERS", 10)
     monkeypatch.setattr(verdicts, "WEAK_FLOWS", 100)
     monkeypatch.setattr(PoolPeers.__init__, "__defaults__", (100,))
+    monkeypatch.setattr(matcher, "_MEMO", 10)
 
 
 def test_real_handshakes_are_what_the_shapes_replay(tmp_path: Path) -> None:

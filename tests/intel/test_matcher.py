@@ -98,6 +98,19 @@ def test_valid_until_uses_capture_time() -> None:
     assert m.match_domain("old.example")  # no time given: everything counts
 
 
+def test_remembered_lookups_still_judge_expiry_and_show_what_was_seen() -> None:
+    """Names, addresses and agents are looked up once (bounded caches); expiry and the observed text
+    are still those of each call."""
+    until = "2020-01-01T00:00:00Z"
+    m = matcher(ip("192.0.2.0/24", valid_until=until), Indicator.build("agent", "xmrig", valid_until=until))
+    for _ in range(2):
+        assert [h.indicator for h in m.match_ip("192.0.2.7", ts=1577836799.0)] == ["192.0.2.0/24"]
+        assert m.match_ip("192.0.2.7", ts=1577836801.0) == []
+        assert [h.observed for h in m.match_agent("XMRig/6.21", ts=1.0)] == ["XMRig/6.21"]
+        assert [h.observed for h in m.match_agent("xmrig/6.22", ts=1.0)] == ["xmrig/6.22"]
+        assert m.match_agent("XMRig/6.21", ts=1577836801.0) == []
+
+
 def test_wallet_with_worker_and_eth_case() -> None:
     xmr = "4" + "A" * 94
     eth = "0x" + "AbCd" * 10

@@ -98,6 +98,17 @@ def test_ja4_parts_follow_the_hello() -> None:
     assert c == hashlib.sha256(f"000d,002b_{sigs}".encode()).hexdigest()[:12]
 
 
+def test_fingerprints_of_one_shape_still_follow_each_hello() -> None:
+    """Fingerprints are remembered per shape of hello (its fields but the random, session and SNI): what
+    the shape leaves out must still show in JA4 (an SNI or not), and another shape gets its own."""
+    named, unnamed = parse_client_hello(hello_body()), parse_client_hello(hello_body(sni=""))
+    assert (named.ja4[3], unnamed.ja4[3]) == ("d", "i") and named.ja4[4:] == unnamed.ja4[4:]
+    h1 = parse_client_hello(hello_body(alpn=["http/1.1"]))
+    assert (named.ja4[8:10], h1.ja4[8:10]) == ("h2", "h1") and h1.ja3 == named.ja3
+    fewer = parse_client_hello(hello_body(CIPHERS[:3]))
+    assert fewer.ja3 != named.ja3 and fewer.ja4 != named.ja4
+
+
 @pytest.mark.parametrize("alpn, expected", [(["http/1.1"], "h1"), (["\x01x\xff"], "0f"), ([""], "00")])
 def test_ja4_alpn_characters(alpn: list[str], expected: str) -> None:
     assert parse_client_hello(hello_body(alpn=alpn)).ja4[8:10] == expected

@@ -17,6 +17,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ _AGENT_TOKENS = 16
 _NET = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
 _ADDR = {4: ipaddress.IPv4Address, 6: ipaddress.IPv6Address}
 _MAPPED_PREFIX = 0xFFFF << 32  # ::ffff:0:0/96, IPv4-mapped IPv6
+_MAX_NAME = 1024
+_MAX_AGENT = 1024  # characters of an agent string matched
+_MAX_ADDRESS_TEXT = 45  # the longest IPv6 text (an IPv4 tail included)
+_MEMO = 4096  # names and addresses whose table entries are remembered
 
 
 def _parse_ip(ip: str | bytes) -> tuple[int, int]:
@@ -79,6 +84,11 @@ class IntelMatcher:
         self._exact: dict[str, dict[str, _Refs]] = {t: {} for t in _EXACT_TYPES}
         self._ports: dict[int, _Refs] = {}
         self.count = 0
+        # Names and addresses recur (every connection to a site, every answer of a resolver): what the
+        # tables hold for each is looked up once, in bounded caches (the tables never change once built).
+        self._domain_refs = lru_cache(maxsize=_MEMO)(self._find_domain)
+        self._ip_refs = lru_cache(maxsize=_MEMO)(self._find_ip)
+        self._agent_refs = lru_cache(maxsize=_MEMO)(self._find_agent)
 
     @classmethod
     def load(cls, db_path: Path | str | None = None) -> IntelMatcher:
@@ -155,19 +165,26 @@ class IntelMatcher:
 
     def match_domain(self, name: str, ts: float | None = None) -> list[Hit]:
         """Hits for `name` or any parent domain of it; `ts` (capture time) drops expired indicators."""
-        if not name or len(name) > 1024:
-            return []
-        key = name.rstrip(".").lower() if name.isascii() else _idna(name)
-        if key is None:
+        if not name or len(name) > _MAX_NAME:
             return []
         hits: list[Hit] = []
+        for suffix, refs in self._domain_refs(name):
+            hits += self._hits("domain", suffix, name, refs, ts)
+        return hits
+
+    def _find_domain(self, name: str) -> tuple[tuple[str, _Refs], ...]:
+        """(indicator, refs) for `name` and each of its parent domains that is stored."""
+        key = name.rstrip(".").lower() if name.isascii() else _idna(name)
+        if key is None:
+            return ()
         labels = key.split(".", _MAX_LABELS)
+        found = []
         for i in range(len(labels) - 1):
             suffix = ".".join(labels[i:]) if i else key
             refs = self._domains.get(suffix)
             if refs is not None:
-                hits += self._hits("domain", suffix, name, refs, ts)
-        return hits
+                found.append((suffix, refs))
+        return tuple(found)
 
     def has(self, kind: str) -> bool:
         """Whether any indicator of an exact-match type (wallet, hash, agent, ja3, ja4) is loaded, so a
@@ -176,23 +193,31 @@ class IntelMatcher:
 
     def match_ip(self, ip: str | bytes, ts: float | None = None) -> list[Hit]:
         """Hits for an address (text, or 4/16 packed bytes) in any stored address or CIDR."""
+        if len(ip) > _MAX_ADDRESS_TEXT:
+            return []
+        hits: list[Hit] = []
+        for text, observed, refs in self._ip_refs(ip):
+            hits += self._hits("ip", text, observed, refs, ts)
+        return hits
+
+    def _find_ip(self, ip: str | bytes) -> tuple[tuple[str, str, _Refs], ...]:
+        """(indicator, address text, refs) for each stored address or CIDR that holds `ip`."""
         try:
             version, number = _parse_ip(ip)
         except (ValueError, OSError, TypeError):
-            return []
+            return ()
         nets = self._nets[version]
         if not nets:
-            return []
+            return ()
         bits = 32 if version == 4 else 128
-        hits: list[Hit] = []
+        found = []
         for plen in self._prefixes[version]:
             refs = nets[plen].get(number >> (bits - plen))
             if refs is not None:
                 observed = str(_ADDR[version](number))
                 network = _NET[version]((number >> (bits - plen) << (bits - plen), plen))
-                text = observed if plen == bits else str(network)
-                hits += self._hits("ip", text, observed, refs, ts)
-        return hits
+                found.append((observed if plen == bits else str(network), observed, refs))
+        return tuple(found)
 
     def _exact_match(self, kind: str, key: str, observed: str, ts: float | None) -> list[Hit]:
         refs = self._exact[kind].get(key)
@@ -221,15 +246,19 @@ class IntelMatcher:
 
     def match_agent(self, agent: str, ts: float | None = None) -> list[Hit]:
         """Hits for the whole agent string, or any 'product/version' token, or any product name."""
-        text = " ".join(agent.split()).lower()[:1024]
+        hits: list[Hit] = []
+        for key, refs in self._agent_refs(" ".join(agent.split()).lower()[:_MAX_AGENT]):
+            hits += self._hits("agent", key, agent, refs, ts)
+        return hits
+
+    def _find_agent(self, text: str) -> tuple[tuple[str, _Refs], ...]:
+        """(indicator, refs) for each stored agent among a normalised agent string and its tokens."""
         keys = {text}
         for token in text.replace("(", " ").replace(")", " ").split()[:_AGENT_TOKENS]:
             keys.add(token)
             keys.add(token.split("/", 1)[0])
-        hits: list[Hit] = []
-        for key in keys:
-            hits += self._exact_match("agent", key, agent, ts)
-        return hits
+        table = self._exact["agent"]
+        return tuple((key, refs) for key in keys if (refs := table.get(key)) is not None)
 
     def match_port(self, port: int, ts: float | None = None) -> list[Hit]:
         """Weak evidence only: a well-known pool port (each Hit has weak=True, low confidence)."""

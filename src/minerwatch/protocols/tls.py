@@ -75,40 +75,74 @@ class ClientHello:
     @property
     def ja3_string(self) -> str:
         """SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats (GREASE removed)."""
-
-        def join(values: tuple[int, ...]) -> str:
-            return "-".join(str(v) for v in values if not is_grease(v))
-
-        return ",".join(
-            (
-                str(self.legacy_version),
-                join(self.ciphers),
-                join(self.extensions),
-                join(self.groups),
-                "-".join(str(v) for v in self.point_formats),
-            )
-        )
+        fields = (self.legacy_version, self.ciphers, self.extensions, self.groups, self.point_formats)
+        return _ja3_string(*fields)
 
     @property
     def ja3(self) -> str:
-        return hashlib.md5(self.ja3_string.encode(), usedforsecurity=False).hexdigest()
+        return _md5(self.ja3_string)
 
     @property
     def ja4(self) -> str:
         """FoxIO JA4 for TLS over TCP (technical_details/JA4.md)."""
-        ciphers = [c for c in self.ciphers if not is_grease(c)]
-        extensions = [e for e in self.extensions if not is_grease(e)]
-        versions = [v for v in self.supported_versions if not is_grease(v)]
-        version = _JA4_VERSIONS.get(max(versions) if versions else self.legacy_version, "00")
-        a = (
-            f"t{version}{'d' if self.sni else 'i'}"
-            f"{min(len(ciphers), 99):02d}{min(len(extensions), 99):02d}{_ja4_alpn(self.alpn)}"
+        return _ja4(
+            self.legacy_version,
+            self.ciphers,
+            self.extensions,
+            self.supported_versions,
+            self.signature_algorithms,
+            bool(self.sni),
+            _ja4_alpn(self.alpn),
         )
-        b = _hash12(",".join(f"{c:04x}" for c in sorted(ciphers)))
-        ext_text = ",".join(f"{e:04x}" for e in sorted(extensions) if e not in (EXT_SNI, EXT_ALPN))
-        sigs = ",".join(f"{s:04x}" for s in self.signature_algorithms if not is_grease(s))
-        c = _hash12(f"{ext_text}_{sigs}" if sigs else ext_text)
-        return f"{a}_{b}_{c}"
+
+
+# The fingerprints are functions of a hello's fields, which every connection of one client program sends
+# alike (only the random, the key share and the SNI change): each is computed once per such shape, and a
+# client that GREASEs or shuffles its fields only misses the bounded caches.
+_SHAPES = 1024
+
+
+@lru_cache(maxsize=_SHAPES)
+def _ja3_string(
+    version: int,
+    ciphers: tuple[int, ...],
+    extensions: tuple[int, ...],
+    groups: tuple[int, ...],
+    point_formats: tuple[int, ...],
+) -> str:
+    def join(values: tuple[int, ...]) -> str:
+        return "-".join(str(v) for v in values if not is_grease(v))
+
+    return ",".join(
+        (str(version), join(ciphers), join(extensions), join(groups), "-".join(str(v) for v in point_formats))
+    )
+
+
+@lru_cache(maxsize=_SHAPES)
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@lru_cache(maxsize=_SHAPES)
+def _ja4(
+    legacy_version: int,
+    all_ciphers: tuple[int, ...],
+    all_extensions: tuple[int, ...],
+    supported_versions: tuple[int, ...],
+    signature_algorithms: tuple[int, ...],
+    named: bool,
+    alpn: str,
+) -> str:
+    ciphers = [c for c in all_ciphers if not is_grease(c)]
+    extensions = [e for e in all_extensions if not is_grease(e)]
+    versions = [v for v in supported_versions if not is_grease(v)]
+    version = _JA4_VERSIONS.get(max(versions) if versions else legacy_version, "00")
+    a = f"t{version}{'d' if named else 'i'}{min(len(ciphers), 99):02d}{min(len(extensions), 99):02d}{alpn}"
+    b = _hash12(",".join(f"{c:04x}" for c in sorted(ciphers)))
+    ext_text = ",".join(f"{e:04x}" for e in sorted(extensions) if e not in (EXT_SNI, EXT_ALPN))
+    sigs = ",".join(f"{s:04x}" for s in signature_algorithms if not is_grease(s))
+    c = _hash12(f"{ext_text}_{sigs}" if sigs else ext_text)
+    return f"{a}_{b}_{c}"
 
 
 def _hash12(text: str) -> str:
