@@ -73,9 +73,11 @@ class IncidentPolicy:
     retention: float = DEFAULT_RETENTION_DAYS * 86400  # seconds of capture time the store keeps
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
-    """Every observation of one kind (stage, peer, label) on one host."""
+    """Every observation of one kind (stage, peer, label) on one host. Slots, and frozensets (the empty one
+    is shared): a correlator keeps up to `max_hosts` x `max_steps` of them, most with empty sets, and the
+    build shares them between what was observed and what it reports."""
 
     stage: Stage
     label: str
@@ -84,20 +86,17 @@ class Step:
     last_seen: float
     level: float
     confidence: float
-    techniques: set[str] = field(default_factory=set)
+    techniques: frozenset[str] = frozenset()
     event_ids: list[int] = field(default_factory=list)
-    services: set[str] = field(default_factory=set)
-    named_hosts: set[str] = field(default_factory=set)
-    peer_names: set[str] = field(default_factory=set)
-    files: set[str] = field(default_factory=set)
+    services: frozenset[str] = frozenset()
+    named_hosts: frozenset[str] = frozenset()
+    peer_names: frozenset[str] = frozenset()
+    files: frozenset[str] = frozenset()
     basis: str | None = None  # mining steps: behaviour, intel, encrypted or contact
 
     def copy(self) -> Step:
-        """A copy whose sets and lists are its own (the build changes copies, never what was observed)."""
-        copy = replace(self, event_ids=list(self.event_ids))
-        for name in SETS:
-            setattr(copy, name, set(getattr(self, name)))
-        return copy
+        """A copy whose event ids are its own (the build changes copies, never what was observed)."""
+        return replace(self, event_ids=list(self.event_ids))
 
     def merge(self, other: Step) -> None:
         """The same kind of observation seen again (in another run): independent of the order."""
@@ -108,24 +107,29 @@ class Step:
         self.event_ids = sorted({*self.event_ids, *other.event_ids})[:EVENT_IDS]
         for name in SETS:
             mine = getattr(self, name)
-            mine.update(sorted(getattr(other, name) - mine)[: max(0, LISTED - len(mine))])
+            setattr(
+                self,
+                name,
+                mine | frozenset(sorted(getattr(other, name) - mine)[: max(0, LISTED - len(mine))]),
+            )
 
     def add(self, obs: StageObservation) -> None:
         self.first_seen = min(self.first_seen, obs.ts if obs.since is None else obs.since)
         self.last_seen = max(self.last_seen, obs.ts)
         self.level = max(self.level, obs.level)
         self.confidence = max(self.confidence, obs.confidence)
-        self.techniques.add(obs.technique)
+        if obs.technique not in self.techniques:
+            self.techniques |= {obs.technique}
         if len(self.event_ids) < EVENT_IDS and obs.event_id not in self.event_ids:
             self.event_ids.append(obs.event_id)
-        for value, into in (
-            (obs.service, self.services),
-            (obs.peer_name, self.peer_names),
-            (obs.sha256, self.files),
-        ):
-            if value and len(into) < LISTED:
-                into.add(value)
-        self.named_hosts.update(obs.named_hosts[: LISTED - len(self.named_hosts)])
+        if obs.service and obs.service not in self.services and len(self.services) < LISTED:
+            self.services |= {obs.service}
+        if obs.peer_name and obs.peer_name not in self.peer_names and len(self.peer_names) < LISTED:
+            self.peer_names |= {obs.peer_name}
+        if obs.sha256 and obs.sha256 not in self.files and len(self.files) < LISTED:
+            self.files |= {obs.sha256}
+        if obs.named_hosts and not self.named_hosts.issuperset(obs.named_hosts):
+            self.named_hosts |= frozenset(obs.named_hosts[: LISTED - len(self.named_hosts)])
 
     @property
     def weight(self) -> float:
@@ -190,7 +194,11 @@ class IncidentCorrelator:
 
 
 class _Builder:
-    """One pass at the end: copies the steps, adds mining and intel, promotes, links, scores."""
+    """One pass at the end: merges the steps, adds mining and intel, promotes, links, scores.
+
+    What was observed is never changed (live builds again and again): `_merged` copies the first step of
+    each kind before merging others into it, and promotion replaces the steps it changes. Nothing else is
+    copied, so the build holds the observed steps once more, not three times."""
 
     def __init__(
         self,
@@ -199,7 +207,7 @@ class _Builder:
         verdicts: VerdictCorrelator,
     ) -> None:
         self.policy = policy
-        self.steps = {host: [s.copy() for s in steps.values()] for host, steps in observed.items()}
+        self.steps = {host: list(steps.values()) for host, steps in observed.items()}
         self.pools: dict[str, dict[str, dict[str, Any]]] = {}  # host -> "ip:port" -> pool entry
         self.wallets: dict[str, set[str]] = {}
         self.agents: dict[str, set[str]] = {}
@@ -224,7 +232,7 @@ class _Builder:
         for host, stage, peer, label, first, last, level, confidence, basis, sets in steps:
             step = Step(stage, label, peer, first, last, level, confidence, basis=basis)
             for name in SETS:
-                getattr(step, name).update(sets.get(name, ()))
+                setattr(step, name, frozenset(sets.get(name, ())))
             self._add(host, step)
         for host, kind, value, fact_basis, certainty in facts:
             if kind == "pool":
@@ -286,7 +294,7 @@ class _Builder:
                 pool.last_seen,
                 POOL_LEVEL["behaviour"],
                 pool.confidence(),
-                {Technique.COMPUTE_HIJACKING},
+                frozenset({Technique.COMPUTE_HIJACKING}),
                 sorted({i for ids in pool.event_ids.values() for i in ids})[:EVENT_IDS],
                 basis="behaviour",
             )
@@ -306,7 +314,7 @@ class _Builder:
                     contact.last_seen,
                     POOL_LEVEL["contact"],
                     confidence,
-                    {Technique.COMPUTE_HIJACKING},
+                    frozenset({Technique.COMPUTE_HIJACKING}),
                     entry["event_ids"][:EVENT_IDS],
                     basis="contact",
                 )
@@ -327,7 +335,7 @@ class _Builder:
                 found.last_seen,
                 DISK_LEVEL,
                 found.confidence,
-                {Technique.RESOURCE_HIJACKING},
+                frozenset({Technique.RESOURCE_HIJACKING}),
                 disk.event_ids[:EVENT_IDS],
                 basis="disk",
             )
@@ -351,7 +359,7 @@ class _Builder:
                     peer.last_seen,
                     POOL_LEVEL["encrypted"],
                     peer.confidence,
-                    {Technique.COMPUTE_HIJACKING},
+                    frozenset({Technique.COMPUTE_HIJACKING}),
                     peer.event_ids[:EVENT_IDS],
                     basis="encrypted",
                 )
@@ -386,7 +394,9 @@ class _Builder:
                     )
                     self._pool(host, hit.indicator, "intel", hit.confidence)
                 label = f"intel {hit.indicator_type} {hit.indicator}"
-                step = Step(stage, label, hit.peer_ip, hit.ts, hit.ts, level, hit.confidence, {technique})
+                step = Step(
+                    stage, label, hit.peer_ip, hit.ts, hit.ts, level, hit.confidence, frozenset({technique})
+                )
                 step.event_ids.append(hit.event_id)
                 step.basis = "intel" if stage is Stage.ACTIONS_ON_OBJECTIVE else None
                 self._add(host, step)
@@ -395,7 +405,9 @@ class _Builder:
 
     def _promote(self, steps: list[Step]) -> list[Step]:
         """An exploit request followed by the victim's own infection behaviour is an exploitation (brute
-        force is judged by its own detector: a campaign with a successful login is one already)."""
+        force is judged by its own detector: a campaign with a successful login is one already). A new
+        list; a promoted step is a new step (its sets shared: nothing after changes them), since the store
+        keeps the steps as observed."""
         window = self.policy.link_window
         followers = [s for s in steps if s.stage in FOLLOW_UP and s.basis != "contact"]
         out = []
@@ -405,15 +417,18 @@ class _Builder:
                 after = [f for f in followers if step.first_seen <= f.first_seen <= step.last_seen + window]
                 if after:
                     linked = any(f.fetched_from({str(step.peer), *step.named_hosts}) for f in after)
-                    step.stage = Stage.EXPLOITATION
-                    step.level = max(step.level, EXPLOITATION_LEVEL)
-                    step.confidence = step.confidence * (1.0 if linked else LOOSE_LINK)
+                    step = replace(
+                        step,
+                        stage=Stage.EXPLOITATION,
+                        level=max(step.level, EXPLOITATION_LEVEL),
+                        confidence=step.confidence * (1.0 if linked else LOOSE_LINK),
+                    )
             out.append(step)
         return out
 
     def build(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         self.raw = {host: _merged(steps) for host, steps in self.steps.items()}
-        self.steps = {host: self._promote([s.copy() for s in steps]) for host, steps in self.raw.items()}
+        self.steps = {host: self._promote(steps) for host, steps in self.raw.items()}
         status = {host: s for host, steps in self.steps.items() if (s := _status(steps))}
         by_peer: dict[str, list[tuple[str, Step]]] = {}
         for host, steps in self.steps.items():
@@ -550,7 +565,7 @@ def _lateral(step: Step, target: str) -> Step:
         step.last_seen,
         LATERAL_LEVEL,
         step.confidence,
-        {LATERAL_TECHNIQUE.get(technique, Technique.EXPLOITATION_OF_REMOTE_SERVICES)},
+        frozenset({LATERAL_TECHNIQUE.get(technique, Technique.EXPLOITATION_OF_REMOTE_SERVICES)}),
         list(step.event_ids),
     )
     return moved
