@@ -9,12 +9,22 @@ is written from the client's side.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from minerwatch.correlate.observations import Behaviour
 from minerwatch.ingest import classify
-from minerwatch.ingest.fields import Bad, address, count, mapping, port, seconds, strings, text, timestamp
+from minerwatch.ingest.fields import (
+    Bad,
+    address,
+    count,
+    mapping,
+    normal_address,
+    port,
+    seconds,
+    strings,
+    text,
+    timestamp,
+)
 from minerwatch.ingest.records import Answer, Connection, Endpoints, FileSeen, Finding, PoolMessage, Record
 from minerwatch.intel.dnscache import MIN_TTL, chain
 
@@ -136,9 +146,7 @@ def _dns_answers(dns: dict[str, Any]) -> tuple[Answer, ...]:
             or not isinstance(rdata, str)
         ):
             continue
-        try:
-            resolved = str(ipaddress.ip_address(rdata))
-        except ValueError:
+        if (resolved := normal_address(rdata)) is None:
             continue
         ttl = seconds(entry.get("ttl"), MIN_TTL)
         out += [Answer(n, resolved, ttl) for n in chain(owner[:253].lower(), aliases)]

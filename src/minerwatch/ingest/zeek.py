@@ -13,14 +13,23 @@ Which log a line belongs to: `#path`, or `_path`, or the file's name (`conn.log`
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.ingest import classify
-from minerwatch.ingest.fields import Bad, address, count, port, seconds, strings, text, timestamp
+from minerwatch.ingest.fields import (
+    Bad,
+    address,
+    count,
+    normal_address,
+    port,
+    seconds,
+    strings,
+    text,
+    timestamp,
+)
 from minerwatch.ingest.records import (
     Answer,
     Connection,
@@ -223,9 +232,7 @@ def _answers(values: list[str], ttls: Any, names: list[str]) -> tuple[Answer, ..
     ttls = ttls if isinstance(ttls, list) else []
     out: list[Answer] = []
     for number, value in enumerate(values):
-        try:
-            resolved = str(ipaddress.ip_address(value))
-        except ValueError:
+        if (resolved := normal_address(value)) is None:
             continue
         ttl = seconds(ttls[number], MIN_TTL) if number < len(ttls) else MIN_TTL
         out += [Answer(name, resolved, ttl) for name in names]
