@@ -376,26 +376,16 @@ class VerdictCorrelator:
         """No pool behaviour, but encrypted flows judged mining or Chia: a verdict without stages, at the
         fused confidence (or the peer or intel confidence when higher). `encrypted` is added by the caller."""
         confidence = encrypted.confidence
-        body: dict[str, Any] = {}
+        suspect: dict[str, Any] = {}
         if contacts:
-            body = self._peer_suspect(host, contacts, hits)[2]
-            confidence = max(confidence, body["confidence"])
+            suspect = self._peer_suspect(host, contacts, hits)[2]
+            confidence = max(confidence, suspect["confidence"])
         elif hits:
-            body = self._intel_only(host, hits)[2]
-            confidence = max(confidence, body["confidence"])
-        first = min([encrypted.first_seen] + [h.ts for h in hits])
-        last = max([encrypted.last_seen] + [h.ts for h in hits])
-        body |= {
-            "host": host,
-            "activity": encrypted.activity(),
-            "stages": [],
-            "confidence": round(confidence, 2),
-            "first_seen": iso_timestamp(first),
-            "last_seen": iso_timestamp(last),
-            "pools": [],
-            "intel": [intel_dict(h) for h in hits],
-            "evidence": body.get("evidence", {"event_ids": sorted({h.event_id for h in hits})}),
-        }
+            confidence = max(confidence, self._intel_only(host, hits)[2]["confidence"])
+        span = [encrypted.first_seen, encrypted.last_seen]
+        last, _, body = _stageless(host, encrypted.activity(), confidence, span, hits)
+        if suspect:  # its confirmed pools and their evidence are kept
+            body = suspect | body | {"evidence": suspect["evidence"]}
         return last, host, body
 
     @staticmethod
