@@ -179,7 +179,7 @@ def _message(
 )
 def test_http_bodies_wanted_at_their_first_bytes(message: HttpMessage, wanted: bool) -> None:
     consumer = HttpFileConsumer(None, FileLimits(), Budget(1))  # type: ignore[arg-type]
-    assert consumer.wants_body(None, message) is wanted  # type: ignore[arg-type]
+    assert consumer.interest.bodies(None, message) is wanted  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -193,4 +193,4 @@ def test_http_bodies_wanted_at_their_first_bytes(message: HttpMessage, wanted: b
 )
 def test_carve_all_reads_every_named_transfer(message: HttpMessage, wanted: bool) -> None:
     consumer = HttpFileConsumer(None, FileLimits(), Budget(1), carve_all=True)  # type: ignore[arg-type]
-    assert consumer.wants_body(None, message) is wanted  # type: ignore[arg-type]
+    assert consumer.interest.bodies(None, message) is wanted  # type: ignore[arg-type]

@@ -261,19 +261,19 @@ def test_bodies_asked_for_are_json_or_encoded_pool_requests_and_answers_on_minin
     def message(body: bytes, head=request, from_client: bool = True) -> HttpMessage:
         return HttpMessage(head, 0.0, from_client, bytearray(body))
 
-    assert consumer.wants_body(flow, message(b'  {"method": "getwork"'))
-    assert consumer.wants_body(flow, message(base64.b64encode(b'{"id":1,"method":"login","params":{}}')))
-    assert not consumer.wants_body(flow, message(b"\x89PNG\r\n\x1a\n" + bytes(100)))
+    assert consumer.interest.bodies(flow, message(b'  {"method": "getwork"'))
+    assert consumer.interest.bodies(flow, message(base64.b64encode(b'{"id":1,"method":"login","params":{}}')))
+    assert not consumer.interest.bodies(flow, message(b"\x89PNG\r\n\x1a\n" + bytes(100)))
     answer_head = Response(200, b"OK", b"1.1", Headers([]))
-    assert not consumer.wants_body(flow, message(b"{}", answer_head, from_client=False))
+    assert not consumer.interest.bodies(flow, message(b"{}", answer_head, from_client=False))
 
     scanner = PoolIndicatorScanner(events=None, emit=None, stats=IndicatorStats())  # type: ignore[arg-type]
     image = Response(200, b"OK", b"1.1", Headers([(b"Content-Type", b"image/png")]))
     huge = Response(200, b"OK", b"1.1", Headers([(b"Content-Length", b"50000000")]))
-    assert scanner.wants_body(flow, message(b"#!/bin/sh\n", answer_head, from_client=False))
-    assert not scanner.wants_body(flow, message(b"GIF89a", image, from_client=False))
-    assert not scanner.wants_body(flow, message(b"#!/bin/sh\n", huge, from_client=False))
-    assert not scanner.wants_body(flow, message(b"\x7fELF\x02\x01\x00", answer_head, from_client=False))
+    assert scanner.interest.bodies(flow, message(b"#!/bin/sh\n", answer_head, from_client=False))
+    assert not scanner.interest.bodies(flow, message(b"GIF89a", image, from_client=False))
+    assert not scanner.interest.bodies(flow, message(b"#!/bin/sh\n", huge, from_client=False))
+    assert not scanner.interest.bodies(flow, message(b"\x7fELF\x02\x01\x00", answer_head, from_client=False))
 
 
 def test_a_long_getwork_session_is_followed_past_the_stream_depth(write_capture, analyse):

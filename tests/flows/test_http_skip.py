@@ -14,15 +14,14 @@ BODY = bytes(range(256)) * 800  # 200 KiB
 
 
 class Consumer(HttpConsumer):
-    interest = HttpInterest()
-
     def __init__(self, wants: bool | int) -> None:
         self.wants = wants
         self.messages = []
         self.bodies = []
 
-    def wants_body(self, flow, message) -> bool | int:
-        return self.wants
+    @property
+    def interest(self) -> HttpInterest:
+        return HttpInterest(bodies=lambda flow, message: self.wants)
 
     def on_http(self, flow, message) -> None:
         self.messages.append(message)

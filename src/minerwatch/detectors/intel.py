@@ -191,7 +191,8 @@ class IntelDetector(HttpConsumer):
 
     @property
     def interest(self) -> HttpInterest:
-        """Requests whose Host or User-Agent is an indicator (expiry left to the exact check)."""
+        """Requests whose Host or User-Agent is an indicator (expiry left to the exact check); indicators
+        are in the heads, so no body is read."""
         return HttpInterest(request_filter=self._head_has_indicator)
 
     def _head_has_indicator(self, head: bytes) -> bool:
@@ -201,10 +202,6 @@ class IntelDetector(HttpConsumer):
                     return True
             elif self.matcher.match_agent(value.decode("latin-1")):
                 return True
-        return False
-
-    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
-        """Indicators are in the heads (Host, User-Agent): bodies are not read."""
         return False
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:

@@ -71,11 +71,11 @@ class MiningHttpConsumer(HttpConsumer):
     def interest(self) -> HttpInterest:
         """Pool protocol over HTTP is POSTed (getwork, getblocktemplate, eth_getWork) or upgraded to a
         WebSocket: the gate hands both over itself; a plain GET and its answer say nothing here."""
-        return HttpInterest()
+        return HttpInterest(bodies=self._reads_body)
 
-    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
-        """Asked at a body's first bytes: requests that start like JSON or an encoded pool request, and
-        every answer on a flow already known to mine; other bodies may be skipped by the HTTP layer."""
+    def _reads_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+        """Requests that start like JSON or an encoded pool request, and every answer on a flow already
+        known to mine; other bodies may be skipped by the HTTP layer."""
         if not message.from_client:
             return flow.flow_id in self._flows
         start = bytes(message.body[:SNIFF_BYTES]).lstrip()

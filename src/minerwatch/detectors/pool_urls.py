@@ -104,9 +104,9 @@ class PoolIndicatorScanner(HttpConsumer):
     # HttpConsumer
     @property
     def interest(self) -> HttpInterest:
-        return HttpInterest(text_bodies=True)
+        return HttpInterest(text_bodies=True, bodies=self._reads_body)
 
-    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> int:
+    def _reads_body(self, flow: FlowInfo, message: HttpMessage) -> int:
         """The first SCAN_BYTES of text bodies of modest size (scripts, configs, pages); media, binaries and
         large downloads may be skipped by the HTTP layer (a binary is the file carver's concern)."""
         headers = message.head.headers

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Protocol
 
 from minerwatch.decode import Flow
-from minerwatch.flows.http_interest import HttpInterest
+from minerwatch.flows.http_interest import BodyChoice, HttpInterest
 from minerwatch.flows.info import FlowInfo
 from minerwatch.protocols.http import (
     Data,
@@ -40,8 +40,8 @@ class HttpMessage:
     body: bytearray = field(default_factory=bytearray)
     end: EndOfMessage | None = None
     request: HttpMessage | None = None  # for a response: the request it answers
-    body_wanted: bool | None = None  # decided at the first body bytes by asking the consumers
-    wanted_by: tuple[HttpConsumer, ...] = ()  # the consumers that asked for the body
+    body_wanted: bool | None = None  # decided at the first body bytes by the consumers' declared choices
+    wanted_by: tuple[HttpConsumer, ...] = ()  # the consumers that chose to read the body
     body_limit: int | None = None  # the longest prefix they read (None: the whole body); the rest is skipped
     clipped: bool = False  # the body was cut short to keep all flows' buffered bodies within budget
 
@@ -50,8 +50,9 @@ class HttpConsumer(Protocol):
     """Receives complete messages of the flow's one shared HTTP parse.
 
     `interest` is what the consumer may act on, declared once: the compiled gate hands a message to Python
-    only when some consumer's interest covers it (flows/http_interest.py). The defaults below are what a
-    consumer that subclasses this protocol gets without writing them."""
+    only when some consumer's interest covers it, and the Python parse keeps the bodies its `bodies`
+    choice reads (flows/http_interest.py). The defaults below are what a consumer that subclasses this
+    protocol gets without writing them."""
 
     @property
     def interest(self) -> HttpInterest: ...
@@ -63,13 +64,6 @@ class HttpConsumer(Protocol):
 
     def on_http_end(self, flow: FlowInfo, flow_counters: Flow, reason: str) -> None:
         return None
-
-    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool | int:
-        """Asked once per message at its first body bytes (already in `message.body`); a body no consumer
-        wants is skipped when its length is known, so its packets never reach Python. An int is how many
-        leading bytes the consumer reads: past the longest such prefix (if nobody wants it all) a body of
-        known length is skipped too, and the message ends as truncated."""
-        return True
 
     def keeps_flow(self, flow: FlowInfo) -> bool:
         """True keeps the connection parsed past the stream depth (a long getwork session known to mine)."""
@@ -90,10 +84,21 @@ class HttpStats:
     handovers: int = 0  # of those, handed to the Python parser at a message some detector may want
 
 
+BodyReaders = list[tuple[HttpConsumer, BodyChoice]]  # the consumers that declared a body choice, with it
+
+
 class HttpStreamAnalyzer:
-    def __init__(self, info: FlowInfo, consumers: list[HttpConsumer], depth: int, stats: HttpStats) -> None:
+    def __init__(
+        self,
+        info: FlowInfo,
+        consumers: list[HttpConsumer],
+        readers: BodyReaders,
+        depth: int,
+        stats: HttpStats,
+    ) -> None:
         self.info = info
         self.consumers = consumers
+        self.readers = readers
         self.depth = depth
         self.stats = stats
         self.current: dict[bool, HttpMessage | None] = {True: None, False: None}
@@ -174,7 +179,7 @@ class HttpStreamAnalyzer:
 
     def _ask_consumers(self, message: HttpMessage) -> None:
         """At the first body bytes: who reads this body, and how much of it."""
-        answers = [(c, want) for c in self.consumers if (want := c.wants_body(self.info, message))]
+        answers = [(c, want) for c, reads in self.readers if (want := reads(self.info, message))]
         message.wanted_by = tuple(c for c, _ in answers)
         message.body_wanted = bool(answers)
         prefixes = [want for _, want in answers if want is not True]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from minerwatch.decode import GateConfig
 from minerwatch.flows.analyzers import StreamFactory
-from minerwatch.flows.http import HttpConsumer, HttpStats, HttpStreamAnalyzer
+from minerwatch.flows.http import BodyReaders, HttpConsumer, HttpStats, HttpStreamAnalyzer
 from minerwatch.flows.http_interest import HttpInterest, gate_config
 from minerwatch.flows.info import FlowInfo
 from minerwatch.flows.opening import HTTP_START, SSH_BANNER, Opening
@@ -28,18 +28,21 @@ class HttpInspection:
         self.stats = HttpStats()
         self.gate = gate
         self.config: GateConfig | None = None
+        self.readers: BodyReaders = []
         self.rebuild_gate()
         # OTHER: a request cut short in its first segment is still HTTP
         self.factory = StreamFactory(self._make, Opening.HTTP | Opening.OTHER)
 
     def rebuild_gate(self) -> None:
-        """The gate's configuration from the consumers' interests as they are now (rules reloaded)."""
+        """The gate's configuration and the body choices from the consumers' interests as they are now
+        (rules reloaded: for connections parsed from now on)."""
         interests = [declared_interest(c) for c in self.consumers]
         self.config = gate_config(interests, self.depth) if self.gate else None
+        self.readers = [(c, i.bodies) for c, i in zip(self.consumers, interests, strict=True) if i.bodies]
 
     def analyzer(self, info: FlowInfo) -> HttpStreamAnalyzer:
         """The Python parse of one connection (from its start, or from where the gate hands it over)."""
-        return HttpStreamAnalyzer(info, self.consumers, self.depth, self.stats)
+        return HttpStreamAnalyzer(info, self.consumers, self.readers, self.depth, self.stats)
 
     def _make(self, info: FlowInfo, first: bytes, to_server: bool) -> HttpStreamAnalyzer | None:
         """For flows whose first bytes are an HTTP request (or a response, if picked up late)."""

@@ -7,18 +7,32 @@ and HEAD, request bodies, upgrades, chunked or content-encoded responses, interi
 heads); beyond that, a GET/HEAD request or its response goes to Python only when some consumer's
 declaration says it may care.
 A declaration must cover every message the consumer acts on (tests check this against the consumers'
-own `wants_body`/`on_http`). A consumer without one is refused when the analysis is set up (it must
-not switch the gate off for all traffic unnoticed); `every_message` says so explicitly.
+own `on_http`). A consumer without one is refused when the analysis is set up (it must not switch the
+gate off for all traffic unnoticed); `every_message` says so explicitly.
+
+The declaration also says which bodies of the messages Python sees the consumer reads (`bodies`): that
+choice is made at a body's first bytes, from what only then is known (the bytes themselves, a
+Content-Type, what the flow carried before), so it is a function, declared with the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from minerwatch.decode import GateConfig, LiteralScreen
+from minerwatch.flows.info import FlowInfo
+
+if TYPE_CHECKING:
+    from minerwatch.flows.http import HttpMessage
 
 HeadFilter = Callable[[bytes], bool]  # raw head bytes (request or status line and fields, CRLFCRLF included)
+# Asked once per message at its first body bytes (already in `message.body`): True reads the body whole,
+# an int that many leading bytes (past the longest such prefix the rest is skipped and the message ends as
+# truncated), False or 0 none of it. A body no consumer reads is skipped when its length is known, so its
+# packets never reach Python.
+BodyChoice = Callable[[FlowInfo, "HttpMessage"], bool | int]
 
 BINARY_SAMPLE = 512
 BINARY_CONTROL_BYTES = 4  # more control bytes than this in the sample: not text
@@ -49,6 +63,7 @@ class HttpInterest:
     # Every message, whatever it holds: the gate is then off for all traffic, so only a consumer that
     # cannot say more declares it (carving with --carve-all reads every named download).
     every_message: bool = False
+    bodies: BodyChoice | None = None  # which bodies (of the messages Python sees) it reads; None: none
 
 
 def gate_config(interests: Sequence[HttpInterest], depth: int) -> GateConfig | None:

@@ -93,9 +93,9 @@ class HttpLogins(HttpConsumer):
     @property
     def interest(self) -> HttpInterest:
         """Basic logins carry Authorization; form logins are POSTed (which the gate hands over anyway)."""
-        return HttpInterest(request_headers=frozenset({b"authorization"}))
+        return HttpInterest(request_headers=frozenset({b"authorization"}), bodies=self._reads_body)
 
-    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+    def _reads_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
         """Form logins are judged from the POSTed fields and the page that answers them: only POST bodies,
         and answers to a POST that carried a password, are read; other bodies can be skipped."""
         if message.from_client:

@@ -5,8 +5,8 @@ up to its body cap. Not every body is a file: one is reported when the transfer 
 Content-Disposition filename, a form part with a filename, a URL ending in a file name) or when its bytes
 are notable (an executable, script, archive or document by magic, a YARA match, or a pool/wallet
 indicator). Pages and API answers without any of these are only counted. Bodies that start as markup or
-as unknown binary data (images, media) are declined at their first bytes (`wants_body`), so the HTTP layer
-can skip them unread when no other detector wants them either.
+as unknown binary data (images, media) are declined at their first bytes (the body choice of the declared
+interest), so the HTTP layer can skip them unread when no other detector wants them either.
 """
 
 from __future__ import annotations
@@ -72,13 +72,16 @@ class HttpFileConsumer(HttpConsumer):
         config, or text with shell hints); uploads are request bodies, which the gate hands over anyway.
         With `carve_all` every named download counts: every message, no gate."""
         if self.carve_all:
-            return HttpInterest(every_message=True)
+            return HttpInterest(every_message=True, bodies=self._reads_body)
         return HttpInterest(
-            typed_bodies=True, signatures=signatures(IMPLANT_CATEGORIES), typed_sample=SNIFF_BYTES
+            typed_bodies=True,
+            signatures=signatures(IMPLANT_CATEGORIES),
+            typed_sample=SNIFF_BYTES,
+            bodies=self._reads_body,
         )
 
-    def wants_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
-        """Asked at a body's first bytes. By default only what an implant is made of is read: uploads,
+    def _reads_body(self, flow: FlowInfo, message: HttpMessage) -> bool:
+        """By default only what an implant is made of is read: uploads,
         and bodies that are executables, scripts, archives or configurations by their magic. Pages, media
         and other downloads are left unread, so the hot path skips them (like Suricata, which hashes files
         only when asked). With `carve_all`, every named transfer and other non-markup text is read too."""
