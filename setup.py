@@ -8,6 +8,7 @@ setup(
         [
             Extension("minerwatch.decode._httpgate", ["src/minerwatch/decode/_httpgate.pyx"]),
             Extension("minerwatch.decode._flowstats", ["src/minerwatch/decode/_flowstats.pyx"]),
+            Extension("minerwatch.decode._tlsrecords", ["src/minerwatch/decode/_tlsrecords.pyx"]),
             Extension("minerwatch.decode._fastpath", ["src/minerwatch/decode/_fastpath.pyx"]),
             Extension("minerwatch.protocols._dns", ["src/minerwatch/protocols/_dns.pyx"]),
             Extension("minerwatch.encrypted._forest", ["src/minerwatch/encrypted/_forest.pyx"]),

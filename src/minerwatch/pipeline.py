@@ -143,6 +143,7 @@ class Analysis:
             gate_blockers=gate_blockers,
         )
         flowstats.attach(self.engine, [o for p in parts for o in p.flow_stats_observers])
+        self.engine.tls_records = any(p.tls_records for p in parts)
         self.files: list[CaptureStats] = []
         self.input_errors: list[str] = []
         # Sections a caller adds to every `stats` event (live capture: the kernel's counters).

@@ -5,6 +5,7 @@ from typing import Any
 
 from minerwatch.decode._flowstats import StatsAccumulator
 from minerwatch.decode._httpgate import GateConfig, HttpGate
+from minerwatch.decode._tlsrecords import ClientRecords
 
 Buffer = bytes | bytearray | memoryview
 
@@ -35,6 +36,7 @@ class Flow:
     state: Any  # the sink's own per-flow state, opaque to the engine
     gate: HttpGate | None
     stats: StatsAccumulator | None
+    tls: ClientRecords | None  # None until the flow's first payload segment, while tls_records is on
     foreign: bool  # a replicated flow (DNS) another worker owns (scale/)
 
 class Counters:
@@ -74,6 +76,7 @@ class Engine:
     gate_blockers: tuple[Sized, ...]
     stats_hook: Any  # encrypted/flowstats.py StatsHook, or None: no flow statistics kept
     stats_interval: float
+    tls_records: bool
     now: float
     def __init__(
         self,

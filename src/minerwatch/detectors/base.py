@@ -92,6 +92,9 @@ class DetectorParts:
     # Per-flow payload statistics of TCP flows, at checkpoints and at the end (encrypted/flowstats.py);
     # the engine keeps them only while some detector asks.
     flow_stats_observers: list[FlowStatsObserver] = field(default_factory=list)
+    # The shape of the client's first TLS records, walked by the engine in every TCP flow that opens with a
+    # TLS handshake record (Flow.tls, decode/_tlsrecords.pyx); off unless some detector asks.
+    tls_records: bool = False
     sighting_observers: list[Callable[[Sighting], None]] = field(default_factory=list)  # see sightings.py
     finish: Callable[[], None] | None = None  # emit what is still pending at the end of the input
     stats: Callable[[], dict[str, Any]] | None = None  # counters for the `stats` event, under the name

@@ -1,8 +1,8 @@
 """Mining hidden in TLS, and Chia peer traffic: encrypted flows judged from evidence around the encryption.
 
-For each TLS connection the handshake is read (hellos and the first records' shape: encrypted/handshake.py)
-and the flow is let go; at the checkpoints of its statistics (encrypted/flowstats.py) and when it ends, the
-evidence about it is fused (encrypted/fusion.py):
+For each TLS connection both hellos are read and the flow is let go, while the engine reads the shape of
+the client's first records (encrypted/handshake.py); at the checkpoints of its statistics
+(encrypted/flowstats.py) and when it ends, the evidence about it is fused (encrypted/fusion.py):
 - the (client, server) pair confirmed mining earlier, by pool behaviour or by intel (encrypted/paircache.py);
 - weak intel hits on the flow: a miner's JA3/JA4, a pool port (handed over by the intel detector);
 - the pool-like words of the server's names: its SNI, and the names DNS resolved to its address (the
@@ -25,11 +25,12 @@ from typing import Any
 
 from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
+from minerwatch.decode._tlsrecords import UNWALKED
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
 from minerwatch.encrypted.flowstats import Summary
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, could_reach, fuse
-from minerwatch.encrypted.handshake import TlsFacts, TlsHandshake
+from minerwatch.encrypted.handshake import TlsFacts, TlsHellos, facts
 from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
 from minerwatch.encrypted.periodicity import periodicity
@@ -47,7 +48,7 @@ VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: 
 
 @dataclass
 class ReaderStats:
-    tls_flows: int = 0  # TLS connections whose handshake was read
+    tls_flows: int = 0  # TLS connections whose hellos were read
     flows_dropped: int = 0  # more than MAX_FLOWS open at once: the oldest is not judged
 
 
@@ -61,26 +62,24 @@ class JudgeStats:
     dns_named_flows: int = 0  # judged TLS connections whose server address DNS had named
 
 
-class HandshakeReader:
-    """StreamAnalyzer: reads a TLS connection's handshake, then lets the flow go."""
+class HelloReader:
+    """StreamAnalyzer: reads a TLS connection's hellos, then lets the flow go (the engine goes on reading
+    the shape of the client's records)."""
 
-    def __init__(self, detector: EncryptedMiningDetector, info: FlowInfo) -> None:
-        self.detector = detector
-        self.info = info
-        self.handshake = TlsHandshake()
+    def __init__(self, tls: _TlsFlow) -> None:
+        self.tls = tls
         self.gap = False
 
-    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> int | None:
+    def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
         self.gap = self.gap or gap
-        if self.gap:
-            return None
-        return self.handshake.feed(to_server, data) or None
+        if not self.gap:
+            self.tls.hellos.feed(to_server, data)
 
     def wants_more(self, bytes_seen: int) -> bool:
-        return not self.gap and self.handshake.wants_more(bytes_seen)
+        return not self.gap and self.tls.hellos.wants_more(bytes_seen)
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
-        self.detector.handshake_read(self.info, self.handshake.facts())
+        self.tls.read = True
 
 
 @dataclass
@@ -88,8 +87,17 @@ class _TlsFlow:
     """What the reader knows of one TLS connection while it lasts."""
 
     info: FlowInfo
-    facts: TlsFacts | None = None  # once the handshake is read
+    hellos: TlsHellos = field(default_factory=TlsHellos)
+    read: bool = False  # the hellos are read, or will not be
     measured: list[Evidence] = field(default_factory=list)  # from the latest statistics: periodicity, model
+
+    def known(self, flow: Flow) -> bool:
+        """Is all of the handshake known: the hellos read, and the shape of the client's records walked
+        (by the engine: a flow it does not walk has none)?"""
+        return self.read and (flow.tls or UNWALKED).done
+
+    def facts(self, flow: Flow) -> TlsFacts:
+        return facts(self.hellos, flow.tls or UNWALKED)
 
 
 @dataclass
@@ -111,19 +119,15 @@ class EncryptedMiningDetector:
         self.local = not forwarded(self.judge.judge)  # with workers, the judge is in the correlator
         self.stats = ReaderStats()
 
-    def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HandshakeReader | None:
+    def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HelloReader | None:
         if not (to_server and first.startswith(TLS_HANDSHAKE)):
             return None
         self.stats.tls_flows += 1
-        self.flows[info.flow_id] = _TlsFlow(info)
+        tls = self.flows[info.flow_id] = _TlsFlow(info)
         if len(self.flows) > MAX_FLOWS:
             self.judge.forget(self.flows.pop(next(iter(self.flows))).info.flow_id)
             self.stats.flows_dropped += 1
-        return HandshakeReader(self, info)
-
-    def handshake_read(self, info: FlowInfo, facts: TlsFacts) -> None:
-        if (tls := self.flows.get(info.flow_id)) is not None:
-            tls.facts = facts
+        return HelloReader(tls)
 
     def flow_stats(self, flow: Flow, reason: str | None) -> None:
         """FlowStatsObserver: a TLS flow's statistics at checkpoints (so that a long-lived miner is reported
@@ -137,7 +141,7 @@ class EncryptedMiningDetector:
         if tls is None:
             return
         final = reason is not None
-        if not final and tls.facts is None:
+        if not final and not tls.known(flow):
             return
         scores = self.model.score(flow) if self.model else None
         flagged = self.model is not None and scores is not None and self.model.passes(scores, MINING)
@@ -151,14 +155,14 @@ class EncryptedMiningDetector:
         scored = evidence.model(scores, self.model_version) if scores is not None else None
         _payload, _pushes, bursts, _sizes, _gaps, burst_gaps = flow.stats.direction(False)  # server's side
         tls.measured = [e for e in (periodicity(Summary.of(*burst_gaps), bursts), scored) if e]
-        if not final and tls.facts is not None:
-            self.judge.judge(flow, tls.facts, tls.measured, False, flagged)
+        if not final:
+            self.judge.judge(flow, tls.facts(flow), tls.measured, False, flagged)
 
     def flow_end(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: judge the TLS connections whose handshake was read."""
         tls = self.flows.pop(flow.flow_id, None)
-        if tls is not None and tls.facts is not None:
-            self.judge.judge(flow, tls.facts, tls.measured, True)
+        if tls is not None and tls.read:
+            self.judge.judge(flow, tls.facts(flow), tls.measured, True)
 
     def counters(self) -> dict[str, Any]:
         # the judge's counters: empty in a worker (the correlator's)
@@ -353,6 +357,7 @@ def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
     detector = EncryptedMiningDetector(ctx, model)
     return DetectorParts(
         stream_factories=[StreamFactory(detector.stream, NOT_HTTP)],
+        tls_records=True,
         flow_end_observers=[FlowEndObserver(detector.flow_end)],
         flow_stats_observers=[detector.flow_stats],
         finish=detector.judge.finish,
