@@ -4,6 +4,7 @@ model files are refused with one line, and train/evaluate run end to end on real
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -13,16 +14,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.ensemble import RandomForestClassifier
 
+from minerwatch.capture import feed_capture
 from minerwatch.cli.main import main
+from minerwatch.decode import Engine, Flow
 from minerwatch.encrypted import dataset
 from minerwatch.encrypted import model as flow_model
 from minerwatch.encrypted.evaluate import evaluate
 from minerwatch.encrypted.features import FEATURE_NAMES
+from minerwatch.encrypted.flowstats import attach
 from minerwatch.encrypted.labels import LabelRule, Labels, read_labels
 from minerwatch.encrypted.model import CLASSES, Model, ModelError, load_model, parse
 from minerwatch.encrypted.train import export_forest
+from minerwatch.flows.inspector import Inspector
 
 RECORDINGS = Path(__file__).parents[1] / "fixtures" / "recordings"
+FIXTURES = RECORDINGS.parent / "encrypted"
 
 
 def small_forest(seed: int = 0) -> tuple[RandomForestClassifier, np.ndarray]:
@@ -207,3 +213,30 @@ def test_shipped_model_flags_nothing_in_the_benign_corpus(corpus: Path) -> None:
     results = evaluate(load_model(), data.flows)
     assert results["benign"].flows > 50
     assert results["benign"].flagged == 0
+
+
+@pytest.mark.parametrize(
+    "capture",
+    [RECORDINGS / "xmrig-6.16.0-cryptonote-tls.pcapng", *sorted(FIXTURES.glob("*.pcap"))],
+    ids=lambda p: p.name,
+)
+def test_the_compiled_checkpoint_gate_is_the_score_passing_its_threshold(capture: Path) -> None:
+    """Model.flags (no Python object) says what passes(score(flow)) says, at every checkpoint and end of
+    real flows, also with the threshold set to the score itself and to the next double above it."""
+    shipped = load_model()
+    model = Model(shipped.classes, shipped.trees, dict(shipped.thresholds))
+    checked: list[bool] = []
+
+    def observe(flow: Flow, reason: str | None) -> None:
+        scores = model.score(flow)
+        for cls in ("tls_mining", "chia"):
+            for threshold in (shipped.thresholds[cls], scores[cls], math.nextafter(scores[cls], 2.0)):
+                model.thresholds[cls] = threshold
+                assert model.flags(flow, cls) == model.passes(scores, cls)
+                checked.append(model.passes(scores, cls))
+
+    engine = Engine(Inspector([]))
+    attach(engine, [observe])
+    feed_capture(capture, engine)
+    engine.finish()
+    assert True in checked and False in checked

@@ -143,8 +143,7 @@ class EncryptedMiningDetector:
         final = reason is not None
         if not final and not tls.known(flow):
             return
-        scores = self.model.score(flow) if self.model else None
-        flagged = self.model is not None and scores is not None and self.model.passes(scores, MINING)
+        flagged = not final and self.model is not None and self.model.flags(flow, MINING)
         if (
             not final
             and self.local
@@ -152,7 +151,7 @@ class EncryptedMiningDetector:
         ):
             return  # with workers the judge decides in the correlator: it alone knows the pairs
         assert flow.stats is not None  # the engine keeps statistics for every TCP flow it reports
-        scored = evidence.model(scores, self.model_version) if scores is not None else None
+        scored = evidence.model(self.model.score(flow), self.model_version) if self.model else None
         _payload, _pushes, bursts, _sizes, _gaps, burst_gaps = flow.stats.direction(False)  # server's side
         tls.measured = [e for e in (periodicity(Summary.of(*burst_gaps), bursts), scored) if e]
         if not final:

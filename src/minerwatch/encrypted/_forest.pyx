@@ -50,8 +50,9 @@ cdef class Forest:
             ):
                 raise ValueError(f"node {i} points outside the forest")
 
-    cdef tuple _score(self, const double* x):
-        cdef double total[MAX_CLASSES]
+    cdef Py_ssize_t _sum(self, const double* x, double* total) noexcept:
+        """Each class's leaf probabilities summed over the trees, in tree order, into total; returns the
+        number of trees (the caller divides)."""
         cdef Py_ssize_t t, node, child, c, k = self.n_classes, trees = self.roots.shape[0]
         for c in range(k):
             total[c] = 0.0
@@ -63,7 +64,12 @@ cdef class Forest:
                 child = self.left[node]
             for c in range(k):
                 total[c] += self.value[node * k + c]
-        return tuple(total[c] / trees for c in range(k))
+        return trees
+
+    cdef tuple _score(self, const double* x):
+        cdef double total[MAX_CLASSES]
+        cdef Py_ssize_t c, trees = self._sum(x, total)
+        return tuple(total[c] / trees for c in range(self.n_classes))
 
     def probabilities(self, x):
         """Average class probabilities, in the model's class order, of a feature vector (a sequence)."""
@@ -80,3 +86,16 @@ cdef class Forest:
         cdef double v[N_FEATURES]
         stats.features_into(duration, packets, v)
         return self._score(v)
+
+    def passes_flow(self, StatsAccumulator stats not None, double duration, int64_t packets, int cls,
+                    double threshold):
+        """Whether score_flow()'s probability of class number `cls` reaches `threshold` (the same double),
+        with no Python object made: the gate of every checkpoint of every TLS flow."""
+        cdef double v[N_FEATURES]
+        cdef double total[MAX_CLASSES]
+        cdef Py_ssize_t trees
+        if not 0 <= cls < self.n_classes:
+            raise ValueError(f"class {cls} of {self.n_classes}")
+        stats.features_into(duration, packets, v)
+        trees = self._sum(v, total)
+        return total[cls] / trees >= threshold

@@ -68,6 +68,12 @@ class Model:
         assert flow.stats is not None  # only flows the engine keeps statistics for are scored
         return dict(zip(self.classes, self._forest.score_flow(flow.stats, *span(flow)), strict=True))
 
+    def flags(self, flow: Flow, cls: str) -> bool:
+        """passes(score(flow), cls), computed without a Python object: the gate of every checkpoint."""
+        assert flow.stats is not None  # as in score
+        index = self.classes.index(cls)
+        return self._forest.passes_flow(flow.stats, *span(flow), index, self.thresholds[cls])
+
     def passes(self, scores: dict[str, float], cls: str) -> bool:
         """Whether a non-benign class's score reaches its threshold."""
         return scores[cls] >= self.thresholds[cls]
