@@ -5,7 +5,7 @@ from typing import Any
 
 from minerwatch.decode._flowstats import StatsAccumulator
 from minerwatch.decode._httpgate import GateConfig, HttpGate
-from minerwatch.decode._tlsrecords import ClientRecords
+from minerwatch.decode._tlsrecords import TlsRecords
 
 Buffer = bytes | bytearray | memoryview
 
@@ -36,7 +36,7 @@ class Flow:
     state: Any  # the sink's own per-flow state, opaque to the engine
     gate: HttpGate | None
     stats: StatsAccumulator | None
-    tls: ClientRecords | None  # None until the flow's first payload segment, while tls_records is on
+    tls: TlsRecords | None  # None until the flow's first payload segment, while tls_records is on
     foreign: bool  # a replicated flow (DNS) another worker owns (scale/)
 
 class Counters:

@@ -22,7 +22,7 @@ from minerwatch.decode._httpgate cimport (
     HttpGate,
     request_line_start,
 )
-from minerwatch.decode._tlsrecords cimport ClientRecords, opening
+from minerwatch.decode._tlsrecords cimport TlsRecords, opening
 
 # Link types (https://www.tcpdump.org/linktypes.html)
 cdef enum:
@@ -139,8 +139,9 @@ cdef class Flow:
     cdef public HttpGate gate
     # Payload statistics (see _flowstats.pyx) of a TCP flow while the engine has a stats hook, else None.
     cdef public StatsAccumulator stats
-    # The shape of the client's first TLS records (_tlsrecords.pyx), while the engine's tls_records is on.
-    cdef public ClientRecords tls
+    # The ServerHello and the shape of the client's first TLS records (_tlsrecords.pyx), while the engine's
+    # tls_records is on.
+    cdef public TlsRecords tls
     # A flow every worker follows (DNS, see Engine.replicated) that another worker owns: its events are
     # that worker's to report.
     cdef public bint foreign
@@ -188,8 +189,8 @@ cdef class Engine:
     When `stats_hook` is set, every TCP flow (but those that open with an HTTP request: cleartext, read by
     the HTTP detectors) keeps payload statistics, inspected or bypassed, and the hook is called as
     hook(flow, None) at each checkpoint (see _flowstats.pyx) and hook(flow, reason) before flow_end.
-    When `tls_records` is on, a TCP flow whose client opens with a TLS handshake record gets the shape of
-    its first records in flow.tls (see _tlsrecords.pyx), inspected or bypassed.
+    When `tls_records` is on, a TCP flow whose client opens with a TLS handshake record gets its ServerHello
+    and the shape of the client's first records in flow.tls (see _tlsrecords.pyx), inspected or bypassed.
     """
 
     cdef dict flows
@@ -207,7 +208,7 @@ cdef class Engine:
     cdef public tuple gate_blockers
     cdef public object stats_hook
     cdef public double stats_interval
-    cdef public bint tls_records    # walk the client's first TLS records of every TCP flow that opens with one
+    cdef public bint tls_records    # read what every TCP flow that opens with a TLS record shows in clear
     cdef public double now
     cdef double next_expiry
     cdef uint8_t keybuf[40]
@@ -521,7 +522,7 @@ cdef class Engine:
             if flow.tls is None:
                 flow.tls = opening(to_server, seq, flags & TCP_SYN, flow.isn_toserver, l4 + hlen, n - hlen)
             elif not flow.tls.done:
-                flow.tls.segment(to_server, seq, flags & TCP_SYN, l4 + hlen, n - hlen)
+                flow.tls.segment(to_server, seq, flags & TCP_SYN, flow.isn_toclient, l4 + hlen, n - hlen)
         if not flow.inspect:
             flow.bypassed_pkts += 1
             c.packets_bypassed += 1

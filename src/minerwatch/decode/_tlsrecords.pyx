@@ -1,19 +1,23 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The shape of a TLS client's first records, read in the hot path: content type, length, and the first
-body byte of each handshake record, from the 5-byte record headers (the bodies are passed over).
+"""What a TLS connection shows in clear after the ClientHello, read in the hot path: the server's
+ServerHello (its bytes, for encrypted/handshake.py to parse) and the shape of the client's first records
+(content type, length, and the first body byte of each handshake record, from the 5-byte record headers;
+the bodies are passed over).
 
-Why here: the encrypted detector tells a client that authenticates with a certificate (Chia peers always
-do, browsers and miners almost never) from the client's second flight, which comes a round trip after
-the hellos. Read in Python, every TLS connection stayed in Python for that flight; here the engine walks
-the client's segments of any flow that opened with a TLS handshake record, inspected or bypassed, so
-Python reads only the hellos (encrypted/handshake.py) and lets the flow go.
+Why here: the encrypted detector reads the version the server chose and tells a client that authenticates
+with a certificate (Chia peers always do, browsers and miners almost never) from the client's second
+flight, a round trip after the hellos. Read in Python, every TLS connection stayed in Python for the
+server's first segment and that flight; here the engine reads them in every flow that opened with a TLS
+handshake record from the client, inspected or bypassed, so Python reads only the ClientHello (which the
+intel detector reads anyway) and lets the flow go.
 
-The walk takes the client's bytes in sequence order, from its first payload segment. A retransmitted
-byte is passed over (the first copy counts); a segment past the next expected byte (a loss, or
-reordering) ends the walk: what was read is kept, the rest is unknown. It ends too at the first
-application-data record (in TLS 1.3 every record after the hellos is one) or after MAX_RECORDS records,
-or at bytes that are not a record header. Cost: O(1) per segment plus O(1) per record header, no
-allocation after the walker's own; memory: this object, freed with the flow.
+Each side is read in sequence order from its first payload segment (right after the SYN when it was seen);
+a retransmitted byte is passed over (the first copy counts); a segment past the next expected byte (a loss,
+or reordering) ends that side's reading: what was read is kept, the rest is unknown. The client's walk ends
+at its first application-data record (in TLS 1.3 every record after the hellos is one), after MAX_RECORDS
+records, or at bytes that are not a record header; the server's at its first handshake message, which must
+be a ServerHello of at most MAX_SERVER_HELLO bytes in handshake records. Cost: O(1) per segment and per
+record header; memory: this object and the ServerHello's bytes, freed with the flow.
 """
 
 from libc.string cimport memcpy
@@ -22,34 +26,53 @@ cdef enum:
     CHANGE_CIPHER_SPEC = 20
     HANDSHAKE = 22
     APPLICATION_DATA = 23
-    CERTIFICATE = 11   # handshake message type
+    SERVER_HELLO = 2   # handshake message types
+    CERTIFICATE = 11
     # A TLS 1.3 Finished record: a SHA-256 (53 bytes) or SHA-384 (69) verify_data, AEAD tag and type byte;
     # a client's first encrypted record longer than that carries its Certificate.
     MAX_FINISHED = 69
+    # A ServerHello is one record (16 KiB at most) in practice, under 1.5 KiB even with a post-quantum key
+    # share; a longer one is not read (its server's version stays unknown): the bytes held per flow.
+    MAX_SERVER_HELLO = 16384
 
 RECORDS = MAX_RECORDS
 
 
-cdef class ClientRecords:
-    """The client's first record headers; made by the engine (`opening`) for a flow that opened with a
-    TLS handshake record to the server."""
+cdef class TlsRecords:
+    """Made by the engine (`opening`) for a flow that opened with a TLS handshake record to the server."""
 
-    cdef void segment(self, bint to_server, uint32_t seq, bint syn, const uint8_t* p, Py_ssize_t n) noexcept:
-        """One payload segment of the flow (either direction: the server's are not read)."""
+    cdef void segment(self, bint to_server, uint32_t seq, bint syn, object server_isn, const uint8_t* p,
+                      Py_ssize_t n):
+        """One payload segment of the flow, either direction."""
         cdef int ahead
-        if self.done or not to_server:
-            return
         if syn:   # data on a SYN (TCP Fast Open) starts after the SYN's own sequence number
             seq += 1
-        ahead = <int>(seq - self.next_seq)
-        if ahead > 0:
-            self.failed = self.done = True
-            return
-        if -ahead < n:
-            self.next_seq = seq + <uint32_t>n
-            self.walk(p - ahead, n + ahead)
+        if to_server:
+            if self.client_done:
+                return
+            ahead = <int>(seq - self.client_next)
+            if ahead > 0:
+                self.failed = self.client_done = True
+            elif -ahead < n:
+                self.client_next = seq + <uint32_t>n
+                self.walk(p - ahead, n + ahead)
+        else:
+            if self.server_done:
+                return
+            if not self.server_started:
+                self.server_started = True
+                self.server_next = seq if server_isn is None else <uint32_t>(<uint32_t>server_isn + 1)
+                self.message = bytearray()
+            ahead = <int>(seq - self.server_next)
+            if ahead > 0:
+                self.end_server()
+            elif -ahead < n:
+                self.server_next = seq + <uint32_t>n
+                self.read_server(p - ahead, n + ahead)
+        self.done = self.client_done and self.server_done
 
     cdef void walk(self, const uint8_t* p, Py_ssize_t n) noexcept:
+        """The client's record headers in `p`."""
         cdef Py_ssize_t pos = 0, step
         cdef int kind
         while pos < n:
@@ -58,7 +81,7 @@ cdef class ClientRecords:
                     self.firsts[self.count - 1] = p[pos]
                     self.want_first = False
                     if self.count >= MAX_RECORDS:
-                        self.done = True
+                        self.client_done = True
                         return
                 step = min(self.skip, n - pos)
                 self.skip -= step
@@ -73,7 +96,7 @@ cdef class ClientRecords:
             self.have = 0
             kind = self.header[0]
             if kind < CHANGE_CIPHER_SPEC or kind > APPLICATION_DATA or self.header[1] != 3:
-                self.failed = self.done = True
+                self.failed = self.client_done = True
                 return
             self.kinds[self.count] = kind
             self.lengths[self.count] = self.header[3] << 8 | self.header[4]
@@ -82,12 +105,50 @@ cdef class ClientRecords:
             self.count += 1
             self.want_first = kind == HANDSHAKE and self.skip > 0
             if kind == APPLICATION_DATA or (self.count >= MAX_RECORDS and not self.want_first):
-                self.done = True
+                self.client_done = True
                 return
+
+    cdef void read_server(self, const uint8_t* p, Py_ssize_t n):
+        """The server's bytes in `p`: handshake records until the first handshake message is whole (it may
+        span records), as protocols/tls.py's hello parser reads the client's."""
+        cdef Py_ssize_t pos = 0, step, want
+        cdef bytearray message = self.message
+        while pos < n:
+            if self.server_body == 0:   # a record header
+                step = min(5 - self.server_have, n - pos)
+                memcpy(self.server_header + self.server_have, p + pos, step)
+                self.server_have += step
+                pos += step
+                if self.server_have < 5:
+                    return
+                self.server_have = 0
+                if self.server_header[0] != HANDSHAKE or self.server_header[1] != 3:
+                    self.end_server()
+                    return
+                self.server_body = self.server_header[3] << 8 | self.server_header[4]
+                continue
+            want = 4 if len(message) < 4 else 4 + (message[1] << 16 | message[2] << 8 | message[3])
+            step = min(self.server_body, n - pos, want - len(message))
+            message.extend(p[pos:pos + step])
+            self.server_body -= step
+            pos += step
+            if len(message) == 4 and want == 4:
+                if message[0] != SERVER_HELLO or (message[1] << 16 | message[2] << 8 | message[3]) > MAX_SERVER_HELLO:
+                    self.end_server()
+                    return
+                want = 4 + (message[1] << 16 | message[2] << 8 | message[3])
+            if len(message) == want:
+                self.server_hello = bytes(message[4:])
+                self.end_server()
+                return
+
+    cdef void end_server(self):
+        self.server_done = True
+        self.message = None
 
     @property
     def records(self):
-        """(content type, length) of each record header read, in order."""
+        """(content type, length) of each of the client's record headers read, in order."""
         return tuple((self.kinds[i], self.lengths[i]) for i in range(self.count))
 
     def client_certificate(self, bint tls13):
@@ -104,23 +165,23 @@ cdef class ClientRecords:
         return False
 
 
-# A flow whose first payload is not the client's TLS handshake record, in order: nothing to walk. Shared.
-cdef ClientRecords NOT_WALKED = ClientRecords.__new__(ClientRecords)
-NOT_WALKED.done = True
-UNWALKED = NOT_WALKED
+# A flow whose first payload is not the client's TLS handshake record, in order: nothing to read. Shared.
+cdef TlsRecords NOT_READ = TlsRecords.__new__(TlsRecords)
+NOT_READ.client_done = NOT_READ.server_done = NOT_READ.done = True
+UNREAD = NOT_READ
 
 
-cdef ClientRecords opening(bint to_server, uint32_t seq, bint syn, object isn, const uint8_t* p, Py_ssize_t n):
-    """The walker of a flow at its first payload segment: a new one when the client opens with a TLS
-    handshake record right after its SYN (or the SYN was not seen), else NOT_WALKED."""
-    cdef ClientRecords records
+cdef TlsRecords opening(bint to_server, uint32_t seq, bint syn, object isn, const uint8_t* p, Py_ssize_t n):
+    """The reader of a flow at its first payload segment: a new one when the client opens with a TLS
+    handshake record right after its SYN (or the SYN was not seen), else NOT_READ."""
+    cdef TlsRecords records
     if syn:
         seq += 1
     if not to_server or n < 2 or p[0] != HANDSHAKE or p[1] != 3:
-        return NOT_WALKED
+        return NOT_READ
     if isn is not None and <uint32_t>(<uint32_t>isn + 1) != seq:
-        return NOT_WALKED
-    records = ClientRecords.__new__(ClientRecords)
-    records.next_seq = seq
-    records.segment(True, seq, False, p, n)
+        return NOT_READ
+    records = TlsRecords.__new__(TlsRecords)
+    records.client_next = seq
+    records.segment(True, seq, False, None, p, n)
     return records

@@ -1,7 +1,8 @@
 """Mining hidden in TLS, and Chia peer traffic: encrypted flows judged from evidence around the encryption.
 
-For each TLS connection both hellos are read and the flow is let go, while the engine reads the shape of
-the client's first records (encrypted/handshake.py); at the checkpoints of its statistics
+For each TLS connection the ClientHello is read and the flow is let go, while the engine reads the
+ServerHello and the shape of the client's first records (encrypted/handshake.py); at the checkpoints of its
+statistics
 (encrypted/flowstats.py) and when it ends, the evidence about it is fused (encrypted/fusion.py):
 - the (client, server) pair confirmed mining earlier, by pool behaviour or by intel (encrypted/paircache.py);
 - weak intel hits on the flow: a miner's JA3/JA4, a pool port (handed over by the intel detector);
@@ -25,12 +26,12 @@ from typing import Any
 
 from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
-from minerwatch.decode._tlsrecords import UNWALKED
+from minerwatch.decode._tlsrecords import UNREAD
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
 from minerwatch.encrypted.flowstats import Summary
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, could_reach, fuse
-from minerwatch.encrypted.handshake import TlsFacts, TlsHellos, facts
+from minerwatch.encrypted.handshake import MAX_BYTES, TlsFacts, facts
 from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
 from minerwatch.encrypted.periodicity import periodicity
@@ -38,6 +39,7 @@ from minerwatch.flows.analyzers import FlowEndObserver, StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
 from minerwatch.flows.opening import NOT_HTTP
 from minerwatch.intel import DnsCache
+from minerwatch.protocols.tls import ClientHello, ClientHelloParser, State
 
 TLS_HANDSHAKE = b"\x16\x03"
 MAX_FLOWS = 100_000  # TLS flows followed at once (the oldest dropped first, counted)
@@ -48,7 +50,7 @@ VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: 
 
 @dataclass
 class ReaderStats:
-    tls_flows: int = 0  # TLS connections whose hellos were read
+    tls_flows: int = 0  # TLS connections whose handshake was read
     flows_dropped: int = 0  # more than MAX_FLOWS open at once: the oldest is not judged
 
 
@@ -63,8 +65,8 @@ class JudgeStats:
 
 
 class HelloReader:
-    """StreamAnalyzer: reads a TLS connection's hellos, then lets the flow go (the engine goes on reading
-    the shape of the client's records)."""
+    """StreamAnalyzer: reads a TLS connection's ClientHello, then lets the flow go (the engine reads the
+    ServerHello and the shape of the client's records)."""
 
     def __init__(self, tls: _TlsFlow) -> None:
         self.tls = tls
@@ -72,11 +74,11 @@ class HelloReader:
 
     def data(self, to_server: bool, data: bytes, ts: float, gap: bool) -> None:
         self.gap = self.gap or gap
-        if not self.gap:
-            self.tls.hellos.feed(to_server, data)
+        if to_server and not self.gap and self.tls.parser.state is State.NEED_DATA:
+            self.tls.client_hello = self.tls.parser.feed(data)
 
     def wants_more(self, bytes_seen: int) -> bool:
-        return not self.gap and self.tls.hellos.wants_more(bytes_seen)
+        return not self.gap and bytes_seen <= MAX_BYTES and self.tls.parser.state is State.NEED_DATA
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         self.tls.read = True
@@ -87,17 +89,18 @@ class _TlsFlow:
     """What the reader knows of one TLS connection while it lasts."""
 
     info: FlowInfo
-    hellos: TlsHellos = field(default_factory=TlsHellos)
-    read: bool = False  # the hellos are read, or will not be
+    parser: ClientHelloParser = field(default_factory=ClientHelloParser)
+    client_hello: ClientHello | None = None
+    read: bool = False  # the ClientHello is read, or will not be
     measured: list[Evidence] = field(default_factory=list)  # from the latest statistics: periodicity, model
 
     def known(self, flow: Flow) -> bool:
-        """Is all of the handshake known: the hellos read, and the shape of the client's records walked
-        (by the engine: a flow it does not walk has none)?"""
-        return self.read and (flow.tls or UNWALKED).done
+        """Is all of the handshake known: the ClientHello read, and the rest read by the engine (a flow
+        it does not read has none of it)?"""
+        return self.read and (flow.tls or UNREAD).done
 
     def facts(self, flow: Flow) -> TlsFacts:
-        return facts(self.hellos, flow.tls or UNWALKED)
+        return facts(self.client_hello, flow.tls or UNREAD)
 
 
 @dataclass

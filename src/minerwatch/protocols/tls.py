@@ -1,10 +1,11 @@
 """TLS ClientHello and ServerHello: SNI, ALPN and the JA3 / JA4 / JA3S fingerprints, sans-IO.
 
-Feed one direction's bytes of a TCP stream in any chunking; the parser reassembles TLS records and the
-first handshake message (which may span records), and yields one `ClientHello` (client side) or
-`ServerHello` (server side), or gives up. Miners often speak Stratum over TLS, so the SNI names the pool
-and the fingerprints name the miner program even when the payload is encrypted; the ServerHello tells the
-version and cipher the server chose (JA3S), e.g. TLS 1.3 for Chia peers.
+Feed the client's bytes of a TCP stream in any chunking; the parser reassembles TLS records and the first
+handshake message (which may span records), and yields one `ClientHello`, or gives up; `parse_server_hello`
+reads a ServerHello's body (the engine collects it: decode/_tlsrecords.pyx). Miners often speak Stratum
+over TLS, so the SNI names the pool and the fingerprints name the miner program even when the payload is
+encrypted; the ServerHello tells the version and cipher the server chose (JA3S), e.g. TLS 1.3 for Chia
+peers.
 
 Worst case: at most `MAX_HELLO` bytes are buffered; anything larger, or anything that is not a TLS
 handshake, ends the parser in a final state after O(bytes fed) work. Later bytes are ignored, so the
@@ -18,7 +19,6 @@ import struct
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import Generic, TypeVar
 
 MAX_HELLO = 64 * 1024  # real ClientHellos, even with post-quantum key shares, are a few KiB
 _MAX_BUFFER = 2 * MAX_HELLO  # the payload plus record headers; only hostile tiny records need more
@@ -28,15 +28,12 @@ _U16 = struct.Struct("!H")
 _EXT = struct.Struct("!HH")  # extension type, length
 _HANDSHAKE = 22
 _CLIENT_HELLO = 1
-_SERVER_HELLO = 2
 EXT_SNI = 0x0000
 EXT_GROUPS = 0x000A
 EXT_POINT_FORMATS = 0x000B
 EXT_SIG_ALGS = 0x000D
 EXT_ALPN = 0x0010
 EXT_VERSIONS = 0x002B
-
-Hello = TypeVar("Hello")
 
 _JA4_VERSIONS = {
     0x0304: "13",
@@ -333,10 +330,9 @@ class State(Enum):
     FAILED = "failed"  # malformed or oversized; see `error`
 
 
-class _HelloParser(Generic[Hello]):
-    """Reassembles the first handshake message of one direction across records and segments."""
-
-    MESSAGE_TYPE: int
+class ClientHelloParser:
+    """The client's first flight: reassembles its first handshake message, a ClientHello, across records and
+    segments."""
 
     def __init__(self) -> None:
         self.state = State.NEED_DATA
@@ -344,8 +340,8 @@ class _HelloParser(Generic[Hello]):
         self._records = bytearray()  # raw bytes not yet split into records
         self._handshake = bytearray()  # handshake payload collected from records so far
 
-    def feed(self, data: bytes) -> Hello | None:
-        """Add this direction's bytes; returns the parsed hello once complete, else None (check `state`)."""
+    def feed(self, data: bytes) -> ClientHello | None:
+        """Add the client's bytes; returns the parsed hello once complete, else None (check `state`)."""
         if self.state is not State.NEED_DATA:
             return None
         self._records += data
@@ -364,14 +360,10 @@ class _HelloParser(Generic[Hello]):
                 return hello
         return None
 
-    @staticmethod
-    def _parse(body: bytes) -> Hello:
-        raise NotImplementedError
-
-    def _try_handshake(self) -> Hello | None:
+    def _try_handshake(self) -> ClientHello | None:
         if len(self._handshake) < 4:
             return None
-        if self._handshake[0] != self.MESSAGE_TYPE:
+        if self._handshake[0] != _CLIENT_HELLO:
             return self._stop(State.NOT_TLS, f"first handshake message is type {self._handshake[0]}")
         length = int.from_bytes(self._handshake[1:4], "big")
         if length > MAX_HELLO:
@@ -379,30 +371,16 @@ class _HelloParser(Generic[Hello]):
         if len(self._handshake) < 4 + length:
             return None
         try:
-            hello = self._parse(bytes(self._handshake[4 : 4 + length]))
+            hello = parse_client_hello(bytes(self._handshake[4 : 4 + length]))
         except TlsParseError as exc:
             return self._stop(State.FAILED, str(exc))
         self._stop(State.DONE, None)
         return hello
 
-    def _stop(self, state: State, error: str | None) -> Hello | None:
+    def _stop(self, state: State, error: str | None) -> ClientHello | None:
         """Stop parsing for good; returns None (no hello), for `return self._stop(...)`."""
         self.state = state
         self.error = error
         self._records.clear()
         self._handshake.clear()
         return None
-
-
-class ClientHelloParser(_HelloParser[ClientHello]):
-    """The client's first flight: a ClientHello."""
-
-    MESSAGE_TYPE = _CLIENT_HELLO
-    _parse = staticmethod(parse_client_hello)
-
-
-class ServerHelloParser(_HelloParser[ServerHello]):
-    """The server's first flight: a ServerHello (a HelloRetryRequest has the same layout)."""
-
-    MESSAGE_TYPE = _SERVER_HELLO
-    _parse = staticmethod(parse_server_hello)
