@@ -211,10 +211,10 @@ class Analysis:
         self.extra_stats["disk"] = lambda: vars(findings.stats).copy()
         return findings
 
-    def emit_stats(self, ts: float, periodic: bool = False) -> Event:
+    def emit_stats(self, ts: float, periodic: bool = False, body: dict[str, Any] | None = None) -> Event:
         """The `stats` event: the last one of a run, or (`periodic`) one of a live capture's interval
-        reports, with the counters so far."""
-        body = self._stats()
+        reports, with the counters so far (`body`: counters a correlator merged, else this analysis's)."""
+        body = self._stats() if body is None else body
         if periodic:
             body["periodic"] = True
         event = self.events.make("stats", ts, body)

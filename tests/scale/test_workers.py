@@ -13,7 +13,7 @@ import pytest
 from minerwatch.errors import MinerwatchError
 from minerwatch.pipeline import AnalysisOptions
 from minerwatch.scale import worker
-from minerwatch.scale.run import analyze_files, default_workers, splittable
+from minerwatch.scale.run import Workers, analyze_files, default_workers, splittable
 from same_events import differences
 from scale_runs import assert_same_analysis, stats
 
@@ -102,3 +102,20 @@ def test_the_default_leaves_a_core_to_the_correlator(monkeypatch):
     for available, expected in ((1, 1), (2, 1), (8, 7)):
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=available: set(range(n)))
         assert default_workers() == expected
+
+
+def _say(text: bytes, bucket: int, conn) -> None:
+    conn.send_bytes(text)
+    conn.close()
+
+
+def test_a_workers_pipe_is_closed_by_the_thread_that_reads_it():
+    # Closed by the main thread under a read, a pipe made the reading thread fail (a traceback at exit):
+    # handed to its reader, it is closed by it, after the worker's last message, and by no one else.
+    with Workers() as started:
+        started.start(_say, b"the end")
+        (conn,) = started.conns
+        (stream,) = started.streams()
+        assert started.conns == []  # not Workers' to close any more
+        assert list(stream) == [b"the end", None]
+        assert conn.closed  # the reader closed it before saying it ended

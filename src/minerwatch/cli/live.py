@@ -10,10 +10,10 @@ import sys
 import time
 from contextlib import ExitStack
 
+from minerwatch.capture.control import LiveControl
 from minerwatch.capture.live import RING_BYTES, LiveSource, capture
 from minerwatch.capture.pcap_live import PcapSource
 from minerwatch.cli import bus
-from minerwatch.cli.live_control import LiveControl
 from minerwatch.cli.options import add_event_options, chosen_detectors, duration, size, whole
 from minerwatch.cli.outputs import event_writers
 from minerwatch.errors import UsageError
@@ -61,8 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=whole(1, MAX_WORKERS),
         default=1,
         help="processes the kernel spreads the packets over by flow (AF_PACKET fanout), plus one that merges "
-        "them (default 1: rotation is done, but SIGHUP reloads and periodic stats are not, with workers; "
-        "see docs/deploy.md)",
+        "them and writes the outputs (default 1; see docs/deploy.md)",
     )
     p.add_argument(
         "--capture",
@@ -169,9 +168,16 @@ def _with_workers(
     with ExitStack() as stack:
         writers = event_writers(stack, args.output, args.json, (), rotation(args))
         sinks: list[EventSink] = [digest, *(w.write for w in writers)]
-        live = LiveInput(interfaces, args.bpf, not args.no_promisc, args.ring_size)
+        live = LiveInput(
+            interfaces, args.bpf, not args.no_promisc, args.ring_size, args.stats_interval or None
+        )
         publisher = bus.publisher(args, stack)
-        result = analyze_live(live, sinks, options, args.workers, started, bus.attach(publisher))
+
+        def flush() -> None:
+            for writer in writers:
+                writer.flush()
+
+        result = analyze_live(live, sinks, options, args.workers, started, bus.attach(publisher), flush)
         bus.close(publisher)
         return result
 

@@ -14,7 +14,9 @@ dict, the worker's end (`WorkerEnd` below). Kinds:
   "dns", "encrypted"). The args are the typed observations of correlate/observations.py
   (BehaviourObservation, IntelObservation, StageObservation, EncryptedObservation: frozen dataclasses whose
   `event_id` is renumbered here), relay.FlowRecord for an ended flow, or plain values;
-- "tick": bytes of input read (progress; it also moves the stamp on).
+- "tick": bytes of input read (progress; it also moves the stamp on);
+- "stats": a live worker's counters so far (`WorkerReport` below), every --stats-interval: once every
+  worker's report of one round is in, the correlator writes a periodic `stats` event.
 A batch that starts with b"!" is the worker's failure, one line.
 """
 
@@ -25,7 +27,7 @@ import pickle
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import is_dataclass, replace
 from enum import Enum
 from functools import reduce
@@ -77,20 +79,33 @@ SHARED: dict[Split, dict[str, tuple[str, ...]]] = {
     Split.FANOUT: {section: names for section, names in SHARED_COUNTERS.items() if section != "capture"},
     Split.FILES: CONFIG_COUNTERS,
 }
+ROUNDS_KEPT = 4  # periodic report rounds waiting for a late worker's report (an older one is given up)
 QUEUED = 1024  # batches read ahead per worker (BATCH messages each): a worker ahead of the others runs on
 UNNUMBERED = 0  # the id of a worker's event handed to a correlator-side object, until it is emitted
 IDS_KEPT = 65_536  # per worker: references are to events of the same flow, made just before
 
 
-class WorkerEnd(TypedDict):
-    """A worker's last message: what it counted and read."""
+class WorkerStats(TypedDict):
+    """What a worker counted, as the correlator merges it into a `stats` event."""
 
     stats: dict[str, Any]  # its `stats` body (Analysis._stats)
+    replicated: dict[str, int]  # the engine's counters of the replicated flows other workers own
+
+
+class WorkerEnd(WorkerStats):
+    """A worker's last message: what it counted and read."""
+
     files: list[CaptureStats]
     input_errors: list[str]
     now: float  # its capture clock at the end
     dropped: int  # messages about flows another worker owns, not sent
-    replicated: dict[str, int]  # the engine's counters of the replicated flows other workers own
+
+
+class WorkerReport(WorkerStats):
+    """A live worker's periodic report: the `round`-th of its --stats-interval timer, sent at `wall`."""
+
+    round: int
+    wall: float
 
 
 class CorrelatorAnalysis(Analysis):
@@ -109,6 +124,7 @@ class CorrelatorAnalysis(Analysis):
         # its observations): the latest IDS_KEPT events of each worker
         self.ids: OrderedDict[tuple[int, int], int] = OrderedDict()
         self.ends: dict[int, WorkerEnd] = {}
+        self.rounds: dict[int, dict[int, WorkerReport]] = {}  # round -> the reports of it so far, by worker
         super().__init__(sinks, options)
         self.objects |= {"verdicts": self.correlator, "incidents": self.incidents}
 
@@ -123,10 +139,14 @@ class CorrelatorAnalysis(Analysis):
         return self.objects[name]
 
     def replay(
-        self, sources: Sequence[Iterable[bytes | None]], progress: Callable[[int], None] | None = None
+        self,
+        sources: Sequence[Iterable[bytes | None]],
+        progress: Callable[[int], None] | None = None,
+        idle: Callable[[], object] | None = None,
     ) -> None:
         """Merge the workers' streams (each the pickled batches it sent, None: it ended without its end) by
-        stamp and apply them; keeps each worker's end."""
+        stamp and apply them; keeps each worker's end. `idle()` is called at every tick of a worker (live:
+        at least every 50 ms each), for the periodic work of a capture that does not end."""
         streams = [self._stream(iter(source), bucket) for bucket, source in enumerate(sources)]
         for (_stamp, bucket), kind, payload in heapq.merge(*streams, key=lambda message: message[0]):
             if kind == "event":  # masked and seen by observers in the worker: outputs only
@@ -138,8 +158,13 @@ class CorrelatorAnalysis(Analysis):
                 name, *attributes = target.split(".")
                 args = [self._renumbered(arg, bucket) for arg in args]
                 getattr(reduce(getattr, attributes, self.objects[name]), method)(*args)
-            elif progress is not None and payload:
-                progress(payload)
+            elif kind == "stats":
+                self._reported(bucket, payload)
+            else:
+                if progress is not None and payload:
+                    progress(payload)
+                if idle is not None:
+                    idle()
 
     def _number(self, event: Event, bucket: int) -> None:
         """Give a worker's event its id in the output: ids count events in one process's order, as
@@ -207,37 +232,67 @@ class CorrelatorAnalysis(Analysis):
         self.engine.now = max((end["now"] for end in ends), default=0.0)
         return super().finish()
 
+    def _reported(self, bucket: int, report: WorkerReport) -> None:
+        """Keep a live worker's periodic report; the last of a round writes the periodic `stats` event
+        (rounds older than a complete one, or beyond ROUNDS_KEPT, are given up: a worker was late)."""
+        got = self.rounds.setdefault(report["round"], {})
+        got[bucket] = report
+        if len(got) == self.buckets:
+            self.rounds = {r: kept for r, kept in self.rounds.items() if r > report["round"]}
+            wall = max(kept["wall"] for kept in got.values())
+            self.emit_stats(wall, periodic=True, body=self._merged(got))
+        while len(self.rounds) > ROUNDS_KEPT:
+            del self.rounds[min(self.rounds)]
+
     def _stats(self) -> dict[str, Any]:
-        workers = [self.ends[bucket]["stats"] for bucket in sorted(self.ends)]
+        return self._merged(self.ends)
+
+    def _merged(self, parts: Mapping[int, WorkerStats]) -> dict[str, Any]:
+        """This process's counters and the workers' (`parts`, by bucket) as one `stats` body."""
+        workers = [parts[bucket]["stats"] for bucket in sorted(parts)]
         merged = reduce(_add, workers, super()._stats())
         if self.separate:  # packets are each worker's own, but the DNS each read for the others
             for name in ("packets", "bytes"):
-                merged["capture"][name] -= sum(end["replicated"][name] for end in self.ends.values())
+                merged["capture"][name] -= sum(part["replicated"][name] for part in parts.values())
         for section, names in SHARED[self.split].items():
             if section in merged and workers:  # a detector left out (--detectors) has no section
                 merged[section] |= {name: workers[0][section][name] for name in names}
         if any("kernel" in worker for worker in workers):  # live: every worker's sockets, per interface
-            merged["kernel"] = _per_interface([k for worker in workers for k in worker.get("kernel", [])])
+            merged["kernel"] = _per_interface(
+                [(bucket, k) for bucket in sorted(parts) for k in parts[bucket]["stats"].get("kernel", [])]
+            )
         if self.separate:  # files: this process's, merged in finish(); defragmented by each its own
             return merged
         return merged | {name: workers[0][name] for name in SHARED_SECTIONS}
 
 
-def _per_interface(counters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The kernel's counters of many sockets summed per interface (the DNS, which every worker reads, once
-    per worker)."""
+def _per_interface(counters: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The kernel's counters of many sockets (worker, counters) summed per interface (the DNS, which every
+    worker reads, once per worker), and per worker in `workers`: which one's ring overflowed."""
     summed: dict[str, dict[str, Any]] = {}
-    for socket in counters:
-        kept = summed.setdefault(socket["interface"], {})
-        summed[socket["interface"]] = _add(kept, socket) if kept else dict(socket)
-    return list(summed.values())
+    by_worker: dict[str, dict[int, dict[str, Any]]] = {}
+    for bucket, socket in counters:
+        interface = socket["interface"]
+        summed[interface] = _add(summed[interface], socket) if interface in summed else dict(socket)
+        counts = {name: value for name, value in socket.items() if name not in ("interface", "method")}
+        kept = by_worker.setdefault(interface, {})
+        kept[bucket] = _add(kept[bucket], counts) if bucket in kept else {"worker": bucket, **counts}
+    return [
+        summed[interface] | {"workers": [by_worker[interface][b] for b in sorted(by_worker[interface])]}
+        for interface in summed
+    ]
 
 
 def received(conn: Connection) -> Iterator[bytes | None]:
     """A worker's pipe, read as fast as it writes (the merge may be waiting for another worker) by a
-    thread; None once it is closed."""
+    thread started now, which owns the pipe from then on and closes it at its end (closed by another
+    thread under a read, the read failed with a TypeError: a traceback at exit); None once it is closed."""
     queued: queue.Queue[bytes | None] = queue.Queue(QUEUED)
     threading.Thread(target=_receive, args=(conn, queued), daemon=True).start()
+    return _drained(queued)
+
+
+def _drained(queued: queue.Queue[bytes | None]) -> Iterator[bytes | None]:
     while (data := queued.get()) is not None:
         yield data
     yield None
@@ -248,7 +303,10 @@ def _receive(conn: Connection, queued: queue.Queue[bytes | None]) -> None:
         while True:
             queued.put(conn.recv_bytes())
     except (EOFError, OSError):
-        queued.put(None)
+        pass  # the worker ended or died: the merge tells which (a stream without its end)
+    finally:
+        conn.close()
+        queued.put(None)  # whatever happened, the merge is not left waiting
 
 
 def _add(total: Any, part: Any) -> Any:

@@ -21,7 +21,8 @@ from minerwatch.events import Event
 
 Position = tuple[float, int, int]
 # One message: (position, kind, payload); kinds: "event" (an Event), "call" ((target, method, args)),
-# "tick" (bytes of capture read since the last tick: progress, and a stamp that lets the merge go on).
+# "tick" (bytes of capture read since the last tick: progress, and a stamp that lets the merge go on),
+# "stats" (a live worker's periodic counters: correlator.WorkerReport).
 Message = tuple[Position, str, Any]
 
 BATCH = 256  # messages per pipe write
@@ -96,6 +97,11 @@ class Relay:
     def tick(self, read: int) -> None:
         """Capture bytes read: lets the merge pass this worker's quiet stretches, and drives progress."""
         self.batch.append((self.position(), "tick", read))
+        self.flush()
+
+    def report(self, counters: Any) -> None:
+        """A live worker's periodic counters, sent at once (whatever flow the engine is in)."""
+        self.batch.append((self.position(), "stats", counters))
         self.flush()
 
     def flush(self) -> None:

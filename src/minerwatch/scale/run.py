@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext
 from multiprocessing.process import BaseProcess
@@ -61,6 +61,12 @@ class Workers:
         self.conns.append(receive)
         self.processes.append(process)
 
+    def streams(self) -> list[Iterator[bytes | None]]:
+        """Every worker's output (correlator.received): each pipe is handed to the thread that reads it, and
+        closed by it."""
+        handed, self.conns = self.conns, []
+        return [received(conn) for conn in handed]
+
     def __enter__(self) -> Workers:
         return self
 
@@ -69,7 +75,7 @@ class Workers:
             if kind is not None:
                 process.kill()
             process.join()
-        for conn in self.conns:
+        for conn in self.conns:  # the pipes of workers never read
             conn.close()
 
 
@@ -89,5 +95,5 @@ def analyze_files(
     with Workers() as started:
         for _ in range(workers):
             started.start(work, paths, options, workers)
-        correlator.replay([received(conn) for conn in started.conns], progress)
+        correlator.replay(started.streams(), progress)
     return correlator.finish()

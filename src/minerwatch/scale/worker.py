@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -16,6 +17,7 @@ from minerwatch.detectors.intel import DNS_PORTS
 from minerwatch.events import Event
 from minerwatch.output.secrets import mask_event
 from minerwatch.pipeline import Analysis, AnalysisOptions
+from minerwatch.scale.correlator import WorkerReport
 from minerwatch.scale.relay import Forward, ForwardedCall, Mirror, Outbox, Relay
 
 # Flows every worker follows, whoever owns them: DNS, whose answers name the addresses of later flows.
@@ -44,6 +46,7 @@ class WorkerAnalysis(Analysis):
         self.bucket, self.buckets = bucket, buckets
         self.relay = relay(conn)  # before the detectors, which get stand-ins that send through it
         self.states: dict[str, Any] = {}  # name -> its stand-in: one per name, as in one process
+        self.reports = 0  # periodic reports sent (live)
         super().__init__([], options)
         self.engine.shard(bucket, buckets, REPLICATED_PORTS)
         self.relay.engine = self.engine
@@ -77,6 +80,15 @@ class WorkerAnalysis(Analysis):
         for path in paths:
             self.feed_file(path, relay.tick if self.bucket == 0 else lambda _read: relay.tick(0))
         self.end()
+
+    def report(self) -> None:
+        """A live worker's counters so far (every --stats-interval), for the correlator's periodic `stats`
+        event."""
+        self.reports += 1
+        counters = WorkerReport(
+            round=self.reports, wall=time.time(), stats=self._stats(), replicated=self.engine.shadow.as_dict()
+        )
+        self.relay.report(counters)
 
     def end(self) -> None:
         """End the flows, run what detectors keep for the end, send the stats."""

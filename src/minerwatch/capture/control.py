@@ -29,9 +29,11 @@ class LiveControl:
         flush: Callable[[], None],
         stats_interval: float | None,
         clock: Callable[[], float] = time.monotonic,
+        label: str = "minerwatch",
     ) -> None:
         self.reload, self.report, self.flush = reload, report, flush
         self.stats_interval = stats_interval
+        self.label = label  # what its lines on standard error start with (a worker's: its number)
         self.clock = clock
         self.requested = False
         self.reload_requested = False
@@ -61,9 +63,9 @@ class LiveControl:
             try:
                 self.reload()
                 self.reloads += 1
-                print("minerwatch: intel and rules reloaded", file=sys.stderr, flush=True)
+                print(f"{self.label}: intel and rules reloaded", file=sys.stderr, flush=True)
             except MinerwatchError as exc:
-                message = f"minerwatch: reload failed, going on with the previous intel and rules: {exc}"
+                message = f"{self.label}: reload failed, going on with the previous intel and rules: {exc}"
                 print(message, file=sys.stderr, flush=True)
         now = self.clock()
         if self._next_stats is not None and now >= self._next_stats:

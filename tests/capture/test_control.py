@@ -1,4 +1,4 @@
-"""What `minerwatch live` does between reads (cli/live_control.py): signals become work done in the loop,
+"""What `minerwatch live` does between reads (capture/control.py): signals become work done in the loop,
 stats and flushes come on time, and a failed reload leaves the capture running."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from minerwatch.cli.live_control import LiveControl
+from minerwatch.capture.control import LiveControl
 from minerwatch.errors import InputError
 
 
