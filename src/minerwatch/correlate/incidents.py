@@ -33,6 +33,7 @@ from minerwatch.correlate.observations import ObservationTap, StageObservation
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS, SETS, FactRow, IncidentStore, StepRow
 from minerwatch.correlate.verdicts import VerdictCorrelator
+from minerwatch.errors import InputError
 from minerwatch.events import iso_timestamp
 
 EVENT_IDS = 20  # event ids kept per step and per stage of an incident
@@ -668,9 +669,17 @@ def _attackers(incidents: list[dict[str, Any]], steps: dict[str, list[Step]]) ->
 
 @cache
 def _advice() -> tuple[dict[str, Any], ...]:
-    """The shipped advice, parsed with libyaml where present (PyYAML's pure-Python loader took 30 ms)."""
-    text = resources.files("minerwatch").joinpath("rules/recommendations.yml").read_text()
-    return tuple(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["recommendations"])
+    """The shipped advice, parsed with libyaml where present (PyYAML's pure-Python loader took 30 ms). A
+    file that does not parse (a damaged install, or one being replaced under the run) is one line."""
+    shipped = resources.files("minerwatch").joinpath("rules/recommendations.yml")
+    try:
+        document = yaml.load(shipped.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return tuple(document["recommendations"])
+    except OSError as exc:
+        raise InputError(f"cannot read the shipped {shipped}: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, TypeError, KeyError) as exc:
+        problem = " ".join(f"{type(exc).__name__}: {exc}".split())  # YAML errors span lines
+        raise InputError(f"the shipped {shipped} is damaged ({problem}): reinstall minerwatch") from None
 
 
 def recommendations(incident: dict[str, Any], services: set[str]) -> list[dict[str, str]]:
