@@ -96,6 +96,7 @@ class RecordingPublisher(BusPublisher):
 
     def __init__(self) -> None:  # attach(), event() and observe() work without a connection
         self.sensor, self.run, self.seq = "edge-a", "0123abcd", 0
+        self.capture, self.keys = None, None
         self.recent = OrderedDict()
         self.stats = {}
         self.messages: list[BusMessage] = []

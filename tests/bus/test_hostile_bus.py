@@ -4,12 +4,17 @@ correlator drops copies, skips bad messages with one line each, and concludes as
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 
 import nats
 import orjson
+import pytest
 
-from fleet import correlate, events, publish
-from minerwatch.bus.wire import subject
+from fleet import conclusions, correlate, events, publish
+from minerwatch.bus.identity import capture_identity
+from minerwatch.bus.jetstream import STREAM
+from minerwatch.bus.wire import MAX_MESSAGE, subject
 
 
 async def _messages(url: str) -> list[tuple[str, bytes]]:
@@ -73,16 +78,59 @@ def test_copies_and_bad_messages_change_nothing_but_the_counts(nats_url, tmp_pat
     assert "duplicate" in done.stdout
 
 
-def test_a_sensor_run_again_is_a_new_run_not_a_copy(nats_url, tmp_path, demo):
-    """The same capture published twice is two runs: its events are restated twice, its hosts judged once
-    (counts like submits add up, as with two captures of the same traffic)."""
-    publish(nats_url, demo, "edge-a")
+async def _stream_with_window(url: str, seconds: float) -> None:
+    """The stream as a sensor makes it (bus/jetstream.py), but with a duplicate window of `seconds`."""
+    client = await nats.connect(url)
+    try:
+        await client.jetstream().add_stream(
+            name=STREAM,
+            description="minerwatch observations by host; partitions=1",
+            subjects=["minerwatch.obs.>"],
+            max_msg_size=MAX_MESSAGE,
+            duplicate_window=seconds,
+        )
+    finally:
+        await client.close()
+
+
+def sensor_stats(path) -> dict:
+    return events(path)[-1]["stats"]["bus"]
+
+
+@pytest.mark.parametrize("window", [300.0, 0.2], ids=["within-the-window", "past-the-window"])
+def test_a_capture_published_again_adds_nothing(nats_url, tmp_path, demo, window):
+    """A sensor run again over a capture it published makes the same observation keys (bus/identity.py):
+    within the stream's duplicate window the stream keeps none of them; past it, the correlator drops them.
+    Either way the correlator concludes as from one publication and restates each event once."""
+    if window != 300.0:
+        asyncio.run(_stream_with_window(nats_url, window))
+    publish(nats_url, demo, "edge-a", "-o", tmp_path / "first.jsonl")
     once = tmp_path / "once.jsonl"
     assert correlate(nats_url, once).returncode == 1
-    publish(nats_url, demo, "edge-a")
+    time.sleep(2 * window if window < 1 else 0)
+    copy = tmp_path / "copy.pcap"  # the same capture under another name is the same capture
+    copy.write_bytes(demo.read_bytes())
+    publish(nats_url, copy, "edge-a", "-o", tmp_path / "again.jsonl", "--workers", "2")
+    first, again = sensor_stats(tmp_path / "first.jsonl"), sensor_stats(tmp_path / "again.jsonl")
+    assert first["capture"] == again["capture"] and first["run"] != again["run"]
+    assert again["published"] == first["published"] > 50
     twice = tmp_path / "twice.jsonl"
     assert correlate(nats_url, twice).returncode == 1
+    bus = sensor_stats(twice)
+    if window == 300.0:  # the stream took every one for a duplicate and kept none
+        assert (bus["messages"], bus["republished"]) == (first["published"], 0)
+    else:
+        assert (bus["messages"], bus["republished"]) == (2 * first["published"], first["published"])
+    assert conclusions(events(twice)) == conclusions(events(once))
     runs = {e["origin"]["run"] for e in events(twice) if "sensor" in e.get("origin", {})}
-    assert len(runs) == 2
-    hosts = [e["src_ip"] for e in events(twice) if e["event_type"] == "incident"]
-    assert sorted(hosts) == sorted(e["src_ip"] for e in events(once) if e["event_type"] == "incident")
+    assert runs == {first["run"]}
+
+
+def test_live_traffic_and_standard_input_have_no_capture_identity(tmp_path, demo):
+    assert capture_identity([demo]) == capture_identity([demo])
+    assert capture_identity([Path("-")]) is None
+    assert capture_identity([demo, tmp_path]) is None  # a directory is not a capture
+    other = tmp_path / "other.pcap"
+    other.write_bytes(demo.read_bytes()[:-1])
+    assert capture_identity([other]) != capture_identity([demo])
+    assert capture_identity([demo, other]) != capture_identity([other, demo])

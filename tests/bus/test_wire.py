@@ -104,6 +104,9 @@ def test_what_sensors_never_send_is_refused_with_its_reason(observed):
         == "event is not the one the observation cites"
     )
     assert _rejected(good | {"event": event | {"timestamp": 5}}) == "event without an ISO 8601 UTC timestamp"
+    assert _rejected(good | {"key": "AB" * 16}) == f"bad observation key {'AB' * 16!r}"
+    assert _rejected(good | {"key": 12}) == "bad observation key '12'"
+    assert decode(orjson.dumps(good | {"key": "ab" * 16}), 1, 0).key == "ab" * 16
     elsewhere = next(p for p in range(2, 64) if partition_of(behaviour.host, p) != 0)
     with pytest.raises(BusMessageError, match="belongs to partition"):
         decode(encode(behaviour), elsewhere, 0)
@@ -125,7 +128,7 @@ def test_any_bytes_are_a_message_or_a_bus_message_error(data):
 
 @settings(max_examples=400, deadline=None)
 @given(
-    field=st.sampled_from(["v", "sensor", "run", "seq", "kind", "obs", "event"]),
+    field=st.sampled_from(["v", "sensor", "run", "seq", "kind", "obs", "event", "key"]),
     value=JSON,
     where=st.integers(0, 50),
 )

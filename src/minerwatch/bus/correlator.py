@@ -4,16 +4,17 @@ verdicts and incidents, as `ingest` does with Suricata and Zeek logs.
 Each message is fed with its stream sequence number, in the stream's order. What it cites (the sensor's
 evidence event) is restated in this correlator's output under an id of its own, with `origin` naming the
 sensor, its run, its id there and the stream message; the observation then cites that id. A message
-published twice (same sensor, run and sequence) is counted and dropped. Since the output depends only on
-the order of the stream, a correlator restarted after a kill replays the stream silently up to the last
-message its file shows (resume.py) and goes on: nothing lost, nothing written twice. An incident that
+published twice (same sensor, run and sequence) is counted and dropped, and so is an observation a sensor
+published again in a later run over the same capture (same key: bus/identity.py). Since the output depends
+only on the order of the stream, a correlator restarted after a kill replays the stream silently up to the
+last message its file shows (resume.py) and goes on: nothing lost, nothing written twice. An incident that
 changes is written as it changes, checked at most once a minute of capture time (the clock of the stream,
 so that a replay writes the same), as `live` does; the final state when the correlator stops.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,6 +37,8 @@ from minerwatch.pipeline import EventSink
 UPDATE_INTERVAL = 60.0  # seconds of capture time between checks for changed incidents
 IDS_KEPT = 1 << 20  # sensor event ids remembered for the observations citing an event already restated
 RUNS_KEPT = 100_000  # sensor runs whose message numbers are remembered (a run's memory: a few numbers)
+KEYS_KEPT = 1 << 18  # observation keys remembered (about 90 bytes each): a capture published again after
+# this many keyed messages of the partition since is counted again
 
 
 class SeenIds:
@@ -62,11 +65,31 @@ class SeenIds:
         return True
 
 
+class SeenKeys:
+    """The latest KEYS_KEPT observation keys taken (as bytes: half the memory of their hex)."""
+
+    def __init__(self) -> None:
+        self.keys: set[bytes] = set()
+        self.order: deque[bytes] = deque()
+
+    def add(self, key: str) -> bool:
+        """False when an observation with this key was already taken."""
+        raw = bytes.fromhex(key)
+        if raw in self.keys:
+            return False
+        self.keys.add(raw)
+        self.order.append(raw)
+        if len(self.order) > KEYS_KEPT:
+            self.keys.discard(self.order.popleft())
+        return True
+
+
 @dataclass
 class BusStats:
     messages: int = 0
     rejected: int = 0  # not a message minerwatch sensors send (counted, said in a line, skipped)
     duplicates: int = 0  # published twice by a sensor (an acknowledgement lost and retried)
+    republished: int = 0  # published again by a later run over the same capture (the same key)
     replayed: int = 0  # read again after a restart without writing (their events were already written)
     events_restated: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
@@ -95,6 +118,7 @@ class BusCorrelator:
         self.resume = resume or ResumePoint()
         self.replaying = self.resume.bus_seq > 0
         self.seen = SeenIds()
+        self.keys = SeenKeys()
         self.ids: OrderedDict[tuple[str, str, int], int] = OrderedDict()  # (sensor, run, its id) -> ours
         self.stats = BusStats()
         self.last_ts = 0.0  # the latest capture time of any observation: the clock of incident updates
@@ -125,6 +149,9 @@ class BusCorrelator:
             raise
         if not self.seen.add(message.sensor, message.run, message.seq):
             self.stats.duplicates += 1
+            return
+        if message.key is not None and not self.keys.add(message.key):
+            self.stats.republished += 1
             return
         self.stats.by_kind[message.kind] += 1
         self.stats.sensors.add(message.sensor)

@@ -21,8 +21,9 @@ from concurrent.futures import Future
 
 import nats.errors
 
+from minerwatch.bus.identity import ObservationKeys
 from minerwatch.bus.jetstream import BusError, LoopThread, connect, ensure_stream, reason
-from minerwatch.bus.wire import BusMessage, BusMessageError, encode, subject
+from minerwatch.bus.wire import KIND_OF, BusMessage, BusMessageError, encode, subject
 from minerwatch.correlate.observations import IntelObservation, Observation
 from minerwatch.events import Event
 from minerwatch.pipeline import Analysis
@@ -44,10 +45,14 @@ def sensor_name(name: str | None) -> str:
 
 
 class BusPublisher:
-    def __init__(self, url: str, sensor: str) -> None:
+    def __init__(self, url: str, sensor: str, capture: str | None = None) -> None:
+        """`capture`: the identity of the captures analysed (identity.capture_identity), None for live
+        traffic: with it, every message carries its observation's key across runs."""
         self.sensor = sensor
         self.run = uuid.uuid4().hex[:16]  # one run of this sensor: with seq, each message's id
         self.seq = 0
+        self.capture = capture
+        self.keys = ObservationKeys(sensor, capture) if capture else None
         self.url = url
         self.loop = LoopThread()
         try:
@@ -66,7 +71,12 @@ class BusPublisher:
         """Publish what `analysis` observes; its `stats` events get a `bus` section."""
         analysis.sinks.append(self.event)
         analysis.correlator.tap = analysis.correlator.peers.tap = analysis.incidents.tap = self.observe
-        analysis.extra_stats["bus"] = lambda: {"sensor": self.sensor, "run": self.run, **self.stats}
+        analysis.extra_stats["bus"] = lambda: {
+            "sensor": self.sensor,
+            "run": self.run,
+            "capture": self.capture,
+            **self.stats,
+        }
 
     def event(self, event: Event) -> None:
         """EventSink: keeps the latest events (masked, as written) for the observations that cite them."""
@@ -79,9 +89,9 @@ class BusPublisher:
         if isinstance(obs, IntelObservation) and obs.weak:
             return  # a weak hit only feeds this sensor's own encrypted detector, by its flow
         self.seq += 1
-        self.send(
-            BusMessage(self.sensor, self.run, self.seq, obs, self.recent.get(getattr(obs, "event_id", 0)))
-        )
+        event = self.recent.get(getattr(obs, "event_id", 0))
+        key = self.keys.key(KIND_OF[type(obs)], obs, event) if self.keys else None
+        self.send(BusMessage(self.sensor, self.run, self.seq, obs, event, key))
 
     def send(self, message: BusMessage) -> None:
         try:

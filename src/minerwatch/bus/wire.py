@@ -7,10 +7,12 @@ the type its dataclass declares (msgspec, strict: no "1" for 1, no unknown enum 
 IP addresses and whose scores lie in [0, 1]. Anything else is a BusMessageError with one line saying why;
 nothing from the wire is ever unpickled or evaluated.
 
-Envelope: {"v": 1, "sensor": NAME, "run": RUN, "seq": N, "kind": KIND, "obs": {...}, "event": {...}|null}.
-(run, seq) is the message's id: a sensor's run numbers its messages from 1, so a message published twice
-(a lost acknowledgement, retried) is known for what it is by the correlator (bus/correlator.py) and by the
-stream's own duplicate window (the Nats-Msg-Id header).
+Envelope: {"v": 1, "sensor": NAME, "run": RUN, "seq": N, "kind": KIND, "obs": {...}, "event": {...}|null,
+"key": HEX|null}. (run, seq) is the message's id: a sensor's run numbers its messages from 1, so a message
+published twice (a lost acknowledgement, retried) is known for what it is by the correlator
+(bus/correlator.py) and by the stream's own duplicate window (the Nats-Msg-Id header). `key`, when the
+capture has an identity (a file, not live traffic), is the observation's across runs (bus/identity.py):
+the same observation of the same capture published by a run again is known by it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ PORTS = ("pool_port", "peer_port", "server_port")
 # incident, host, stats), which only the correlator makes.
 EVIDENCE_TYPES = frozenset({"alert", "mining", "flow", "file", "bruteforce", "scan", "encrypted"})
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # sensor names and run ids: subject-safe
+KEY = re.compile(r"[0-9a-f]{32}")  # bus/identity.py: BLAKE2b-128, in hex
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
@@ -69,6 +72,7 @@ class BusMessage:
     seq: int
     observation: Observation
     event: dict[str, Any] | None  # the event the observation cites, as the sensor wrote it
+    key: str | None = None  # the observation's across runs over one capture (bus/identity.py)
 
     @property
     def kind(self) -> str:
@@ -80,7 +84,8 @@ class BusMessage:
 
     @property
     def msg_id(self) -> str:
-        return f"{self.run}-{self.seq}"
+        """The stream's message id (Nats-Msg-Id, with the sensor's name): the key when there is one."""
+        return f"k{self.key}" if self.key else f"{self.run}-{self.seq}"
 
 
 def partition_of(host: str, partitions: int) -> int:
@@ -108,6 +113,7 @@ def encode(message: BusMessage) -> bytes:
         "kind": message.kind,
         "obs": message.observation,
         "event": message.event,
+        "key": message.key,
     }
     data = orjson.dumps(envelope, option=orjson.OPT_NON_STR_KEYS)
     if len(data) <= MAX_MESSAGE:
@@ -148,7 +154,10 @@ def decode(data: bytes, partitions: int, partition: int) -> BusMessage:
     event = raw.get("event")
     if event is not None:
         _check_event(event, getattr(observation, "event_id", None))
-    return BusMessage(sensor, run, seq, observation, event)
+    key = raw.get("key")
+    if key is not None and (not isinstance(key, str) or not KEY.fullmatch(key)):
+        raise BusMessageError(f"bad observation key {str(key)[:40]!r}")
+    return BusMessage(sensor, run, seq, observation, event, key)
 
 
 def _name(raw: dict[str, Any], what: str) -> str:

@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
             *([report] if report else []),
             *event_sinks(stack, args.output, args.json, args.captures),
         ]
-        publisher = bus.publisher(args, stack)
+        publisher = bus.publisher(args, stack, args.captures)
         show = sys.stderr.isatty() and not args.no_progress
         with Progress(
             "[progress.description]{task.description}",

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from minerwatch.pipeline import Analysis
@@ -28,15 +29,20 @@ def add_bus_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def publisher(args: argparse.Namespace, stack: ExitStack) -> BusPublisher | None:
+def publisher(
+    args: argparse.Namespace, stack: ExitStack, captures: list[Path] | None = None
+) -> BusPublisher | None:
     """Connected when --nats asks (the client is imported only then), before any input is read; the
     caller attaches it to the analysis whose correlators see every observation (with workers, the
-    correlator process's)."""
+    correlator process's). `captures`: the files analysed, whose identity keys the observations (a run
+    again over them adds nothing: bus/identity.py); None for live traffic."""
     if not args.nats:
         return None
+    from minerwatch.bus.identity import capture_identity
     from minerwatch.bus.publish import BusPublisher, sensor_name
 
-    opened = BusPublisher(args.nats, sensor_name(args.sensor_name))
+    capture = capture_identity(captures) if captures else None
+    opened = BusPublisher(args.nats, sensor_name(args.sensor_name), capture)
     stack.callback(opened.stop)
     return opened
 

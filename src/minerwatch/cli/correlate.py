@@ -98,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
         bus = correlator.stats
         console.print(
             f"{bus.messages:,} message(s) from {len(bus.sensors):,} sensor(s) read from partition "
-            f"{args.partition}: {bus.duplicates:,} duplicate(s) dropped, {bus.rejected:,} bad message(s) "
-            f"skipped, {bus.replayed:,} replayed without writing (already in the output)."
+            f"{args.partition}: {bus.duplicates:,} duplicate(s) dropped, {bus.republished:,} observation(s) "
+            f"of a capture published again dropped, {bus.rejected:,} bad message(s) skipped, "
+            f"{bus.replayed:,} replayed without writing (already in the output)."
         )
     except OSError as exc:
         raise OutputError(f"cannot write the summary: {exc.strerror or exc}") from None
