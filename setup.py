@@ -11,6 +11,7 @@ setup(
             Extension("minerwatch.decode._tlsrecords", ["src/minerwatch/decode/_tlsrecords.pyx"]),
             Extension("minerwatch.decode._fastpath", ["src/minerwatch/decode/_fastpath.pyx"]),
             Extension("minerwatch.protocols._dns", ["src/minerwatch/protocols/_dns.pyx"]),
+            Extension("minerwatch.protocols._tls", ["src/minerwatch/protocols/_tls.pyx"]),
             Extension("minerwatch.encrypted._forest", ["src/minerwatch/encrypted/_forest.pyx"]),
         ],
         include_path=["src"],

@@ -1,4 +1,5 @@
-"""ClientHello parsing and JA3/JA4: a published vector, any chunking, hostile input, and the corpus."""
+"""ClientHello parsing and JA3/JA4: a published vector, any chunking, hostile input, the compiled walk held
+to the Python reference (tests/tls_reference.py), and the corpus."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import contextlib
 import hashlib
 import re
 import struct
+from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tls_reference
 from minerwatch.protocols.tls import (
     MAX_HELLO,
+    ClientHello,
     ClientHelloParser,
     State,
     TlsParseError,
@@ -170,6 +174,35 @@ def test_fuzz_any_stream(chunks: list[bytes]) -> None:
     parser = ClientHelloParser()
     for data in chunks:
         parser.feed(data)
+
+
+def _outcome(parse: Callable[[bytes], ClientHello], body: bytes) -> ClientHello | str:
+    try:
+        return parse(body)
+    except TlsParseError as exc:
+        return f"error: {exc}"
+
+
+@given(st.binary(max_size=400))
+@settings(max_examples=300)
+def test_compiled_walk_agrees_with_the_python_reference(body: bytes) -> None:
+    body = hello_body()[:35] + body  # past the fixed start, so that the lengths that follow are random
+    assert _outcome(parse_client_hello, body) == _outcome(tls_reference.parse_client_hello, body)
+
+
+@given(st.integers(0, 1000), st.binary(min_size=1, max_size=4), st.sampled_from(["replace", "insert", "cut"]))
+@settings(max_examples=500)
+def test_compiled_walk_agrees_on_mutated_hellos(at: int, patch: bytes, how: str) -> None:
+    """A real hello with a few bytes changed reaches every length check (ciphers, extensions and each
+    field the fingerprints read) with both walks: the same hello, or the same error text."""
+    full = hello_body(alpn=["h2", "http/1.1"])
+    at %= len(full)
+    body = {
+        "replace": full[:at] + patch + full[at + len(patch) :],
+        "insert": full[:at] + patch + full[at:],
+        "cut": full[:at],
+    }[how]
+    assert _outcome(parse_client_hello, body) == _outcome(tls_reference.parse_client_hello, body)
 
 
 @given(st.binary(max_size=400))
