@@ -3,6 +3,7 @@ around a maintained library (Python's ssl and http.server, python3-websockets):
 
     benign_peers.py https DOCROOT CERT KEY --port 443      files on keep-alive; /hold/S answers after S s
     benign_peers.py wss CERT KEY --port 443 --push 5       WebSocket over TLS, a JSON message every 5 s
+                                                           (or every S s for a client of /ticker/S)
     benign_peers.py wss-client URL --seconds 300           reads pushes, answers some, pings every 20 s
     benign_peers.py idle CERT KEY --port 993 --push 120    IMAP IDLE-like: greeting, then "* OK Still here"
 
@@ -59,15 +60,23 @@ def https(args: argparse.Namespace) -> None:
 async def wss(args: argparse.Namespace) -> None:
     from websockets.server import serve
 
-    async def pushes(socket, *_: object) -> None:  # websockets 10 passes the path too
+    async def pushes(socket, path: str = "") -> None:  # websockets 10 passes the path
         serial = 0
-        async for _ in _ticks(args.push):
+        async for _ in _ticks(_push_period(path, args.push)):
             serial += 1
             price = round(random.uniform(100, 200), 2)
             await socket.send(json.dumps({"seq": serial, "topic": "ticker", "price": price}))
 
     async with serve(pushes, "0.0.0.0", args.port, ssl=tls_context(args.cert, args.key)):
         await asyncio.Future()
+
+
+def _push_period(path: str, default: float) -> float:
+    """/ticker/7.5 asks for a push every 7.5 s (clients of one server subscribe to feeds of other rates)."""
+    try:
+        return max(0.5, float(path.rsplit("/", 1)[-1]))
+    except ValueError:
+        return default
 
 
 async def wss_client(args: argparse.Namespace) -> None:

