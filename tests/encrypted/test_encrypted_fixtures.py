@@ -26,7 +26,10 @@ def of_type(events: list[dict], kind: str) -> list[dict]:
     return [e for e in events if e["event_type"] == kind]
 
 
-@pytest.mark.parametrize(("capture", "activity"), [("c01.pcap", "chia-node"), ("c02.pcap", "chia-farming")])
+@pytest.mark.parametrize(
+    ("capture", "activity"),
+    [("c01.pcap", "chia-node"), ("c02.pcap", "chia-farming"), ("c05.pcap", "chia-node")],  # c05: re-dials
+)
 def test_chia_nodes_are_judged_from_their_connections(analyse, capture, activity):
     """Both ends of a Chia peer connection are nodes; the farmer port 8447 makes them farming."""
     events = analyse(FIXTURES / capture)

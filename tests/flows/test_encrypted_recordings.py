@@ -119,3 +119,26 @@ def test_one_program_per_session(capture: str) -> None:
             if hello is not None:
                 fingerprints.add(hello.ja3)
     assert len(fingerprints) <= 1
+
+
+def test_labels_are_read_again_from_the_captures(tmp_path: Path) -> None:
+    """record_encrypted.py --relabel reads every connection back from the captures (tcpdump -r): on the
+    fixtures it gives the labels and connection counts the recording wrote, row for row."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "encrypted"
+    shutil.copytree(FIXTURES, copy)
+    recorder = Path(__file__).resolve().parents[2] / "benchmarks" / "record_encrypted.py"
+    done = subprocess.run(
+        [sys.executable, str(recorder), str(copy), "--relabel"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    with open(copy / "labels.csv", newline="") as f:
+        again = list(csv.DictReader(f))
+    key = lambda row: (row["session"], row["start"], row["src_port"])  # noqa: E731
+    assert sorted(again, key=key) == sorted(read_labels(), key=key)
+    assert json.loads((copy / "sessions.json").read_text()) == json.loads(
+        (FIXTURES / "sessions.json").read_text()
+    )
