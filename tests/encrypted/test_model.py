@@ -194,15 +194,17 @@ def fixture_flows(split: str):
 
 
 def test_shipped_model_on_the_held_out_fixture_sessions() -> None:
-    """The fixture set's test sessions (other option sets, ports, cadences) were held out of the shipped
-    model's training: every mining and Chia flow flagged as such, no benign flow flagged."""
+    """The fixture set's test sessions (other option sets, ports, cadences; many short connections in
+    b15-b21, c05 and m12) were held out of the shipped model's training: every mining and Chia flow
+    flagged as such, no benign flow flagged."""
     model = load_model()
     flows = fixture_flows("test")
     assert not {f.session for f in flows} & set(model.metadata["trained_sessions"])
     results = evaluate(model, flows)
-    assert results["benign"].flows >= 4 and results["benign"].flagged == 0
+    assert results["benign"].flows >= 100 and results["benign"].flagged == 0
+    assert results["tls_mining"].flows >= 6 and results["chia"].flows >= 10
     for label in ("tls_mining", "chia"):
-        assert results[label].flows >= 2 and results[label].rate >= 0.95, label
+        assert results[label].flagged == results[label].flows, label
 
 
 def test_shipped_model_flags_nothing_in_the_benign_corpus(corpus: Path) -> None:
