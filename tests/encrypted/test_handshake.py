@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from minerwatch.capture import feed_capture
 from minerwatch.capture.writer import TCP_ACK, TCP_PSH, TCP_SYN, frame, tcp_segment
 from minerwatch.decode import Engine, Flow
-from minerwatch.decode._tlsrecords import RECORDS, TlsRecords
+from minerwatch.decode._tlsrecords import HELD_BUDGET, RECORDS, TlsRecords, budget, set_budget
 from minerwatch.encrypted.handshake import TlsFacts, facts
 from minerwatch.protocols.tls import ClientHelloParser, parse_server_hello
 from recorded_streams import streams
@@ -241,3 +241,23 @@ def test_fuzz_any_bytes(chunks: list[tuple[bool, bytes]]) -> None:
     assert len(found.records) <= RECORDS
     assert found.server_hello is None or len(found.server_hello) <= 16384
     facts(None, found)
+
+
+def test_the_server_hellos_held_at_once_are_capped_and_counted() -> None:
+    """Hellos are held until their flows end: past the process's budget one is not read, and counted;
+    a reader freed gives its bytes back."""
+    message = b"\x02" + len(SERVER_HELLO).to_bytes(3, "big") + SERVER_HELLO
+    flows = conversation(record(22, b"\x01\x00\x00\x00"), record(22, message), [1448])
+    held, over = budget()
+    set_budget(held + 2 * len(message))
+    try:
+        kept = [read(flows), read(flows)]
+        assert all(r.server_hello == SERVER_HELLO for r in kept) and budget()[0] == held + 2 * len(message)
+        refused = read(flows)
+        assert refused.server_done and refused.server_hello is None and budget()[1] == over + 1
+        del kept[0]
+        assert budget()[0] == held + len(message) and read(flows).server_hello == SERVER_HELLO
+    finally:
+        set_budget(HELD_BUDGET)
+    del kept, refused
+    assert budget()[0] == held

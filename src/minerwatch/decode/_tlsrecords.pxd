@@ -27,6 +27,7 @@ cdef class TlsRecords:
     cdef readonly bytes server_hello   # the ServerHello's body, once whole
     cdef readonly bint server_done   # the ServerHello read, or not to be read
     cdef readonly bint done   # both sides done: nothing more to read in this flow
+    cdef Py_ssize_t held   # bytes of the ServerHello this reader counts against the process's budget
 
     cdef void segment(self, bint to_server, uint32_t seq, bint syn, object server_isn, const uint8_t* p,
                       Py_ssize_t n)

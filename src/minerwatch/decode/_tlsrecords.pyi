@@ -1,6 +1,10 @@
 """Types of the compiled TLS reader (_tlsrecords.pyx) for the type checker; the .pyx rules."""
 
 RECORDS: int
+HELD_BUDGET: int
+
+def budget() -> tuple[int, int]: ...
+def set_budget(limit: int) -> None: ...
 
 class TlsRecords:
     @property

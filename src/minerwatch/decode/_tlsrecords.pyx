@@ -17,7 +17,10 @@ or reordering) ends that side's reading: what was read is kept, the rest is unkn
 at its first application-data record (in TLS 1.3 every record after the hellos is one), after MAX_RECORDS
 records, or at bytes that are not a record header; the server's at its first handshake message, which must
 be a ServerHello of at most MAX_SERVER_HELLO bytes in handshake records. Cost: O(1) per segment and per
-record header; memory: this object and the ServerHello's bytes, freed with the flow.
+record header; memory: this object and the ServerHello's bytes, freed with the flow. The ServerHellos held
+by all flows at once are capped (HELD_BUDGET bytes per process, about 25,000 typical ones): a flow table
+of half a million TLS flows whose servers send 16 KiB hellos would otherwise hold 8 GB. A ServerHello that
+does not fit is not read (its server's version stays unknown), and counted (`budget()`).
 """
 
 from libc.string cimport memcpy
@@ -36,10 +39,30 @@ cdef enum:
     MAX_SERVER_HELLO = 16384
 
 RECORDS = MAX_RECORDS
+HELD_BUDGET = 32 * 1024 * 1024
+
+cdef Py_ssize_t _held = 0   # ServerHello bytes held by every reader of this process
+cdef Py_ssize_t _budget = HELD_BUDGET
+cdef unsigned long long _over = 0   # ServerHellos not read because the budget was spent
+
+
+def budget():
+    """(bytes held now, ServerHellos not read because the budget was spent, since the process began)."""
+    return _held, _over
+
+
+def set_budget(Py_ssize_t limit):
+    """The cap on bytes held at once (tests set a small one)."""
+    global _budget
+    _budget = limit
 
 
 cdef class TlsRecords:
     """Made by the engine (`opening`) for a flow that opened with a TLS handshake record to the server."""
+
+    def __dealloc__(self):
+        global _held
+        _held -= self.held
 
     cdef void segment(self, bint to_server, uint32_t seq, bint syn, object server_isn, const uint8_t* p,
                       Py_ssize_t n):
@@ -111,6 +134,7 @@ cdef class TlsRecords:
     cdef void read_server(self, const uint8_t* p, Py_ssize_t n):
         """The server's bytes in `p`: handshake records until the first handshake message is whole (it may
         span records), as protocols/tls.py's hello parser reads the client's."""
+        global _held, _over
         cdef Py_ssize_t pos = 0, step, want
         cdef bytearray message = self.message
         while pos < n:
@@ -129,6 +153,12 @@ cdef class TlsRecords:
                 continue
             want = 4 if len(message) < 4 else 4 + (message[1] << 16 | message[2] << 8 | message[3])
             step = min(self.server_body, n - pos, want - len(message))
+            if _held + step > _budget:
+                _over += 1
+                self.end_server()
+                return
+            _held += step
+            self.held += step
             message.extend(p[pos:pos + step])
             self.server_body -= step
             pos += step
@@ -143,8 +173,13 @@ cdef class TlsRecords:
                 return
 
     cdef void end_server(self):
+        """The server's side is done: what is not kept as the ServerHello goes back to the budget."""
+        global _held
         self.server_done = True
         self.message = None
+        if self.server_hello is None:
+            _held -= self.held
+            self.held = 0
 
     @property
     def records(self):

@@ -26,6 +26,7 @@ from typing import Any
 
 from minerwatch.correlate.observations import EncryptedObservation
 from minerwatch.decode import Flow
+from minerwatch.decode import _tlsrecords as tlsrecords
 from minerwatch.decode._tlsrecords import UNREAD
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
@@ -52,6 +53,7 @@ VERSIONS = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: 
 class ReaderStats:
     tls_flows: int = 0  # TLS connections whose handshake was read
     flows_dropped: int = 0  # more than MAX_FLOWS open at once: the oldest is not judged
+    server_hellos_over_budget: int = 0  # not read: the ServerHellos held at once filled their cap
 
 
 @dataclass
@@ -121,6 +123,7 @@ class EncryptedMiningDetector:
         self.judge: TlsJudge = ctx.host_state("encrypted", lambda: TlsJudge(ctx))
         self.local = not forwarded(self.judge.judge)  # with workers, the judge is in the correlator
         self.stats = ReaderStats()
+        self.over_budget_before = tlsrecords.budget()[1]  # the count is the process's: this run's part
 
     def stream(self, info: FlowInfo, first: bytes, to_server: bool) -> HelloReader | None:
         if not (to_server and first.startswith(TLS_HANDSHAKE)):
@@ -168,6 +171,7 @@ class EncryptedMiningDetector:
 
     def counters(self) -> dict[str, Any]:
         # the judge's counters: empty in a worker (the correlator's)
+        self.stats.server_hellos_over_budget = tlsrecords.budget()[1] - self.over_budget_before
         return vars(self.stats) | self.judge.stats | {"model": self.model_version or None}
 
 
