@@ -346,8 +346,7 @@ class VerdictCorrelator:
             (PEER_WEIGHT if e["same_port"] else PEER_OTHER_PORT_WEIGHT) * e["pool_confidence"]
             for e in entries
         )
-        if hits:
-            confidence = max(confidence, INTEL_ONLY_WEIGHT * max(h.confidence for h in hits))
+        confidence = max(confidence, _intel_confidence(hits))
         first = min([c.first_seen for _, c in contacts] + [h.ts for h in hits])
         last = max([c.last_seen for _, c in contacts] + [h.ts for h in hits])
         body = {
@@ -380,8 +379,8 @@ class VerdictCorrelator:
         if contacts:
             suspect = self._peer_suspect(host, contacts, hits)[2]
             confidence = max(confidence, suspect["confidence"])
-        elif hits:
-            confidence = max(confidence, self._intel_only(host, hits)[2]["confidence"])
+        else:
+            confidence = max(confidence, _intel_confidence(hits))
         span = [encrypted.first_seen, encrypted.last_seen]
         last, _, body = _stageless(host, encrypted.activity(), confidence, span, hits)
         if suspect:  # its confirmed pools and their evidence are kept
@@ -391,8 +390,7 @@ class VerdictCorrelator:
     @staticmethod
     def _intel_only(host: str, hits: list[IntelObservation]) -> tuple[float, str, dict[str, Any]]:
         """No pool behaviour, but the host reached known mining infrastructure: a suspect, stated as such."""
-        confidence = INTEL_ONLY_WEIGHT * max(h.confidence for h in hits)
-        return _stageless(host, "contacted-mining-infrastructure", confidence, [], hits)
+        return _stageless(host, "contacted-mining-infrastructure", _intel_confidence(hits), [], hits)
 
     @staticmethod
     def _disk_only(
@@ -401,8 +399,7 @@ class VerdictCorrelator:
         """Nothing in the traffic, but scan-disk found Chia on the host's disks: a suspect, over the findings'
         mtimes (and the intel hits', if any). `disk` is added by the caller."""
         found = disk.found
-        intel = [INTEL_ONLY_WEIGHT * h.confidence for h in hits]
-        confidence = max([DISK_ONLY_WEIGHT * found.confidence, *intel])
+        confidence = max(DISK_ONLY_WEIGHT * found.confidence, _intel_confidence(hits))
         return _stageless(host, "chia-on-disk", confidence, [found.first_seen, found.last_seen], hits)
 
     def _verdict(
@@ -464,6 +461,11 @@ class VerdictCorrelator:
         about = [h for h in hits if h.peer_ip == pool.ip]
         candidate = all(h.discovered for h in about)
         return pool.as_dict() | {"intel": [intel_dict(h) for h in about], "pool_candidate": candidate}
+
+
+def _intel_confidence(hits: list[IntelObservation]) -> float:
+    """What the host's intel hits alone are worth: a suspect's share of the most confident one (0 without)."""
+    return INTEL_ONLY_WEIGHT * max((h.confidence for h in hits), default=0.0)
 
 
 def _stageless(
