@@ -68,9 +68,9 @@ class LiveControl:
                 message = f"{self.label}: reload failed, going on with the previous intel and rules: {exc}"
                 print(message, file=sys.stderr, flush=True)
         now = self.clock()
-        if self._next_stats is not None and now >= self._next_stats:
+        if self._next_stats is not None and self.stats_interval and now >= self._next_stats:
             self.report()
-            self._next_stats = now + self.stats_interval  # type: ignore[operator]
+            self._next_stats = now + self.stats_interval
         if now >= self._next_flush:
             self.flush()
             self._next_flush = now + FLUSH_SECONDS

@@ -45,9 +45,9 @@ class LabelRule:
     @property
     def exact(self) -> tuple[str, str, int, str, int] | None:
         """The connection this row names, when it names one completely."""
-        if None in (self.src_ip, self.src_port, self.dest_ip, self.dest_port):
+        if self.src_ip is None or self.src_port is None or self.dest_ip is None or self.dest_port is None:
             return None
-        return (self.capture, self.src_ip, self.src_port, self.dest_ip, self.dest_port)  # type: ignore[return-value]
+        return (self.capture, self.src_ip, self.src_port, self.dest_ip, self.dest_port)
 
     def matches(self, src_ip: str, src_port: int, dest_ip: str, dest_port: int) -> bool:
         return (

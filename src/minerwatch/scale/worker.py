@@ -56,7 +56,8 @@ class WorkerAnalysis(Analysis):
         verdicts: Any = self._forward("verdicts")  # a VerdictCorrelator's stand-in, with its `peers`
         verdicts.peers = PeersForward(self.relay, "verdicts.peers")  # who talked to which server: per host
         context.correlator = verdicts
-        context.incidents = self._forward("incidents")  # type: ignore[assignment]
+        incidents: Any = self._forward("incidents")  # an IncidentCorrelator's stand-in
+        context.incidents = incidents
         context.host_state = self._host_state
         return context
 
