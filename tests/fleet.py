@@ -13,12 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from hypothesis import strategies as st
 
 from minerwatch.bus.publish import BusPublisher
 from minerwatch.bus.wire import BusMessage
 from minerwatch.capture.sample import write_sample
 from minerwatch.pipeline import Analysis
 
+# Any JSON value a publisher could send (for fuzzing what the bus delivers)
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)  # what JSON numbers orjson writes
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
 RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "recordings"
 WORM = RECORDINGS / "scenario-ssh-worm.pcapng"
 MINERWATCH = [sys.executable, "-m", "minerwatch"]

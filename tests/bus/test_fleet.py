@@ -130,31 +130,55 @@ def test_a_stopped_correlator_started_again_adds_only_what_came_since(nats_url, 
     assert {"10.1.1.20", "10.13.0.11"} <= incidents  # the state is the whole stream's
 
 
-def test_partitions_split_hosts_between_correlators(nats_url, tmp_path, demo, analyse):
+def test_partitions_split_hosts_and_share_what_joins_them(nats_url, tmp_path, demo, analyse):
     made = minerwatch("correlate", "--nats", nats_url, "--partitions", "2", "--no-store", "--json")
     assert made.returncode == 0, made.stderr  # makes the stream, which is empty
     publish(nats_url, demo, "edge-a")
     publish(nats_url, WORM, "edge-b")
-    parts = []
-    for partition in (0, 1):
-        out = tmp_path / f"p{partition}.jsonl"
-        correlate(nats_url, out, "--partition", str(partition))
-        verdicts = [e for e in events(out) if e["event_type"] == "verdict"]
-        parts.append({e["src_ip"]: without_ids(e) for e in verdicts})
-        assert {partition_of(host, 2) for host in parts[-1]} == {partition}
-    alone = {
-        e["src_ip"]: without_ids(e) for e in analyse(demo) + analyse(WORM) if e["event_type"] == "verdict"
-    }
-    # Each host's own mining is judged in its partition alike; a peer suspect (10.1.1.22 reached the pool
-    # 10.1.1.21 mined on) needs both hosts in one partition, and these two are not (docs/deploy.md).
-    mining = {host: verdict for host, verdict in alone.items() if verdict["verdict"]["activity"] == "mining"}
-    assert parts[0] | parts[1] == mining
-    assert partition_of("10.1.1.22", 2) != partition_of("10.1.1.21", 2)
+    # What joins two hosts crosses partitions: 10.1.1.22 reached the pool 10.1.1.21 mined on, and the worm
+    # spread from 10.13.0.11 to 10.13.0.12, each pair split between the two partitions.
+    for one, other in (("10.1.1.22", "10.1.1.21"), ("10.13.0.11", "10.13.0.12")):
+        assert partition_of(one, 2) != partition_of(other, 2)
+    outputs = [tmp_path / f"p{partition}.jsonl" for partition in (0, 1)]
+    # Run one after the other, each partition meets the facts the other shared when it ran: a second
+    # round (each going on from its file) gets what the first run of the other made after it
+    for _ in range(2):
+        for partition, out in enumerate(outputs):
+            assert correlate(nats_url, out, "--partition", str(partition)).returncode == 1
+    parts = [events(out) for out in outputs]
+    validate_all(parts[0] + parts[1])
+    for partition, found in enumerate(parts):
+        assert {partition_of(e["src_ip"], 2) for e in found if e["event_type"] == "verdict"} == {partition}
+        ids = [e["event_id"] for e in found]
+        assert len(ids) == len(set(ids))
+    alone = final(analyse(demo)) | final(analyse(WORM))
+    joined = final(parts[0]) | final(parts[1])
+    assert joined == alone
+    # ... and both joins are in it: the peer suspect, the worm's spread and its target's incident
+    assert joined["verdict", "10.1.1.22", None]["verdict"]["activity"] == "contacted-confirmed-pool"
+    assert joined["verdict", "10.1.1.22", None]["verdict"]["confirmed_pools"][0]["confirmed_by"] == [
+        "10.1.1.21"
+    ]
+    assert joined["incident", "10.13.0.11", None]["incident"]["spread_to"] == ["10.13.0.12"]
+    assert ("incident", "10.13.0.12", None) in joined
+    joins = [found[-1]["stats"]["bus"]["joins"] for found in parts]
+    assert all(j["facts_taken"] > 0 and j["facts_shared"] > 0 for j in joins)
     wrong = minerwatch("correlate", "--nats", nats_url, "--partitions", "3", "--no-store")
     assert wrong.returncode == 2
     assert wrong.stderr.strip().endswith("has 2 partition(s), not 3")
     missing = minerwatch("correlate", "--nats", nats_url, "--partition", "2", "--no-store")
     assert missing.returncode == 2 and "partition 2 does not exist" in missing.stderr
+
+
+def final(found: list[dict]) -> dict:
+    """The conclusions of the last run in `found`, ids left out, by (event type, host, status)."""
+    last_run = max(i for i, e in enumerate(found) if e["event_type"] == "stats")
+    start = max((i for i, e in enumerate(found[:last_run]) if e["event_type"] == "stats"), default=-1)
+    return {
+        (e["event_type"], e["src_ip"], e.get("host", {}).get("status")): without_ids(e)
+        for e in found[start + 1 : last_run]
+        if e["event_type"] in CONCLUSIONS
+    }
 
 
 def test_an_unreachable_server_is_one_line(tmp_path, demo):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet import recorded_demo
+from fleet import JSON, recorded_demo
 from minerwatch.bus.wire import (
     MAX_MESSAGE,
     BusMessage,
@@ -23,16 +23,6 @@ from minerwatch.bus.wire import (
     subject,
 )
 from minerwatch.correlate.observations import ContactObservation
-
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**64 - 1)  # what JSON numbers orjson writes
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-    max_leaves=12,
-)
 
 
 @pytest.fixture

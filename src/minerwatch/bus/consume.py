@@ -15,7 +15,7 @@ from collections.abc import Callable
 import nats.errors
 from nats.js import JetStreamContext, api
 
-from minerwatch.bus.correlator import BusCorrelator
+from minerwatch.bus.correlator import BusCorrelator, Conclusions
 from minerwatch.bus.jetstream import STREAM, BusError, connect, ensure_stream, reason
 from minerwatch.bus.wire import BusMessageError, partition_filter
 from minerwatch.errors import UsageError
@@ -33,10 +33,11 @@ async def correlate(
     make: Callable[[int], BusCorrelator],
     rejected: Callable[[int, str, BusMessageError], None],
     fetched: Callable[[], None],
-) -> BusCorrelator:
+) -> tuple[BusCorrelator, Conclusions]:
     """Feed the partition's messages to the correlator `make(partitions)` builds, until the stream is read
-    (unless `follow`) or SIGTERM/SIGINT; `rejected(seq, subject, error)` hears of each bad message,
-    `fetched()` of each batch fed (the outputs are flushed)."""
+    (unless `follow`) or SIGTERM/SIGINT, and conclude; `rejected(seq, subject, error)` hears of each bad
+    message, `fetched()` of each batch fed (the outputs are flushed). The facts the correlator shares with
+    other partitions are published after each batch and after the conclusions (bus/facts.py)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -78,12 +79,31 @@ async def correlate(
                     correlator.feed(sequence.stream, message.data)
                 except BusMessageError as exc:
                     rejected(sequence.stream, message.subject, exc)
+            await _publish(js, correlator)
             fetched()
             if not follow and messages and messages[-1].metadata.num_pending == 0:
                 break
+        concluded = correlator.finish()
+        await _publish(js, correlator)
     finally:
         await client.close()
-    return correlator
+    return correlator, concluded
+
+
+async def _publish(js: JetStreamContext, correlator: BusCorrelator) -> None:
+    """The facts the correlator made for other partitions, each acknowledged by the stream (one made
+    again after a restart has the same message id: the stream keeps one)."""
+    outgoing, correlator.outgoing = correlator.outgoing, []
+    results = await asyncio.gather(
+        *(
+            js.publish(name, data, timeout=WAIT * 10, headers={"Nats-Msg-Id": msg_id})
+            for name, msg_id, data in outgoing
+        ),
+        return_exceptions=True,
+    )
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        raise BusError(f"{len(failed):,} fact(s) for other partitions not stored: {reason(failed[0])}")
 
 
 async def _pending(sub: JetStreamContext.PullSubscription) -> int:

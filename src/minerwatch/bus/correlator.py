@@ -14,14 +14,17 @@ so that a replay writes the same), as `live` does; the final state when the corr
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from minerwatch.bus.facts import EVENTS_SHARED, JoinMessage, SharedEvent, decode, encode_join, join_subject
 from minerwatch.bus.resume import ResumePoint
-from minerwatch.bus.wire import BusMessage, BusMessageError, decode
+from minerwatch.bus.wire import BusMessage, BusMessageError, partition_of
 from minerwatch.correlate.conclude import conclude
 from minerwatch.correlate.incidents import IncidentCorrelator, IncidentPolicy
+from minerwatch.correlate.joins import Joins, cited_ids, with_ids
 from minerwatch.correlate.observations import (
     BehaviourObservation,
     ContactObservation,
@@ -37,6 +40,8 @@ from minerwatch.pipeline import EventSink
 UPDATE_INTERVAL = 60.0  # seconds of capture time between checks for changed incidents
 IDS_KEPT = 1 << 20  # sensor event ids remembered for the observations citing an event already restated
 RUNS_KEPT = 100_000  # sensor runs whose message numbers are remembered (a run's memory: a few numbers)
+SHAREABLE = 1 << 14  # the latest evidence events kept to send with the facts that cite them
+JOINABLE = (BehaviourObservation, StageObservation)  # whose events facts cite (pools, attacks)
 KEYS_KEPT = 1 << 18  # observation keys remembered (about 90 bytes each): a capture published again after
 # this many keyed messages of the partition since is counted again
 
@@ -99,6 +104,9 @@ class BusStats:
         return vars(self) | {"by_kind": dict(sorted(self.by_kind.items())), "sensors": sorted(self.sensors)}
 
 
+Conclusions = tuple[list[Event], list[Event], Event]  # verdict events, incident events, the stats event
+
+
 class BusCorrelator:
     def __init__(
         self,
@@ -124,6 +132,15 @@ class BusCorrelator:
         self.last_ts = 0.0  # the latest capture time of any observation: the clock of incident updates
         self.updates = IncidentUpdates(UPDATE_INTERVAL)
         self.bus_seq = 0  # the stream message being fed
+        # What joins our hosts to other partitions' (correlate/joins.py): the facts we share, each with
+        # the evidence events it cites when we still have them; the ids of what others shared, in ours.
+        self.joins: Joins | None = None
+        if partitions > 1:
+            self.joins = Joins(partitions, partition, functools.partial(partition_of, partitions=partitions))
+            self.verdicts.joins = self.incidents.joins = self.joins
+        self.shareable: OrderedDict[int, SharedEvent] = OrderedDict()  # our id -> the sensor's event
+        self.foreign: OrderedDict[tuple[int, int], int] = OrderedDict()  # (partition, its id) -> ours
+        self.outgoing: list[tuple[str, str, bytes]] = []  # (subject, message id, data) to publish
 
     def emit(self, event: Event) -> None:
         """To the outputs, unless the output file has it already: everything made for a message before
@@ -147,6 +164,11 @@ class BusCorrelator:
         except BusMessageError:
             self.stats.rejected += 1
             raise
+        if isinstance(message, JoinMessage):
+            self.stats.by_kind[message.kind] += 1
+            self._join(message, bus_seq)
+            self._changed(bus_seq)
+            return
         if not self.seen.add(message.sensor, message.run, message.seq):
             self.stats.duplicates += 1
             return
@@ -172,35 +194,72 @@ class BusCorrelator:
             self.verdicts.observe_encrypted(replace(obs, event_id=cited))
         elif isinstance(obs, StageObservation):
             self.incidents.observe(replace(obs, event_id=cited))
+        if self.joins is not None and message.event is not None and isinstance(obs, JOINABLE):
+            self.shareable[cited] = SharedEvent(
+                cited, message.sensor, message.run, obs.event_id, message.event
+            )
+            if len(self.shareable) > SHAREABLE:
+                self.shareable.popitem(last=False)
+        self._changed(bus_seq)
+
+    def _changed(self, bus_seq: int) -> None:
+        """The incidents that changed, written; the facts that changed, to be shared."""
         for body in self.updates.changed(self.last_ts, self.verdicts, self.incidents):
             event = self.events.make("incident", body.pop("_ts"), body, host=body["host"])
             event["origin"] = {"bus_seq": bus_seq}  # where a restart resumes (resume.py)
             self.emit(event)
+        self._share()
+
+    def _share(self) -> None:
+        """The facts a build put in the outbox, as messages for the partitions they are for, made after
+        this stream message (`as_of`), with the evidence events they cite that we still hold."""
+        if self.joins is None:
+            return
+        for to, fact in self.joins.outbox:
+            events = tuple(self.shareable[i] for i in sorted(cited_ids(fact)) if i in self.shareable)
+            msg_id, data = encode_join(
+                JoinMessage(self.partition, self.bus_seq, fact, events[:EVENTS_SHARED])
+            )
+            self.outgoing.append((join_subject(to, self.partition), f"{msg_id}-{to}", data))
+        self.joins.outbox.clear()
+
+    def _join(self, message: JoinMessage, bus_seq: int) -> None:
+        """Another partition's fact: its evidence events restated (once each), its ids made ours."""
+        assert self.joins is not None  # a fact for a stream of one partition is refused by decode
+        for shared in message.events:
+            ours = self._restate_event(shared.sensor, shared.run, shared.event_id, shared.event, bus_seq)
+            self.foreign[(message.source, shared.id)] = ours
+            if len(self.foreign) > IDS_KEPT:
+                self.foreign.popitem(last=False)
+        fact = with_ids(message.fact, lambda i: self.foreign.get((message.source, i)))
+        self.joins.take(message.as_of, fact)
 
     def _restate(self, message: BusMessage, bus_seq: int) -> int:
         """Our id of the event the observation cites, restating the event the first time it comes."""
         theirs = getattr(message.observation, "event_id", 0)
-        key = (message.sensor, message.run, theirs)
-        ours = self.ids.get(key)
+        ours = self.ids.get((message.sensor, message.run, theirs))
         if ours is not None or message.event is None:
             return ours or 0
-        event = dict(message.event)
+        return self._restate_event(message.sensor, message.run, theirs, message.event, bus_seq)
+
+    def _restate_event(self, sensor: str, run: str, theirs: int, original: Event, bus_seq: int) -> int:
+        """A sensor's event under an id of ours, with `origin`, written the first time it comes."""
+        key = (sensor, run, theirs)
+        ours = self.ids.get(key)
+        if ours is not None:
+            return ours
+        event = dict(original)
         event["event_id"] = ours = self.events.claim()
         self.ids[key] = ours
         if len(self.ids) > IDS_KEPT:
             self.ids.popitem(last=False)
-        self._references(event, message)
-        event["origin"] = {
-            "sensor": message.sensor,
-            "run": message.run,
-            "event_id": theirs,
-            "bus_seq": bus_seq,
-        }
+        self._references(event, sensor, run)
+        event["origin"] = {"sensor": sensor, "run": run, "event_id": theirs, "bus_seq": bus_seq}
         self.stats.events_restated += 1
         self.emit(event)
         return ours
 
-    def _references(self, event: Event, message: BusMessage) -> None:
+    def _references(self, event: Event, sensor: str, run: str) -> None:
         """The sensor's ids an event names (an alert's related event, evidence lists) in our numbering;
         one this correlator never restated is left out rather than pointing at an unrelated event."""
         body = event.get(event["event_type"])
@@ -208,12 +267,10 @@ class BusCorrelator:
             return
         body = event[event["event_type"]] = dict(body)
         related = body.pop("related_event_id", None)
-        if isinstance(related, int) and (ours := self.ids.get((message.sensor, message.run, related))):
+        if isinstance(related, int) and (ours := self.ids.get((sensor, run, related))):
             body["related_event_id"] = ours
         if isinstance(body.get("evidence"), list):
-            known = (
-                self.ids.get((message.sensor, message.run, i)) for i in body["evidence"] if isinstance(i, int)
-            )
+            known = (self.ids.get((sensor, run, i)) for i in body["evidence"] if isinstance(i, int))
             body["evidence"] = [i for i in known if i]
 
     def _resumed(self) -> None:
@@ -221,13 +278,19 @@ class BusCorrelator:
         self.replaying = False
         self.events.reserve(self.resume.last_event_id)
 
-    def finish(self) -> tuple[list[Event], list[Event], Event]:
+    def finish(self) -> Conclusions:
         """(verdict events, incident events, the stats event), all emitted."""
         if self.replaying:
             self._resumed()
+        if self.joins is not None:  # what changed since the last check is shared too
+            self.incidents.incidents(self.verdicts)
+            self._share()
         verdicts, incidents = conclude(self.events, self.emit, self.verdicts, self.incidents, self.store)
+        bus = self.stats.as_dict() | {"partition": self.partition, "partitions": self.partitions}
+        if self.joins is not None:
+            bus["joins"] = dict(self.joins.stats)
         body = {
-            "bus": self.stats.as_dict() | {"partition": self.partition, "partitions": self.partitions},
+            "bus": bus,
             "correlation": dict(self.verdicts.peers.stats) | self.incidents.stats,
             "files": [],
             "input_errors": [],

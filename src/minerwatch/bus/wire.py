@@ -127,6 +127,11 @@ def encode(message: BusMessage) -> bytes:
 
 def decode(data: bytes, partitions: int, partition: int) -> BusMessage:
     """A message read from `partition` of `partitions`; BusMessageError says what is wrong with it."""
+    return observation(envelope(data), partitions, partition)
+
+
+def envelope(data: bytes) -> dict[str, Any]:
+    """A message's JSON object, of a version this program reads."""
     if len(data) > MAX_MESSAGE:
         raise BusMessageError(f"{len(data):,} bytes, over the {MAX_MESSAGE:,}-byte limit")
     try:
@@ -137,30 +142,40 @@ def decode(data: bytes, partitions: int, partition: int) -> BusMessage:
         raise BusMessageError("not a JSON object")
     if raw.get("v") != VERSION or isinstance(raw.get("v"), bool):
         raise BusMessageError(f"unknown message version {str(raw.get('v'))[:20]!r}")
-    sensor, run, seq, kind = _name(raw, "sensor"), _name(raw, "run"), raw.get("seq"), raw.get("kind")
+    return raw
+
+
+def observation(raw: dict[str, Any], partitions: int, partition: int) -> BusMessage:
+    """A sensor's observation, from its message's envelope."""
+    sensor, run, seq, kind = (
+        name_field(raw, "sensor"),
+        name_field(raw, "run"),
+        raw.get("seq"),
+        raw.get("kind"),
+    )
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 1 << 62:
         raise BusMessageError(f"bad sequence number {str(seq)[:24]!r}")
     if not isinstance(kind, str) or kind not in KINDS:
         raise BusMessageError(f"unknown kind {str(kind)[:40]!r}")
     cls, host_field = KINDS[kind]
     try:
-        observation = msgspec.convert(raw.get("obs"), cls, strict=True)
+        obs = msgspec.convert(raw.get("obs"), cls, strict=True)
     except msgspec.ValidationError as exc:
         raise BusMessageError(f"{kind} observation: {exc}") from None
-    _check(observation)
-    host = getattr(observation, host_field)
+    _check(obs)
+    host = getattr(obs, host_field)
     if partition_of(host, partitions) != partition:
         raise BusMessageError(f"host {host} belongs to partition {partition_of(host, partitions)}")
     event = raw.get("event")
     if event is not None:
-        _check_event(event, getattr(observation, "event_id", None))
+        check_event(event, getattr(obs, "event_id", None))
     key = raw.get("key")
     if key is not None and (not isinstance(key, str) or not KEY.fullmatch(key)):
         raise BusMessageError(f"bad observation key {str(key)[:40]!r}")
-    return BusMessage(sensor, run, seq, observation, event, key)
+    return BusMessage(sensor, run, seq, obs, event, key)
 
 
-def _name(raw: dict[str, Any], what: str) -> str:
+def name_field(raw: dict[str, Any], what: str) -> str:
     value = raw.get(what)
     if not isinstance(value, str) or not NAME.fullmatch(value):
         raise BusMessageError(f"bad {what} name {str(value)[:40]!r}")
@@ -172,10 +187,7 @@ def _check(observation: Observation) -> None:
     for name in ADDRESSES:
         value = getattr(observation, name, None)
         if value is not None:
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
-                raise BusMessageError(f"{name} {value[:60]!r} is not an IP address") from None
+            check_address(name, value)
     for name in SCORES:
         value = getattr(observation, name, None)
         if value is not None and not 0.0 <= value <= 1.0:
@@ -186,7 +198,15 @@ def _check(observation: Observation) -> None:
             raise BusMessageError(f"{name} {value!r} is not a port")
 
 
-def _check_event(event: Any, cited: int | None) -> None:
+def check_address(name: str, value: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise BusMessageError(f"{name} {value[:60]!r} is not an IP address") from None
+
+
+def check_event(event: Any, cited: int | None) -> dict[str, Any]:
+    """`event`, when it is an evidence event, the one cited, with a timestamp."""
     if not isinstance(event, dict):
         raise BusMessageError("event is not a JSON object")
     event_type = event.get("event_type")
@@ -198,3 +218,4 @@ def _check_event(event: Any, cited: int | None) -> None:
         raise BusMessageError("event is not the one the observation cites")
     if not isinstance(event.get("timestamp"), str) or not TIMESTAMP.fullmatch(event["timestamp"]):
         raise BusMessageError("event without an ISO 8601 UTC timestamp")
+    return event

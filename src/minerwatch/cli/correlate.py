@@ -88,10 +88,9 @@ def run(args: argparse.Namespace) -> int:
             for writer in writers:
                 writer.flush()
 
-        correlator = asyncio.run(
+        correlator, (verdicts, incidents, _) = asyncio.run(
             correlate(args.nats, args.partition, args.partitions, args.follow, make, reject, flush)
         )
-        verdicts, incidents, _ = correlator.finish()
     out = sys.stderr if args.json else sys.stdout
     try:
         console = render_findings(verdicts, out, digest, incidents)

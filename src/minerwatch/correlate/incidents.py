@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from minerwatch.correlate.joins import AttackFact, AttackStep, Joins, SourceFact
 from minerwatch.correlate.observations import ObservationTap, StageObservation
 from minerwatch.correlate.stages import Stage, Technique
 from minerwatch.correlate.store import DEFAULT_RETENTION_DAYS, SETS, FactRow, IncidentStore, StepRow
@@ -146,6 +147,7 @@ class IncidentCorrelator:
         self.hosts: OrderedDict[str, dict[tuple[Stage, str | None, str], Step]] = OrderedDict()
         self.stats = {"observations": 0, "hosts_forgotten": 0, "steps_dropped": 0}
         self.tap: ObservationTap | None = None  # sees each observation taken (bus/publish.py)
+        self.joins: Joins | None = None  # what joins hosts of other partitions (bus/correlator.py)
 
     def observe(self, obs: StageObservation) -> None:
         self.stats["observations"] += 1
@@ -179,9 +181,12 @@ class IncidentCorrelator:
         With a store, what earlier runs saw is joined in and everything is saved back; then only the
         incidents this run touched or changed (a host that spread since, say) and their hosts are returned.
         """
-        builder = _Builder(self.policy, self.hosts, verdicts)
+        builder = _Builder(self.policy, self.hosts, verdicts, self.joins)
         if store is None:
-            return builder.build()
+            built = builder.build()
+            if self.joins is not None:  # facts of this stream only: the store's earlier runs stay here
+                self.joins.share(verdicts.confirmed_pools(), builder.attacks_out, builder.sources_out)
+            return built
         builder.load(store.steps(), store.facts())
         before = {host: _without_ids(body) for host, body in store.bodies().items()}
         incidents, hosts = builder.build()
@@ -206,8 +211,12 @@ class _Builder:
         policy: IncidentPolicy,
         observed: dict[str, dict[tuple[Stage, str | None, str], Step]],
         verdicts: VerdictCorrelator,
+        joins: Joins | None = None,
     ) -> None:
         self.policy = policy
+        self.joins = joins
+        self.attacks_out: list[AttackFact] = []  # what other partitions need of this build (joins.py)
+        self.sources_out: list[SourceFact] = []
         self.steps = {host: list(steps.values()) for host, steps in observed.items()}
         self.pools: dict[str, dict[str, dict[str, Any]]] = {}  # host -> "ip:port" -> pool entry
         self.wallets: dict[str, set[str]] = {}
@@ -436,15 +445,7 @@ class _Builder:
             for step in steps:
                 if step.stage in ATTACK_STAGES and step.peer is not None:
                     by_peer.setdefault(step.peer, []).append((host, step))
-        spread: dict[str, set[str]] = {}
-        for source in sorted(status.keys() & by_peer.keys()):
-            for target, step in by_peer[source]:
-                if _is_global(target):  # a miner probing pools on the internet moves nowhere
-                    continue
-                self._add(source, _lateral(step, target))
-                if _shows_stage_after(self.steps.get(target, ()), step, source):
-                    spread.setdefault(source, set()).add(target)
-                    status.setdefault(target, "suspicious")
+        spread = self._spread(status, by_peer)
         incidents, hosts = [], []
         for host in sorted(status, key=lambda h: (min(s.first_seen for s in self.steps[h]), h)):
             body = self._incident(host, status[host], spread.get(host, set()))
@@ -454,6 +455,62 @@ class _Builder:
                 incidents.append(body)
         hosts += _attackers(incidents, self.steps)
         return incidents, hosts
+
+    def _spread(
+        self, status: dict[str, str], by_peer: dict[str, list[tuple[str, Step]]]
+    ) -> dict[str, set[str]]:
+        """Lateral movement: each host with a status of its own that attacked internal hosts gets a lateral
+        step per attack, and the targets that then showed a stage of their own go into its `spread_to`
+        (those without a status of their own become suspicious). An attacker or a target another partition
+        owns is joined by the facts of joins.py."""
+        remote = self.joins.attacks_by() if self.joins is not None else {}
+        remote_sources = self.joins.sources() if self.joins is not None else set()
+        own = set(status)  # hosts made suspicious below are not sources
+        spread: dict[str, set[str]] = {}
+        for source in sorted((own | remote_sources) & (by_peer.keys() | remote.keys())):
+            attacks = [
+                (target, step, _shows_stage_after(self.steps.get(target, ()), step, source))
+                for target, step in by_peer.get(source, ())
+            ]
+            if source in own:  # its attacks on hosts of other partitions
+                attacks += [
+                    (fact.target, _step(s, source), s.followed)
+                    for fact in remote.get(source, ())
+                    for s in fact.steps
+                ]
+            for target, step, followed in attacks:
+                if _is_global(target):  # a miner probing pools on the internet moves nowhere
+                    continue
+                if source in own:
+                    self._add(source, _lateral(step, target))
+                if followed:
+                    if source in own:
+                        spread.setdefault(source, set()).add(target)
+                    if target in self.steps:
+                        status.setdefault(target, "suspicious")
+        if self.joins is not None:
+            self._share(own, by_peer, remote)
+        return spread
+
+    def _share(
+        self, own: set[str], by_peer: dict[str, list[tuple[str, Step]]], remote: dict[str, list[AttackFact]]
+    ) -> None:
+        """The attacks by other partitions' hosts on ours, and our attackers with a status, as facts."""
+        assert self.joins is not None
+        owns = self.joins.owns
+        for source, attacks in sorted(by_peer.items()):
+            if owns(source):
+                continue
+            targets: dict[str, list[AttackStep]] = {}
+            for target, step in attacks:
+                if not _is_global(target):
+                    followed = _shows_stage_after(self.steps.get(target, ()), step, source)
+                    targets.setdefault(target, []).append(_attack_step(step, followed))
+            self.attacks_out += [
+                AttackFact(source, target, tuple(sorted(steps, key=_attack_order)))
+                for target, steps in sorted(targets.items())
+            ]
+        self.sources_out = [SourceFact(source) for source in sorted(own & remote.keys())]
 
     def _incident(self, host: str, status: str, spread_to: set[str]) -> dict[str, Any]:
         steps = self.steps[host]
@@ -570,6 +627,38 @@ def _lateral(step: Step, target: str) -> Step:
         list(step.event_ids),
     )
     return moved
+
+
+def _attack_step(step: Step, followed: bool) -> AttackStep:
+    return AttackStep(
+        step.stage,
+        step.label,
+        tuple(Technique(t) for t in sorted(step.techniques)),
+        step.first_seen,
+        step.last_seen,
+        step.confidence,
+        followed,
+        tuple(step.event_ids),
+    )
+
+
+def _attack_order(step: AttackStep) -> tuple[int, float, str]:
+    return step.stage.number, step.first_seen, step.label
+
+
+def _step(attack: AttackStep, source: str) -> Step:
+    """An attack step another partition shared, as the attacker's lateral step is made of it."""
+    return Step(
+        attack.stage,
+        attack.label,
+        source,
+        attack.first_seen,
+        attack.last_seen,
+        0.0,
+        attack.confidence,
+        frozenset(attack.techniques),
+        list(attack.event_ids),
+    )
 
 
 def _shows_stage_after(steps: Iterable[Step], attack: Step, source: str) -> bool:

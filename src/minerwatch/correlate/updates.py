@@ -21,7 +21,8 @@ class IncidentUpdates:
         """The bodies (with `_ts`) of the incidents that changed (a new stage, pool or spread target,
         another status) since they were last shown. Checked at most once per `interval` of `now` and only
         after new observations, so a busy input pays for at most one incident build per interval."""
-        generation = (incidents.stats["observations"], verdicts.observations, verdicts.peers.updates)
+        joined = incidents.joins.updates if incidents.joins is not None else 0  # other partitions' facts
+        generation = (incidents.stats["observations"], verdicts.observations, verdicts.peers.updates, joined)
         last_time, last_generation = self._checked
         if generation == last_generation or now - last_time < self.interval:
             return []

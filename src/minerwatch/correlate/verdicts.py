@@ -34,6 +34,7 @@ from typing import Any
 
 from minerwatch.correlate.disk import JoinedDisk
 from minerwatch.correlate.encrypted import EncryptedEvidence
+from minerwatch.correlate.joins import Joins, PoolFact
 from minerwatch.correlate.observations import (
     Behaviour,
     BehaviourObservation,
@@ -219,6 +220,7 @@ class VerdictCorrelator:
         self.weak_flows_dropped = 0  # flows whose weak hits were dropped unread (beyond WEAK_FLOWS)
         self.observations = 0  # behaviour and intel observations taken (live updates look for new ones)
         self.tap: ObservationTap | None = None  # sees each observation taken (bus/publish.py)
+        self.joins: Joins | None = None  # what other partitions of hosts confirmed (bus/correlator.py)
 
     def observe_intel(self, obs: IntelObservation) -> None:
         """A hit about a host; a weak one waits, by its flow, for the encrypted detector (`weak_hits`)."""
@@ -321,20 +323,40 @@ class VerdictCorrelator:
 
     def _peer_contacts(self, staged: dict[str, list[PoolEvidence]]) -> dict[str, list[PeerContact]]:
         """Hosts without a verdict of their own that reached a confirmed pool's address in its period."""
-        confirmed: dict[tuple[str, int], list[tuple[str, PoolEvidence]]] = {}
-        for host, pools in staged.items():
-            for pool in pools:
-                confirmed.setdefault((pool.ip, pool.port), []).append((host, pool))
+        confirmed: dict[tuple[str, int], list[PoolFact]] = {}
+        remote = self.joins.pools() if self.joins is not None else []
+        for fact in self._confirmed(staged) + remote:
+            confirmed.setdefault((fact.pool_ip, fact.pool_port), []).append(fact)
         window = self.policy.peer_window
         found: dict[str, list[PeerContact]] = {}
         for (ip, port), confirmers in sorted(confirmed.items()):
-            start = min(pool.first_seen for _, pool in confirmers) - window
-            end = max(pool.last_seen for _, pool in confirmers) + window
+            start = min(pool.first_seen for pool in confirmers) - window
+            end = max(pool.last_seen for pool in confirmers) + window
             for client, contact in sorted(self.peers.clients_of(ip).items()):
                 if client in staged or contact.last_seen < start or contact.first_seen > end:
                     continue
                 found.setdefault(client, []).append((_peer_entry(ip, port, confirmers, contact), contact))
         return found
+
+    def confirmed_pools(self) -> list[PoolFact]:
+        """Every pool endpoint behaviour confirmed on a host here, as other partitions' peers need it."""
+        return self._confirmed(self._staged())
+
+    @staticmethod
+    def _confirmed(staged: dict[str, list[PoolEvidence]]) -> list[PoolFact]:
+        return [
+            PoolFact(
+                host,
+                pool.ip,
+                pool.port,
+                pool.first_seen,
+                pool.last_seen,
+                pool.confidence(),
+                tuple(sorted({i for ids in pool.event_ids.values() for i in ids})),
+            )
+            for host, pools in staged.items()
+            for pool in pools
+        ]
 
     @staticmethod
     def _peer_suspect(
@@ -488,18 +510,17 @@ def _stageless(
     return last, host, body
 
 
-def _peer_entry(
-    ip: str, port: int, confirmers: list[tuple[str, PoolEvidence]], contact: Contact
-) -> dict[str, Any]:
-    """How a suspect reached one confirmed pool endpoint, and which hosts' verdicts confirmed it."""
-    evidence = sorted({i for _, pool in confirmers for ids in pool.event_ids.values() for i in ids})
+def _peer_entry(ip: str, port: int, confirmers: list[PoolFact], contact: Contact) -> dict[str, Any]:
+    """How a suspect reached one confirmed pool endpoint, and which hosts' verdicts confirmed it (here, or
+    in another partition: correlate/joins.py)."""
+    evidence = sorted({i for pool in confirmers for i in pool.event_ids})
     return {
         "ip": ip,
         "port": port,
         "same_port": port in contact.ports,
         "ports_contacted": sorted(contact.ports),
-        "confirmed_by": sorted({host for host, _ in confirmers}),
-        "pool_confidence": max(pool.confidence() for _, pool in confirmers),
+        "confirmed_by": sorted({pool.miner for pool in confirmers}),
+        "pool_confidence": max(pool.confidence for pool in confirmers),
         "flows": contact.flows,
         "flow_ids": list(contact.flow_ids),
         "first_seen": iso_timestamp(contact.first_seen),
