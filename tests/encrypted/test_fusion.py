@@ -107,15 +107,15 @@ def test_could_reach_is_what_fusion_gives(items: list[Evidence], cls: str, level
     rounding could decide, or at the level itself) rules out every other."""
     fused = fuse(items)
     if fused.belief[cls] >= level:
-        assert could_reach(items, cls, level)
+        assert could_reach([e.support for e in items], cls, level)
     elif fused.belief[cls] < level - 1e-6 and fused.conflict < 0.9 and len(items) <= 4:
-        assert not could_reach(items, cls, level)
+        assert not could_reach([e.support for e in items], cls, level)
 
 
 def test_could_reach_rules_out_what_nothing_points_at() -> None:
     """A flow model sure of benign and a browser's ALPN cannot make mining; a confident model can."""
     alpn = Evidence("alpn", single(BENIGN, 0.5), weak=True)
     unsure = Evidence("model", {frozenset({BENIGN}): 0.9}, weak=False)
-    assert not could_reach([alpn, unsure], MINING)
+    assert not could_reach([alpn.support, unsure.support], MINING)
     sure = Evidence("model", {frozenset({MINING}): 0.8, frozenset({BENIGN}): 0.1}, weak=False)
-    assert could_reach([alpn, sure], MINING) and fuse([alpn, sure]).belief[MINING] >= 0.5
+    assert could_reach([alpn.support, sure.support], MINING) and fuse([alpn, sure]).belief[MINING] >= 0.5

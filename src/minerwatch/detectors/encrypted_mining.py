@@ -30,12 +30,12 @@ from minerwatch.decode import _tlsrecords as tlsrecords
 from minerwatch.decode._tlsrecords import UNREAD
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
+from minerwatch.encrypted.evidence import Measured
 from minerwatch.encrypted.flowstats import Summary
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, could_reach, fuse
 from minerwatch.encrypted.handshake import MAX_BYTES, TlsFacts, facts
 from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
-from minerwatch.encrypted.periodicity import periodicity
 from minerwatch.flows.analyzers import FlowEndObserver, StreamFactory
 from minerwatch.flows.info import FlowInfo, flow_counters
 from minerwatch.flows.opening import NOT_HTTP
@@ -94,7 +94,6 @@ class _TlsFlow:
     parser: ClientHelloParser = field(default_factory=ClientHelloParser)
     client_hello: ClientHello | None = None
     read: bool = False  # the ClientHello is read, or will not be
-    measured: list[Evidence] = field(default_factory=list)  # from the latest statistics: periodicity, model
 
     def known(self, flow: Flow) -> bool:
         """Is all of the handshake known: the ClientHello read, and the rest read by the engine (a flow
@@ -136,38 +135,36 @@ class EncryptedMiningDetector:
         return HelloReader(tls)
 
     def flow_stats(self, flow: Flow, reason: str | None) -> None:
-        """FlowStatsObserver: a TLS flow's statistics at checkpoints (so that a long-lived miner is reported
-        while it mines) and at its end (before `flow_end`, which judges it).
+        """FlowStatsObserver: a TLS flow's statistics at checkpoints, so that a long-lived miner is reported
+        while it mines (the end's are read by `flow_end`, which judges the flow).
 
         A checkpoint is judged only when a strong kind of evidence speaks for mining by itself: the model
         flags the flow (its probability passes the model's threshold, as `model evaluate` counts time to
         detection) or the pair is confirmed. Weak kinds add to a verdict, at the flow's end if not before.
         Scoring is compiled, so a checkpoint that is not judged makes no Python object."""
         tls = self.flows.get(flow.flow_id)
-        if tls is None:
+        if reason is not None or tls is None or not tls.known(flow):
             return
-        final = reason is not None
-        if not final and not tls.known(flow):
-            return
-        flagged = not final and self.model is not None and self.model.flags(flow, MINING)
-        if (
-            not final
-            and self.local
-            and (self.judge.reported(flow.flow_id) or not (flagged or self.judge.paired(tls.info, flow)))
+        flagged = self.model is not None and self.model.flags(flow, MINING)
+        if self.local and (
+            self.judge.reported(flow.flow_id) or not (flagged or self.judge.paired(tls.info, flow))
         ):
             return  # with workers the judge decides in the correlator: it alone knows the pairs
-        assert flow.stats is not None  # the engine keeps statistics for every TCP flow it reports
-        scored = evidence.model(self.model.score(flow), self.model_version) if self.model else None
-        _payload, _pushes, bursts, _sizes, _gaps, burst_gaps = flow.stats.direction(False)  # server's side
-        tls.measured = [e for e in (periodicity(Summary.of(*burst_gaps), bursts), scored) if e]
-        if not final:
-            self.judge.judge(flow, tls.facts(flow), tls.measured, False, flagged)
+        self.judge.judge(flow, tls.facts(flow), self.measure(flow), False, flagged)
 
     def flow_end(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: judge the TLS connections whose handshake was read."""
         tls = self.flows.pop(flow.flow_id, None)
         if tls is not None and tls.read:
-            self.judge.judge(flow, tls.facts(flow), tls.measured, True)
+            self.judge.judge(flow, tls.facts(flow), self.measure(flow), True)
+
+    def measure(self, flow: Flow) -> Measured | None:
+        """What the flow's statistics say now (None when the engine keeps none: they are off)."""
+        if flow.stats is None:
+            return None
+        scores = self.model.score(flow) if self.model else None
+        _payload, _pushes, bursts, _sizes, _gaps, burst_gaps = flow.stats.direction(False)  # server's side
+        return Measured(scores, self.model_version, bursts, Summary.of(*burst_gaps))
 
     def counters(self) -> dict[str, Any]:
         # the judge's counters: empty in a worker (the correlator's)
@@ -210,7 +207,7 @@ class TlsJudge:
     # ---- one flow ---------------------------------------------------------------------------------------
 
     def judge(
-        self, flow: Flow, facts: TlsFacts, measured: list[Evidence], final: bool, flagged: bool = False
+        self, flow: Flow, facts: TlsFacts, measured: Measured | None, final: bool, flagged: bool = False
     ) -> None:
         """Fuse what is known of the flow (with workers, `flow` is a relay.FlowRecord of it); at its end the
         pair cache counts it and the Chia hosts learn it. At a checkpoint, only a strong kind speaking for
@@ -224,16 +221,20 @@ class TlsJudge:
             judged = _Judged(self._fixed(flow, facts))
             if not final:
                 self.flows[flow.flow_id] = judged
-        found = judged.fixed + measured + ([evidence.pair(entry)] if entry is not None else [])
+        paired = [evidence.pair(entry)] if entry is not None else []
         if final:
             self.counts.judged += 1
-            scored = next((e for e in measured if e.kind == "model"), None)
             profile = chia.flow_profile(info.server_port, facts)
             if profile is not None:
+                scored = measured.model() if measured else None
                 for host, peer in ((info.client_ip, info.server_ip), (info.server_ip, info.client_ip)):
                     self.chia.add(host, peer, info.server_port, profile, scored, flow)
-        if judged.reported or not could_reach(found, MINING):
-            return  # reported already, or nothing here can make a report (most TLS flows)
+        if judged.reported:
+            return
+        supports = [e.support for e in judged.fixed] + (measured.supports() if measured else [])
+        if not could_reach(supports + [e.support for e in paired], MINING):
+            return  # nothing here can make a report (most TLS flows): no evidence is made
+        found = judged.fixed + (measured.evidence() if measured else []) + paired
         fused = fuse(found)
         if fused.decide() != MINING:
             if final and fused.belief[MINING] >= REPORT_BELIEF:

@@ -4,9 +4,12 @@ the reasons is in docs/encrypted.md. Strong kinds can make a verdict, weak ones 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from minerwatch.correlate.observations import IntelObservation
-from minerwatch.encrypted.fusion import BENIGN, CLASSES, MINING, SINGLETONS, Evidence, single
+from minerwatch.encrypted import periodicity
+from minerwatch.encrypted.flowstats import Summary
+from minerwatch.encrypted.fusion import BENIGN, CLASSES, MINING, SINGLETONS, Evidence, Mass, single
 from minerwatch.encrypted.names import NameScore, score_name
 from minerwatch.encrypted.paircache import PairEntry
 from minerwatch.protocols.tls import ClientHello
@@ -76,9 +79,38 @@ def alpn(hello: ClientHello) -> Evidence | None:
 
 def model(scores: Mapping[str, float], version: str) -> Evidence:
     """The flow model's class probabilities (tls_mining, chia, benign), discounted by MODEL_RELIABILITY."""
+    detail = {"model": version, "scores": {c: round(scores.get(c, 0.0), 3) for c in CLASSES}}
+    return Evidence("model", model_support(scores), weak=False, detail=detail)
+
+
+def model_support(scores: Mapping[str, float]) -> Mass:
     support = {SINGLETONS[c]: MODEL_RELIABILITY * min(max(scores.get(c, 0.0), 0.0), 1.0) for c in CLASSES}
     total = sum(support.values())
     if total > 1.0:  # probabilities that add up to more than 1: scale down
         support = {s: m / total for s, m in support.items()}
-    detail = {"model": version, "scores": {c: round(scores.get(c, 0.0), 3) for c in CLASSES}}
-    return Evidence("model", support, weak=False, detail=detail)
+    return support
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """What a flow's statistics say at one moment: the flow model's class probabilities (None without a
+    model) and the gaps between the bursts its server started. Every TLS flow is measured when it ends, few
+    can be reported: `supports` is what fusion.could_reach reads, and the evidence, whose details for the
+    event (rounded scores) cost more than the test, is made only for a judgement that can report."""
+
+    scores: Mapping[str, float] | None
+    version: str  # the model's training date, in the model evidence's details
+    server_bursts: int
+    burst_gaps: Summary
+
+    def supports(self) -> list[Mass]:
+        """The masses of `evidence()`, in its order."""
+        found = [periodicity.SUPPORT] if periodicity.steady(self.burst_gaps) else []
+        return found if self.scores is None else [*found, model_support(self.scores)]
+
+    def evidence(self) -> list[Evidence]:
+        cadence = periodicity.periodicity(self.burst_gaps, self.server_bursts)
+        return [e for e in (cadence, self.model()) if e]
+
+    def model(self) -> Evidence | None:
+        return None if self.scores is None else model(self.scores, self.version)

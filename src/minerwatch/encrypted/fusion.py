@@ -117,21 +117,22 @@ _SIGN = [0.0] + [1.0 if s.bit_count() % 2 else -1.0 for s in _SETS]  # (-1)^(|B|
 _INSIDE = [tuple(t for t in _SETS if t & s == t) for s in range(1 << len(CLASSES))]  # non-empty subsets
 
 
-def could_reach(evidence: Iterable[Evidence], cls: str, belief: float = REPORT_BELIEF) -> bool:
-    """False when Dempster's rule over `evidence` gives `cls` a belief below `belief`: the belief `fuse`
-    gives, in closed form, for the many flows nothing points at (on the benchmark capture the flow model
-    gives made-up HTTPS a mining probability near 0.2, on real traffic most TLS flows 0), whose end need
-    not be fused; True also when the kinds conflict so much that the closed form's rounding could matter.
+def could_reach(supports: Iterable[Mass], cls: str, belief: float = REPORT_BELIEF) -> bool:
+    """False when Dempster's rule over evidence of these supports (Evidence.support, in the order `fuse`
+    would take them) gives `cls` a belief below `belief`: the belief `fuse` gives, in closed form, for the
+    many flows nothing points at (on the benchmark capture the flow model gives made-up HTTPS a mining
+    probability near 0.2, on real traffic most TLS flows 0), whose end need not be fused, nor its evidence
+    made; True also when the kinds conflict so much that the closed form's rounding could matter.
 
     Why it holds: with commonalities q(A), the mass on the sets that contain A, Dempster's rule before
     normalisation multiplies them, q(A) = prod q_i(A); Moebius inversion gives the mass on {cls}, the sum
     over B containing cls of (-1)^(|B| - 1) q(B), and the normalisation (one minus the mass left on the
     empty set), the sum over non-empty B of (-1)^(|B| + 1) q(B). Sets are bit masks: no set is built."""
     common = [1.0] * (1 << len(CLASSES))
-    for item in evidence:
+    for support in supports:
         inside = [0.0] * len(common)
         rest = 1.0
-        for classes, mass in item.support.items():
+        for classes, mass in support.items():
             if mass > 0:
                 rest -= mass
                 for subset in _INSIDE[_mask(classes)]:

@@ -9,21 +9,27 @@ Chia" together (the set {tls_mining, chia}), never one of them, and never alone 
 from __future__ import annotations
 
 from minerwatch.encrypted.flowstats import Summary
-from minerwatch.encrypted.fusion import CHIA, MINING, Evidence
+from minerwatch.encrypted.fusion import CHIA, MINING, Evidence, Mass
 
 MIN_GAPS = 2  # gaps between server-started bursts (three bursts) before a cadence means anything
 MAX_VARIATION = 0.25  # standard deviation / mean of those gaps
 MIN_PERIOD = 5.0  # seconds: faster than this is streaming, not a job cadence
 MASS = 0.3
+SUPPORT: Mass = {frozenset({MINING, CHIA}): MASS}
+
+
+def steady(gaps: Summary) -> bool:
+    """Whether the gaps between the bursts the server started make a cadence (the evidence's test alone)."""
+    return gaps.count >= MIN_GAPS and gaps.mean >= MIN_PERIOD and gaps.std <= MAX_VARIATION * gaps.mean
 
 
 def periodicity(gaps: Summary, bursts: int) -> Evidence | None:
     """From the gaps between the bursts the server started, and their number (FlowStats.to_client)."""
-    if gaps.count < MIN_GAPS or gaps.mean < MIN_PERIOD or gaps.std > MAX_VARIATION * gaps.mean:
+    if not steady(gaps):
         return None
     detail = {
         "server_bursts": bursts,
         "period": round(gaps.mean, 1),
         "std": round(gaps.std, 1),
     }
-    return Evidence("periodicity", {frozenset({MINING, CHIA}): MASS}, weak=True, detail=detail)
+    return Evidence("periodicity", SUPPORT, weak=True, detail=detail)
