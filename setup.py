@@ -13,6 +13,7 @@ setup(
             Extension("minerwatch.protocols._dns", ["src/minerwatch/protocols/_dns.pyx"]),
             Extension("minerwatch.protocols._tls", ["src/minerwatch/protocols/_tls.pyx"]),
             Extension("minerwatch.encrypted._forest", ["src/minerwatch/encrypted/_forest.pyx"]),
+            Extension("minerwatch.encrypted._checkpoints", ["src/minerwatch/encrypted/_checkpoints.pyx"]),
         ],
         include_path=["src"],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},

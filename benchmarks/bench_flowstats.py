@@ -35,7 +35,7 @@ def analyse_without_statistics(capture: str) -> int:
     from minerwatch import pipeline
     from minerwatch.cli.main import main
 
-    pipeline.flowstats.attach = lambda engine, observers, interval=30.0: None  # type: ignore[assignment]
+    pipeline.flowstats.attach = lambda engine, observers, interval=30.0, gate=None: None  # type: ignore[assignment]
     return main(["analyze", capture, "-o", os.devnull, "--no-progress", "--no-store", "--workers", "1"])
 
 

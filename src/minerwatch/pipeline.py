@@ -142,7 +142,12 @@ class Analysis:
             first_request_gate=first_request_gate,
             gate_blockers=gate_blockers,
         )
-        flowstats.attach(self.engine, [o for p in parts for o in p.flow_stats_observers])
+        observing = [p for p in parts if p.flow_stats_observers]
+        flowstats.attach(
+            self.engine,
+            [o for p in observing for o in p.flow_stats_observers],
+            gate=observing[0].flow_stats_gate if len(observing) == 1 else None,  # a gate speaks for its own
+        )
         self.engine.tls_records = any(p.tls_records for p in parts)
         self.files: list[CaptureStats] = []
         self.input_errors: list[str] = []

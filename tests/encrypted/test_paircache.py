@@ -33,7 +33,7 @@ def test_a_pair_unused_for_the_ttl_expires_and_use_keeps_it() -> None:
     assert cache.count("a", "b", 90.0, 1, 1) is not None
     assert cache.count("a", "b", 180.0, 2, 1) is not None  # 90 s after its last use
     assert cache.count("a", "b", 281.0, 3, 1) is None
-    assert cache.stats["pairs_expired"] == 1 and len(cache) == 0
+    assert cache.stats["pairs_expired"] == 1 and len(cache) == 0 and cache.clients == {}
 
 
 def test_the_least_recently_used_pair_is_evicted() -> None:
@@ -45,3 +45,14 @@ def test_the_least_recently_used_pair_is_evicted() -> None:
     assert len(cache) == 3 and cache.stats["pairs_evicted"] == 1
     assert cache.count("m1", "pool", 7.0, 2, 1) is None
     assert cache.count("m0", "pool", 7.0, 3, 1) is not None
+    assert cache.clients == {"m0": 1, "m2": 1, "m3": 1}  # what the checkpoint gate asks
+
+
+def test_clients_count_the_pairs_each_client_has() -> None:
+    cache = PairCache(max_pairs=2)
+    cache.confirm("m", "pool-a", 0.0, "behaviour", 0.9)
+    cache.confirm("m", "pool-a", 1.0, "intel", 0.5)  # the same pair again
+    cache.confirm("m", "pool-b", 2.0, "behaviour", 0.9)
+    assert cache.clients == {"m": 2}
+    cache.confirm("n", "pool-a", 3.0, "behaviour", 0.9)  # evicts (m, pool-a)
+    assert cache.clients == {"m": 1, "n": 1}

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Sized
 from typing import Any
 
-from minerwatch.decode._flowstats import StatsAccumulator
+from minerwatch.decode._flowstats import CheckpointGate, StatsAccumulator
 from minerwatch.decode._httpgate import GateConfig, HttpGate
 from minerwatch.decode._tlsrecords import TlsRecords
 
@@ -75,6 +75,7 @@ class Engine:
     first_request_gate: GateConfig | None
     gate_blockers: tuple[Sized, ...]
     stats_hook: Any  # encrypted/flowstats.py StatsHook, or None: no flow statistics kept
+    stats_gate: CheckpointGate | None
     stats_interval: float
     tls_records: bool
     now: float

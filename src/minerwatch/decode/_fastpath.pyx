@@ -13,7 +13,7 @@ Worst case per packet: O(header bytes) plus one dict lookup; memory is bounded b
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
-from minerwatch.decode._flowstats cimport StatsAccumulator
+from minerwatch.decode._flowstats cimport CheckpointGate, StatsAccumulator
 from minerwatch.decode._httpgate cimport (
     GATE_BYPASS,
     GATE_CONSUMED,
@@ -188,7 +188,9 @@ cdef class Engine:
 
     When `stats_hook` is set, every TCP flow (but those that open with an HTTP request: cleartext, read by
     the HTTP detectors) keeps payload statistics, inspected or bypassed, and the hook is called as
-    hook(flow, None) at each checkpoint (see _flowstats.pyx) and hook(flow, reason) before flow_end.
+    hook(flow, None) at each checkpoint (see _flowstats.pyx) and hook(flow, reason) before flow_end; with a
+    `stats_gate`, only at the checkpoints the gate wants (its accumulator's `mark` says which flows it
+    follows), and never at the end.
     When `tls_records` is on, a TCP flow whose client opens with a TLS handshake record gets its ServerHello
     and the shape of the client's first records in flow.tls (see _tlsrecords.pyx), inspected or bypassed.
     """
@@ -207,6 +209,7 @@ cdef class Engine:
     cdef public GateConfig first_request_gate
     cdef public tuple gate_blockers
     cdef public object stats_hook
+    cdef public CheckpointGate stats_gate   # which checkpoints are reported to stats_hook (None: all, and ends)
     cdef public double stats_interval
     cdef public bint tls_records    # read what every TCP flow that opens with a TLS record shows in clear
     cdef public double now
@@ -240,6 +243,7 @@ cdef class Engine:
         self.first_request_gate = first_request_gate
         self.gate_blockers = gate_blockers
         self.stats_hook = None
+        self.stats_gate = None
         self.stats_interval = 30.0
         self.now = 0.0
         self.next_expiry = 0.0
@@ -515,7 +519,9 @@ cdef class Engine:
             if (flow.stats.pkts[0] + flow.stats.pkts[1] == 0 and to_server
                     and request_line_start(l4 + hlen, n - hlen)):
                 flow.stats = None
-            elif flow.stats.add(ts, to_server, <int32_t>(n - hlen), (flags & TCP_PSH) != 0):
+            elif flow.stats.add(ts, to_server, <int32_t>(n - hlen), (flags & TCP_PSH) != 0) and (
+                    self.stats_gate is None or self.stats_gate.wants(
+                        flow.stats, flow.tls, flow.last_ts - flow.first_ts, flow.pkts_toserver + flow.pkts_toclient)):
                 self.stats_hook(flow, None)
         # After the checkpoint hook: a checkpoint taken at this segment sees the shape as it was before it.
         if self.tls_records and proto == 6 and n > hlen:
@@ -582,7 +588,7 @@ cdef class Engine:
         del self.flows[flow.key]
         self.ending = flow.flow_id
         self.foreign = flow.foreign
-        if flow.stats is not None and self.stats_hook is not None:
+        if flow.stats is not None and self.stats_hook is not None and self.stats_gate is None:
             self.stats_hook(flow, reason)
         self.sink.flow_end(flow, reason)
         self.ending = 0

@@ -1,5 +1,7 @@
 from libc.stdint cimport int32_t, int64_t
 
+from minerwatch.decode._tlsrecords cimport TlsRecords
+
 cdef enum:
     FIRST_N = 8   # payload sizes (with their direction) kept from a flow's start
     N_FEATURES = 45   # the flow model's features (encrypted/features.py names them, in this order)
@@ -33,6 +35,13 @@ cdef class StatsAccumulator:
     cdef double next_ts
     cdef double interval
     cdef double burst_gap
+    # Set by the observer whose CheckpointGate the engine has, for the gate to read; None: no checkpoint of
+    # this flow is wanted.
+    cdef public object mark
 
     cdef bint add(self, double ts, bint to_server, int32_t size, bint push) noexcept
     cdef void features_into(self, double duration, int64_t packets, double* out) noexcept
+
+
+cdef class CheckpointGate:
+    cdef bint wants(self, StatsAccumulator stats, TlsRecords tls, double duration, int64_t packets) except -1

@@ -140,3 +140,16 @@ cdef class StatsAccumulator:
     def started(self):
         """Capture time of the first payload segment, or None before it."""
         return self.first_payload_ts if self.pkts[0] + self.pkts[1] else None
+
+
+cdef class CheckpointGate:
+    """Which checkpoints are worth the statistics hook's Python call, decided in compiled code by the one
+    observer the engine reports to (a subclass: encrypted/_checkpoints.pyx). With a gate, the engine calls
+    the hook only at the checkpoints `wants`, and not at flow ends: the observer reads an ended flow's
+    statistics in its flow-end observer, where flow.stats still holds them. Without one (training, tests,
+    several observers) every checkpoint and every end is reported. This base wants every checkpoint."""
+
+    cdef bint wants(self, StatsAccumulator stats, TlsRecords tls, double duration, int64_t packets) except -1:
+        """At a checkpoint of a flow: its statistics, its TLS reader (None while the engine reads none),
+        its duration and packets so far (both directions), as flowstats.span gives them."""
+        return True

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from minerwatch.decode._flowstats import CheckpointGate
 from minerwatch.detectors.sightings import Sighting
 from minerwatch.encrypted.flowstats import FlowStatsObserver
 from minerwatch.errors import UsageError
@@ -92,6 +93,9 @@ class DetectorParts:
     # Per-flow payload statistics of TCP flows, at checkpoints and at the end (encrypted/flowstats.py);
     # the engine keeps them only while some detector asks.
     flow_stats_observers: list[FlowStatsObserver] = field(default_factory=list)
+    # Which checkpoints those observers need, decided in compiled code (decode/_flowstats.pyx); used when no
+    # other detector observes statistics.
+    flow_stats_gate: CheckpointGate | None = None
     # The shape of the client's first TLS records, walked by the engine in every TCP flow that opens with a
     # TLS handshake record (Flow.tls, decode/_tlsrecords.pyx); off unless some detector asks.
     tls_records: bool = False

@@ -30,6 +30,7 @@ from minerwatch.decode import _tlsrecords as tlsrecords
 from minerwatch.decode._tlsrecords import UNREAD
 from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, NoOptions, forwarded
 from minerwatch.encrypted import chia, evidence
+from minerwatch.encrypted._checkpoints import TlsCheckpoints
 from minerwatch.encrypted.evidence import Measured
 from minerwatch.encrypted.flowstats import Summary
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, could_reach, fuse
@@ -84,6 +85,8 @@ class HelloReader:
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         self.tls.read = True
+        if flow.stats is not None:  # its checkpoints can be judged now (encrypted/_checkpoints.pyx)
+            flow.stats.mark = self.tls.info.client_ip
 
 
 @dataclass
@@ -141,8 +144,12 @@ class EncryptedMiningDetector:
         A checkpoint is judged only when a strong kind of evidence speaks for mining by itself: the model
         flags the flow (its probability passes the model's threshold, as `model evaluate` counts time to
         detection) or the pair is confirmed. Weak kinds add to a verdict, at the flow's end if not before.
-        Scoring is compiled, so a checkpoint that is not judged makes no Python object."""
+        The engine asks `checkpoints()` first, in compiled code, so that most checkpoints make no Python
+        call; what it lets through is checked again here."""
+        assert flow.stats is not None  # the engine reports flows it keeps statistics for
         tls = self.flows.get(flow.flow_id)
+        if tls is None:
+            flow.stats.mark = None  # not followed (dropped): no checkpoint of it is wanted
         if reason is not None or tls is None or not tls.known(flow):
             return
         flagged = self.model is not None and self.model.flags(flow, MINING)
@@ -151,6 +158,23 @@ class EncryptedMiningDetector:
         ):
             return  # with workers the judge decides in the correlator: it alone knows the pairs
         self.judge.judge(flow, tls.facts(flow), self.measure(flow), False, flagged)
+        if self.local and self.judge.reported(flow.flow_id):
+            flow.stats.mark = None  # reported once: its other checkpoints are not wanted
+
+    def checkpoints(self) -> TlsCheckpoints:
+        """Which checkpoints flow_stats needs, for the engine to ask without calling it: those of flows
+        marked (their ClientHello read, not reported) and known, whose model flags them or whose client has
+        anything a pair could be confirmed from; with workers, every one of a marked, known flow."""
+        if not self.local:
+            return TlsCheckpoints(None, 0, 0.0, None, {})
+        model = self.model
+        return TlsCheckpoints(
+            model.forest if model else None,
+            model.classes.index(MINING) if model else 0,
+            model.thresholds[MINING] if model else 1.0,
+            self.judge.ctx.correlator,
+            self.judge.pairs.clients,
+        )
 
     def flow_end(self, flow: Flow, reason: str) -> None:
         """FlowEndObserver: judge the TLS connections whose handshake was read."""
@@ -367,6 +391,7 @@ def setup(ctx: DetectorContext, options: NoOptions) -> DetectorParts:
         tls_records=True,
         flow_end_observers=[FlowEndObserver(detector.flow_end)],
         flow_stats_observers=[detector.flow_stats],
+        flow_stats_gate=detector.checkpoints(),
         finish=detector.judge.finish,
         stats=detector.counters,
     )

@@ -18,13 +18,7 @@ cdef enum:
 
 
 cdef class Forest:
-    cdef int64_t[:] roots
-    cdef int64_t[:] feature
-    cdef double[:] threshold
-    cdef int64_t[:] left
-    cdef int64_t[:] right
-    cdef double[:] value   # n_classes probabilities per node (zeros at inner nodes)
-    cdef readonly int n_classes
+    """Declared in _forest.pxd (encrypted/_checkpoints.pyx asks it whether a flow passes)."""
 
     def __init__(self, roots, feature, threshold, left, right, value, int n_classes):
         """Flat arrays of every tree's nodes, children as absolute indexes (-1 at leaves); checked by the
@@ -91,11 +85,16 @@ cdef class Forest:
                     double threshold):
         """Whether score_flow()'s probability of class number `cls` reaches `threshold` (the same double),
         with no Python object made: the gate of every checkpoint of every TLS flow."""
+        if not 0 <= cls < self.n_classes:
+            raise ValueError(f"class {cls} of {self.n_classes}")
+        return self.passes(stats, duration, packets, cls, threshold)
+
+    cdef bint passes(self, StatsAccumulator stats, double duration, int64_t packets, Py_ssize_t cls,
+                     double threshold) noexcept:
+        """passes_flow for a class number the caller checked."""
         cdef double v[N_FEATURES]
         cdef double total[MAX_CLASSES]
         cdef Py_ssize_t trees
-        if not 0 <= cls < self.n_classes:
-            raise ValueError(f"class {cls} of {self.n_classes}")
         stats.features_into(duration, packets, v)
         trees = self._sum(v, total)
         return total[cls] / trees >= threshold

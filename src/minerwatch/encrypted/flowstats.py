@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from minerwatch.decode import Engine, Flow
-from minerwatch.decode._flowstats import StatsAccumulator
+from minerwatch.decode._flowstats import CheckpointGate, StatsAccumulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +124,10 @@ def span(flow: Flow) -> tuple[float, int]:
 
 
 # Called with (the engine's flow, None) at each checkpoint and (flow, why it ended) at its end, for every
-# TCP flow the engine keeps statistics for. The observer picks its flows and reads what it needs from
-# flow.stats: FlowStats.of(flow, reason) for every figure, or only the model's score (model.py), which is
-# compiled: making a FlowStats costs more than most checkpoints need.
+# TCP flow the engine keeps statistics for (with a CheckpointGate: only at the checkpoints it wants). The
+# observer picks its flows and reads what it needs from flow.stats: FlowStats.of(flow, reason) for every
+# figure, or only the model's score (model.py), which is compiled: making a FlowStats costs more than most
+# checkpoints need.
 FlowStatsObserver = Callable[[Flow, str | None], None]
 
 
@@ -139,9 +140,17 @@ def snapshots(observer: Callable[[Flow, FlowStats], None]) -> FlowStatsObserver:
     return observe
 
 
-def attach(engine: Engine, observers: Sequence[FlowStatsObserver], interval: float = 30.0) -> None:
-    """Make `engine` keep flow statistics for `observers` (none: statistics stay off and cost nothing)."""
+def attach(
+    engine: Engine,
+    observers: Sequence[FlowStatsObserver],
+    interval: float = 30.0,
+    gate: CheckpointGate | None = None,
+) -> None:
+    """Make `engine` keep flow statistics for `observers` (none: statistics stay off and cost nothing);
+    `gate`: which checkpoints they need, decided in compiled code (decode/_flowstats.pyx CheckpointGate;
+    they then read ended flows' statistics in their flow-end observers)."""
     engine.stats_hook = _fan_out(tuple(observers)) if observers else None
+    engine.stats_gate = gate if observers else None
     engine.stats_interval = interval
 
 

@@ -55,24 +55,25 @@ class Model:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
-    def _forest(self) -> Forest:
+    def forest(self) -> Forest:
+        """The trees in compiled form, which scores (and the checkpoint gate, encrypted/_checkpoints.pyx)."""
         return _compiled(self.trees, len(self.classes))
 
     def probabilities(self, x: Sequence[float]) -> dict[str, float]:
         """The forest's average of the class probabilities at the leaf `x` reaches in each tree."""
-        return dict(zip(self.classes, self._forest.probabilities(x), strict=True))
+        return dict(zip(self.classes, self.forest.probabilities(x), strict=True))
 
     def score(self, flow: Flow) -> dict[str, float]:
         """Probability in [0, 1] of each class (benign, tls_mining, chia) for a flow's statistics now,
         read from its accumulator by compiled code (no FlowStats is made)."""
         assert flow.stats is not None  # only flows the engine keeps statistics for are scored
-        return dict(zip(self.classes, self._forest.score_flow(flow.stats, *span(flow)), strict=True))
+        return dict(zip(self.classes, self.forest.score_flow(flow.stats, *span(flow)), strict=True))
 
     def flags(self, flow: Flow, cls: str) -> bool:
         """passes(score(flow), cls), computed without a Python object: the gate of every checkpoint."""
         assert flow.stats is not None  # as in score
         index = self.classes.index(cls)
-        return self._forest.passes_flow(flow.stats, *span(flow), index, self.thresholds[cls])
+        return self.forest.passes_flow(flow.stats, *span(flow), index, self.thresholds[cls])
 
     def passes(self, scores: dict[str, float], cls: str) -> bool:
         """Whether a non-benign class's score reaches its threshold."""

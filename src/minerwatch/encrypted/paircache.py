@@ -41,6 +41,9 @@ class PairCache:
         self.max_pairs = max_pairs
         self.ttl = ttl
         self._pairs: OrderedDict[tuple[str, str], PairEntry] = OrderedDict()
+        # client -> its pairs here: the encrypted detector's compiled checkpoint gate asks whether a client
+        # has any (encrypted/_checkpoints.pyx) without a Python call
+        self.clients: dict[str, int] = {}
         self.stats = {"pairs_confirmed": 0, "pairs_evicted": 0, "pairs_expired": 0, "encrypted_flows": 0}
 
     def __len__(self) -> int:
@@ -60,9 +63,10 @@ class PairCache:
         entry = self.get(*key, ts)
         if entry is None:
             self._pairs[key] = PairEntry(basis, confidence, ts, ts, event_ids)
+            self.clients[client] = self.clients.get(client, 0) + 1
             self.stats["pairs_confirmed"] += 1
             if len(self._pairs) > self.max_pairs:
-                self._pairs.popitem(last=False)
+                self._forget(self._pairs.popitem(last=False)[0])
                 self.stats["pairs_evicted"] += 1
             return
         if (basis == "behaviour", confidence) > (entry.basis == "behaviour", entry.confidence):
@@ -91,6 +95,15 @@ class PairCache:
         entry = self._pairs.get(key)
         if entry is not None and ts - entry.last_used > self.ttl:
             del self._pairs[key]
+            self._forget(key)
             self.stats["pairs_expired"] += 1
             return None
         return entry
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        """A pair left the cache: its client's count goes down (and out at 0)."""
+        client = key[0]
+        if self.clients[client] == 1:
+            del self.clients[client]
+        else:
+            self.clients[client] -= 1
