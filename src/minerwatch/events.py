@@ -66,6 +66,10 @@ class EventFactory:
         self._next_id += 1
         return self._next_id - 1
 
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
     def reserve(self, last_id: int) -> None:
         """Ids up to `last_id` are taken (a restarted correlator's earlier run wrote them: bus/resume.py)."""
         self._next_id = max(self._next_id, last_id + 1)

@@ -9,6 +9,7 @@ suspect) and the real recording of an SSH worm spreading between two hosts (10.1
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -25,8 +26,10 @@ from fleet import (
     conclusions,
     correlate,
     events,
+    make_stream,
     minerwatch,
     publish,
+    same_conclusions,
     same_output,
     without_ids,
 )
@@ -69,20 +72,24 @@ def test_the_correlator_concludes_what_each_sensor_concluded_alone(nats_url, tmp
     assert stats["by_kind"]["contact"] > 0 and stats["by_kind"]["stage"] > 0
 
 
-def test_a_correlator_killed_mid_stream_loses_nothing_and_repeats_nothing(nats_url, tmp_path, demo):
+@pytest.mark.parametrize("snapshot", [False, True])
+def test_a_correlator_killed_mid_stream_loses_nothing_and_repeats_nothing(nats_url, tmp_path, demo, snapshot):
+    """Killed before its snapshot (read again from the stream's start) or after one (read from there)."""
     publish(nats_url, demo, "edge-a")
     publish(nats_url, WORM, "edge-b")
     reference = tmp_path / "reference.jsonl"
     assert correlate(nats_url, reference).returncode == 1
     out = tmp_path / "fleet.jsonl"
+    every = ["--snapshot-every", "1" if snapshot else "0"]
     follower = subprocess.Popen(
-        [*MINERWATCH, "correlate", "--nats", nats_url, "-o", str(out), "--no-store", "--follow"],
+        [*MINERWATCH, "correlate", "--nats", nats_url, "-o", str(out), "--no-store", "--follow", *every],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
-        while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+        watched = tmp_path / "fleet.jsonl.snapshot" if snapshot else out
+        while not (watched.exists() and watched.stat().st_size) and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
         os.kill(follower.pid, signal.SIGKILL)
@@ -92,7 +99,11 @@ def test_a_correlator_killed_mid_stream_loses_nothing_and_repeats_nothing(nats_u
     assert not written.startswith(reference.read_bytes())  # killed before its end: no conclusion yet
     again = correlate(nats_url, out)
     assert again.returncode == 1, again.stderr
-    assert same_output(out, reference) > 0
+    replayed = same_output(out, reference)
+    stats = events(out)[-1]["stats"]["bus"]
+    assert (stats["snapshot"] > 0) == snapshot
+    assert stats["read"] == stats["messages"] - stats["snapshot"]
+    assert replayed > 0 or snapshot
 
 
 @pytest.mark.parametrize("cut", [0.0, 0.1, 0.5, 0.77, 0.99])
@@ -128,6 +139,66 @@ def test_a_stopped_correlator_started_again_adds_only_what_came_since(nats_url, 
     }  # edge-a's not again
     incidents = {e["src_ip"] for e in later if e["event_type"] == "incident"}
     assert {"10.1.1.20", "10.13.0.11"} <= incidents  # the state is the whole stream's
+
+
+def test_a_restart_from_its_snapshot_reads_only_the_messages_after_it(nats_url, tmp_path, demo):
+    out, reference = tmp_path / "fleet.jsonl", tmp_path / "reference.jsonl"
+    snapshot = tmp_path / "fleet.jsonl.snapshot"
+    publish(nats_url, demo, "edge-a")
+    assert correlate(nats_url, out).returncode == 1  # saves its state when it stops
+    assert correlate(nats_url, reference, "--snapshot-every", "0").returncode == 1
+    assert snapshot.exists() and not (tmp_path / "reference.jsonl.snapshot").exists()
+    first = events(out)[-1]["stats"]["bus"]
+    assert first["snapshot"] == 0 and first["read"] == first["messages"]
+    publish(nats_url, WORM, "edge-b")
+    again = correlate(nats_url, out)
+    assert again.returncode == 1 and again.stderr == ""
+    assert correlate(nats_url, reference, "--snapshot-every", "0").returncode == 1
+    stats = events(out)[-1]["stats"]["bus"]
+    worm = stats["messages"] - first["messages"]
+    assert worm > 0 and stats["read"] == worm and stats["replayed"] == 0  # the worm's messages only
+    assert stats["snapshot"] > 0
+    replayed = events(reference)[-1]["stats"]["bus"]  # without a snapshot: the whole partition again
+    assert replayed["read"] == replayed["messages"] and 0 < replayed["replayed"] <= first["messages"]
+    assert same_conclusions(out, reference)
+    # a snapshot that cannot be used is one line, and the partition is read from the stream's start
+    snapshot.write_bytes(b"\x93not a snapshot")
+    publish(nats_url, demo, "edge-c")
+    assert correlate(nats_url, reference, "--snapshot-every", "0").returncode == 1
+    damaged = correlate(nats_url, out)
+    assert damaged.returncode == 1
+    assert damaged.stderr == (
+        f"minerwatch: snapshot {snapshot} not used (not a minerwatch correlator snapshot): reading "
+        "partition 0 from the stream's start\n"
+    )
+    assert events(out)[-1]["stats"]["bus"]["snapshot"] == 0
+    assert same_conclusions(out, reference)
+
+
+def test_a_stream_that_dropped_its_oldest_messages(nats_url, tmp_path, demo, analyse):
+    """A stream limited to 300 messages (max-msgs) drops the demonstration's first ones once the worm's are
+    in: a correlator restarted from its snapshot concludes as if nothing was dropped; one without a
+    snapshot says so in one line and concludes from what the stream kept."""
+    asyncio.run(make_stream(nats_url, max_msgs=300))
+    publish(nats_url, demo, "edge-a")
+    out, bare = tmp_path / "fleet.jsonl", tmp_path / "bare.jsonl"
+    assert correlate(nats_url, out).returncode == 1
+    demo_messages = events(out)[-1]["stats"]["bus"]["messages"]
+    publish(nats_url, WORM, "edge-b")
+    again = correlate(nats_url, out)
+    assert again.returncode == 1 and again.stderr == ""
+    alone = conclusions(analyse(demo) + analyse(WORM))
+    assert conclusions(events(out)) == alone
+    kept = correlate(nats_url, bare, "--snapshot-every", "0")
+    assert kept.returncode == 1
+    dropped = re.fullmatch(
+        r"minerwatch: messages 1-(\d+) of the stream were dropped by its limits before this correlator read "
+        r"them: what they held of partition 0 is missing from its view\n",
+        kept.stderr,
+    )
+    assert dropped and 0 < int(dropped.group(1)) < demo_messages
+    assert events(bare)[-1]["stats"]["bus"]["messages"] == 300
+    assert conclusions(events(bare)) != alone
 
 
 def test_partitions_split_hosts_and_share_what_joins_them(nats_url, tmp_path, demo, analyse):

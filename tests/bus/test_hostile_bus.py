@@ -11,10 +11,9 @@ import nats
 import orjson
 import pytest
 
-from fleet import conclusions, correlate, events, publish
+from fleet import conclusions, correlate, events, make_stream, publish
 from minerwatch.bus.identity import capture_identity
-from minerwatch.bus.jetstream import STREAM
-from minerwatch.bus.wire import MAX_MESSAGE, subject
+from minerwatch.bus.wire import subject
 
 
 async def _messages(url: str) -> list[tuple[str, bytes]]:
@@ -78,21 +77,6 @@ def test_copies_and_bad_messages_change_nothing_but_the_counts(nats_url, tmp_pat
     assert "duplicate" in done.stdout
 
 
-async def _stream_with_window(url: str, seconds: float) -> None:
-    """The stream as a sensor makes it (bus/jetstream.py), but with a duplicate window of `seconds`."""
-    client = await nats.connect(url)
-    try:
-        await client.jetstream().add_stream(
-            name=STREAM,
-            description="minerwatch observations by host; partitions=1",
-            subjects=["minerwatch.obs.>"],
-            max_msg_size=MAX_MESSAGE,
-            duplicate_window=seconds,
-        )
-    finally:
-        await client.close()
-
-
 def sensor_stats(path) -> dict:
     return events(path)[-1]["stats"]["bus"]
 
@@ -103,7 +87,7 @@ def test_a_capture_published_again_adds_nothing(nats_url, tmp_path, demo, window
     within the stream's duplicate window the stream keeps none of them; past it, the correlator drops them.
     Either way the correlator concludes as from one publication and restates each event once."""
     if window != 300.0:
-        asyncio.run(_stream_with_window(nats_url, window))
+        asyncio.run(make_stream(nats_url, duplicate_window=window))
     publish(nats_url, demo, "edge-a", "-o", tmp_path / "first.jsonl")
     once = tmp_path / "once.jsonl"
     assert correlate(nats_url, once).returncode == 1

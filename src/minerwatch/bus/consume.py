@@ -1,9 +1,10 @@
-"""Reading one partition of the stream, from its first message, in the stream's order.
+"""Reading one partition of the stream, from its first message (or the first after the correlator's
+snapshot), in the stream's order.
 
-The consumer is ephemeral and acknowledges nothing: the stream itself is the correlator's memory, read
-from the start at every start (resume.py says what is then written), so there is no consumer position
-to lose or to leave behind. Its sequence numbers are checked: a gap (messages the server skipped) ends
-the run with an error rather than incidents built on a partial view.
+The consumer is ephemeral and acknowledges nothing: the stream and the correlator's own snapshot
+(snapshot.py) are its memory, read at every start (resume.py says what is then written), so there is no
+consumer position to lose or to leave behind. Its sequence numbers are checked: a gap (messages the
+server skipped) ends the run with an error rather than incidents built on a partial view.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import nats.errors
 from nats.js import JetStreamContext, api
 
 from minerwatch.bus.correlator import BusCorrelator, Conclusions
-from minerwatch.bus.jetstream import STREAM, BusError, connect, ensure_stream, reason
+from minerwatch.bus.jetstream import STREAM, BusError, connect, ensure_stream, reason, stream_state
+from minerwatch.bus.snapshot import Snapshots
 from minerwatch.bus.wire import BusMessageError, partition_filter
 from minerwatch.errors import UsageError
 
@@ -33,11 +35,16 @@ async def correlate(
     make: Callable[[int], BusCorrelator],
     rejected: Callable[[int, str, BusMessageError], None],
     fetched: Callable[[], None],
+    dropped: Callable[[int, int], None],
+    snapshots: Snapshots | None = None,
 ) -> tuple[BusCorrelator, Conclusions]:
     """Feed the partition's messages to the correlator `make(partitions)` builds, until the stream is read
     (unless `follow`) or SIGTERM/SIGINT, and conclude; `rejected(seq, subject, error)` hears of each bad
-    message, `fetched()` of each batch fed (the outputs are flushed). The facts the correlator shares with
-    other partitions are published after each batch and after the conclusions (bus/facts.py)."""
+    message, `fetched()` of each batch fed (the outputs are flushed), `dropped(first, last)` of the
+    stream's messages its limits dropped before this correlator could read them. The facts the
+    correlator shares with other partitions are published after each batch and after the conclusions
+    (bus/facts.py). With `snapshots`, the correlator starts from its snapshot and reads only the messages
+    after it, and is saved every so many messages and when it stops (bus/snapshot.py)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -48,8 +55,13 @@ async def correlate(
         if not 0 <= partition < found:
             raise UsageError(f"partition {partition} does not exist: the stream has {found} (0-{found - 1})")
         correlator = make(found)
+        stream, first = await stream_state(js)
+        covered = snapshots.load(correlator, stream) if snapshots is not None else 0
+        if first > covered + 1:
+            dropped(covered + 1, first - 1)
         config = api.ConsumerConfig(
-            deliver_policy=api.DeliverPolicy.ALL,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE if covered else api.DeliverPolicy.ALL,
+            opt_start_seq=covered + 1 if covered else None,
             ack_policy=api.AckPolicy.NONE,
             inactive_threshold=IDLE_CONSUMER,
         )
@@ -72,7 +84,7 @@ async def correlate(
                 if sequence.consumer != expected:
                     raise BusError(
                         f"the server skipped messages {expected}-{sequence.consumer - 1} of partition "
-                        f"{partition}; run the correlator again (it reads the stream from its start)"
+                        f"{partition}; run the correlator again (it reads them again)"
                     )
                 expected += 1
                 try:
@@ -81,8 +93,12 @@ async def correlate(
                     rejected(sequence.stream, message.subject, exc)
             await _publish(js, correlator)
             fetched()
+            if snapshots is not None and snapshots.due(correlator):
+                snapshots.save(correlator, stream)
             if not follow and messages and messages[-1].metadata.num_pending == 0:
                 break
+        if snapshots is not None:
+            snapshots.save(correlator, stream)
         concluded = correlator.finish()
         await _publish(js, correlator)
     finally:

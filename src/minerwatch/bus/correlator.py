@@ -99,6 +99,10 @@ class BusStats:
     events_restated: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
     sensors: set[str] = field(default_factory=set)
+    # This run's own (a snapshot holds the rest): the stream message the snapshot it started from covers
+    # (0: none, the partition read from its start), and the messages it read.
+    snapshot: int = 0
+    read: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return vars(self) | {"by_kind": dict(sorted(self.by_kind.items())), "sensors": sorted(self.sensors)}
@@ -158,6 +162,7 @@ class BusCorrelator:
             self._resumed()
         self.bus_seq = bus_seq
         self.stats.messages += 1
+        self.stats.read += 1
         self.stats.replayed += self.replaying
         try:
             message = decode(data, self.partitions, self.partition)

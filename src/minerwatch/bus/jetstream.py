@@ -85,6 +85,16 @@ async def ensure_stream(js: JetStreamContext, partitions: int | None) -> int:
     return existing
 
 
+async def stream_state(js: JetStreamContext) -> tuple[str, int]:
+    """The stream's identity (its name and creation time: a stream made again is another one) and the
+    sequence number of its first message (those before were dropped by its limits)."""
+    try:
+        info = await js.stream_info(STREAM)
+    except (TimeoutError, nats.errors.Error) as exc:
+        raise BusError(f"reading stream {STREAM}: {reason(exc)}") from None
+    return f"{STREAM} created {info.created}", int(info.state.first_seq or 0)
+
+
 async def _quiet(exc: Exception) -> None:
     """The client's error callback: its default logs a traceback; a failure that matters reaches the call
     that needed the server as an exception, said in one line."""

@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from minerwatch.bus.consume import correlate
 from minerwatch.bus.correlator import BusCorrelator
 from minerwatch.bus.resume import ResumePoint, resume_point
+from minerwatch.bus.snapshot import Snapshots
 from minerwatch.bus.wire import BusMessageError
 from minerwatch.cli.options import add_output_options, add_store_options, chosen_store, whole
 from minerwatch.correlate.incidents import IncidentPolicy
@@ -20,6 +21,7 @@ from minerwatch.output.console import FindingDigest, render_findings
 from minerwatch.output.jsonlines import JsonLinesWriter
 from minerwatch.output.terminal import visible
 
+SNAPSHOT_EVERY = 50_000  # messages read between two snapshots of the correlator's state
 REJECTIONS_SHOWN = 20  # lines about bad messages; the rest are counted in the stats event and summary
 
 
@@ -30,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read the observations sensors publish to NATS JetStream (`analyze --nats`, `live "
         "--nats`) and correlate them per host into verdicts and incidents, as `analyze` does for one "
         "capture. Each partition of hosts has its own correlator (--partition). The stream is read from "
-        "its start; with -o FILE a restarted correlator writes only what the file does not hold yet.",
+        "its start, or with -o FILE from the correlator's last snapshot (FILE.snapshot); a restarted "
+        "correlator writes only what the file does not hold yet.",
         epilog="Exit status: 0 nothing found, 1 an incident or verdict found, 2 usage error, a NATS server "
         "that cannot be reached, or an output that could not be written. Bad messages are counted and "
         "skipped.",
@@ -54,6 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep reading new messages until SIGTERM or SIGINT (default: stop once the stream is read)",
     )
+    p.add_argument(
+        "--snapshot-every",
+        type=whole(0, 1 << 40),
+        default=SNAPSHOT_EVERY,
+        metavar="N",
+        help=f"with -o FILE, save the correlator's state to FILE.snapshot every N messages read and when it "
+        f"stops, so that a restart reads only the messages after it (default {SNAPSHOT_EVERY:,}; 0: never)",
+    )
     add_output_options(p)
     add_store_options(p)
     p.set_defaults(func=run)
@@ -64,6 +75,15 @@ def run(args: argparse.Namespace) -> int:
     policy = IncidentPolicy(retention=args.retention * 86400)
     resume = resume_point(args.output) if args.output else ResumePoint()
     rejected = 0
+
+    def say(line: str) -> None:
+        print(f"minerwatch: {visible(line)}", file=sys.stderr)
+
+    def dropped(first: int, last: int) -> None:
+        say(
+            f"messages {first:,}-{last:,} of the stream were dropped by its limits before this correlator "
+            f"read them: what they held of partition {args.partition} is missing from its view"
+        )
 
     def reject(seq: int, subject: str, exc: BusMessageError) -> None:
         nonlocal rejected
@@ -88,8 +108,21 @@ def run(args: argparse.Namespace) -> int:
             for writer in writers:
                 writer.flush()
 
+        snapshots = None
+        if args.output and args.snapshot_every:
+            snapshots = Snapshots(args.output, args.snapshot_every, say)
         correlator, (verdicts, incidents, _) = asyncio.run(
-            correlate(args.nats, args.partition, args.partitions, args.follow, make, reject, flush)
+            correlate(
+                args.nats,
+                args.partition,
+                args.partitions,
+                args.follow,
+                make,
+                reject,
+                flush,
+                dropped,
+                snapshots,
+            )
         )
     out = sys.stderr if args.json else sys.stdout
     try:

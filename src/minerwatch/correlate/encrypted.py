@@ -20,7 +20,9 @@ CHIA_FARMING_PORT = 8447  # farmer/harvester: a node that farms, not only one th
 
 
 @dataclass
-class _Peer:
+class EncryptedPeer:
+    """The flows of one host to one peer endpoint, of one kind."""
+
     ip: str
     port: int
     kind: str
@@ -54,7 +56,7 @@ class EncryptedEvidence:
     first_seen: float
     last_seen: float
     counts: dict[str, int] = field(default_factory=dict)  # kind -> observations
-    peers: dict[tuple[str, int, str], _Peer] = field(default_factory=dict)
+    peers: dict[tuple[str, int, str], EncryptedPeer] = field(default_factory=dict)
     peers_dropped: int = 0
 
     def add(self, obs: EncryptedObservation) -> None:
@@ -67,7 +69,7 @@ class EncryptedEvidence:
             if len(self.peers) >= PEERS_LISTED:
                 self.peers_dropped += 1
                 return
-            peer = self.peers[key] = _Peer(*key, obs.ts, obs.last_seen, obs.confidence)
+            peer = self.peers[key] = EncryptedPeer(*key, obs.ts, obs.last_seen, obs.confidence)
         peer.flows += 1
         peer.first_seen = min(peer.first_seen, obs.ts)
         peer.last_seen = max(peer.last_seen, obs.last_seen)

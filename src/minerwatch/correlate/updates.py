@@ -12,8 +12,8 @@ from minerwatch.correlate.verdicts import VerdictCorrelator
 class IncidentUpdates:
     def __init__(self, interval: float) -> None:
         self.interval = interval  # seconds of the caller's clock between two checks
-        self._shown: dict[str, tuple[Any, ...]] = {}  # incident id -> what its last update event showed
-        self._checked: tuple[float, tuple[int, ...]] = (float("-inf"), ())
+        self.shown: dict[str, tuple[Any, ...]] = {}  # incident id -> what its last update event showed
+        self.checked: tuple[float, tuple[int, ...]] = (float("-inf"), ())
 
     def changed(
         self, now: float, verdicts: VerdictCorrelator, incidents: IncidentCorrelator
@@ -23,16 +23,16 @@ class IncidentUpdates:
         after new observations, so a busy input pays for at most one incident build per interval."""
         joined = incidents.joins.updates if incidents.joins is not None else 0  # other partitions' facts
         generation = (incidents.stats["observations"], verdicts.observations, verdicts.peers.updates, joined)
-        last_time, last_generation = self._checked
+        last_time, last_generation = self.checked
         if generation == last_generation or now - last_time < self.interval:
             return []
-        self._checked = (now, generation)
+        self.checked = (now, generation)
         bodies, _ = incidents.incidents(verdicts)
         changed = []
         for body in bodies:
             shown = _shown(body)
-            if self._shown.get(body["id"]) != shown:
-                self._shown[body["id"]] = shown
+            if self.shown.get(body["id"]) != shown:
+                self.shown[body["id"]] = shown
                 changed.append(body)
         return changed
 
