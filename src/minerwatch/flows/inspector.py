@@ -130,18 +130,10 @@ class Inspector:
         session: TcpSession | None = flow.state
         if session is None:
             info = FlowInfo(flow)
-            analyzers = None
             if self._in_order_start(flow, to_server, seq, flags):
-                # The usual first payload: classify it as it is, and bypass the flow at once if nobody
-                # wants it, before any reassembly state exists (most flows end here).
-                analyzers = self._analyzers_for(info, payload, to_server)
-                if not analyzers:
-                    self._bypass(flow)
-                    return
-                if (http := self._gateable(analyzers, to_server)) is not None:
-                    self._gate(flow, info, http, ts, seq, flags, payload)
-                    return
-            session = flow.state = self._tcp_session(info, analyzers)
+                self._first_payload(flow, info, ts, to_server, seq, flags, payload)
+                return
+            session = flow.state = self._tcp_session(info, None)
             for direction, isn in ((True, flow.isn_toserver), (False, flow.isn_toclient)):
                 if isn is not None:
                     session.streams[direction].syn(isn)
@@ -152,6 +144,30 @@ class Inspector:
         data, gap = stream.segment(seq, payload)
         if data:
             self._data(flow, session, to_server, data, gap, ts)
+
+    def _first_payload(
+        self, flow: Flow, info: FlowInfo, ts: float, to_server: bool, seq: int, flags: int, payload: bytes
+    ) -> None:
+        """The usual first payload, in order: classify it as it is and hand it to the analysers that take
+        it; reassembly state is made only for a flow some analyser still reads after it (most flows are
+        bypassed here: nobody wants them, or, like TLS, their first segment held all that was wanted)."""
+        analyzers = self._analyzers_for(info, payload, to_server)
+        if not analyzers:
+            self._bypass(flow)
+            return
+        if (http := self._gateable(analyzers, to_server)) is not None:
+            self._gate(flow, info, http, ts, seq, flags, payload)
+            return
+        active, skip = self._feed(flow, analyzers, to_server, payload, False, ts)
+        if not active:
+            self._bypass(flow)
+            return
+        session = flow.state = self._tcp_session(info, active, ts)
+        session.streams[to_server].syn((seq + len(payload) - 1) & MASK)  # reading resumes past `payload`
+        if (isn := flow.isn_toclient if to_server else flow.isn_toserver) is not None:
+            session.streams[not to_server].syn(isn)
+        if skip:
+            self._skip(flow, session, to_server, skip, ts)
 
     def _tcp_session(
         self, info: FlowInfo, analyzers: list[StreamAnalyzer] | None, last_ts: float = 0.0
@@ -269,21 +285,28 @@ class Inspector:
     ) -> None:
         if session.analyzers is None:
             session.analyzers = self._analyzers_for(session.info, data, to_server)
-        skips = [analyzer.data(to_server, data, ts, gap) for analyzer in session.analyzers]
-        seen = flow.bytes_toserver + flow.bytes_toclient
-        active = [a for a in session.analyzers if a.wants_more(seen)]
-        if len(active) < len(session.analyzers):
-            for analyzer in session.analyzers:
-                if analyzer not in active:
-                    analyzer.end(flow, ts, "bypass")
-            skips = [n for a, n in zip(session.analyzers, skips, strict=True) if a in active]
-            session.analyzers = active
-        if not active:
+        session.analyzers, skip = self._feed(flow, session.analyzers, to_server, data, gap, ts)
+        if not session.analyzers:
             self._end_session(flow, session, ts, "bypass")
             self._bypass(flow)
-            return
-        if skips and all(skips):
-            self._skip(flow, session, to_server, min(n or 0 for n in skips), ts)  # all are > 0 here
+        elif skip:
+            self._skip(flow, session, to_server, skip, ts)
+
+    @staticmethod
+    def _feed(
+        flow: Flow, analyzers: list[StreamAnalyzer], to_server: bool, data: bytes, gap: bool, ts: float
+    ) -> tuple[list[StreamAnalyzer], int]:
+        """Hand `data` to the analysers and end those that want no more; returns the others and how many
+        bytes of this direction none of them needs next (0: read on)."""
+        skips = [analyzer.data(to_server, data, ts, gap) for analyzer in analyzers]
+        seen = flow.bytes_toserver + flow.bytes_toclient
+        active = [a for a in analyzers if a.wants_more(seen)]
+        if len(active) < len(analyzers):
+            for analyzer in analyzers:
+                if analyzer not in active:
+                    analyzer.end(flow, ts, "bypass")
+            skips = [n for a, n in zip(analyzers, skips, strict=True) if a in active]
+        return active, min(n or 0 for n in skips) if active and all(skips) else 0
 
     def _skip(self, flow: Flow, session: TcpSession, to_server: bool, n: int, ts: float) -> None:
         """No analyser wants the next `n` bytes of this direction: the hot path drops them."""
