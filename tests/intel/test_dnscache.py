@@ -65,3 +65,14 @@ def test_capacity_bounds_memory() -> None:
     assert len(cache) == 100
     assert cache.names_for("10.0.3.231", 0.0) == ("h999.example",)
     assert cache.names_for("10.0.0.0", 0.0) == ()
+
+
+def test_an_address_answered_again_is_the_most_recent() -> None:
+    cache = DnsCache(capacity=2)
+    cache.add("a.example", "192.0.2.1", 60, 0.0)
+    cache.add("b.example", "192.0.2.2", 60, 0.0)
+    cache.observe(response(Answer("A.example.", TYPE_A, 60, "192.0.2.1")), ts=1.0)  # 192.0.2.1 again
+    cache.add("c.example", "192.0.2.3", 60, 2.0)  # one address too many: the least recent one goes
+    assert cache.names_for("192.0.2.1", 2.0) == ("a.example",)
+    assert cache.names_for("192.0.2.2", 2.0) == ()
+    assert cache.names_for("192.0.2.3", 2.0) == ("c.example",)

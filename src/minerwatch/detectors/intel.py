@@ -177,7 +177,8 @@ class IntelDetector(HttpConsumer):
         names = {q.name for q in message.questions} | {a.name for a in message.answers}
         names |= {a.data for a in message.answers if a.rtype == TYPE_CNAME and a.data}
         for name in sorted(names):
-            self._alert(info, ts, self.matcher.match_domain(name, ts), "dns")
+            if hits := self.matcher.match_domain(name, ts):
+                self._alert(info, ts, hits, "dns")
 
     def client_hello(self, info: FlowInfo, ts: float, hello: ClientHello) -> None:
         """SNI against domains; JA3/JA4 computed only when fingerprint indicators are loaded."""

@@ -32,11 +32,17 @@ def _key(ip: str | bytes) -> bytes | None:
             packed = socket.inet_pton(socket.AF_INET6 if ":" in ip else socket.AF_INET, ip)
         except (OSError, ValueError):
             return None
-    elif len(ip) in (4, 16):
+    elif len(ip) == 4:  # a flow's IPv4 address, the usual case
+        return bytes(ip)
+    elif len(ip) == 16:
         packed = bytes(ip)
     else:
         return None
     return packed[12:] if len(packed) == 16 and packed.startswith(_V4_MAPPED) else packed
+
+
+def _expiry(ttl: float, ts: float) -> float:
+    return ts + min(max(float(ttl), MIN_TTL), MAX_TTL)
 
 
 class DnsCache:
@@ -50,15 +56,22 @@ class DnsCache:
     def add(self, name: str, ip: str | bytes, ttl: float, ts: float) -> None:
         """Remember that `name` resolved to `ip` at capture time `ts`."""
         key = _key(ip)
-        if key is None or not name:
-            return
-        names = self._entries.pop(key, None) or {}
-        names[name.rstrip(".").lower()] = ts + min(max(float(ttl), MIN_TTL), MAX_TTL)
+        if key is not None and name:
+            self._remember(key, name.rstrip(".").lower(), _expiry(ttl, ts))
+
+    def _remember(self, key: bytes, name: str, expiry: float) -> None:
+        """`name` (normalised) resolved to `key` until `expiry`: the address becomes the most recent."""
+        entries = self._entries
+        names = entries.get(key)
+        if names is None:
+            names = entries[key] = {}
+            while len(entries) > self.capacity:
+                entries.popitem(last=False)
+        else:
+            entries.move_to_end(key)
+        names[name] = expiry
         if len(names) > _MAX_NAMES_PER_IP:
             del names[min(names, key=names.__getitem__)]
-        self._entries[key] = names
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
 
     def observe(self, message: DnsMessage, ts: float) -> None:
         """Learn from a DNS response: each address is linked to its owner and the names CNAMEd to it."""
@@ -69,8 +82,14 @@ class DnsCache:
             if answer.rtype == TYPE_CNAME and answer.data:
                 aliases.setdefault(answer.data.lower(), set()).add(answer.name.lower())
         for owner, address, ttl in message.addresses():
-            for name in chain(owner.lower(), aliases):
-                self.add(name, address, ttl, ts)
+            key = _key(address)
+            if key is None:
+                continue
+            expiry = _expiry(ttl, ts)
+            owner = owner.lower()
+            for name in chain(owner, aliases) if aliases else (owner,):
+                if name:
+                    self._remember(key, name.rstrip("."), expiry)
 
     def names_for(self, ip: str | bytes, ts: float) -> tuple[str, ...]:
         """Names that resolved to `ip` and had not expired at capture time `ts`."""
