@@ -76,6 +76,22 @@ def test_usage_errors_exit_2():
     assert run_cli("--help").returncode == 0
 
 
+def test_a_subcommand_imports_its_own_module_only(sample):
+    """Start-up is part of every run: `analyze` parses its options without the other commands' code, and
+    imports Jinja2 only to write a page."""
+    code = (
+        "import sys; from minerwatch.cli.main import main; "
+        f"code = main(['--debug', 'analyze', {str(sample)!r}, '-o', '/dev/null', '--no-progress']); "
+        "print(code, *sorted(sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    code, *modules = result.stdout.splitlines()[-1].split()
+    assert code == "1", result.stderr
+    assert "minerwatch.cli.analyze" in modules
+    others = {"minerwatch.cli.ingest", "minerwatch.cli.correlate", "minerwatch.cli.live", "jinja2"}
+    assert not others & {*modules}
+
+
 def test_unwritable_output_is_a_clear_error(sample):
     result = run_cli("analyze", str(sample), "-o", "/nonexistent-dir/events.jsonl")
     assert result.returncode == 2 and "cannot write events" in result.stderr

@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 
-from minerwatch.output.report.html import render_html
 from minerwatch.output.report.markdown import render_markdown
 from minerwatch.output.report.model import ReportBuilder
 
@@ -17,6 +16,9 @@ FORMATS = ("html", "markdown", "json")
 def render(report: dict[str, Any], form: str) -> bytes:
     """The report in one of FORMATS, as bytes ready to write."""
     if form == "html":
+        # Jinja2 is imported for a page only: every analysis builds a report model, few write a page.
+        from minerwatch.output.report.html import render_html
+
         return render_html(report).encode()
     if form == "markdown":
         return render_markdown(report).encode()
