@@ -176,6 +176,21 @@ def test_fuzz_any_stream(chunks: list[bytes]) -> None:
         parser.feed(data)
 
 
+@given(st.one_of(st.binary(max_size=400), st.builds(hello_body)), st.integers(0, 8), st.binary(max_size=8))
+def test_a_whole_hello_in_one_segment_reads_as_records_collected_byte_by_byte(
+    body: bytes, slack: int, tail: bytes
+) -> None:
+    """The parser reads a segment that holds a whole first record and hello at once; fed the same bytes one
+    at a time, it collects them record by record: the outcome must be the same."""
+    hello = b"\x01" + vec(body, 3)
+    stream = b"\x16\x03\x01" + vec(hello + bytes(slack), 2) + tail
+    whole, split = ClientHelloParser(), ClientHelloParser()
+    found = whole.feed(stream)
+    found_split = [h for i in range(len(stream)) if (h := split.feed(stream[i : i + 1]))]
+    assert ([found] if found else []) == found_split
+    assert (whole.state, whole.error) == (split.state, split.error)
+
+
 def _outcome(parse: Callable[[bytes], ClientHello], body: bytes) -> ClientHello | str:
     try:
         return parse(body)

@@ -241,6 +241,21 @@ from minerwatch.protocols._tls import parse_client_hello as _parse_client_hello 
 parse_client_hello = lru_cache(maxsize=16)(_parse_client_hello)
 
 
+def _whole_hello(data: bytes) -> bytes | None:
+    """The ClientHello body when `data` opens with a handshake record that holds a whole ClientHello of at
+    most MAX_HELLO bytes (and `data` is within the parser's buffer), else None: the records are then
+    collected, with the same outcome for such a `data` (tests hold the two ways to each other)."""
+    if not 9 <= len(data) <= _MAX_BUFFER or data[0] != _HANDSHAKE or data[1] != 3:
+        return None
+    if data[5] != _CLIENT_HELLO:
+        return None
+    record = _U16.unpack_from(data, 3)[0]
+    size = int.from_bytes(data[6:9], "big")
+    if size > MAX_HELLO or 4 + size > record or 5 + record > len(data):
+        return None
+    return bytes(data[9 : 9 + size])
+
+
 class ClientHelloParser:
     """The client's first flight: reassembles its first handshake message, a ClientHello, across records and
     segments."""
@@ -255,6 +270,8 @@ class ClientHelloParser:
         """Add the client's bytes; returns the parsed hello once complete, else None (check `state`)."""
         if self.state is not State.NEED_DATA:
             return None
+        if not self._records and not self._handshake and (body := _whole_hello(data)) is not None:
+            return self._parse(body)  # the usual case: the hello opens the first record of the first segment
         self._records += data
         if len(self._records) + len(self._handshake) > _MAX_BUFFER:
             return self._stop(State.FAILED, f"no complete hello within {MAX_HELLO} bytes")
@@ -281,8 +298,11 @@ class ClientHelloParser:
             return self._stop(State.FAILED, f"hello of {length} bytes exceeds {MAX_HELLO}")
         if len(self._handshake) < 4 + length:
             return None
+        return self._parse(bytes(self._handshake[4 : 4 + length]))
+
+    def _parse(self, body: bytes) -> ClientHello | None:
         try:
-            hello = parse_client_hello(bytes(self._handshake[4 : 4 + length]))
+            hello = parse_client_hello(body)
         except TlsParseError as exc:
             return self._stop(State.FAILED, str(exc))
         self._stop(State.DONE, None)
