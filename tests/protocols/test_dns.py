@@ -65,7 +65,8 @@ def test_response_with_cname_and_compression() -> None:
     assert msg.is_response
     assert msg.answers[0].name == "xmr.pool.example"
     assert msg.answers[0].data == "lb.example"
-    assert msg.addresses() == [("lb.example", "192.0.2.7", 60), ("lb.example", "2001:db8::7", 60)]
+    addresses = [(a.name, a.data, a.ttl) for a in msg.answers if a.rtype in (TYPE_A, TYPE_AAAA)]
+    assert addresses == [("lb.example", "192.0.2.7", 60), ("lb.example", "2001:db8::7", 60)]
 
 
 def test_other_record_types_are_skipped_by_length() -> None:

@@ -174,10 +174,14 @@ class IntelDetector(HttpConsumer):
         """Names asked and answered (CNAME targets included); the alert is about the asking client."""
         self.stats.dns_messages += 1
         self.dns.observe(message, ts)
-        names = {q.name for q in message.questions} | {a.name for a in message.answers}
-        names |= {a.data for a in message.answers if a.rtype == TYPE_CNAME and a.data}
+        names = {q.name for q in message.questions}
+        for name, rtype, _, data in message.answers:
+            names.add(name)
+            if rtype == TYPE_CNAME and data:
+                names.add(data)
+        match = self.matcher.match_domain
         for name in sorted(names):
-            if hits := self.matcher.match_domain(name, ts):
+            if hits := match(name, ts):
                 self._alert(info, ts, hits, "dns")
 
     def client_hello(self, info: FlowInfo, ts: float, hello: ClientHello) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 from collections import OrderedDict
 
-from minerwatch.protocols.dns import TYPE_CNAME, DnsMessage
+from minerwatch.protocols.dns import TYPE_A, TYPE_AAAA, TYPE_CNAME, DnsMessage
 
 MIN_TTL = 300.0
 MAX_TTL = 86400.0
@@ -42,7 +42,8 @@ def _key(ip: str | bytes) -> bytes | None:
 
 
 def _expiry(ttl: float, ts: float) -> float:
-    return ts + min(max(float(ttl), MIN_TTL), MAX_TTL)
+    ttl = float(ttl)  # clamped with comparisons: min() and max() are two calls per DNS answer
+    return ts + (MIN_TTL if ttl < MIN_TTL else MAX_TTL if ttl > MAX_TTL else ttl)
 
 
 class DnsCache:
@@ -78,12 +79,11 @@ class DnsCache:
         if not message.is_response:
             return
         aliases: dict[str, set[str]] = {}  # target -> names that are CNAMEs of it
-        for answer in message.answers:
-            if answer.rtype == TYPE_CNAME and answer.data:
-                aliases.setdefault(answer.data.lower(), set()).add(answer.name.lower())
-        for owner, address, ttl in message.addresses():
-            key = _key(address)
-            if key is None:
+        for name, rtype, _, data in message.answers:
+            if rtype == TYPE_CNAME and data:
+                aliases.setdefault(data.lower(), set()).add(name.lower())
+        for owner, rtype, ttl, data in message.answers:  # the A and AAAA answers, unpacked in place
+            if (rtype != TYPE_A and rtype != TYPE_AAAA) or not data or (key := _key(data)) is None:
                 continue
             expiry = _expiry(ttl, ts)
             owner = owner.lower()

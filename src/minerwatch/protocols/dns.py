@@ -51,10 +51,6 @@ class DnsMessage(NamedTuple):
     questions: tuple[Question, ...]
     answers: tuple[Answer, ...]
 
-    def addresses(self) -> list[tuple[str, str, int]]:
-        """(owner name, address, ttl) for each A/AAAA answer."""
-        return [(a.name, a.data, a.ttl) for a in self.answers if a.rtype in (TYPE_A, TYPE_AAAA) and a.data]
-
 
 class DnsStreamParser:
     """DNS over TCP: messages framed by a 2-byte length (RFC 1035 4.2.2), fed in arbitrary chunks.
