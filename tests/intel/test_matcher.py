@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minerwatch.intel.matcher import IntelMatcher
 from minerwatch.intel.model import Indicator
@@ -80,6 +82,37 @@ def test_ipv6_cidr_boundaries(prefix: int) -> None:
     assert m.match_ip(net.broadcast_address.packed)
     assert not m.match_ip(str(net.broadcast_address + 1))
     assert not m.match_ip(str(net.network_address - 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([4, 6]),
+    st.integers(0, 2**128 - 1),
+    st.integers(0, 128),
+    st.integers(0, 2**128 - 1),
+    st.integers(0, 2**16 - 1),
+)
+def test_packed_addresses_screened_as_text_is_matched(
+    version: int, net_bits: int, plen: int, near: int, other: int
+) -> None:
+    """A packed address is screened by its first 16 bits before any lookup: it must hit exactly when its
+    text form does, in and around a network of any length (IPv4-mapped IPv6 included)."""
+    bits = 32 if version == 4 else 128
+    plen = min(plen, bits)
+    net = ipaddress.ip_network(((net_bits % 2**bits) >> (bits - plen) << (bits - plen), plen))
+    m = matcher(ip(str(net)))
+    inside = int(net.network_address) | (near % 2 ** (bits - plen))
+    outside = (int(net.network_address) ^ (other << (bits - 16))) % 2**bits
+    for number in {inside, outside, int(net.network_address) - 1, int(net.broadcast_address) + 1}:
+        if not 0 <= number < 2**bits:
+            continue
+        address = ipaddress.ip_address(number) if version == 6 else ipaddress.IPv4Address(number)
+        as_text = [h.indicator for h in m.match_ip(str(address))]
+        assert [h.indicator for h in m.match_ip(address.packed)] == as_text
+        assert bool(as_text) == (address in net)
+        if version == 4:  # the same address as IPv4-mapped IPv6, packed
+            mapped = ipaddress.IPv6Address(f"::ffff:{address}")
+            assert [h.indicator for h in m.match_ip(mapped.packed)] == as_text
 
 
 def test_ip_forms_and_nesting() -> None:

@@ -154,20 +154,19 @@ class IntelDetector(HttpConsumer):
     # ---- where indicators are looked for --------------------------------------------------------------
 
     def flow_start(self, flow: Flow) -> None:
+        """Every flow: its addresses, the names DNS resolved its server's from, its server port. Nearly
+        all find nothing, so the flow's text forms (FlowInfo) are made only for a hit."""
         ts = flow.first_ts
-        hits = self.matcher.match_ip(flow.server_addr, ts) + self.matcher.match_ip(flow.client_addr, ts)
-        info: FlowInfo | None = None
-        if hits:
-            info = FlowInfo(flow)
+        matcher = self.matcher
+        hits = matcher.match_ip(flow.server_addr, ts) + matcher.match_ip(flow.client_addr, ts)
+        info = FlowInfo(flow) if hits else None
+        if info is not None:
             self._alert(info, ts, hits, "flow address")
-        names = self.dns.names_for(flow.server_addr, ts)
-        if names:
-            info = info or FlowInfo(flow)
-            for name in names:
-                self._alert(
-                    info, ts, self.matcher.match_domain(name, ts), f"flow to address resolved from {name}"
-                )
-        if port_hits := self.matcher.match_port(flow.server_port, ts):
+        for name in self.dns.names_for(flow.server_addr, ts):
+            if name_hits := matcher.match_domain(name, ts):
+                info = info or FlowInfo(flow)
+                self._alert(info, ts, name_hits, f"flow to address resolved from {name}")
+        if port_hits := matcher.match_port(flow.server_port, ts):
             self._alert(info or FlowInfo(flow), ts, port_hits, "flow port")
 
     def dns_message(self, info: FlowInfo, message: DnsMessage, ts: float) -> None:

@@ -93,8 +93,12 @@ class DnsCache:
 
     def names_for(self, ip: str | bytes, ts: float) -> tuple[str, ...]:
         """Names that resolved to `ip` and had not expired at capture time `ts`."""
-        key = _key(ip)
-        names = self._entries.get(key) if key else None
+        # A flow's IPv4 server address (every new flow asks) is its own key: no conversion to make.
+        if isinstance(ip, bytes) and len(ip) == 4:
+            names = self._entries.get(ip)
+        else:
+            key = _key(ip)
+            names = self._entries.get(key) if key else None
         if not names:
             return ()
         return tuple(sorted(n for n, expiry in names.items() if ts <= expiry))

@@ -32,6 +32,7 @@ _AGENT_TOKENS = 16
 _NET = {4: ipaddress.IPv4Network, 6: ipaddress.IPv6Network}
 _ADDR = {4: ipaddress.IPv4Address, 6: ipaddress.IPv6Address}
 _MAPPED_PREFIX = 0xFFFF << 32  # ::ffff:0:0/96, IPv4-mapped IPv6
+_MAPPED_BYTES = _MAPPED_PREFIX.to_bytes(16, "big")[:12]
 _MAX_NAME = 1024
 _MAX_AGENT = 1024  # characters of an agent string matched
 _MAX_ADDRESS_TEXT = 45  # the longest IPv6 text (an IPv4 tail included)
@@ -81,6 +82,10 @@ class IntelMatcher:
         self._domains: dict[str, _Refs] = {}
         self._nets: dict[int, dict[int, dict[int, _Refs]]] = {4: {}, 6: {}}  # version -> plen -> key
         self._prefixes: dict[int, list[int]] = {4: [], 6: []}  # longest first
+        # Per version, one byte per value of an address's first 16 bits: 1 where some stored address or
+        # network holds such addresses. Every flow's two addresses are looked up and nearly all are in no
+        # feed: one index says so for a packed address, with no cache lookup (64 KiB each).
+        self._screen: dict[int, bytearray] = {4: bytearray(1 << 16), 6: bytearray(1 << 16)}
         self._exact: dict[str, dict[str, _Refs]] = {t: {} for t in _EXACT_TYPES}
         self._ports: dict[int, _Refs] = {}
         self.count = 0
@@ -150,6 +155,10 @@ class IntelMatcher:
             bits = 32 if version == 4 else 128
             plen = int(plen_text) if plen_text else bits
             _add(self._nets[version].setdefault(plen, {}), number >> (bits - plen), ref)
+            top = number >> (bits - 16)  # the first 16 bits of the network's addresses
+            span = 1 << max(0, 16 - plen)  # how many such values it covers
+            start = top & ~(span - 1)
+            self._screen[version][start : start + span] = b"\x01" * span
         elif kind == "port":
             _add(self._ports, int(value), ref)
         elif kind in self._exact:
@@ -193,12 +202,23 @@ class IntelMatcher:
 
     def match_ip(self, ip: str | bytes, ts: float | None = None) -> list[Hit]:
         """Hits for an address (text, or 4/16 packed bytes) in any stored address or CIDR."""
-        if len(ip) > _MAX_ADDRESS_TEXT:
+        if len(ip) > _MAX_ADDRESS_TEXT or not self._may_hold(ip) or not (found := self._ip_refs(ip)):
             return []
         hits: list[Hit] = []
-        for text, observed, refs in self._ip_refs(ip):
+        for text, observed, refs in found:
             hits += self._hits("ip", text, observed, refs, ts)
         return hits
+
+    def _may_hold(self, ip: str | bytes) -> bool:
+        """False when `ip`, packed, starts with 16 bits that no stored address or network has (text: True,
+        it is parsed on the way)."""
+        if not isinstance(ip, bytes):
+            return True
+        if len(ip) == 4:
+            return self._screen[4][ip[0] << 8 | ip[1]] == 1
+        if len(ip) == 16 and ip.startswith(_MAPPED_BYTES):
+            return self._screen[4][ip[12] << 8 | ip[13]] == 1
+        return len(ip) != 16 or self._screen[6][ip[0] << 8 | ip[1]] == 1
 
     def _find_ip(self, ip: str | bytes) -> tuple[tuple[str, str, _Refs], ...]:
         """(indicator, address text, refs) for each stored address or CIDR that holds `ip`."""
