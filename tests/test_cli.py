@@ -37,6 +37,21 @@ def test_mining_found_exits_1_and_writes_events(sample, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_analyze_without_report_or_nats_loads_neither_library(sample):
+    """The NATS client with asyncio (which loads OpenSSL), and Jinja, serve --nats, `correlate` and the HTML
+    report only: registering every subcommand's options must not import them, as together they added about
+    7 MiB to every run's peak RSS."""
+    script = (
+        "import sys; from minerwatch.cli.main import main; "
+        "main(['analyze', sys.argv[1], '-o', '/dev/null', '--no-progress', '--no-store', '--workers', '1']); "
+        "print(sorted(m for m in ('asyncio', 'jinja2', 'msgspec', 'nats', 'ssl') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(sample)], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.splitlines()[-1] == "[]", result.stderr
+
+
 def test_json_to_stdout_keeps_the_summary_on_stderr(sample):
     result = run_cli("analyze", str(sample), "--json")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
