@@ -12,6 +12,7 @@ setup(
             Extension("minerwatch.decode._fastpath", ["src/minerwatch/decode/_fastpath.pyx"]),
             Extension("minerwatch.protocols._dns", ["src/minerwatch/protocols/_dns.pyx"]),
             Extension("minerwatch.protocols._tls", ["src/minerwatch/protocols/_tls.pyx"]),
+            Extension("minerwatch.protocols._ssh", ["src/minerwatch/protocols/_ssh.pyx"]),
             Extension("minerwatch.encrypted._forest", ["src/minerwatch/encrypted/_forest.pyx"]),
             Extension("minerwatch.encrypted._checkpoints", ["src/minerwatch/encrypted/_checkpoints.pyx"]),
         ],

@@ -5,6 +5,7 @@ never grow a buffer past its bound."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -139,19 +140,24 @@ TELNET: Transcript = [
     (False, b"\r\nLast login: Mon Nov 13 10:00:00 2023\r\nadmin@host:~$ "),
 ]
 
-PARSERS: dict[str, tuple[type, Transcript]] = {
+
+def ssh_parser() -> ssh.SshParser:
+    return ssh.SshParser(40, 32 * 1024)
+
+
+PARSERS: dict[str, tuple[Callable[[], Any], Transcript]] = {
     "mysql": (mysql.MysqlParser, MYSQL),
     "postgres": (postgres.PostgresParser, POSTGRES),
     "tds": (tds.TdsParser, TDS),
     "redis": (redis.RedisParser, REDIS),
     "ftp": (ftp.FtpParser, FTP),
-    "ssh": (ssh.SshParser, SSH),
+    "ssh": (ssh_parser, SSH),
     "rdp": (rdp.RdpParser, RDP),
     "telnet": (telnet.TelnetParser, TELNET),
 }
 # Telnet prompts are recognised at the end of what the server wrote: not segmentation-invariant by design.
 SPLIT_INVARIANT = ["mysql", "postgres", "tds", "redis", "ftp", "rdp", "ssh"]
-SIZES = (ssh.Encrypted, rdp.Secured)  # reported per chunk: only their sum is segmentation-invariant
+SIZES = (rdp.Secured,)  # reported per chunk: only their sum is segmentation-invariant
 
 
 # ---- what each parser extracts ---------------------------------------------------------------------------
@@ -263,23 +269,23 @@ def test_ftp_multiline_replies_and_auth_tls() -> None:
     assert parser.done
 
 
-def test_ssh_banners_key_exchange_then_sizes() -> None:
-    found = feed_all(ssh.SshParser(), SSH)
+def test_ssh_banners_key_exchange_then_the_shape() -> None:
+    parser = ssh_parser()
+    found = feed_all(parser, SSH)
     assert found == [
         ssh.Version("2.0", "OpenSSH_9.6p1 Ubuntu-3ubuntu13"),
         ssh.Version("2.0", "libssh_0.9.6"),
         ssh.KexInit(),
         ssh.KexInit(),
         ssh.NewKeys(),
-        ssh.Encrypted(64),
         ssh.NewKeys(),
-        ssh.Encrypted(80),
     ]
+    assert (parser.packets, parser.size, parser.long_session) == (2, 64 + 80, False)
 
 
 def test_ssh_rejects_what_is_not_ssh() -> None:
-    parser = ssh.SshParser()
-    assert parser.feed(True, b"GET / HTTP/1.1\r\n" * 40) == [] and parser.sides[True].broken
+    parser = ssh_parser()
+    assert parser.feed(True, b"GET / HTTP/1.1\r\n" * 40) == [] and parser.done
 
 
 def test_rdp_cookie_and_negotiated_protocol() -> None:
@@ -504,9 +510,11 @@ def test_hostile_bytes_never_raise_and_stay_bounded(name: str, chunks: Transcrip
 
 
 def _buffered(obj: Any, depth: int = 0) -> int:
-    """Bytes held in any bytearray/bytes reachable from the parser's attributes."""
+    """Bytes held in any bytearray/bytes reachable from the parser's attributes (a compiled parser says)."""
     if isinstance(obj, bytes | bytearray | str):
         return len(obj)
+    if isinstance(obj, ssh.SshParser):
+        return obj.buffered
     if depth > 3:
         return 0
     values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else []

@@ -1,15 +1,19 @@
-"""SSH-2 transport up to the key exchange, sans-IO: version banners, KEXINIT, NEWKEYS, then sizes only.
+"""SSH-2 sans-IO: version banners, KEXINIT and NEWKEYS in clear, then the shape of the encrypted session.
 
-Everything after a direction's NEWKEYS is encrypted; the parser then reports each chunk it is fed as
-`Encrypted(size)` so that a caller can judge a session by its shape (how many packets and bytes after the
-key exchange), the way Zeek's SSH analyser infers authentication outcomes. Lines before the banner (the
-RFC 4253 allows a server to send some) are skipped. Binary packets are framed with a 4-byte length;
-buffers are bounded by `MAX_PACKET` (larger, or a missing banner, ends the parser: `broken`).
+Everything after a direction's NEWKEYS is encrypted, so a session is judged by its shape, the way Zeek's SSH
+analyser infers authentication outcomes: the login's lock-step (the client's first encrypted chunk is its
+service request, the server's next one SERVICE_ACCEPT; USERAUTH_SUCCESS carries one byte, so whatever the
+cipher a later server reply smaller than SERVICE_ACCEPT is a success, while refusals, which carry a method
+name-list, and banners are not), and how many chunks and bytes followed the keys. The parser reports
+`LoggedIn` once, when the lock-step shows a success or the session passes the caller's bounds (more than a
+failed login makes); `packets`, `bytes` and `long_session` are there for the caller's judgement when the
+flow ends. Lines before the banner (RFC 4253 allows a server to send some) are skipped. Binary packets are
+framed with a 4-byte length; buffers are bounded by `MAX_PACKET` (larger, or a missing banner, ends the
+parser: `done`).
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 MAX_BANNER = 255  # RFC 4253 section 4.2, CR LF included
@@ -35,87 +39,16 @@ class NewKeys:
 
 
 @dataclass(frozen=True, slots=True)
-class Encrypted:
-    size: int
+class LoggedIn:
+    """The session's shape after the keys says the login succeeded."""
 
 
-SshMessage = Version | KexInit | NewKeys | Encrypted
+SshMessage = Version | KexInit | NewKeys | LoggedIn
 
 
-class SshDirection:
-    def __init__(self) -> None:
-        self.version: Version | None = None
-        self.encrypted = False
-        self.broken = False
-        self._buffer = bytearray()
-        self._lines = 0
+# The reader is compiled (_ssh.pyx): every encrypted segment of an SSH session passes through it until the
+# login is judged, and in Python each cost a message object and a handful of calls. It builds the types
+# above, so it is imported once they exist.
+from minerwatch.protocols._ssh import SshParser  # noqa: E402
 
-    def feed(self, data: bytes) -> list[SshMessage]:
-        if self.broken:
-            return []
-        if self.encrypted:
-            return [Encrypted(len(data))] if data else []
-        self._buffer += data
-        out: list[SshMessage] = []
-        if self.version is None:
-            self._banner(out)
-        while self.version is not None and not self.broken and len(self._buffer) >= 6:
-            length = struct.unpack_from("!I", self._buffer)[0]
-            if not 2 <= length <= MAX_PACKET:
-                self._break()
-                break
-            if len(self._buffer) < 4 + length:
-                break
-            kind = self._buffer[5]
-            del self._buffer[: 4 + length]
-            if kind == MSG_KEXINIT:
-                out.append(KexInit())
-            elif kind == MSG_NEWKEYS:
-                out.append(NewKeys())
-                self.encrypted = True
-                if self._buffer:
-                    out.append(Encrypted(len(self._buffer)))
-                self._buffer.clear()
-                break
-        if len(self._buffer) > MAX_PACKET + 4:
-            self._break()
-        return out
-
-    def _banner(self, out: list[SshMessage]) -> None:
-        while self.version is None:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                if len(self._buffer) > MAX_BANNER:
-                    self._break()
-                return
-            line = bytes(self._buffer[:end]).rstrip(b"\r")
-            del self._buffer[: end + 1]
-            if line.startswith(b"SSH-"):
-                protocol, _, software = line[4:].decode("utf-8", "replace").partition("-")
-                self.version = Version(protocol, software[:MAX_BANNER])
-                out.append(self.version)
-            else:
-                self._lines += 1
-                if self._lines > MAX_PRE_BANNER_LINES or len(line) > MAX_BANNER:
-                    self._break()
-                    return
-
-    def _break(self) -> None:
-        self.broken = True
-        self._buffer.clear()
-
-
-class SshParser:
-    def __init__(self) -> None:
-        self.sides = {True: SshDirection(), False: SshDirection()}
-
-    @property
-    def done(self) -> bool:
-        """A direction is not SSH, or lost its framing before the key exchange ended."""
-        return self.sides[True].broken or self.sides[False].broken
-
-    def feed(self, to_server: bool, data: bytes) -> list[SshMessage]:
-        return self.sides[to_server].feed(data)
-
-    def gap(self, to_server: bool) -> None:
-        self.sides[to_server]._break()
+__all__ = ["KexInit", "LoggedIn", "NewKeys", "SshMessage", "SshParser", "Version"]

@@ -112,14 +112,6 @@ class ShapeSession(LoginSession):
     def __init__(self, report: Report, info: FlowInfo, depth: int) -> None:
         super().__init__(report, info, depth)
         self.secured_at: float | None = None  # when the encrypted part began
-        self.packets = {True: 0, False: 0}
-        self.bytes = {True: 0, False: 0}
-
-    def encrypted(self, to_server: bool, size: int) -> None:
-        self.packets[to_server] += 1
-        self.bytes[to_server] += size
-        if self.pending is not None and self.logged_in(0.0):
-            self.judge(SUCCEEDED)
 
     def logged_in(self, duration: float) -> bool:
         raise NotImplementedError

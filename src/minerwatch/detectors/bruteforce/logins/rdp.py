@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minerwatch.detectors.bruteforce.campaign import UNKNOWN
+from minerwatch.detectors.bruteforce.campaign import SUCCEEDED, UNKNOWN
 from minerwatch.detectors.bruteforce.sessions import LoginProtocol, Report, ShapeSession
 from minerwatch.flows.info import FlowInfo
 from minerwatch.protocols import rdp
@@ -20,13 +20,17 @@ class RdpSession(ShapeSession):
     def __init__(self, report: Report, info: FlowInfo, depth: int) -> None:
         super().__init__(report, info, depth)
         self.username: str | None = None
+        self.server_bytes = 0  # sent by the server once secured
 
     def new_parser(self) -> rdp.RdpParser:
         return rdp.RdpParser()
 
     def on_message(self, message: Any, ts: float, to_server: bool) -> None:
         if isinstance(message, rdp.Secured):
-            self.encrypted(to_server, message.size)
+            if not to_server:
+                self.server_bytes += message.size
+            if self.pending is not None and self.logged_in(0.0):
+                self.judge(SUCCEEDED)
         elif isinstance(message, rdp.ConnectionRequest):
             self.username = message.cookie
         elif message.failure is not None:
@@ -41,7 +45,7 @@ class RdpSession(ShapeSession):
             self.finished = True
 
     def logged_in(self, duration: float) -> bool:
-        return self.bytes[False] >= RDP_SESSION_BYTES
+        return self.server_bytes >= RDP_SESSION_BYTES
 
 
 def opens(first: bytes, to_server: bool) -> bool:
