@@ -201,12 +201,12 @@ def test_a_capture_damaged_before_its_first_packet_is_an_input_error(tmp_path, p
 
 @pytest.mark.parametrize("pcapng", [False, True])
 def test_damage_past_the_first_chunk_is_reported_at_its_real_offset(tmp_path, pcapng):
-    """The reader works in 4 MiB chunks: a corrupt record header past the first one is located in the
+    """The reader works in chunks (CHUNK): a corrupt record header past the first one is located in the
     file, not in the chunk."""
     big = FRAME + bytes(1400)
     count = (CHUNK + CHUNK // 2) // len(big)
     data = bytearray(_capture_bytes(pcapng, count, big))
-    record = len(_capture_bytes(pcapng, count - 3, big))  # a record past 4 MiB
+    record = len(_capture_bytes(pcapng, count - 3, big))  # a record past the first chunk
     assert record > CHUNK
     struct.pack_into("<I", data, record + 4, 0x7FFFFFF1)  # block length (pcapng) or microseconds (pcap)
     struct.pack_into("<I", data, record + 8, 0x7FFFFFF1)  # captured length (pcap)
