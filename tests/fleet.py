@@ -74,6 +74,15 @@ async def make_stream(url: str, **config: Any) -> None:
         await client.close()
 
 
+async def last_message(url: str) -> int:
+    """The stream's last sequence number."""
+    client = await nats.connect(url)
+    try:
+        return int((await client.jetstream().stream_info(STREAM)).state.last_seq)
+    finally:
+        await client.close()
+
+
 def events(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 

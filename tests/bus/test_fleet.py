@@ -26,6 +26,7 @@ from fleet import (
     conclusions,
     correlate,
     events,
+    last_message,
     make_stream,
     minerwatch,
     publish,
@@ -239,6 +240,47 @@ def test_partitions_split_hosts_and_share_what_joins_them(nats_url, tmp_path, de
     assert wrong.stderr.strip().endswith("has 2 partition(s), not 3")
     missing = minerwatch("correlate", "--nats", nats_url, "--partition", "2", "--no-store")
     assert missing.returncode == 2 and "partition 2 does not exist" in missing.stderr
+
+
+def test_partitions_following_the_stream_share_what_joins_them_as_it_comes(nats_url, tmp_path, demo, analyse):
+    """As a fleet runs them: both partitions' correlators at once, with --follow, until SIGTERM."""
+    made = minerwatch("correlate", "--nats", nats_url, "--partitions", "2", "--no-store", "--json")
+    assert made.returncode == 0, made.stderr
+    publish(nats_url, demo, "edge-a")
+    publish(nats_url, WORM, "edge-b")
+    outputs = [tmp_path / f"p{partition}.jsonl" for partition in (0, 1)]
+    command = [*MINERWATCH, "correlate", "--nats", nats_url, "--no-store", "--follow"]
+    followers = [
+        subprocess.Popen(
+            [*command, "-o", str(out), "--partition", str(partition)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for partition, out in enumerate(outputs)
+    ]
+    try:
+        _until_quiet(nats_url, outputs)
+    finally:
+        for follower in followers:
+            os.kill(follower.pid, signal.SIGTERM)
+        done = [follower.communicate(timeout=60)[1] for follower in followers]
+    assert [follower.returncode for follower in followers] == [1, 1] and done == [b"", b""]
+    alone = final(analyse(demo)) | final(analyse(WORM))
+    assert final(events(outputs[0])) | final(events(outputs[1])) == alone
+
+
+def _until_quiet(url: str, outputs: list) -> None:
+    """Until the stream and the outputs have not grown for 4 s (the correlators share what others wait for
+    within a second of running out of messages), or 120 s."""
+    seen, since, deadline = None, time.monotonic(), time.monotonic() + 120
+    while time.monotonic() < deadline:
+        now = (asyncio.run(last_message(url)), [out.stat().st_size if out.exists() else 0 for out in outputs])
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since > 4:
+            return
+        time.sleep(0.5)
+    raise AssertionError("the correlators never went quiet")
 
 
 def final(found: list[dict]) -> dict:

@@ -74,7 +74,11 @@ async def correlate(
             try:
                 messages = await sub.fetch(FETCH, timeout=WAIT)
             except TimeoutError:  # asyncio's or the client's (its own subclass): nothing came
-                if follow or await _pending(sub):  # a slow server is not the stream's end
+                if follow:  # idle: what other partitions wait for goes now
+                    correlator.share_now()
+                    await _publish(js, correlator)
+                    continue
+                if await _pending(sub):  # a slow server is not the stream's end
                     continue
                 break
             except nats.errors.Error as exc:

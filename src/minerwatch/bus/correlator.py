@@ -32,7 +32,7 @@ from minerwatch.correlate.observations import (
     IntelObservation,
     StageObservation,
 )
-from minerwatch.correlate.updates import IncidentUpdates
+from minerwatch.correlate.updates import IncidentUpdates, inputs
 from minerwatch.correlate.verdicts import VerdictCorrelator
 from minerwatch.events import Event, EventFactory
 from minerwatch.pipeline import EventSink
@@ -145,6 +145,7 @@ class BusCorrelator:
         self.shareable: OrderedDict[int, SharedEvent] = OrderedDict()  # our id -> the sensor's event
         self.foreign: OrderedDict[tuple[int, int], int] = OrderedDict()  # (partition, its id) -> ours
         self.outgoing: list[tuple[str, str, bytes]] = []  # (subject, message id, data) to publish
+        self.shared_at: tuple[int, ...] = ()  # the state's generation (updates.inputs) share_now built
 
     def emit(self, event: Event) -> None:
         """To the outputs, unless the output file has it already: everything made for a message before
@@ -228,6 +229,20 @@ class BusCorrelator:
             self.outgoing.append((join_subject(to, self.partition), f"{msg_id}-{to}", data))
         self.joins.outbox.clear()
 
+    def share_now(self) -> None:
+        """What changed since the last build of the incidents, shared without waiting for the next check
+        (a minute of capture time with new observations): when the correlator stops, and when no message
+        comes with --follow, so that a partition gone quiet does not keep its last facts from the others.
+        What a fact says is the state's; only where it lands in the others' streams depends on the clock."""
+        if self.joins is None:
+            return
+        now = inputs(self.verdicts, self.incidents)
+        if now in (self.updates.checked[1], self.shared_at):
+            return
+        self.shared_at = now
+        self.incidents.incidents(self.verdicts)  # a build without the store shares what it finds
+        self._share()
+
     def _join(self, message: JoinMessage, bus_seq: int) -> None:
         """Another partition's fact: its evidence events restated (once each), its ids made ours."""
         assert self.joins is not None  # a fact for a stream of one partition is refused by decode
@@ -287,9 +302,7 @@ class BusCorrelator:
         """(verdict events, incident events, the stats event), all emitted."""
         if self.replaying:
             self._resumed()
-        if self.joins is not None:  # what changed since the last check is shared too
-            self.incidents.incidents(self.verdicts)
-            self._share()
+        self.share_now()
         verdicts, incidents = conclude(self.events, self.emit, self.verdicts, self.incidents, self.store)
         bus = self.stats.as_dict() | {"partition": self.partition, "partitions": self.partitions}
         if self.joins is not None:

@@ -21,8 +21,7 @@ class IncidentUpdates:
         """The bodies (with `_ts`) of the incidents that changed (a new stage, pool or spread target,
         another status) since they were last shown. Checked at most once per `interval` of `now` and only
         after new observations, so a busy input pays for at most one incident build per interval."""
-        joined = incidents.joins.updates if incidents.joins is not None else 0  # other partitions' facts
-        generation = (incidents.stats["observations"], verdicts.observations, verdicts.peers.updates, joined)
+        generation = inputs(verdicts, incidents)
         last_time, last_generation = self.checked
         if generation == last_generation or now - last_time < self.interval:
             return []
@@ -35,6 +34,12 @@ class IncidentUpdates:
                 self.shown[body["id"]] = shown
                 changed.append(body)
         return changed
+
+
+def inputs(verdicts: VerdictCorrelator, incidents: IncidentCorrelator) -> tuple[int, ...]:
+    """Counts that change whenever the correlators take something new (the generation of their state)."""
+    joined = incidents.joins.updates if incidents.joins is not None else 0  # other partitions' facts
+    return incidents.stats["observations"], verdicts.observations, verdicts.peers.updates, joined
 
 
 def _shown(incident: dict[str, Any]) -> tuple[Any, ...]:
