@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet import JSON, recorded_demo
+from fleet import JSON, WORM, recorded, recorded_demo
 from minerwatch.bus.correlator import BusCorrelator
 from minerwatch.bus.facts import EVENTS_SHARED, JoinMessage, decode, encode_join
 from minerwatch.bus.wire import BusMessageError, encode, partition_of
-from minerwatch.correlate.joins import PoolFact
+from minerwatch.correlate.joins import AttackFact, PoolFact
 
 PARTITIONS = 2
 # 10.1.1.21 mines on the demonstration's Stratum pool; 10.1.1.22, its peer, is in the other partition
@@ -124,6 +124,28 @@ def test_what_correlators_never_send_is_refused_with_its_reason():
     assert _rejected(good | {"events": [wrong]}) == "event is not the one the observation cites"
     attack = {"source": other, "target": "10.1.1.30", "steps": []}
     assert "an attack fact has 1 to 64 steps" in _rejected(good | {"fact": "attack", "body": attack})
+
+
+def test_an_attack_on_a_host_of_another_partition_goes_to_the_attacker_s():
+    source, target = "10.13.0.11", "10.13.0.12"  # the worm's spread, split by the two partitions
+    home = partition_of(target, PARTITIONS)
+    bus = BusCorrelator([], PARTITIONS, home)
+    ours = [m for m in recorded(WORM) if partition_of(m.host, PARTITIONS) == home]
+    for seq, message in enumerate(ours, 1):
+        bus.feed(seq, encode(message))
+    bus.finish()
+    attacks = [
+        message
+        for _, _, data in bus.outgoing
+        if isinstance((message := decode(data, PARTITIONS, 1 - home)).fact, AttackFact)
+    ]
+    attack = [m.fact for m in attacks if m.fact.source == source][-1]  # the latest of its versions
+    assert attack.target == target and attack.steps and any(step.followed for step in attack.steps)
+    raw = orjson.loads(next(data for _, _, data in bus.outgoing if b'"attack"' in data))
+    assert _rejected(raw, home) == f"fact from a bad partition '{home}'"
+    mine = next(f"10.9.9.{i}" for i in range(256) if partition_of(f"10.9.9.{i}", PARTITIONS) == home)
+    raw["body"]["source"] = mine  # an attacker the receiver does not own
+    assert _rejected(raw, 1 - home) == f"host {mine} belongs to partition {home}"
 
 
 @settings(max_examples=300, deadline=None)
