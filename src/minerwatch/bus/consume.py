@@ -24,6 +24,7 @@ from minerwatch.errors import UsageError
 
 FETCH = 512  # messages asked for at once
 WAIT = 1.0  # seconds a fetch waits for messages (and a stop request waits for the fetch)
+IN_FLIGHT_WAITS = 30  # empty fetches (of WAIT each) allowed for messages the server says it delivered
 IDLE_CONSUMER = 120.0  # seconds after which the server forgets the consumer of a correlator gone
 
 
@@ -69,7 +70,7 @@ async def correlate(
             sub = await js.pull_subscribe(partition_filter(partition), stream=STREAM, config=config)
         except (TimeoutError, nats.errors.Error) as exc:
             raise BusError(f"cannot read stream {STREAM}: {reason(exc)}") from None
-        expected = 1
+        expected, waits = 1, 0
         while not stop.is_set():
             try:
                 messages = await sub.fetch(FETCH, timeout=WAIT)
@@ -78,11 +79,19 @@ async def correlate(
                     correlator.share_now()
                     await _publish(js, correlator)
                     continue
-                if await _pending(sub):  # a slow server is not the stream's end
-                    continue
-                break
+                if await _read_to_end(sub, expected - 1):
+                    break
+                waits += 1  # a slow server, or a batch on its way, is not the stream's end
+                if waits > IN_FLIGHT_WAITS:
+                    raise BusError(
+                        f"messages of partition {partition} after {expected - 1:,} that the server delivered "
+                        f"did not arrive in {IN_FLIGHT_WAITS * WAIT:.0f} s; run the correlator again "
+                        "(it reads them again)"
+                    ) from None
+                continue
             except nats.errors.Error as exc:
                 raise BusError(f"reading stream {STREAM}: {reason(exc)}") from None
+            waits = 0
             for message in messages:
                 sequence = message.metadata.sequence
                 if sequence.consumer != expected:
@@ -126,9 +135,14 @@ async def _publish(js: JetStreamContext, correlator: BusCorrelator) -> None:
         raise BusError(f"{len(failed):,} fact(s) for other partitions not stored: {reason(failed[0])}")
 
 
-async def _pending(sub: JetStreamContext.PullSubscription) -> int:
-    """Messages of the partition not delivered yet, as the server counts them."""
+async def _read_to_end(sub: JetStreamContext.PullSubscription, received: int) -> bool:
+    """Has the correlator, which took `received` messages, read the whole partition? Only when the server
+    has none left to deliver and delivered no more than that: under load, a fetch can time out while its
+    batch is still on the way (the client keeps it for the next fetch), and the server already counts
+    those messages as delivered."""
     try:
-        return int((await sub.consumer_info()).num_pending or 0)
+        info = await sub.consumer_info()
     except (TimeoutError, nats.errors.Error) as exc:
         raise BusError(f"reading stream {STREAM}: {reason(exc)}") from None
+    delivered = info.delivered.consumer_seq if info.delivered is not None else 0
+    return not info.num_pending and (delivered or 0) <= received
