@@ -9,6 +9,7 @@ against what holds it, so hostile input costs O(len(body)).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.object cimport PyObject_GenericSetAttr
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport uint8_t
@@ -156,17 +157,19 @@ def parse_client_hello(bytes body):
     if _VERSIONS in fields:
         field = _field(p, fields[_VERSIONS]).vector(1)
         versions = u16_list(field.p, field.n)
-    return ClientHello(
-        legacy_version=legacy_version,
-        ciphers=ciphers,
-        extensions=tuple(extensions),
-        groups=groups,
-        point_formats=points,
-        signature_algorithms=sigs,
-        supported_versions=versions,
-        sni=sni(_field(p, fields[_SNI])) if _SNI in fields else None,
-        alpn=alpn(_field(p, fields[_ALPN])) if _ALPN in fields else (),
-    )
+    # Made as the frozen dataclass's __init__ would make it (each slot set past its __setattr__), without
+    # that __init__: interpreted, it took a third of the walk.
+    cdef object hello = ClientHello.__new__(ClientHello)
+    PyObject_GenericSetAttr(hello, "legacy_version", legacy_version)
+    PyObject_GenericSetAttr(hello, "ciphers", ciphers)
+    PyObject_GenericSetAttr(hello, "extensions", tuple(extensions))
+    PyObject_GenericSetAttr(hello, "groups", groups)
+    PyObject_GenericSetAttr(hello, "point_formats", points)
+    PyObject_GenericSetAttr(hello, "signature_algorithms", sigs)
+    PyObject_GenericSetAttr(hello, "supported_versions", versions)
+    PyObject_GenericSetAttr(hello, "sni", sni(_field(p, fields[_SNI])) if _SNI in fields else None)
+    PyObject_GenericSetAttr(hello, "alpn", alpn(_field(p, fields[_ALPN])) if _ALPN in fields else ())
+    return hello
 
 
 cdef Reader _field(const uint8_t* p, tuple where):
