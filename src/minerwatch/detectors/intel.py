@@ -191,7 +191,8 @@ class IntelDetector(HttpConsumer):
             hits += self.matcher.match_ja3(hello.ja3, ts)
         if self.matcher.has("ja4"):
             hits += self.matcher.match_ja4(hello.ja4, ts)
-        self._alert(info, ts, hits, "tls client hello")
+        if hits:
+            self._alert(info, ts, hits, "tls client hello")
 
     @property
     def interest(self) -> HttpInterest:

@@ -325,9 +325,18 @@ class Inspector:
         self.stats.flows_bypassed += 1
 
     def flow_end(self, flow: Flow, reason: str) -> None:
+        if flow.state is not None or flow.gate is not None:  # most flows ended bypassed: nothing to end
+            self._end_inspection(flow, reason)
+        for observer in self.flow_end_observers:
+            observer(flow, reason)
+        for observer in self.flow_end_observers_by_port.get(flow.server_port, ()):
+            observer(flow, reason)
+
+    def _end_inspection(self, flow: Flow, reason: str) -> None:
+        """End what a flow still inspected holds: its gate, or its analysers and their last bytes."""
         session = flow.state
         flow.state = None
-        if (session is not None or flow.gate is not None) and reason == "evicted":
+        if reason == "evicted":
             self.stats.flows_evicted_in_analysis += 1
         if flow.gate is not None:  # gated here or by the engine to its end
             self._gate_ended(flow.gate, engine_only=session is None)
@@ -342,10 +351,6 @@ class Inspector:
         elif isinstance(session, UdpSession):
             for udp_analyzer in session.analyzers:
                 udp_analyzer.end(flow, session.last_ts, reason)
-        for observer in self.flow_end_observers:
-            observer(flow, reason)
-        for observer in self.flow_end_observers_by_port.get(flow.server_port, ()):
-            observer(flow, reason)
 
     def _end_session(
         self, flow: Flow, session: TcpSession, ts: float, reason: str, ended: bool = True
