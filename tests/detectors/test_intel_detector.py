@@ -150,3 +150,20 @@ def test_a_pool_behaviour_confirmed_but_unknown_to_intel_is_recorded_when_asked(
         found = {(i.type, i.value) for i in base.discovered()}
     assert found == {("ip", "192.0.2.200"), ("domain", "fresh.pool.example")}
     assert events[-1]["stats"]["intel"]["discovered_pools"] == 1
+
+
+def test_the_request_filter_remembers_values_until_a_reload(kb):
+    """The gate asks the filter about every request head; what a Host or User-Agent value is stays known
+    until intel is read again."""
+    from minerwatch.pipeline import Analysis, AnalysisOptions
+
+    analysis = Analysis([], AnalysisOptions(intel_db=kb, detectors=("intel",)))
+    [intel] = [parts for name, parts in analysis.plugins if name == "intel"]
+    accepts = intel.http_consumers[0].interest.request_filter
+    pool = f"GET / HTTP/1.1\r\nHost: {POOL_NAME}:3333\r\nUser-Agent: curl/8.5\r\n\r\n".encode()
+    site = b"GET / HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: " + b"x" * 300 + b"\r\n\r\n"
+    assert [accepts(pool), accepts(site), accepts(pool), accepts(site)] == [True, False, True, False]
+    with KnowledgeBase.open(kb, seed=False) as base:
+        base.replace_source("later-feed", [Indicator.build("domain", "www.example.org", family="new")])
+    analysis.reload()
+    assert accepts(site) and accepts(pool)

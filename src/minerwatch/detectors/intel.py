@@ -58,6 +58,8 @@ class IntelStats:
 
 # Host and User-Agent lines of a head as the HTTP gate passes it (`name: value`, CRLF-terminated).
 _HOST_OR_AGENT = re.compile(rb"\r\n(host|user-agent): ([^\r]*)", re.IGNORECASE)
+_REMEMBERED_FIELDS = 4096  # Host and User-Agent values whose verdict the request filter keeps
+_REMEMBERED_VALUE = 256  # bytes: a longer value is looked up each time (the memory stays under 2 MiB)
 
 
 def _host_name(host: bytes) -> str:
@@ -150,6 +152,7 @@ class IntelDetector(HttpConsumer):
         self.book: IntelBook = ctx.host_state("intel", lambda: IntelBook(ctx, self.dns))
         self.stats = IntelStats(indicators=matcher.count)
         self._alerted: set[tuple[str, str, str, str]] = set()  # before an event is made (ids as ever)
+        self._head_values: dict[tuple[bytes, bytes], bool] = {}  # (host or user-agent, value) -> a hit?
 
     # ---- where indicators are looked for --------------------------------------------------------------
 
@@ -201,13 +204,26 @@ class IntelDetector(HttpConsumer):
         return HttpInterest(request_filter=self._head_has_indicator)
 
     def _head_has_indicator(self, head: bytes) -> bool:
+        """Asked for every GET or HEAD request the gate frames: hosts and agents recur (every object of a
+        site, every request of a browser), so what each value is, is remembered (bounded)."""
+        known = self._head_values
         for name, value in _HOST_OR_AGENT.findall(head):
-            if name.lower() == b"host":
-                if self.matcher.match_domain(_host_name(value)):
-                    return True
-            elif self.matcher.match_agent(value.decode("latin-1")):
+            field = (name.lower(), value)
+            found = known.get(field)
+            if found is None:
+                found = self._field_is_indicator(*field)
+                if len(value) <= _REMEMBERED_VALUE:
+                    if len(known) >= _REMEMBERED_FIELDS:
+                        known.clear()
+                    known[field] = found
+            if found:
                 return True
         return False
+
+    def _field_is_indicator(self, name: bytes, value: bytes) -> bool:
+        if name == b"host":
+            return bool(self.matcher.match_domain(_host_name(value)))
+        return bool(self.matcher.match_agent(value.decode("latin-1")))
 
     def on_http(self, flow: FlowInfo, message: HttpMessage) -> None:
         if not isinstance(message.head, Request):
@@ -286,6 +302,7 @@ class IntelDetector(HttpConsumer):
         alerts already made are kept, so an indicator alerted before is not alerted twice."""
         self.matcher = IntelMatcher.load(self.ctx.options.intel_db)
         self.stats.indicators = self.matcher.count
+        self._head_values.clear()
 
     def counters(self) -> dict[str, Any]:
         return vars(self.stats) | self.book.stats  # the book's: empty in a worker (the correlator's counts)
