@@ -316,6 +316,7 @@ class DnsDatagrams:
     """
 
     MAX_UNANSWERED = 16
+    __slots__ = ("detector", "info", "unanswered")
 
     def __init__(self, detector: IntelDetector, info: FlowInfo) -> None:
         self.detector = detector
@@ -343,9 +344,10 @@ class DnsDatagrams:
 
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         """Queries nobody answered are looked at now, at their own time."""
-        for query_ts, query in self.unanswered.values():
-            self._parse(query, query_ts)
-        self.unanswered.clear()
+        if self.unanswered:
+            for query_ts, query in self.unanswered.values():
+                self._parse(query, query_ts)
+            self.unanswered.clear()
 
 
 class DnsOverTcp:
@@ -379,6 +381,8 @@ class DnsOverTcp:
 
 class TlsClientHello:
     """StreamAnalyzer that reads the client's first flight for SNI and JA3/JA4, then lets the flow go."""
+
+    __slots__ = ("client_side", "detector", "info", "parser")
 
     def __init__(self, detector: IntelDetector, info: FlowInfo, client_is_sender: bool) -> None:
         self.detector = detector

@@ -181,8 +181,10 @@ class Inspector:
         makers = [
             f.make for f in self.factories_by_opening[opening(first)] if f.ports is None or port in f.ports
         ]
-        if any(e.pending for e in self.expected_flows):
-            makers = [e.make for e in self.expected_flows if e.pending] + makers
+        for expected in self.expected_flows:  # flows another announced (FTP data) come first, if pending
+            if expected.pending:
+                makers = [e.make for e in self.expected_flows if e.pending] + makers
+                break
         return [a for make in makers if (a := make(info, first, to_server))]
 
     def engine_gate(self) -> tuple[GateConfig | None, tuple[Sized, ...]]:
