@@ -118,7 +118,7 @@ class ReferenceShape:
         self.login_packets = login_packets
         self.login_bytes = login_bytes
         self.packets = 0
-        self.bytes = 0
+        self.size = 0
         self.requests = 0
         self.accept_size: int | None = None
         self.secured = False  # a NEWKEYS was seen
@@ -130,7 +130,7 @@ class ReferenceShape:
 
     @property
     def long_session(self) -> bool:
-        return self.packets >= self.login_packets or self.bytes >= self.login_bytes
+        return self.packets >= self.login_packets or self.size >= self.login_bytes
 
     def gap(self, to_server: bool) -> None:
         self.parser.gap(to_server)
@@ -152,7 +152,7 @@ class ReferenceShape:
                     self.pending = False
                     out.append(LoggedIn())
             self.packets += 1
-            self.bytes += message.size
+            self.size += message.size
             if self.pending and self.long_session:
                 self.pending = False
                 out.append(LoggedIn())

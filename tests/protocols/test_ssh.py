@@ -6,7 +6,6 @@ command sessions), and on those mutated, resegmented and cut by gaps."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -25,22 +24,20 @@ RECORDINGS = [
 Chunks = list[tuple[bool, bytes]]
 
 
-def _state(parser: Any) -> tuple[bool, int, int, bool]:
-    return (
-        parser.done,
-        parser.packets,
-        getattr(parser, "size", getattr(parser, "bytes", None)),
-        parser.long_session,
-    )
+def _state(parser: ssh.SshParser | ssh_reference.ReferenceShape) -> tuple[bool, int, int, bool]:
+    return parser.done, parser.packets, parser.size, parser.long_session
 
 
 def assert_same(
-    chunks: Chunks, login_packets: int = 40, login_bytes: int = 32 * 1024, gaps: frozenset = frozenset()
-):
+    chunks: Chunks,
+    login_packets: int = 40,
+    login_bytes: int = 32 * 1024,
+    gaps: frozenset[int] = frozenset(),
+) -> list[ssh.SshMessage]:
     """Feeds both readers the same chunks (a gap before those numbered in `gaps`); returns the messages."""
     compiled = ssh.SshParser(login_packets, login_bytes)
     reference = ssh_reference.ReferenceShape(login_packets, login_bytes)
-    found = []
+    found: list[ssh.SshMessage] = []
     for i, (to_server, data) in enumerate(chunks):
         if i in gaps:
             compiled.gap(to_server)
@@ -80,7 +77,7 @@ def test_arbitrary_chunks_after_a_real_opening(
     sessions: list[Chunks],
     data: st.DataObject,
     chunks: Chunks,
-    gaps: frozenset,
+    gaps: frozenset[int],
     login_packets: int,
     login_bytes: int,
 ) -> None:
@@ -93,7 +90,7 @@ def test_arbitrary_chunks_after_a_real_opening(
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), login_packets=st.integers(1, 60), login_bytes=st.integers(1, 40_000))
 def test_mutated_recorded_sessions(
-    sessions: list[Chunks], data: st.DataObject, login_packets, login_bytes
+    sessions: list[Chunks], data: st.DataObject, login_packets: int, login_bytes: int
 ) -> None:
     """A real session with bytes overwritten, segments split or joined, chunks dropped, and gaps."""
     session = list(data.draw(st.sampled_from(sessions)))
