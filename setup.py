@@ -15,6 +15,7 @@ setup(
             Extension("minerwatch.protocols._ssh", ["src/minerwatch/protocols/_ssh.pyx"]),
             Extension("minerwatch.encrypted._forest", ["src/minerwatch/encrypted/_forest.pyx"]),
             Extension("minerwatch.encrypted._checkpoints", ["src/minerwatch/encrypted/_checkpoints.pyx"]),
+            Extension("minerwatch.encrypted._fusion", ["src/minerwatch/encrypted/_fusion.pyx"]),
         ],
         include_path=["src"],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
+
+from minerwatch.encrypted._fusion import reaches
 
 MINING, CHIA, BENIGN = "tls_mining", "chia", "benign"
 CLASSES = (MINING, CHIA, BENIGN)
@@ -112,9 +113,8 @@ class Fused:
 ROUNDING = 1e-7  # the test's slack: the same belief computed in another order differs in its last bits
 CONFLICTED = 1e-6  # below this normalisation the closed form's rounding is not small enough to rely on
 _BITS = {cls: 1 << n for n, cls in enumerate(CLASSES)}
-_SETS = range(1, 1 << len(CLASSES))  # every non-empty set of classes, as a bit mask
-_SIGN = [0.0] + [1.0 if s.bit_count() % 2 else -1.0 for s in _SETS]  # (-1)^(|B| + 1)
-_INSIDE = [tuple(t for t in _SETS if t & s == t) for s in range(1 << len(CLASSES))]  # non-empty subsets
+# every set of classes as its bit mask
+_MASKS = {frozenset(c for c in CLASSES if s & _BITS[c]): s for s in range(1 << len(CLASSES))}
 
 
 def could_reach(supports: Iterable[Mass], cls: str, belief: float = REPORT_BELIEF) -> bool:
@@ -127,30 +127,9 @@ def could_reach(supports: Iterable[Mass], cls: str, belief: float = REPORT_BELIE
     Why it holds: with commonalities q(A), the mass on the sets that contain A, Dempster's rule before
     normalisation multiplies them, q(A) = prod q_i(A); Moebius inversion gives the mass on {cls}, the sum
     over B containing cls of (-1)^(|B| - 1) q(B), and the normalisation (one minus the mass left on the
-    empty set), the sum over non-empty B of (-1)^(|B| + 1) q(B). Sets are bit masks: no set is built."""
-    common = [1.0] * (1 << len(CLASSES))
-    for support in supports:
-        inside = [0.0] * len(common)
-        rest = 1.0
-        for classes, mass in support.items():
-            if mass > 0:
-                rest -= mass
-                for subset in _INSIDE[_mask(classes)]:
-                    inside[subset] += mass
-        rest = max(rest, 0.0)
-        for subset in _SETS:
-            common[subset] *= inside[subset] + rest
-    norm = sum(_SIGN[s] * common[s] for s in _SETS)
-    if norm < CONFLICTED:
-        return True
-    bit = _BITS[cls]
-    own = sum(_SIGN[s] * common[s] for s in _SETS if s & bit)
-    return own / norm >= belief - ROUNDING
-
-
-@cache
-def _mask(classes: frozenset[str]) -> int:
-    return sum(_BITS[c] for c in classes)
+    empty set), the sum over non-empty B of (-1)^(|B| + 1) q(B). Sets are bit masks: no set is built. It
+    runs for every TLS flow that ends: compiled (encrypted/_fusion.pyx)."""
+    return reaches(supports, _MASKS, _BITS[cls], belief - ROUNDING, CONFLICTED)
 
 
 def fuse(evidence: Iterable[Evidence]) -> Fused:
