@@ -32,13 +32,12 @@ from minerwatch.detectors.base import Detector, DetectorContext, DetectorParts, 
 from minerwatch.encrypted import chia, evidence
 from minerwatch.encrypted._checkpoints import TlsCheckpoints
 from minerwatch.encrypted.evidence import Measured
-from minerwatch.encrypted.flowstats import Summary
 from minerwatch.encrypted.fusion import CHIA, MINING, REPORT_BELIEF, Evidence, Fused, could_reach, fuse
 from minerwatch.encrypted.handshake import MAX_BYTES, TlsFacts, facts
 from minerwatch.encrypted.model import Model, ModelError, load_model
 from minerwatch.encrypted.paircache import PairCache, PairEntry
 from minerwatch.flows.analyzers import FlowEndObserver, StreamFactory
-from minerwatch.flows.info import FlowInfo, flow_counters
+from minerwatch.flows.info import FlowInfo, flow_counters, ip_text
 from minerwatch.flows.opening import NOT_HTTP
 from minerwatch.intel import DnsCache
 from minerwatch.protocols.tls import ClientHello, ClientHelloParser, State
@@ -86,7 +85,7 @@ class HelloReader:
     def end(self, flow: Flow, ts: float, reason: str) -> None:
         self.tls.read = True
         if flow.stats is not None:  # its checkpoints can be judged now (encrypted/_checkpoints.pyx)
-            flow.stats.mark = self.tls.info.client_ip
+            flow.stats.mark = ip_text(flow.client_addr)  # as FlowInfo.client_ip, without its cache
 
 
 @dataclass
@@ -188,7 +187,7 @@ class EncryptedMiningDetector:
             return None
         scores = self.model.score(flow) if self.model else None
         _payload, _pushes, bursts, _sizes, _gaps, burst_gaps = flow.stats.direction(False)  # server's side
-        return Measured(scores, self.model_version, bursts, Summary.of(*burst_gaps))
+        return Measured(scores, self.model_version, bursts, burst_gaps)
 
     def counters(self) -> dict[str, Any]:
         # the judge's counters: empty in a worker (the correlator's)

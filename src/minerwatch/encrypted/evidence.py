@@ -84,7 +84,10 @@ def model(scores: Mapping[str, float], version: str) -> Evidence:
 
 
 def model_support(scores: Mapping[str, float]) -> Mass:
-    support = {SINGLETONS[c]: MODEL_RELIABILITY * min(max(scores.get(c, 0.0), 0.0), 1.0) for c in CLASSES}
+    support = {}
+    for c in CLASSES:  # a loop, not min/max calls: it runs for every TLS flow that ends
+        p = scores.get(c, 0.0)
+        support[SINGLETONS[c]] = MODEL_RELIABILITY * (0.0 if p < 0.0 else 1.0 if p > 1.0 else p)
     total = sum(support.values())
     if total > 1.0:  # probabilities that add up to more than 1: scale down
         support = {s: m / total for s, m in support.items()}
@@ -101,15 +104,19 @@ class Measured:
     scores: Mapping[str, float] | None
     version: str  # the model's training date, in the model evidence's details
     server_bursts: int
-    burst_gaps: Summary
+    burst_gaps: tuple[int, float, float, float, float]  # count, sum, sum of squares, min, max
 
     def supports(self) -> list[Mass]:
         """The masses of `evidence()`, in its order."""
-        found = [periodicity.SUPPORT] if periodicity.steady(self.burst_gaps) else []
+        # most flows have too few gaps for a cadence: no Summary made for them
+        steady = self.burst_gaps[0] >= periodicity.MIN_GAPS and periodicity.steady(
+            Summary.of(*self.burst_gaps)
+        )
+        found = [periodicity.SUPPORT] if steady else []
         return found if self.scores is None else [*found, model_support(self.scores)]
 
     def evidence(self) -> list[Evidence]:
-        cadence = periodicity.periodicity(self.burst_gaps, self.server_bursts)
+        cadence = periodicity.periodicity(Summary.of(*self.burst_gaps), self.server_bursts)
         return [e for e in (cadence, self.model()) if e]
 
     def model(self) -> Evidence | None:
