@@ -4,12 +4,12 @@ from minerwatch.decode._flowstats cimport StatsAccumulator
 
 
 cdef class Forest:
-    cdef int64_t[:] roots
-    cdef int64_t[:] feature
-    cdef double[:] threshold
-    cdef int64_t[:] left
-    cdef int64_t[:] right
-    cdef double[:] value   # n_classes probabilities per node (zeros at inner nodes)
+    cdef int64_t[::1] roots
+    cdef int64_t[::1] feature
+    cdef double[::1] threshold
+    cdef int64_t[::1] left
+    cdef int64_t[::1] right
+    cdef double[::1] value   # n_classes probabilities per node (zeros at inner nodes)
     cdef readonly int n_classes
 
     cdef Py_ssize_t _sum(self, const double* x, double* total) noexcept
