@@ -26,7 +26,9 @@ from live_replay import (
     veth_namespace,
 )
 from minerwatch.capture.writer import PcapWriter
+from minerwatch.cli import live as live_cli
 from minerwatch.cli.main import main
+from minerwatch.pipeline import AnalysisResult
 
 FILTER = ["--bpf", "tcp port 3333"]
 
@@ -169,3 +171,19 @@ def test_rotation_options_need_a_directory(tmp_path, capsys):
     assert main(["live", "-i", "lo", "-o", str(tmp_path / "f.jsonl"), "--rotate-size", "1M"]) == 2
     assert "need -o DIR" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "f.jsonl")
+
+
+def test_live_takes_the_default_number_of_workers_of_analyze(monkeypatch):
+    """`live` without --workers takes `analyze`'s default (a worker per core but one) on a bigger machine."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)))
+    asked: list[int] = []
+
+    def with_workers(args, options, digest) -> AnalysisResult:
+        asked.append(args.workers)
+        return AnalysisResult(verdicts=[], incidents=[], files=[], input_errors=[], stats={})
+
+    monkeypatch.setattr(live_cli, "_with_workers", with_workers)
+    monkeypatch.setattr(live_cli, "_report", lambda _result, _args, _digest: 0)
+    monkeypatch.setattr(live_cli, "event_writers", lambda *_: pytest.fail("one process was chosen"))
+    assert main(["live", "-i", "lo"]) == 0
+    assert asked == [7]

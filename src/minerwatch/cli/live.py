@@ -20,7 +20,7 @@ from minerwatch.errors import UsageError
 from minerwatch.output.console import FindingDigest, render_summary
 from minerwatch.pipeline import Analysis, AnalysisOptions, AnalysisResult, EventSink
 from minerwatch.scale.live import LiveInput, analyze_live
-from minerwatch.scale.run import MAX_WORKERS
+from minerwatch.scale.run import MAX_WORKERS, default_workers
 
 AF_PACKET = hasattr(socket, "AF_PACKET")
 
@@ -59,9 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workers",
         metavar="N",
         type=whole(1, MAX_WORKERS),
-        default=1,
         help="processes the kernel spreads the packets over by flow (AF_PACKET fanout), plus one that merges "
-        "them and writes the outputs (default 1; see docs/deploy.md)",
+        "them and writes the outputs (default: one per core but one, for the merging: one process on 2 "
+        "cores; see docs/deploy.md)",
     )
     p.add_argument(
         "--capture",
@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         intel_db=args.intel_db,
     )
     digest = FindingDigest()
+    args.workers = args.workers or default_workers()
     if args.workers > 1:
         return _report(_with_workers(args, options, digest), args, digest)
     with ExitStack() as stack:
